@@ -1,0 +1,99 @@
+//! specgate: compiles OpenAPI documents with Amazon API Gateway extensions into specialised
+//! gateway binaries.
+//!
+//! The pipeline is `load → lower → check → codegen → build`; see `docs/ARCHITECTURE.md`.
+//! This crate is the compiler library and the `specgate` command.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod check;
+pub mod codes;
+pub mod diag;
+pub mod ir;
+pub mod json;
+pub mod load;
+pub mod lower;
+pub mod routes;
+pub mod source;
+pub mod suggest;
+pub mod tree;
+
+use std::path::Path;
+
+pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use load::{Fatal, Loaded};
+
+/// The result of the front half of the pipeline for one document.
+#[derive(Debug)]
+pub struct Analysis {
+    /// The loaded files.
+    pub loaded: Loaded,
+    /// The IR, when the document could be read as OpenAPI 3.0.
+    pub api: Option<ir::Api>,
+    /// Everything found, sorted by position.
+    pub diagnostics: Diagnostics,
+}
+
+impl Analysis {
+    /// True when there are no errors (warnings allowed).
+    pub fn ok(&self) -> bool {
+        self.diagnostics.error_count() == 0
+    }
+}
+
+/// load → lower → check for a file.
+pub fn analyze_file(path: &Path) -> Result<Analysis, Fatal> {
+    let mut d = Diagnostics::default();
+    let loaded = Loaded::load(path, &mut d)?;
+    Ok(finish(loaded, d))
+}
+
+/// load → lower → check for a document held in memory (relative `$ref`s resolve against
+/// `path`'s folder).
+pub fn analyze_text(path: &Path, text: String) -> Analysis {
+    let mut d = Diagnostics::default();
+    let loaded = Loaded::load_text(path, text, &mut d);
+    finish(loaded, d)
+}
+
+fn finish(loaded: Loaded, mut d: Diagnostics) -> Analysis {
+    let api = lower::lower(&loaded, &mut d);
+    if let Some(api) = &api {
+        check::check(api, &mut d);
+    }
+    dedupe_structure(&mut d);
+    d.sort();
+    Analysis {
+        loaded,
+        api,
+        diagnostics: d,
+    }
+}
+
+/// The `openapiv3` structure pass and lowering can find the same problem at the same place;
+/// keep the more specific diagnostic from lowering.
+fn dedupe_structure(d: &mut Diagnostics) {
+    let items = std::mem::take(d).into_vec();
+    let mut out = Diagnostics::default();
+    for (i, x) in items.iter().enumerate() {
+        let from_serde = x.code == &codes::STRUCTURE
+            && x.message
+                .starts_with("this does not match the OpenAPI 3.0 structure");
+        let overlapped = from_serde
+            && items.iter().enumerate().any(|(j, y)| {
+                j != i
+                    && y.severity == Severity::Error
+                    && y.primary.span.file == x.primary.span.file
+                    && y.primary.span.start >= x.primary.span.start
+                    && y.primary.span.end <= x.primary.span.end
+            });
+        if !overlapped {
+            let nd = out.push(x.severity, x.code, x.primary.span, x.message.clone());
+            nd.primary.message = x.primary.message.clone();
+            nd.secondary = x.secondary.clone();
+            nd.help = x.help.clone();
+        }
+    }
+    *d = out;
+}

@@ -1,0 +1,252 @@
+//! The `specgate` command.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use specgate::diag::{self, Format};
+
+#[derive(Parser)]
+#[command(
+    name = "specgate",
+    version,
+    about = "Compile OpenAPI documents with API Gateway extensions into gateway binaries"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check documents for every problem, with exact locations (exit 0 ok, 1 errors, 2 could not run).
+    Check {
+        /// OpenAPI documents (YAML or JSON).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutFormat::Human)]
+        format: OutFormat,
+        /// Treat warnings as errors (exit 1 when there are any).
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Colour for human output.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Show the route table the gateway will have.
+    Routes {
+        /// OpenAPI document.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TableFormat::Human)]
+        format: TableFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TableFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check {
+            files,
+            format,
+            deny_warnings,
+            color,
+        } => check(&files, format, deny_warnings, color),
+        Command::Routes { file, format } => routes(&file, format),
+    }
+}
+
+fn check(files: &[PathBuf], format: OutFormat, deny_warnings: bool, color: Color) -> ExitCode {
+    let format = match format {
+        OutFormat::Human => Format::Human,
+        OutFormat::Json => Format::Json,
+        OutFormat::Sarif => Format::Sarif,
+        OutFormat::Github => Format::Github,
+    };
+    let color = match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    // One database for all files, so SARIF and JSON have one document for the whole run.
+    let mut all: Vec<specgate::Diagnostic> = Vec::new();
+    let mut dbs = Vec::new();
+    let mut fatal = false;
+    for f in files {
+        match specgate::analyze_file(f) {
+            Ok(a) => {
+                all.extend(
+                    a.diagnostics
+                        .items()
+                        .iter()
+                        .cloned()
+                        .map(|d| (dbs.len(), d))
+                        .map(|(_, d)| d),
+                );
+                dbs.push((a.loaded, a.diagnostics));
+            }
+            Err(specgate::Fatal(msg)) => {
+                eprintln!("error: cannot read {msg}");
+                fatal = true;
+            }
+        }
+    }
+    let errors = all
+        .iter()
+        .filter(|d| d.severity == specgate::Severity::Error)
+        .count();
+    let warnings = all.len() - errors;
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Human => {
+            let mut err = std::io::stderr().lock();
+            for (l, d) in &dbs {
+                let _ = write!(err, "{}", diag::render_human(&l.db, d.items(), color));
+            }
+            let checked = dbs.len();
+            let _ = writeln!(
+                err,
+                "specgate: checked {checked} file{}: {}",
+                if checked == 1 { "" } else { "s" },
+                diag::summary(&all)
+            );
+        }
+        Format::Json | Format::Github | Format::Sarif => {
+            // Each file's diagnostics refer to that file's database; render per file and merge.
+            let text = match format {
+                Format::Json => {
+                    let mut v: Vec<serde_json::Value> = Vec::new();
+                    for (l, d) in &dbs {
+                        if let Ok(serde_json::Value::Array(a)) =
+                            serde_json::from_str(&diag::render_json(&l.db, d.items()))
+                        {
+                            v.extend(a);
+                        }
+                    }
+                    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+                }
+                Format::Github => dbs
+                    .iter()
+                    .map(|(l, d)| diag::render_github(&l.db, d.items()))
+                    .collect(),
+                _ => {
+                    let mut merged: Option<serde_json::Value> = None;
+                    for (l, d) in &dbs {
+                        let Ok(v) = serde_json::from_str::<serde_json::Value>(&diag::render_sarif(
+                            &l.db,
+                            d.items(),
+                        )) else {
+                            continue;
+                        };
+                        merged = Some(match merged {
+                            None => v,
+                            Some(mut m) => {
+                                merge_sarif(&mut m, v);
+                                m
+                            }
+                        });
+                    }
+                    let empty = diag::render_sarif(&specgate::source::SourceDb::new(), &[]);
+                    merged
+                        .map(|m| serde_json::to_string_pretty(&m).unwrap_or_default())
+                        .unwrap_or(empty)
+                        + "\n"
+                }
+            };
+            let _ = out.write_all(text.as_bytes());
+        }
+    }
+    if fatal {
+        ExitCode::from(2)
+    } else if errors > 0 || (deny_warnings && warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Merges the results and rules of a second SARIF run into the first.
+fn merge_sarif(into: &mut serde_json::Value, from: serde_json::Value) {
+    let rules_from = from["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let results_from = from["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let run = &mut into["runs"][0];
+    let mut rules = run["tool"]["driver"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for r in rules_from {
+        if !rules.iter().any(|x| x["id"] == r["id"]) {
+            rules.push(r);
+        }
+    }
+    rules.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let mut results = run["results"].as_array().cloned().unwrap_or_default();
+    results.extend(results_from);
+    for res in &mut results {
+        let idx = rules.iter().position(|r| r["id"] == res["ruleId"]);
+        res["ruleIndex"] = serde_json::json!(idx);
+    }
+    run["tool"]["driver"]["rules"] = serde_json::Value::Array(rules);
+    run["results"] = serde_json::Value::Array(results);
+}
+
+fn routes(file: &std::path::Path, format: TableFormat) -> ExitCode {
+    let a = match specgate::analyze_file(file) {
+        Ok(a) => a,
+        Err(specgate::Fatal(msg)) => {
+            eprintln!("error: cannot read {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(api) = &a.api else {
+        eprint!(
+            "{}",
+            diag::render_human(&a.loaded.db, a.diagnostics.items(), false)
+        );
+        return ExitCode::from(1);
+    };
+    let rows = specgate::routes::table(api);
+    let text = match format {
+        TableFormat::Human => specgate::routes::render_text(&rows),
+        TableFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
+    };
+    // A closed pipe (`specgate routes … | head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    if a.diagnostics.error_count() > 0 {
+        eprintln!(
+            "specgate: {} (run `specgate check {}` for details)",
+            diag::summary(a.diagnostics.items()),
+            file.display()
+        );
+    }
+    ExitCode::SUCCESS
+}
