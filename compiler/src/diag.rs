@@ -212,19 +212,19 @@ pub fn render_human(db: &SourceDb, diags: &[Diagnostic], color: bool) -> String 
         let mut snippets = Vec::new();
         for (file_id, labels) in &groups_by_file {
             let f = db.file(*file_id);
-            let first = labels
+            // Long spans (a whole object) are shown by their first lines only; lines between
+            // labels are folded by the renderer.
+            const MAX_SPAN_LINES: usize = 8;
+            let lines: Vec<(usize, usize)> = labels
                 .iter()
-                .map(|(l, _)| f.line_col(l.span.start as usize).0)
-                .min()
-                .unwrap_or(1);
-            let last = labels
-                .iter()
-                .map(|(l, _)| f.line_col(l.span.end as usize).0)
-                .max()
-                .unwrap_or(1)
-                .min(f.line_count());
-            // Long spans (a whole object) are shown by their first lines only.
-            let last = last.min(first + 8);
+                .map(|(l, _)| {
+                    let start = f.line_col(l.span.start as usize).0;
+                    let end = f.line_col(l.span.end as usize).0;
+                    (start, end.min(start + MAX_SPAN_LINES).min(f.line_count()))
+                })
+                .collect();
+            let first = lines.iter().map(|l| l.0).min().unwrap_or(1);
+            let last = lines.iter().map(|l| l.1).max().unwrap_or(1);
             let window = f.line_range(first).start..f.line_range(last).end;
             let src = &f.text[window.clone()];
             let mut snippet = Snippet::source(src)

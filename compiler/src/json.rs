@@ -16,6 +16,8 @@ use crate::tree::{Entry, Node, NodeValue, MAX_DEPTH};
 pub struct NotJson {
     /// Byte offset.
     pub at: usize,
+    /// What was expected there.
+    pub expected: &'static str,
 }
 
 /// A duplicate key found while parsing: (key, first key span, second key span).
@@ -34,7 +36,7 @@ pub fn parse(file: FileId, text: &str) -> Result<(Node, Vec<Duplicate>), NotJson
     let n = p.value(0)?;
     p.ws();
     if p.i != p.b.len() {
-        return Err(NotJson { at: p.i });
+        return p.err("the end of the document");
     }
     Ok((n, p.dups))
 }
@@ -48,8 +50,11 @@ struct P<'a> {
 }
 
 impl P<'_> {
-    fn err<T>(&self) -> Result<T, NotJson> {
-        Err(NotJson { at: self.i })
+    fn err<T>(&self, expected: &'static str) -> Result<T, NotJson> {
+        Err(NotJson {
+            at: self.i,
+            expected,
+        })
     }
 
     fn ws(&mut self) {
@@ -68,7 +73,7 @@ impl P<'_> {
 
     fn value(&mut self, depth: usize) -> Result<Node, NotJson> {
         if depth > MAX_DEPTH {
-            return self.err();
+            return self.err("less nesting");
         }
         let start = self.i;
         let value = match self.b.get(self.i) {
@@ -86,7 +91,7 @@ impl P<'_> {
                         let key_span = self.span(ks);
                         self.ws();
                         if self.b.get(self.i) != Some(&b':') {
-                            return self.err();
+                            return self.err("`:`");
                         }
                         self.i += 1;
                         self.ws();
@@ -108,7 +113,7 @@ impl P<'_> {
                                 self.i += 1;
                                 break;
                             }
-                            _ => return self.err(),
+                            _ => return self.err("`,` or `}`"),
                         }
                     }
                 }
@@ -131,7 +136,7 @@ impl P<'_> {
                                 self.i += 1;
                                 break;
                             }
-                            _ => return self.err(),
+                            _ => return self.err("`,` or `]`"),
                         }
                     }
                 }
@@ -142,7 +147,7 @@ impl P<'_> {
             Some(b'f') => self.literal("false", NodeValue::Bool(false))?,
             Some(b'n') => self.literal("null", NodeValue::Null)?,
             Some(b'-' | b'0'..=b'9') => NodeValue::Number(self.number()?),
-            _ => return self.err(),
+            _ => return self.err("a value"),
         };
         Ok(Node {
             span: self.span(start),
@@ -155,7 +160,7 @@ impl P<'_> {
             self.i += word.len();
             Ok(v)
         } else {
-            self.err()
+            self.err("a value")
         }
     }
 
@@ -171,14 +176,14 @@ impl P<'_> {
                     self.i += 1;
                 }
             }
-            _ => return self.err(),
+            _ => return self.err("a digit"),
         }
         let mut float = false;
         if self.b.get(self.i) == Some(&b'.') {
             float = true;
             self.i += 1;
             if !matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
-                return self.err();
+                return self.err("a digit");
             }
             while matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
                 self.i += 1;
@@ -191,7 +196,7 @@ impl P<'_> {
                 self.i += 1;
             }
             if !matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
-                return self.err();
+                return self.err("a digit");
             }
             while matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
                 self.i += 1;
@@ -209,12 +214,15 @@ impl P<'_> {
         t.parse::<f64>()
             .ok()
             .and_then(Number::from_f64)
-            .ok_or(NotJson { at: start })
+            .ok_or(NotJson {
+                at: start,
+                expected: "a number in range",
+            })
     }
 
     fn string(&mut self) -> Result<String, NotJson> {
         if self.b.get(self.i) != Some(&b'"') {
-            return self.err();
+            return self.err("a string in double quotes");
         }
         self.i += 1;
         let start = self.i;
@@ -227,14 +235,14 @@ impl P<'_> {
                     return Ok(s);
                 }
                 b'\\' => break,
-                0..=0x1f => return self.err(),
+                0..=0x1f => return self.err("an escaped control character"),
                 _ => self.i += 1,
             }
         }
         let mut out = String::from(&self.s[start..self.i]);
         loop {
             let Some(&c) = self.b.get(self.i) else {
-                return self.err();
+                return self.err("the closing `\"`");
             };
             match c {
                 b'"' => {
@@ -244,7 +252,7 @@ impl P<'_> {
                 b'\\' => {
                     self.i += 1;
                     let Some(&e) = self.b.get(self.i) else {
-                        return self.err();
+                        return self.err("a valid escape sequence");
                     };
                     self.i += 1;
                     match e {
@@ -262,12 +270,12 @@ impl P<'_> {
                                 if self.b.get(self.i) != Some(&b'\\')
                                     || self.b.get(self.i + 1) != Some(&b'u')
                                 {
-                                    return self.err();
+                                    return self.err("a valid escape sequence");
                                 }
                                 self.i += 2;
                                 let lo = self.hex4()?;
                                 if !(0xDC00..0xE000).contains(&lo) {
-                                    return self.err();
+                                    return self.err("a valid escape sequence");
                                 }
                                 char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
                             } else {
@@ -275,13 +283,13 @@ impl P<'_> {
                             };
                             match ch {
                                 Some(ch) => out.push(ch),
-                                None => return self.err(),
+                                None => return self.err("a valid escape sequence"),
                             }
                         }
-                        _ => return self.err(),
+                        _ => return self.err("a valid escape sequence"),
                     }
                 }
-                0..=0x1f => return self.err(),
+                0..=0x1f => return self.err("an escaped control character"),
                 _ => {
                     // Copy one whole UTF-8 character.
                     let ch_len = utf8_len(c);
@@ -293,16 +301,13 @@ impl P<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, NotJson> {
-        let h = self
-            .s
-            .get(self.i..self.i + 4)
-            .ok_or(NotJson { at: self.i })?;
-        let v = u32::from_str_radix(h, 16).map_err(|_| NotJson { at: self.i })?;
-        if !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return self.err();
+        let h = self.s.get(self.i..self.i + 4).unwrap_or("");
+        // from_str_radix accepts a leading `+`, so check the digits first.
+        if h.len() != 4 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return self.err("four hex digits");
         }
         self.i += 4;
-        Ok(v)
+        u32::from_str_radix(h, 16).or_else(|_| self.err("four hex digits"))
     }
 }
 

@@ -93,7 +93,7 @@ impl Loaded {
                     Ok(t) => queue.push(l.db.add(full, t)),
                     Err(e) => {
                         diags
-                            .error(&codes::REF_UNRESOLVED, span, format!("`$ref` to {e}"))
+                            .error(&codes::IO, span, format!("cannot read the file this `$ref` names: {e}"))
                             .label("referenced here")
                             .help("relative references resolve against the folder of the file that contains them");
                     }
@@ -147,6 +147,14 @@ impl Loaded {
         Ok(Pointer { file, pointer })
     }
 
+    /// A relative-file reference whose file is not loaded (reported while loading).
+    fn is_unreadable_file_ref(&self, from: FileId, reference: &str) -> bool {
+        let file_part = reference.split('#').next().unwrap_or_default();
+        !file_part.is_empty()
+            && !reference.contains("://")
+            && self.ref_target(from, &format!("{file_part}#")).is_err()
+    }
+
     /// Follows `node` if it is a `{$ref: …}` object — through chains of references — to the
     /// node it stands for. Returns the final node and its pointer. Unresolvable references and
     /// cycles are reported at `at`'s `$ref` and give `None`.
@@ -174,6 +182,8 @@ impl Loaded {
             };
             let target = match self.ref_target(cur_ptr.file, reference) {
                 Ok(t) => t,
+                // The file could not be read: loading already reported it at this `$ref`.
+                Err(_) if self.is_unreadable_file_ref(cur_ptr.file, reference) => return None,
                 Err(msg) => {
                     let code = if reference.contains("://") {
                         &codes::REF_REMOTE
@@ -361,7 +371,7 @@ mod tests {
         let mut d = Diagnostics::default();
         let l = Loaded::load(&dir.join("root.yaml"), &mut d).unwrap();
         assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(d.items()[0].code.id, codes::REF_UNRESOLVED.id);
+        assert_eq!(d.items()[0].code.id, codes::IO.id);
         let root = l.root.unwrap();
         let at = Pointer {
             file: root,

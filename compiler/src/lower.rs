@@ -238,6 +238,35 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// The entries of `parent[key]` when it is an object; a type error (and nothing) if it is
+    /// something else; nothing if it is absent.
+    fn entries_of(&mut self, parent: &'a Node, key: &str) -> &'a [Entry] {
+        match parent.get(key) {
+            None => &[],
+            Some(n) => match n.as_object() {
+                Some(e) => e,
+                None => {
+                    self.type_error(n, &format!("`{key}`"), "an object");
+                    &[]
+                }
+            },
+        }
+    }
+
+    /// The items of `parent[key]` when it is an array (see [`Self::entries_of`]).
+    fn items_of(&mut self, parent: &'a Node, key: &str) -> &'a [Node] {
+        match parent.get(key) {
+            None => &[],
+            Some(n) => match n.as_array() {
+                Some(i) => i,
+                None => {
+                    self.type_error(n, &format!("`{key}`"), "an array");
+                    &[]
+                }
+            },
+        }
+    }
+
     fn type_error(&mut self, node: &Node, what: &str, expected: &str) {
         self.d.error(
             &codes::STRUCTURE,
@@ -347,6 +376,19 @@ impl<'a> Cx<'a> {
             None => d.help(format!("expected one of: {}", names.join(", "))),
         };
         None
+    }
+
+    /// The span of `part` inside the source text of `span` (the whole span when the text is
+    /// escaped differently in the source).
+    fn sub_span(&self, span: Span, part: &str) -> Span {
+        let text = &self.l.db.file(span.file).text;
+        text.get(span.start as usize..span.end as usize)
+            .and_then(|t| t.find(part))
+            .map(|i| {
+                let start = span.start as usize + i;
+                Span::new(span.file, start, start + part.len())
+            })
+            .unwrap_or(span)
     }
 
     fn unsupported(&mut self, span: Span, msg: impl Into<String>, help: &str) {
@@ -476,6 +518,11 @@ impl<'a> Cx<'a> {
             "x-amazon-apigateway-endpoint-access-mode",
             "x-amazon-apigateway-security-policy",
             "x-specgate-api-type",
+            "x-specgate-stages",
+            "x-specgate-usage-plans",
+            "x-specgate-validation",
+            "x-specgate-websocket",
+            "x-specgate-portal",
         ];
         let Some(entries) = self.object(root, "the OpenAPI object", ROOT, Vocab::OpenApi) else {
             return api;
@@ -515,8 +562,8 @@ impl<'a> Cx<'a> {
             }
         }
         // Tags may carry x-amazon-apigateway-tag-value.
-        if let Some(tags) = root.get("tags").and_then(Node::as_array) {
-            for t in tags {
+        {
+            for t in self.items_of(root, "tags") {
                 if let Some(n) = t.get("x-amazon-apigateway-tag-value") {
                     self.string(n, "x-amazon-apigateway-tag-value");
                 }
@@ -618,16 +665,16 @@ impl<'a> Cx<'a> {
                 ],
                 Vocab::OpenApi,
             );
-            if let Some(s) = c.get("securitySchemes").and_then(Node::as_object) {
-                for e in s {
+            {
+                for e in self.entries_of(c, "securitySchemes") {
                     let p = ptr.join("components").join("securitySchemes").join(&e.key);
                     if let Some(scheme) = self.security_scheme(&e.key, &e.value, &p) {
                         api.security_schemes.insert(e.key.clone(), scheme);
                     }
                 }
             }
-            if let Some(s) = c.get("schemas").and_then(Node::as_object) {
-                for e in s {
+            {
+                for e in self.entries_of(c, "schemas") {
                     let p = ptr.join("components").join("schemas").join(&e.key);
                     self.schema_tree(&e.value, &p);
                     api.schemas.insert(
@@ -714,8 +761,8 @@ impl<'a> Cx<'a> {
                 continue;
             };
             let mut variables = IndexMap::new();
-            if let Some(vars) = s.get("variables").and_then(Node::as_object) {
-                for v in vars {
+            {
+                for v in self.entries_of(s, "variables") {
                     if let Some(d) = v
                         .value
                         .get("default")
@@ -1281,7 +1328,7 @@ impl<'a> Cx<'a> {
                             .split(',')
                             .map(|p| p.trim())
                             .filter(|p| !p.is_empty())
-                            .map(|p| Spanned::new(p.to_string(), s.span))
+                            .map(|p| Spanned::new(p.to_string(), self.sub_span(s.span, p)))
                             .collect()
                     })
                     .unwrap_or_default(),
@@ -1798,9 +1845,9 @@ impl<'a> Cx<'a> {
             .get("x-amazon-apigateway-integration")
             .and_then(|i| self.integration(i, &ptr.join("x-amazon-apigateway-integration")));
         let mut responses = IndexMap::new();
-        if let Some(r) = n.get("responses") {
-            if let Some(entries) = r.as_object() {
-                for e in entries {
+        {
+            {
+                for e in self.entries_of(n, "responses") {
                     if e.key.starts_with("x-") {
                         continue;
                     }
@@ -1875,8 +1922,8 @@ impl<'a> Cx<'a> {
             .and_then(|r| self.boolean(r, "required"))
             .unwrap_or(false);
         let mut content = IndexMap::new();
-        if let Some(c) = n.get("content").and_then(Node::as_object) {
-            for e in c {
+        {
+            for e in self.entries_of(n, "content") {
                 if self
                     .object(
                         &e.value,
@@ -2451,6 +2498,19 @@ fn structure(l: &Loaded, root: &Node) -> Diagnostics {
             .iter()
             .map(|t| format!("/{}", crate::tree::escape_pointer_token(t)))
             .collect();
+        let inner = e.inner().to_string();
+        let inner = inner
+            .split(" at line ")
+            .next()
+            .unwrap_or(&inner)
+            .to_string();
+        // openapiv3 reads `paths` through its own map type, which loses the path below it;
+        // reading the path items one by one finds the exact place.
+        let (pointer, inner) = if pointer == "/paths" {
+            refine_paths(&json).unwrap_or((pointer, inner))
+        } else {
+            (pointer, inner)
+        };
         if reported.contains(&pointer) {
             return diags;
         }
@@ -2460,12 +2520,6 @@ fn structure(l: &Loaded, root: &Node) -> Diagnostics {
             pointer: pointer.clone(),
         };
         let span = l.span_of(&p);
-        let inner = e.inner().to_string();
-        let inner = inner
-            .split(" at line ")
-            .next()
-            .unwrap_or(&inner)
-            .to_string();
         let at = if pointer.is_empty() {
             "/".to_string()
         } else {
@@ -2521,6 +2575,38 @@ fn structure(l: &Loaded, root: &Node) -> Diagnostics {
         }
     }
     diags
+}
+
+/// The first path item that does not deserialize, as (pointer, message).
+fn refine_paths(json: &serde_json::Value) -> Option<(String, String)> {
+    let paths = json.get("paths")?.as_object()?;
+    for (key, item) in paths {
+        if item.get("$ref").is_some() {
+            continue;
+        }
+        let r: Result<openapiv3::PathItem, _> = serde_path_to_error::deserialize(item);
+        if let Err(e) = r {
+            let mut pointer = format!("/paths/{}", crate::tree::escape_pointer_token(key));
+            for seg in e.path().iter() {
+                use serde_path_to_error::Segment as S;
+                let tok = match seg {
+                    S::Seq { index } => index.to_string(),
+                    S::Map { key } => key.clone(),
+                    S::Enum { .. } | S::Unknown => continue,
+                };
+                pointer.push('/');
+                pointer.push_str(&crate::tree::escape_pointer_token(&tok));
+            }
+            let inner = e.inner().to_string();
+            let inner = inner
+                .split(" at line ")
+                .next()
+                .unwrap_or(&inner)
+                .to_string();
+            return Some((pointer, inner));
+        }
+    }
+    None
 }
 
 fn kind_name(k: AuthorizerKind) -> &'static str {

@@ -203,15 +203,32 @@ enum Frame {
 /// Parses a YAML or JSON text into a tree. Problems are reported to `diags`; `None` when the
 /// text could not be read as one document.
 pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Option<Node> {
-    if file.text.trim_start().starts_with(['{', '[']) {
-        if let Ok((node, dups)) = crate::json::parse(file_id, &file.text) {
-            for (key, first, again) in dups {
-                duplicate_key(diags, &key, again, first);
+    let is_json_file = file
+        .path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if is_json_file || file.text.trim_start().starts_with(['{', '[']) {
+        match crate::json::parse(file_id, &file.text) {
+            Ok((node, dups)) => {
+                for (key, first, again) in dups {
+                    duplicate_key(diags, &key, again, first);
+                }
+                return Some(node);
             }
-            return Some(node);
+            // A `.json` file is held to JSON's rules, with JSON's error message.
+            Err(e) if is_json_file => {
+                diags
+                    .error(
+                        &codes::SYNTAX,
+                        Span::new(file_id, e.at, e.at),
+                        format!("this file is not valid JSON: expected {}", e.expected),
+                    )
+                    .label(format!("expected {} here", e.expected));
+                return None;
+            }
+            // Not strict JSON (comments, YAML flow style): the YAML parser reads it.
+            Err(_) => {}
         }
-        // Not strict JSON (comments, YAML flow style, a syntax error): the YAML parser reads
-        // it, and reports the error if there is one.
     }
     let to_span = |s: &YSpan| {
         Span::new(

@@ -1,0 +1,192 @@
+//! Property tests: mutated documents never make the loader, lowering, check or the
+//! renderers panic. Two mutators: byte-level edits of real documents (syntax errors, broken
+//! indentation, stray quotes), and value-level replacements inside parsed documents (every
+//! field gets every wrong type, which exercises lowering's type paths).
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn seeds() -> &'static [(String, String)] {
+    static SEEDS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    SEEDS.get_or_init(load_seeds)
+}
+
+fn load_seeds() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut v = Vec::new();
+    for dir in ["specs", "specs/invalid", "../shared/corpora/aws-specs"] {
+        let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        let mut files: Vec<_> = rd
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        for p in files {
+            if let Ok(t) = std::fs::read_to_string(&p) {
+                v.push((p.file_name().unwrap().to_string_lossy().into_owned(), t));
+            }
+        }
+    }
+    assert!(!v.is_empty());
+    v
+}
+
+fn exercise(name: &str, text: String) {
+    let a = specgate::analyze_text(Path::new(name), text);
+    let items = a.diagnostics.items();
+    let db = &a.loaded.db;
+    let _ = specgate::diag::render_human(db, items, false);
+    let _ = specgate::diag::render_json(db, items);
+    let _ = specgate::diag::render_sarif(db, items);
+    let _ = specgate::diag::render_github(db, items);
+    if let Some(api) = &a.api {
+        let _ = specgate::routes::render_text(&specgate::routes::table(api));
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Delete(usize, usize),
+    Insert(usize, &'static str),
+    DuplicateLine(usize),
+    Truncate(usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    const TOKENS: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ":",
+        ",",
+        "\"",
+        "'",
+        "\n",
+        "  ",
+        "- ",
+        "&a ",
+        "*a",
+        "$ref: '#/x'",
+        "~",
+        "null",
+        "1e999",
+        "é",
+        "\t",
+        "{proxy+}",
+        "x-amazon-apigateway-integration: 1\n",
+    ];
+    prop_oneof![
+        (any::<usize>(), 0usize..40).prop_map(|(a, n)| Edit::Delete(a, n)),
+        (any::<usize>(), proptest::sample::select(TOKENS)).prop_map(|(a, t)| Edit::Insert(a, t)),
+        any::<usize>().prop_map(Edit::DuplicateLine),
+        any::<usize>().prop_map(Edit::Truncate),
+    ]
+}
+
+fn apply(text: &str, edits: &[Edit]) -> String {
+    let mut b = text.as_bytes().to_vec();
+    for e in edits {
+        let len = b.len().max(1);
+        match e {
+            Edit::Delete(at, n) => {
+                let at = at % len;
+                let end = (at + n).min(b.len());
+                if at < end {
+                    b.drain(at..end);
+                }
+            }
+            Edit::Insert(at, t) => {
+                let at = at % (b.len() + 1);
+                b.splice(at..at, t.bytes());
+            }
+            Edit::DuplicateLine(n) => {
+                let s = String::from_utf8_lossy(&b).into_owned();
+                let lines: Vec<&str> = s.lines().collect();
+                if !lines.is_empty() {
+                    let i = n % lines.len();
+                    let mut out: Vec<&str> = lines.clone();
+                    out.insert(i, lines[i]);
+                    b = out.join("\n").into_bytes();
+                }
+            }
+            Edit::Truncate(at) => b.truncate(at % len),
+        }
+    }
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+fn wrong_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        Just(Value::from(1.5)),
+        "[a-z{}/+$ .:'*]{0,12}".prop_map(Value::String),
+        Just(Value::Array(vec![Value::from(1), Value::Null])),
+        Just(serde_json::json!({"$ref": "#/paths"})),
+        Just(serde_json::json!({"type": "mock", "uri": "arn:aws:"})),
+        Just(serde_json::json!({})),
+    ]
+}
+
+/// Replaces the `pick`-th node (in pre-order) with `v`.
+fn replace_nth(doc: &mut Value, pick: usize, v: Value) {
+    fn count(x: &Value) -> usize {
+        1 + match x {
+            Value::Array(a) => a.iter().map(count).sum(),
+            Value::Object(o) => o.values().map(count).sum(),
+            _ => 0,
+        }
+    }
+    fn go(x: &mut Value, n: &mut usize, v: &mut Option<Value>) {
+        if *n == 0 {
+            if let Some(v) = v.take() {
+                *x = v;
+            }
+            return;
+        }
+        *n -= 1;
+        match x {
+            Value::Array(a) => a.iter_mut().for_each(|c| go(c, n, v)),
+            Value::Object(o) => o.values_mut().for_each(|c| go(c, n, v)),
+            _ => {}
+        }
+    }
+    let total = count(doc);
+    let mut n = pick % total;
+    go(doc, &mut n, &mut Some(v));
+}
+
+proptest! {
+    // PROPTEST_CASES=20000 for a longer hunt.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(400),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn byte_edits_never_panic(seed in any::<usize>(), edits in proptest::collection::vec(edit(), 1..6)) {
+        let seeds = seeds();
+        let (name, text) = &seeds[seed % seeds.len()];
+        exercise(name, apply(text, &edits));
+    }
+
+    #[test]
+    fn wrong_types_never_panic(seed in any::<usize>(), picks in proptest::collection::vec((any::<usize>(), wrong_value()), 1..4)) {
+        let seeds = seeds();
+        let (name, text) = &seeds[seed % seeds.len()];
+        let a = specgate::analyze_text(Path::new(name), text.clone());
+        let Some(tree) = a.loaded.root_tree() else { return Ok(()) };
+        let mut doc = tree.to_json();
+        for (pick, v) in picks {
+            replace_nth(&mut doc, pick, v);
+        }
+        exercise("mutated.json", serde_json::to_string_pretty(&doc).unwrap());
+    }
+}
