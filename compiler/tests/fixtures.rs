@@ -131,3 +131,30 @@ fn diagnostics_doc_is_current() {
         "docs/diagnostics.md is stale: run UPDATE_DOCS=1 cargo test -p specgate --test fixtures"
     );
 }
+
+/// A problem inside a `$ref`'d file is reported at its place in that file.
+#[test]
+fn diagnostics_point_into_referenced_files() {
+    let dir = std::env::temp_dir().join(format!("sg-refloc-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("parts")).unwrap();
+    std::fs::write(
+        dir.join("api.yaml"),
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /pets/{id}:\n    get:\n      parameters:\n        - $ref: 'parts/params.yaml#/Id'\n      responses: {'200': {description: ok}}\n      x-amazon-apigateway-integration: {type: mock}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("parts/params.yaml"),
+        "# shared parameters\nId:\n  name: id\n  in: path\n  required: false\n",
+    )
+    .unwrap();
+    let a = specgate::analyze_file(&dir.join("api.yaml")).unwrap();
+    let d = a
+        .diagnostics
+        .items()
+        .iter()
+        .find(|d| d.code == &codes::PATH_PARAM_OPTIONAL)
+        .expect("SG0205");
+    let loc = a.loaded.db.location(d.primary.span);
+    assert!(loc.ends_with("parts/params.yaml:5:13"), "{loc}");
+    std::fs::remove_dir_all(&dir).ok();
+}
