@@ -78,6 +78,19 @@ pub struct Api {
     pub schemas: IndexMap<String, Schema>,
     /// Number of documentation parts in `x-amazon-apigateway-documentation` (no runtime effect).
     pub documentation_parts: usize,
+    /// `x-specgate-stages`, in document order (the first is the default).
+    pub stages: Vec<Stage>,
+}
+
+/// A stage (`x-specgate-stages`): AWS keeps stages outside the spec.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// Name (`$context.stage`).
+    pub name: String,
+    /// Stage variables.
+    pub variables: Vec<(String, String)>,
+    /// Where it is defined.
+    pub span: Span,
 }
 
 /// `x-amazon-apigateway-api-key-source`.

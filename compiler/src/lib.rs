@@ -7,7 +7,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod build;
 pub mod check;
+pub mod codegen;
 pub mod codes;
 pub mod diag;
 pub mod ir;
@@ -61,6 +63,7 @@ fn finish(loaded: Loaded, mut d: Diagnostics) -> Analysis {
     let api = lower::lower(&loaded, &mut d);
     if let Some(api) = &api {
         check::check(api, &mut d);
+        codegen::support(api, &mut d);
     }
     dedupe_structure(&mut d);
     d.sort();

@@ -54,7 +54,7 @@ pub const AWS_EXTENSIONS: &[&str] = &[
 /// `x-specgate-*` extensions that exist, and whether this version implements them.
 pub const SPECGATE_EXTENSIONS: &[(&str, bool)] = &[
     ("x-specgate-api-type", true),
-    ("x-specgate-stages", false),
+    ("x-specgate-stages", true),
     ("x-specgate-usage-plans", false),
     ("x-specgate-validation", false),
     ("x-specgate-websocket", false),
@@ -494,6 +494,7 @@ impl<'a> Cx<'a> {
             endpoint_access_mode: None,
             schemas: IndexMap::new(),
             documentation_parts: 0,
+            stages: Vec::new(),
         };
         const ROOT: &[&str] = &[
             "openapi",
@@ -547,6 +548,9 @@ impl<'a> Cx<'a> {
                     .map(|s| s.value)
                     .unwrap_or_default();
             }
+        }
+        if let Some(n) = root.get("x-specgate-stages") {
+            api.stages = self.stages(n);
         }
         if let Some(n) = root.get("x-amazon-apigateway-importexport-version") {
             if let Some(v) = self.scalar_string(n, "import/export version") {
@@ -708,6 +712,81 @@ impl<'a> Cx<'a> {
             }
         }
         api
+    }
+
+    fn stages(&mut self, node: &'a Node) -> Vec<Stage> {
+        let Some(entries) = node.as_object() else {
+            self.type_error(node, "x-specgate-stages", "an object of stages");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let valid_name = !e.key.is_empty()
+                && e.key.len() <= 128
+                && e.key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid_name && e.key != "$default" {
+                self.d
+                    .error(
+                        &codes::INVALID_VALUE,
+                        e.key_span,
+                        format!("`{}` is not a valid stage name", e.key),
+                    )
+                    .help("stage names use letters, digits, `_` and `-` (at most 128)");
+                continue;
+            }
+            const PLANNED: &[&str] = &[
+                "methodSettings",
+                "cacheClusterEnabled",
+                "cacheClusterSize",
+                "accessLogSetting",
+                "throttlingRateLimit",
+                "throttlingBurstLimit",
+                "tracingEnabled",
+            ];
+            let mut known = vec!["variables", "description"];
+            known.extend(PLANNED);
+            if self
+                .object(&e.value, "a stage", &known, Vocab::Extension)
+                .is_none()
+            {
+                continue;
+            }
+            for p in PLANNED {
+                if let Some(k) = e.value.entry(p) {
+                    self.unsupported(
+                        k.key_span,
+                        format!("stage setting `{p}` is not implemented yet"),
+                        "stages carry `variables` for now",
+                    );
+                }
+            }
+            let mut variables = Vec::new();
+            for v in self.entries_of(&e.value, "variables") {
+                let valid = !v.key.is_empty()
+                    && v.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    self.d
+                        .error(
+                            &codes::INVALID_VALUE,
+                            v.key_span,
+                            format!("`{}` is not a valid stage variable name", v.key),
+                        )
+                        .help("stage variable names use letters, digits and `_`");
+                    continue;
+                }
+                if let Some(val) = self.scalar_string(&v.value, "a stage variable") {
+                    variables.push((v.key.clone(), val.value));
+                }
+            }
+            out.push(Stage {
+                name: e.key.clone(),
+                variables,
+                span: e.key_span,
+            });
+        }
+        out
     }
 
     fn rest_only(&mut self, span: Span, what: &str) {

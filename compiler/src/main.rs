@@ -35,6 +35,33 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Write the generated gateway crate (readable, formatted, deterministic).
+    Emit {
+        /// OpenAPI document.
+        file: PathBuf,
+        /// Directory to write the crate into.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Compile a spec into one statically linked gateway executable.
+    Build {
+        /// OpenAPI document.
+        file: PathBuf,
+        /// Where to write the executable.
+        #[arg(short, long, default_value = "./gateway")]
+        output: PathBuf,
+        /// Link dynamically (faster to link; the binary then needs the host's libc).
+        #[arg(long)]
+        no_static: bool,
+    },
+    /// Build, then start the gateway (default 127.0.0.1:8080); extra arguments go to the gateway.
+    Run {
+        /// OpenAPI document.
+        file: PathBuf,
+        /// Arguments for the gateway, after `--` (e.g. `-- --listen 0.0.0.0:8080 --stage prod`).
+        #[arg(last = true)]
+        gateway_args: Vec<String>,
+    },
     /// Show the route table the gateway will have.
     Routes {
         /// OpenAPI document.
@@ -76,6 +103,127 @@ fn main() -> ExitCode {
             color,
         } => check(&files, format, deny_warnings, color),
         Command::Routes { file, format } => routes(&file, format),
+        Command::Emit { file, out } => emit(&file, &out),
+        Command::Build {
+            file,
+            output,
+            no_static,
+        } => match build(&file, &output, !no_static) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(code) => code,
+        },
+        Command::Run { file, gateway_args } => run(&file, &gateway_args),
+    }
+}
+
+/// Analyses a spec for emit/build/run: errors are printed and stop the command.
+fn analyze_for_codegen(file: &std::path::Path) -> Result<specgate::ir::Api, ExitCode> {
+    let a = match specgate::analyze_file(file) {
+        Ok(a) => a,
+        Err(specgate::Fatal(msg)) => {
+            eprintln!("error: cannot read {msg}");
+            return Err(ExitCode::from(2));
+        }
+    };
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    if !a.diagnostics.is_empty() {
+        eprint!(
+            "{}",
+            diag::render_human(&a.loaded.db, a.diagnostics.items(), color)
+        );
+    }
+    match a.api {
+        Some(api) if a.diagnostics.error_count() == 0 => Ok(api),
+        _ => {
+            eprintln!(
+                "specgate: not compiled: {}",
+                diag::summary(a.diagnostics.items())
+            );
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn emit(file: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    let api = match analyze_for_codegen(file) {
+        Ok(a) => a,
+        Err(c) => return c,
+    };
+    let generated = specgate::codegen::generate(
+        &api,
+        &file.display().to_string(),
+        &specgate::build::runtime_dep(),
+    );
+    match specgate::build::write_crate(&generated, out) {
+        Ok(()) => {
+            eprintln!("specgate: wrote the gateway crate to {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn build(
+    file: &std::path::Path,
+    output: &std::path::Path,
+    static_link: bool,
+) -> Result<PathBuf, ExitCode> {
+    let api = analyze_for_codegen(file)?;
+    eprintln!(
+        "specgate: compiling {} ({} routes)",
+        file.display(),
+        api.routes.len()
+    );
+    let opts = specgate::build::Options {
+        static_link,
+        progress: true,
+    };
+    match specgate::build::build(&api, &file.display().to_string(), output, &opts) {
+        Ok(r) => {
+            eprintln!(
+                "specgate: built {} in {:.1} s",
+                r.output.display(),
+                r.seconds
+            );
+            Ok(r.output)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn run(file: &std::path::Path, args: &[String]) -> ExitCode {
+    let out = specgate::build::cache_dir().join("bin").join(
+        file.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "gateway".into()),
+    );
+    let exe = match build(file, &out, true) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    // Replace this process with the gateway, so signals reach it directly.
+    let err = exec(&exe, args);
+    eprintln!("error: cannot start {}: {err}", exe.display());
+    ExitCode::from(2)
+}
+
+#[cfg(unix)]
+fn exec(exe: &std::path::Path, args: &[String]) -> std::io::Error {
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new(exe).args(args).exec()
+}
+
+#[cfg(not(unix))]
+fn exec(exe: &std::path::Path, args: &[String]) -> std::io::Error {
+    match std::process::Command::new(exe).args(args).status() {
+        Ok(s) => std::process::exit(s.code().unwrap_or(1)),
+        Err(e) => e,
     }
 }
 

@@ -26,13 +26,9 @@ pub struct RouteRow {
 
 /// The rows, in document order.
 pub fn table(api: &Api) -> Vec<RouteRow> {
-    let base = api
-        .servers
-        .first()
-        .map(|s| s.base_path.as_str())
-        .filter(|b| *b != "/")
-        .unwrap_or("");
-    api.routes.iter().map(|r| row(api, r, base)).collect()
+    // API Gateway's importer ignores the servers' base path by default (`basepath=ignore`):
+    // routes are served at the paths as written.
+    api.routes.iter().map(|r| row(api, r, "")).collect()
 }
 
 fn row(api: &Api, r: &Route, base: &str) -> RouteRow {

@@ -158,3 +158,29 @@ fn diagnostics_point_into_referenced_files() {
     assert!(loc.ends_with("parts/params.yaml:5:13"), "{loc}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Documents under `specs/planned/` are valid and use features the gateway does not generate
+/// yet: the only errors are SG0105 `unsupported`, one per feature.
+#[test]
+fn planned_specs_report_only_unsupported_features() {
+    let files = files_in(&workspace().join("specs/planned"));
+    assert!(!files.is_empty());
+    for path in files {
+        let a = specgate::analyze_file(&path).unwrap();
+        let out = render_human(&a.loaded.db, a.diagnostics.items(), false);
+        assert!(a.api.is_some(), "{out}");
+        assert!(
+            a.diagnostics.error_count() > 0,
+            "{}: nothing unsupported any more; move it to specs/",
+            path.display()
+        );
+        for d in a.diagnostics.items() {
+            assert_eq!(
+                d.code.id,
+                codes::UNSUPPORTED.id,
+                "{}:\n{out}",
+                path.display()
+            );
+        }
+    }
+}

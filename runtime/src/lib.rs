@@ -1,1 +1,115 @@
-//! specgate runtime (skeleton)
+//! specgate's runtime: everything a generated gateway needs that does not depend on the spec.
+//!
+//! Generated code implements [`Gateway`] (routing and one handler per route, all
+//! straight-line code) and calls the helpers here; the runtime never sees OpenAPI and never
+//! interprets the spec. The request path follows API Gateway's order: limits → route →
+//! (auth, throttling, validation: later) → integration request → integration → integration
+//! response → gateway responses → access log.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod context;
+pub mod dns;
+pub mod path;
+pub mod responses;
+pub mod server;
+pub mod template;
+pub mod upstream;
+
+use std::future::Future;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+
+pub use config::Config;
+pub use context::{Context, Var};
+pub use responses::{CustomResponse, ResponseType};
+pub use server::Runtime;
+pub use template::Part;
+
+/// Errors inside bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body type both directions use: streamed, boxed.
+pub type Body = BoxBody<Bytes, BoxError>;
+/// A request as handlers see it.
+pub type Request = http::Request<Body>;
+/// A response as handlers return it.
+pub type Response = http::Response<Body>;
+
+/// REST (API Gateway v1) or HTTP API (v2) behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// Unknown routes: 403 `Missing Authentication Token`.
+    Rest,
+    /// Unknown routes: 404 `Not Found`.
+    Http,
+}
+
+/// A stage compiled into the gateway.
+#[derive(Debug)]
+pub struct StageInfo {
+    /// Stage name (`$context.stage`).
+    pub name: &'static str,
+    /// Stage variables.
+    pub variables: &'static [(&'static str, &'static str)],
+}
+
+/// What the runtime needs to know about the API (generated as a `static`).
+#[derive(Debug)]
+pub struct ApiInfo {
+    /// `info.title`.
+    pub title: &'static str,
+    /// REST or HTTP behaviour.
+    pub flavor: Flavor,
+    /// Stages; the first is the default.
+    pub stages: &'static [StageInfo],
+    /// Customised gateway responses.
+    pub gateway_responses: &'static [(ResponseType, CustomResponse)],
+}
+
+/// The one trait generated code implements.
+pub trait Gateway: Send + Sync + 'static {
+    /// Static facts about the API.
+    fn info(&self) -> &'static ApiInfo;
+    /// Routes and answers one request. `cx` holds the request context; error answers are
+    /// made with [`Runtime::gateway_response`].
+    fn handle(
+        &self,
+        rt: &Runtime,
+        cx: &mut Context,
+        req: Request,
+    ) -> impl Future<Output = Response> + Send;
+}
+
+/// Builds a body from bytes.
+pub fn full(data: impl Into<Bytes>) -> Body {
+    use http_body_util::BodyExt;
+    http_body_util::Full::new(data.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// An empty body.
+pub fn empty() -> Body {
+    full(Bytes::new())
+}
+
+/// Re-exported so generated crates need only this one dependency.
+pub use bytes;
+pub use http;
+pub use regex;
+
+/// Everything generated code uses.
+pub mod prelude {
+    pub use crate::context::{Context, Var};
+    pub use crate::responses::{CustomResponse, ResponseType};
+    pub use crate::server::Runtime;
+    pub use crate::template::{self, select_template, Part, Source};
+    pub use crate::{empty, full, path, upstream};
+    pub use crate::{ApiInfo, Flavor, Gateway, Request, Response, StageInfo};
+    pub use bytes::Bytes;
+    pub use http;
+    pub use regex::Regex;
+}

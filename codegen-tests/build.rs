@@ -1,0 +1,114 @@
+//! Compiles every buildable spec into one module each of this crate: the top-level documents
+//! in `specs/`, every `examples/*/api.yaml`, and the AWS corpus documents this version can
+//! generate. A spec with errors fails the build with specgate's diagnostics.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// AWS-exported documents (in `../shared/corpora/aws-specs`) whose features are generated.
+const CORPUS: &[&str] = &[
+    "openapi-basepath-server-variable.yaml",
+    "openapi.spec.stage-variables.json",
+];
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut specs: Vec<(String, PathBuf, String)> = Vec::new();
+    let spec_dir = root.join("specs");
+    println!("cargo:rerun-if-changed={}", spec_dir.display());
+    for path in files(&spec_dir) {
+        let name = format!("specs/{}", file_name(&path));
+        specs.push((module(&path), path, name));
+    }
+    let examples = root.join("examples");
+    println!("cargo:rerun-if-changed={}", examples.display());
+    if let Ok(dirs) = std::fs::read_dir(&examples) {
+        let mut dirs: Vec<PathBuf> = dirs.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        dirs.sort();
+        for d in dirs {
+            let api = d.join("api.yaml");
+            if api.is_file() {
+                let name = format!("examples/{}/api.yaml", file_name(&d));
+                specs.push((format!("example_{}", module(&d)), api, name));
+            }
+        }
+    }
+    let corpus = root.join("../shared/corpora/aws-specs");
+    let mut have_corpus = false;
+    for f in CORPUS {
+        let path = corpus.join(f);
+        if path.is_file() {
+            have_corpus = true;
+            specs.push((
+                format!("aws_{}", module(&path)),
+                path,
+                format!("aws-specs/{f}"),
+            ));
+        }
+    }
+    let mut out = String::new();
+    for (module, path, display) in &specs {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let a = specgate::analyze_text(path, text);
+        if a.diagnostics.error_count() > 0 || a.api.is_none() {
+            panic!(
+                "{display} does not compile:\n{}",
+                specgate::diag::render_human(&a.loaded.db, a.diagnostics.items(), false)
+            );
+        }
+        let api = a.api.expect("checked above");
+        let tokens = specgate::codegen::gateway_module(&api, display);
+        let _ = writeln!(out, "pub mod {module} {{\n{tokens}\n}}");
+    }
+    if have_corpus {
+        println!("cargo:rustc-cfg=aws_corpus");
+    }
+    println!("cargo::rustc-check-cfg=cfg(aws_corpus)");
+    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("gateways.rs");
+    std::fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.retain(|p| {
+        p.is_file()
+            && matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json")
+            )
+    });
+    v.sort();
+    v
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A Rust module name from a file or directory name.
+fn module(p: &Path) -> String {
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut m: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if m.starts_with(|c: char| c.is_ascii_digit()) {
+        m.insert(0, '_');
+    }
+    m
+}

@@ -1,0 +1,225 @@
+//! Test peers: a real HTTP backend on a loopback port that records what it receives, and a
+//! client that sends exactly the request line it is given.
+
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use specgate_runtime::config::Config;
+use specgate_runtime::server::{spawn, Handle};
+use specgate_runtime::Gateway;
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the backend received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    /// Path and query exactly as on the request line.
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A backend. It answers 200 with a JSON echo of the request, headers `x-version: 7` and
+/// `server: test-backend`. The request can ask for something else (so that both proxy and
+/// non-proxy integrations can steer it): a header `x-want-status: N` or `x-trace-id: want-N`,
+/// or a query parameter `max=N` with N ≥ 300, sets the status; `x-want-delay-ms: N` delays
+/// the answer.
+pub struct Backend {
+    pub addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Backend {
+    pub async fn start() -> Backend {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let log = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: hyper::Request<Incoming>| {
+                        let log = log.clone();
+                        async move { Ok::<_, Infallible>(answer(req, log).await) }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Backend { addr, seen }
+    }
+
+    /// Every request received so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// The only request received; panics unless exactly one arrived.
+    pub fn one(&self) -> Seen {
+        let s = self.seen();
+        assert_eq!(s.len(), 1, "backend saw {s:#?}");
+        s[0].clone()
+    }
+}
+
+async fn answer(
+    req: hyper::Request<Incoming>,
+    log: Arc<Mutex<Vec<Seen>>>,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let seen = Seen {
+        method: parts.method.to_string(),
+        target: target.clone(),
+        headers: headers.clone(),
+        body: body.clone(),
+    };
+    log.lock().unwrap().push(seen.clone());
+    let want = |name: &str| seen.header(name).and_then(|v| v.parse::<u64>().ok());
+    let status = want("x-want-status")
+        .or_else(|| {
+            seen.header("x-trace-id")
+                .and_then(|v| v.strip_prefix("want-")?.parse().ok())
+        })
+        .or_else(|| {
+            parts.uri.query().and_then(|q| {
+                q.split('&')
+                    .find_map(|kv| kv.strip_prefix("max="))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|n| *n >= 300)
+            })
+        })
+        .unwrap_or(200);
+    if let Some(ms) = want("x-want-delay-ms") {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let echo = serde_json::json!({
+        "method": seen.method,
+        "target": target,
+        "body": String::from_utf8_lossy(&body),
+    });
+    hyper::Response::builder()
+        .status(status as u16)
+        .header("content-type", "application/json")
+        .header("x-version", "7")
+        .header("server", "test-backend")
+        .body(Full::new(Bytes::from(echo.to_string())))
+        .unwrap()
+}
+
+/// A response as the client received it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    /// `x-amzn-RequestId`, which every answer carries.
+    pub fn request_id(&self) -> String {
+        self.header("x-amzn-requestid")
+            .expect("x-amzn-RequestId")
+            .to_string()
+    }
+}
+
+/// Sends one request over a fresh HTTP/1.1 connection. `target` goes on the request line
+/// exactly as written (no normalisation).
+pub async fn send(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut b = hyper::Request::builder()
+        .method(method)
+        .uri(target)
+        .header("host", addr.to_string());
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let req = b.body(Full::new(Bytes::copy_from_slice(body))).unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
+}
+
+pub async fn get(addr: SocketAddr, target: &str) -> Reply {
+    send(addr, "GET", target, &[], b"").await
+}
+
+/// Starts a gateway in-process on a loopback port with `stage` and stage variables.
+pub async fn gateway<G: Gateway>(g: G, stage: Option<&str>, vars: &[(&str, String)]) -> Handle {
+    let mut config = Config::for_tests();
+    config.stage = stage.map(str::to_string);
+    config.stage_vars = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    spawn(g, config).await.unwrap()
+}

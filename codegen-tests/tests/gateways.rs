@@ -1,0 +1,512 @@
+//! The generated gateways, started in-process on loopback ports, talking to real local
+//! backends. Every assertion is about bytes on the wire: status, headers, body.
+
+mod common;
+
+use common::*;
+use specgate_codegen_tests as gen;
+
+// ---------------------------------------------------------------- examples/hello (mock)
+
+#[tokio::test]
+async fn hello_mock_renders_context_and_stage_variables() {
+    let gw = gateway(gen::example_hello::Api, None, &[]).await;
+    let r = get(gw.addr, "/hello").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let id = r.request_id();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    assert_eq!(r.header("x-amz-apigw-id").map(str::len), Some(16));
+    // The first stage in the spec is the default one.
+    assert_eq!(
+        r.text(),
+        format!(r#"{{"message": "Hello, world", "stage": "dev", "requestId": "{id}"}}"#)
+    );
+    // Every request gets its own id.
+    assert_ne!(get(gw.addr, "/hello").await.request_id(), id);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn hello_stage_selection_and_overrides() {
+    let gw = gateway(gen::example_hello::Api, Some("prod"), &[]).await;
+    let r = get(gw.addr, "/hello").await;
+    assert_eq!(r.json()["message"], "Good day, world");
+    assert_eq!(r.json()["stage"], "prod");
+    gw.shutdown().await.unwrap();
+
+    let gw = gateway(
+        gen::example_hello::Api,
+        Some("prod"),
+        &[("greeting", "Ahoy".into())],
+    )
+    .await;
+    assert_eq!(
+        get(gw.addr, "/hello").await.json()["message"],
+        "Ahoy, world"
+    );
+    gw.shutdown().await.unwrap();
+}
+
+#[test]
+fn unknown_stage_is_refused_at_start() {
+    let mut config = specgate_runtime::Config::for_tests();
+    config.stage = Some("staging".into());
+    let Err(err) = specgate_runtime::Runtime::new(&gen::example_hello::API, config) else {
+        panic!("stage `staging` accepted");
+    };
+    assert!(
+        err.contains("staging") && err.contains("dev") && err.contains("prod"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn hello_cors_preflight_is_the_mock_options_method() {
+    let gw = gateway(gen::example_hello::Api, None, &[]).await;
+    let r = send(
+        gw.addr,
+        "OPTIONS",
+        "/hello",
+        &[("origin", "https://x.example")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("Content-Type,X-Amz-Date,Authorization,X-Api-Key")
+    );
+    assert_eq!(
+        r.header("access-control-allow-methods"),
+        Some("GET,OPTIONS")
+    );
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.body.len(), 0);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn hello_path_parameters_and_non_default_status() {
+    let gw = gateway(gen::example_hello::Api, None, &[]).await;
+    let r = get(gw.addr, "/hello/ada%20lovelace").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.text(),
+        r#"{"path": "/hello/ada%20lovelace", "resource": "/hello/{name}", "method": "GET"}"#
+    );
+    let r = get(gw.addr, "/teapot").await;
+    assert_eq!(r.status, 418);
+    assert_eq!(r.text(), r#"{"message": "I am a teapot"}"#);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn hello_unknown_route_uses_the_customised_gateway_response() {
+    let gw = gateway(gen::example_hello::Api, None, &[]).await;
+    for (method, target) in [
+        ("GET", "/nowhere"),
+        ("DELETE", "/hello"),
+        ("GET", "/hello/"),
+        ("GET", "/"),
+    ] {
+        let r = send(gw.addr, method, target, &[], b"").await;
+        assert_eq!(r.status, 404, "{method} {target}");
+        assert_eq!(
+            r.header("x-amzn-errortype"),
+            Some("MissingAuthenticationTokenException")
+        );
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        let id = r.request_id();
+        assert_eq!(
+            r.text(),
+            format!(r#"{{"message": "No route for {method} {target}", "requestId": "{id}"}}"#)
+        );
+    }
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn dot_segments_are_never_routed() {
+    let gw = gateway(gen::example_hello::Api, None, &[]).await;
+    for target in [
+        "/hello/..",
+        "/hello/%2E%2E",
+        "/x/../hello",
+        "/./hello",
+        "/hello/.",
+    ] {
+        let r = get(gw.addr, target).await;
+        assert_eq!(r.status, 404, "{target}: {}", r.text());
+        assert_eq!(
+            r.header("x-amzn-errortype"),
+            Some("MissingAuthenticationTokenException")
+        );
+    }
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn oversized_body_gets_the_plain_text_413() {
+    let gw = gateway(gen::example_hello::Api, None, &[]).await;
+    let big = vec![b'x'; 10 * 1024 * 1024 + 1];
+    let r = send(gw.addr, "GET", "/hello", &[], &big).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+    assert_eq!(r.text(), "HTTP content length exceeded 10485760 bytes.");
+    gw.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------- specs/petstore.yaml (REST)
+
+async fn petstore() -> (Backend, specgate_runtime::server::Handle) {
+    let backend = Backend::start().await;
+    let gw = gateway(
+        gen::petstore::Api,
+        None,
+        &[("backend", backend.addr.to_string())],
+    )
+    .await;
+    (backend, gw)
+}
+
+#[tokio::test]
+async fn http_integration_maps_request_parameters() {
+    let (backend, gw) = petstore().await;
+    let r = send(
+        gw.addr,
+        "GET",
+        "/pets?limit=5&other=x",
+        &[
+            ("x-trace", "abc"),
+            ("x-not-mapped", "1"),
+            ("content-type", "text/plain"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = backend.one();
+    assert_eq!(seen.method, "GET");
+    // Non-proxy: only mapped parameters reach the backend; `other` does not.
+    assert_eq!(seen.target, "/pets?max=5");
+    assert_eq!(seen.header("x-trace-id"), Some("abc"));
+    assert_eq!(seen.header("x-request-id"), Some(r.request_id().as_str()));
+    assert_eq!(seen.header("x-source"), Some("gateway"));
+    assert_eq!(seen.header("x-env"), Some("test"));
+    assert_eq!(seen.header("x-not-mapped"), None);
+    // No response template: the backend body passes through.
+    assert_eq!(r.json()["target"], "/pets?max=5");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    // responseParameters from the backend's headers and the context.
+    assert_eq!(r.header("x-backend-version"), Some("7"));
+    assert_eq!(r.header("x-stage"), Some("test"));
+    // Backend headers are not passed through by non-proxy integrations.
+    assert_eq!(r.header("server"), None);
+    assert_eq!(r.header("x-version"), None);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_integration_selects_responses_on_backend_status() {
+    let (backend, gw) = petstore().await;
+    let r = send(gw.addr, "GET", "/pets", &[("x-trace", "want-503")], b"").await;
+    assert_eq!(r.status, 502);
+    assert_eq!(r.header("x-backend-status"), Some("failed"));
+    let id = r.request_id();
+    assert_eq!(
+        r.text(),
+        format!(r#"{{"message": "the pet store is down", "requestId": "{id}"}}"#)
+    );
+    let r = send(gw.addr, "GET", "/pets", &[("x-trace", "want-404")], b"").await;
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (404, r#"{"message": "no pets here"}"#)
+    );
+    // Selection patterns match the whole status: 3xx matches neither, so `default` answers.
+    let r = send(gw.addr, "GET", "/pets?limit=302", &[], b"").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(backend.seen().len(), 3);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_proxy_forwards_everything_and_remaps_headers() {
+    let (backend, gw) = petstore().await;
+    let r = send(
+        gw.addr,
+        "POST",
+        "/pets?dry_run=1&tag=a%20b",
+        &[
+            ("content-type", "application/json"),
+            ("x-custom", "yes"),
+            ("x-want-status", "201"),
+            ("x-forwarded-for", "10.0.0.1"),
+            ("expect", "nothing"),
+        ],
+        br#"{"name": "Rex"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let seen = backend.one();
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.target, "/pets?dry_run=1&tag=a%20b");
+    assert_eq!(seen.body, br#"{"name": "Rex"}"#);
+    assert_eq!(seen.header("content-type"), Some("application/json"));
+    assert_eq!(seen.header("x-custom"), Some("yes"));
+    assert_eq!(seen.header("x-forwarded-for"), Some("10.0.0.1, 127.0.0.1"));
+    assert_eq!(seen.header("expect"), None);
+    assert_eq!(seen.header("host"), Some(backend.addr.to_string().as_str()));
+    // The backend's answer comes back with API Gateway's renames.
+    assert_eq!(r.header("x-version"), Some("7"));
+    assert_eq!(r.header("server"), None);
+    assert_eq!(r.header("x-amzn-remapped-server"), Some("test-backend"));
+    assert!(r.header("x-amzn-remapped-date").is_some());
+    assert!(r.header("x-amzn-remapped-content-length").is_some());
+    assert_eq!(r.json()["body"], r#"{"name": "Rex"}"#);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_proxy_timeout_is_504_with_default_5xx_headers() {
+    let (_backend, gw) = petstore().await;
+    // createPet has timeoutInMillis: 500.
+    let r = send(
+        gw.addr,
+        "POST",
+        "/pets",
+        &[("x-want-delay-ms", "1500")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(r.status, 504);
+    assert_eq!(r.text(), r#"{"message":"Endpoint request timed out"}"#);
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("InternalServerErrorException")
+    );
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn unreachable_backend_is_an_integration_failure() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let gw = gateway(gen::petstore::Api, None, &[("backend", port.to_string())]).await;
+    let r = send(gw.addr, "POST", "/pets", &[], b"{}").await;
+    assert_eq!(r.status, 504);
+    assert_eq!(
+        r.text(),
+        r#"{"message":"Network error communicating with endpoint"}"#
+    );
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("InternalServerErrorException")
+    );
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn path_parameters_are_decoded_once_and_re_encoded() {
+    let (backend, gw) = petstore().await;
+    assert_eq!(get(gw.addr, "/pets/42").await.status, 200);
+    assert_eq!(get(gw.addr, "/pets/a%2Fb%20c").await.status, 200);
+    let targets: Vec<String> = backend.seen().into_iter().map(|s| s.target).collect();
+    assert_eq!(targets, ["/animals/42", "/animals/a%2Fb%20c"]);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn literal_segments_win_over_parameters() {
+    let (backend, gw) = petstore().await;
+    let r = get(gw.addr, "/pets/search").await;
+    assert_eq!(r.text(), r#"{"route": "/pets/search"}"#);
+    assert!(backend.seen().is_empty());
+    let r = send(gw.addr, "DELETE", "/pets/7", &[], b"").await;
+    assert_eq!(r.status, 204);
+    assert!(r.body.is_empty());
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn greedy_proxy_keeps_slashes_and_any_method() {
+    let (backend, gw) = petstore().await;
+    let r = send(gw.addr, "PUT", "/files/a/b%20c/d.txt?v=1", &[], b"data").await;
+    assert_eq!(r.status, 200);
+    let seen = backend.one();
+    assert_eq!(seen.method, "PUT");
+    assert_eq!(seen.target, "/storage/a/b%20c/d.txt?v=1");
+    assert_eq!(seen.body, b"data");
+    // `{proxy+}` needs at least one segment.
+    let r = get(gw.addr, "/files").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("x-stage"), Some("test"));
+    assert_eq!(r.text(), r#"{"message": "No route for GET /files"}"#);
+    // A dot segment never reaches the backend.
+    assert_eq!(get(gw.addr, "/files/../pets").await.status, 404);
+    assert_eq!(get(gw.addr, "/files/a/%2e%2e/b").await.status, 404);
+    assert_eq!(backend.seen().len(), 1);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn mock_health_uses_the_stage() {
+    let gw = gateway(gen::petstore::Api, Some("prod"), &[]).await;
+    let r = get(gw.addr, "/health").await;
+    assert_eq!(
+        r.text(),
+        r#"{"status": "ok", "stage": "prod", "env": "prod"}"#
+    );
+    gw.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------- specs/http-api.yaml (HTTP API)
+
+async fn orders() -> (Backend, specgate_runtime::server::Handle) {
+    let backend = Backend::start().await;
+    let gw = gateway(
+        gen::http_api::Api,
+        None,
+        &[("backend", backend.addr.to_string())],
+    )
+    .await;
+    (backend, gw)
+}
+
+#[tokio::test]
+async fn http_api_routes_and_fills_route_parameters() {
+    let (backend, gw) = orders().await;
+    let r = get(gw.addr, "/orders/o-1?full=true").await;
+    assert_eq!(r.status, 200);
+    // HTTP APIs send x-amzn-RequestId but not x-amz-apigw-id.
+    assert!(r.header("x-amzn-requestid").is_some());
+    assert_eq!(r.header("x-amz-apigw-id"), None);
+    assert_eq!(get(gw.addr, "/orders").await.status, 200);
+    assert_eq!(get(gw.addr, "/static/css/site.css").await.status, 200);
+    let targets: Vec<String> = backend.seen().into_iter().map(|s| s.target).collect();
+    assert_eq!(
+        targets,
+        ["/orders/o-1?full=true", "/orders", "/assets/css/site.css"]
+    );
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_api_default_route_gets_the_full_path() {
+    let (backend, gw) = orders().await;
+    let r = send(gw.addr, "PATCH", "/anything/else?q=1", &[], b"x").await;
+    assert_eq!(r.status, 200);
+    // POST /orders has no route of its own: `$default` takes it.
+    assert_eq!(send(gw.addr, "POST", "/orders", &[], b"").await.status, 200);
+    let seen: Vec<(String, String)> = backend
+        .seen()
+        .into_iter()
+        .map(|s| (s.method, s.target))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "PATCH".to_string(),
+                "/fallback/anything/else?q=1".to_string()
+            ),
+            ("POST".to_string(), "/fallback/orders".to_string())
+        ]
+    );
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_api_errors_are_fixed() {
+    let (_backend, gw) = orders().await;
+    let r = get(gw.addr, "/orders/slow").await;
+    assert_eq!(r.status, 200);
+    let r = send(
+        gw.addr,
+        "GET",
+        "/orders/slow",
+        &[("x-want-delay-ms", "1500")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.text(), r#"{"message":"Service Unavailable"}"#);
+    assert_eq!(r.header("x-amzn-errortype"), None);
+    let r = get(gw.addr, "/..").await;
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (404, r#"{"message":"Not Found"}"#)
+    );
+    gw.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------- AWS corpus documents
+
+#[cfg(aws_corpus)]
+#[tokio::test]
+async fn aws_mock_with_cors_options() {
+    let gw = gateway(gen::aws_openapi_basepath_server_variable::Api, None, &[]).await;
+    let r = get(gw.addr, "/test").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(r.body.is_empty());
+    let r = send(gw.addr, "OPTIONS", "/test", &[], b"").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-methods"),
+        Some("GET,OPTIONS")
+    );
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token")
+    );
+    // The server's basePath variable is ignored, as API Gateway's importer does by default.
+    let r = get(gw.addr, "/base-var/test").await;
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (403, r#"{"message":"Missing Authentication Token"}"#)
+    );
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("MissingAuthenticationTokenException")
+    );
+    gw.shutdown().await.unwrap();
+}
+
+#[cfg(aws_corpus)]
+#[tokio::test]
+async fn aws_stage_variables_build_the_backend_url() {
+    use tokio::io::AsyncReadExt;
+    // The document's URI is `https://${stageVariables.TestHost}/...`: the gateway must open a
+    // TLS connection to the host the stage variable names. A raw listener there sees the
+    // ClientHello (record type 0x16, TLS major version 3); with no certificate to offer it
+    // hangs up, and the gateway answers with an integration failure.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap();
+    let hello = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut b = [0u8; 2];
+        s.read_exact(&mut b).await.unwrap();
+        b
+    });
+    let vars = [
+        ("TestHost", host.to_string()),
+        ("testPath", "v2/items".to_string()),
+        ("querystring", "src=gw".to_string()),
+    ];
+    let gw = gateway(gen::aws_openapi_spec_stage_variables::Api, None, &vars).await;
+    let r = get(gw.addr, "/path1?x=1").await;
+    assert_eq!(hello.await.unwrap(), [0x16, 0x03]);
+    assert_eq!(r.status, 504);
+    assert_eq!(
+        r.text(),
+        r#"{"message":"Network error communicating with endpoint"}"#
+    );
+    gw.shutdown().await.unwrap();
+}

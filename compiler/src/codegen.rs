@@ -1,0 +1,1016 @@
+//! Stage 4, **codegen**: the IR → a Rust crate that links `specgate-runtime`.
+//!
+//! Reads only the IR. The output is deterministic, formatted with prettyplease, and meant to
+//! be read: one `match` over path segments for routing (most specific first, so the order
+//! of the arms *is* the routing priority), one `async fn` per route that calls runtime
+//! helpers in API Gateway's order, and statics for the API's facts. What this version cannot
+//! generate yet is reported by [`support`] as `unsupported` diagnostics, so it is a compile
+//! error, never a runtime surprise.
+
+use std::cmp::Ordering;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::codes;
+use crate::diag::Diagnostics;
+use crate::ir::*;
+
+/// The files of a generated crate: (relative path, contents).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crate {
+    /// `Cargo.toml`, `src/main.rs`, `src/gateway.rs`.
+    pub files: Vec<(String, String)>,
+}
+
+/// Where the generated crate finds the runtime.
+#[derive(Debug, Clone)]
+pub enum RuntimeDep {
+    /// A path dependency (a checkout of this repository).
+    Path(String),
+    /// A crates.io version.
+    Version(String),
+}
+
+/// Reports what this version cannot generate. Run by `check` and by `build`.
+pub fn support(api: &Api, d: &mut Diagnostics) {
+    for r in &api.routes {
+        let Some(i) = &r.integration else { continue };
+        match i.kind.value {
+            IntegrationType::Aws | IntegrationType::AwsProxy => {
+                d.error(
+                    &codes::UNSUPPORTED,
+                    i.kind.span,
+                    format!("`{}` (Lambda) integrations are not supported yet", i.kind.value.as_str()),
+                )
+                .label("not supported yet")
+                .help("this version generates http_proxy, http and mock integrations; Lambda support is planned");
+            }
+            _ => {}
+        }
+        for (media, t) in &i.request_templates {
+            if let Err(why) = parse_template(&t.value) {
+                unsupported_template(d, t.span, media, &why);
+            }
+        }
+        for resp in &i.responses {
+            for (media, t) in &resp.templates {
+                if let Err(why) = parse_template(&t.value) {
+                    unsupported_template(d, t.span, media, &why);
+                }
+            }
+        }
+        if i.kind.value == IntegrationType::Http {
+            for (k, v) in &i.request_templates {
+                d.error(
+                    &codes::UNSUPPORTED,
+                    v.span,
+                    format!(
+                        "request templates on `http` integrations (`{k}`) are not supported yet"
+                    ),
+                )
+                .help("until mapping templates land, the request body is passed through");
+            }
+        }
+        for (_, src) in i
+            .request_parameters
+            .iter()
+            .chain(i.responses.iter().flat_map(|r| r.parameters.iter()))
+        {
+            // Malformed expressions are check's SG0307; this reports valid but ungenerated ones.
+            let well_formed = src.value.starts_with('\'')
+                || [
+                    "method.request.",
+                    "integration.response.",
+                    "context.",
+                    "stageVariables.",
+                ]
+                .iter()
+                .any(|p| src.value.starts_with(p));
+            if well_formed && source(&src.value).is_none() {
+                d.error(
+                    &codes::UNSUPPORTED,
+                    src.span,
+                    format!("mapping source `{}` is not supported yet", src.value),
+                )
+                .help("supported: method.request.{path|querystring|header}.x, context.x, stageVariables.x, 'static', integration.response.header.x");
+            }
+        }
+        if api.flavor == Flavor::Http && !i.request_parameters.is_empty() {
+            d.error(
+                &codes::UNSUPPORTED,
+                i.request_parameters[0].0.span,
+                "HTTP API parameter mapping is not supported yet",
+            );
+        }
+        if i.content_handling.is_some() {
+            d.error(
+                &codes::UNSUPPORTED,
+                i.span,
+                "`contentHandling` is not supported yet",
+            );
+        }
+    }
+    for (name, g) in &api.gateway_responses {
+        for (media, t) in &g.templates {
+            if let Err(why) = parse_template(&t.value) {
+                unsupported_template(d, t.span, &format!("{name} {media}"), &why);
+            }
+        }
+    }
+    // REST APIs ignore `x-amazon-apigateway-cors` (check warns about it); HTTP APIs need it.
+    if let Some(c) = api.cors.as_ref().filter(|_| api.flavor == Flavor::Http) {
+        d.error(
+            &codes::UNSUPPORTED,
+            c.span,
+            "`x-amazon-apigateway-cors` is not supported yet",
+        );
+    }
+    for s in api.security_schemes.values() {
+        if s.authorizer.is_some() || s.is_iam() {
+            // Authorizers are lowered and checked; enforcing them is later work. Refuse to
+            // build a gateway that would silently let every caller through.
+            d.error(
+                &codes::UNSUPPORTED,
+                s.span,
+                format!(
+                    "security scheme `{}` (authorizer or IAM) is not enforced yet",
+                    s.name
+                ),
+            )
+            .help("a gateway built now would let every caller through; authorizers are planned");
+        }
+    }
+    let secured: Vec<&Route> = api
+        .routes
+        .iter()
+        .filter(|r| !r.security.is_empty() && r.security.iter().all(|req| !req.schemes.is_empty()))
+        .collect();
+    if let Some(r) = secured.first() {
+        if api
+            .security_schemes
+            .values()
+            .all(|s| s.authorizer.is_none() && !s.is_iam())
+        {
+            d.error(
+                &codes::UNSUPPORTED,
+                r.security_span.unwrap_or(r.span),
+                format!(
+                    "`security` is not enforced yet ({} route{})",
+                    secured.len(),
+                    if secured.len() == 1 { "" } else { "s" }
+                ),
+            )
+            .help("API keys and authorizers are planned; a gateway built now would let every caller through");
+        }
+    }
+    if api.policy.is_some() {
+        d.error(
+            &codes::UNSUPPORTED,
+            api.policy.as_ref().map(|p| p.span).unwrap_or_default(),
+            "resource policies are not enforced yet",
+        );
+    }
+    if !api.request_validators.is_empty() {
+        let span = api
+            .request_validators
+            .values()
+            .next()
+            .map(|v| v.span)
+            .unwrap_or_default();
+        d.error(
+            &codes::UNSUPPORTED,
+            span,
+            "request validation is not implemented yet",
+        )
+        .help("the gateway would accept invalid requests; validation is planned");
+    }
+}
+
+fn unsupported_template(d: &mut Diagnostics, span: crate::source::Span, key: &str, why: &str) {
+    d.error(
+        &codes::UNSUPPORTED,
+        span,
+        format!("the `{key}` template needs VTL, which is not supported yet ({why})"),
+    )
+    .help("templates may use plain text with `$context.*` and `$stageVariables.*` for now");
+}
+
+/// A pre-parsed template piece.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplatePart {
+    /// Text.
+    Lit(String),
+    /// `$context.x` (name after the prefix).
+    Ctx(String),
+    /// `$stageVariables.x`.
+    Stage(String),
+}
+
+/// Splits a template into text and `$context.*` / `$stageVariables.*` references; anything
+/// else that looks like VTL is refused.
+pub fn parse_template(t: &str) -> Result<Vec<TemplatePart>, String> {
+    let mut parts = Vec::new();
+    let mut lit = String::new();
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < t.len() {
+        let c = b[i];
+        if c == b'#' {
+            let rest = &t[i + 1..];
+            for d in [
+                "set", "if", "else", "foreach", "end", "break", "stop", "define", "macro", "#", "*",
+            ] {
+                if rest.starts_with(d) {
+                    return Err(format!("`#{d}`"));
+                }
+            }
+        }
+        if c == b'$' {
+            let (formal, start) = if t[i + 1..].starts_with('{') {
+                (true, i + 2)
+            } else {
+                (false, i + 1)
+            };
+            let start = if t[start..].starts_with('!') {
+                start + 1
+            } else {
+                start
+            };
+            let end = t[start..]
+                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '_'))
+                .map(|e| start + e)
+                .unwrap_or(t.len());
+            let name = t[start..end].trim_end_matches('.');
+            let consumed_end = start + name.len();
+            if let Some(var) = name.strip_prefix("context.") {
+                if !lit.is_empty() {
+                    parts.push(TemplatePart::Lit(std::mem::take(&mut lit)));
+                }
+                parts.push(TemplatePart::Ctx(var.to_string()));
+            } else if let Some(var) = name.strip_prefix("stageVariables.") {
+                if !lit.is_empty() {
+                    parts.push(TemplatePart::Lit(std::mem::take(&mut lit)));
+                }
+                parts.push(TemplatePart::Stage(var.to_string()));
+            } else if !name.starts_with(|ch: char| ch.is_ascii_alphabetic()) {
+                // Not a reference (`$`, `$5`, `$.x`): VTL prints it as text.
+                lit.push('$');
+                i += 1;
+                continue;
+            } else {
+                return Err(format!("`${name}`"));
+            }
+            i = consumed_end;
+            if formal {
+                if t[i..].starts_with('}') {
+                    i += 1;
+                } else {
+                    return Err("an unclosed `${`".into());
+                }
+            }
+            continue;
+        }
+        let ch = t[i..].chars().next().unwrap_or('\0');
+        lit.push(ch);
+        i += ch.len_utf8().max(1);
+    }
+    if !lit.is_empty() {
+        parts.push(TemplatePart::Lit(lit));
+    }
+    Ok(parts)
+}
+
+/// A mapping source expression, as the runtime's `Source`.
+fn source(expr: &str) -> Option<TokenStream> {
+    if expr.len() >= 2 && expr.starts_with('\'') && expr.ends_with('\'') {
+        let v = &expr[1..expr.len() - 1];
+        return Some(quote!(Source::Static(#v)));
+    }
+    if let Some(v) = expr.strip_prefix("context.") {
+        let var = context_var(v)?;
+        return Some(quote!(Source::Ctx(#var)));
+    }
+    if let Some(v) = expr.strip_prefix("stageVariables.") {
+        return Some(quote!(Source::StageVar(#v)));
+    }
+    if let Some(v) = expr.strip_prefix("method.request.header.") {
+        return Some(quote!(Source::Header(#v)));
+    }
+    if let Some(v) = expr.strip_prefix("method.request.querystring.") {
+        return Some(quote!(Source::Query(#v)));
+    }
+    if let Some(v) = expr.strip_prefix("method.request.path.") {
+        return Some(quote!(Source::Path(#v)));
+    }
+    if let Some(v) = expr.strip_prefix("integration.response.header.") {
+        return Some(quote!(Source::ResponseHeader(#v)));
+    }
+    None
+}
+
+/// `$context` names the runtime supplies, as `Var` variants.
+fn context_var(name: &str) -> Option<TokenStream> {
+    let v = match name {
+        "requestId" => quote!(Var::RequestId),
+        "extendedRequestId" => quote!(Var::ExtendedRequestId),
+        "httpMethod" => quote!(Var::HttpMethod),
+        "path" => quote!(Var::Path),
+        "resourcePath" => quote!(Var::ResourcePath),
+        "resourceId" => quote!(Var::ResourceId),
+        "stage" => quote!(Var::Stage),
+        "requestTime" => quote!(Var::RequestTime),
+        "requestTimeEpoch" => quote!(Var::RequestTimeEpoch),
+        "identity.sourceIp" => quote!(Var::SourceIp),
+        "identity.userAgent" => quote!(Var::UserAgent),
+        "domainName" => quote!(Var::DomainName),
+        "domainPrefix" => quote!(Var::DomainPrefix),
+        "protocol" => quote!(Var::Protocol),
+        "apiId" => quote!(Var::ApiId),
+        "accountId" => quote!(Var::AccountId),
+        "error.message" => quote!(Var::ErrorMessage),
+        "error.messageString" => quote!(Var::ErrorMessageString),
+        "error.responseType" => quote!(Var::ErrorResponseType),
+        _ => return None,
+    };
+    Some(v)
+}
+
+fn template_tokens(t: &str) -> TokenStream {
+    let parts = parse_template(t).unwrap_or_default();
+    let items = parts.iter().map(|p| match p {
+        TemplatePart::Lit(s) => quote!(Part::Lit(#s)),
+        TemplatePart::Ctx(name) => match context_var(name) {
+            Some(v) => quote!(Part::Ctx(#v)),
+            // Unknown `$context` variables render empty, as in API Gateway.
+            None => quote!(Part::Lit("")),
+        },
+        TemplatePart::Stage(name) => quote!(Part::StageVar(#name)),
+    });
+    quote!(&[#(#items),*])
+}
+
+/// Generates the crate for `api`. `source_name` is shown in the generated header comment.
+pub fn generate(api: &Api, source_name: &str, runtime: &RuntimeDep) -> Crate {
+    let gateway = format_file(gateway_module(api, source_name));
+    let main = format_file(quote! {
+        #![doc = "Generated by specgate. Do not edit: change the spec and compile again."]
+        #![forbid(unsafe_code)]
+        mod gateway;
+        fn main() -> std::process::ExitCode {
+            specgate_runtime::server::main(gateway::Api)
+        }
+    });
+    let dep = match runtime {
+        RuntimeDep::Path(p) => format!("{{ path = {:?} }}", p),
+        RuntimeDep::Version(v) => format!("{v:?}"),
+    };
+    let name = crate_name(&api.title);
+    let cargo = format!(
+        "# Generated by specgate from {source_name}. Do not edit.\n\
+         [package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [[bin]]\nname = \"{name}\"\npath = \"src/main.rs\"\n\n\
+         [dependencies]\nspecgate-runtime = {dep}\n\n\
+         [profile.release]\nopt-level = 3\ncodegen-units = 16\npanic = \"abort\"\nstrip = true\n\n\
+         [workspace]\n"
+    );
+    Crate {
+        files: vec![
+            ("Cargo.toml".into(), cargo),
+            ("src/main.rs".into(), main),
+            ("src/gateway.rs".into(), gateway),
+        ],
+    }
+}
+
+fn crate_name(title: &str) -> String {
+    let mut s: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    while s.contains("--") {
+        s = s.replace("--", "-");
+    }
+    let s = s.trim_matches('-').to_string();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("gateway-{s}").trim_end_matches('-').to_string()
+    } else {
+        format!("{s}-gateway")
+    }
+}
+
+fn format_file(tokens: TokenStream) -> String {
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        // Generated code always parses; if it ever does not, emit it unformatted so the
+        // compiler error points at the problem instead of hiding it.
+        Err(_) => tokens.to_string(),
+    }
+}
+
+/// The generated `gateway.rs`: facts, router, handlers. Usable as a module of any crate that
+/// depends on `specgate-runtime` (the codegen tests include it directly).
+pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
+    let header = [
+        format!(
+            " Gateway for \"{}\", generated by specgate from `{source_name}`.",
+            api.title
+        ),
+        String::new(),
+        " Do not edit: change the spec and compile again.".to_string(),
+    ];
+    let title = &api.title;
+    let flavor = match api.flavor {
+        Flavor::Rest => quote!(Flavor::Rest),
+        Flavor::Http => quote!(Flavor::Http),
+    };
+    let stages = api.stages.iter().map(|s| {
+        let name = &s.name;
+        let vars = s.variables.iter().map(|(k, v)| quote!((#k, #v)));
+        quote!(StageInfo { name: #name, variables: &[#(#vars),*] })
+    });
+    let responses = api.gateway_responses.iter().map(|(name, g)| {
+        let variant = format_ident!("{}", response_variant(name));
+        let status = match &g.status {
+            Some(s) => {
+                let v = s.value;
+                quote!(Some(#v))
+            }
+            None => quote!(None),
+        };
+        let headers = g.parameters.iter().filter_map(|(k, v)| {
+            let h = k.value.strip_prefix("gatewayresponse.header.")?;
+            let src = source(&v.value)?;
+            Some(quote!((#h, #src)))
+        });
+        let templates = g.templates.iter().map(|(media, t)| {
+            let parts = template_tokens(&t.value);
+            quote!((#media, #parts))
+        });
+        quote!((ResponseType::#variant, CustomResponse {
+            status: #status,
+            headers: &[#(#headers),*],
+            templates: &[#(#templates),*],
+        }))
+    });
+    let (arms, handlers) = router(api);
+    let no_route = quote!(rt.gateway_response(cx, ResponseType::MissingAuthenticationToken));
+    let not_found = match api.routes.iter().find(|r| r.path.is_default) {
+        Some(r) => {
+            let f = handler_name(r);
+            quote!(_ => { cx.resource_path = "$default"; #f(rt, cx, req).await })
+        }
+        None => quote!(_ => #no_route),
+    };
+    quote! {
+        #(#![doc = #header])*
+        #![allow(clippy::all, unused_imports, unused_variables, unused_mut)]
+
+        use specgate_runtime::http::{HeaderValue, Method, StatusCode};
+        use specgate_runtime::prelude::*;
+
+        /// Static facts the runtime needs: flavour, stages, customised gateway responses.
+        pub static API: ApiInfo = ApiInfo {
+            title: #title,
+            flavor: #flavor,
+            stages: &[#(#stages),*],
+            gateway_responses: &[#(#responses),*],
+        };
+
+        /// The gateway.
+        pub struct Api;
+
+        impl Gateway for Api {
+            fn info(&self) -> &'static ApiInfo {
+                &API
+            }
+
+            /// Routes by method and path segments. Arms are ordered most specific first
+            /// (literal segments, then parameters, then greedy parameters; explicit methods
+            /// before ANY), so the first arm that matches is the route API Gateway would pick.
+            async fn handle(&self, rt: &Runtime, cx: &mut Context, req: Request) -> Response {
+                let path = cx.path.clone();
+                let raw = path::segments(&path);
+                let decoded: Vec<std::borrow::Cow<'_, str>> = raw.iter().map(|s| path::decode(s)).collect();
+                let segments: Vec<&str> = decoded.iter().map(|s| s.as_ref()).collect();
+                if path::has_dot_segment(&segments) {
+                    return #no_route;
+                }
+                let method = req.method().clone();
+                match segments.as_slice() {
+                    #(#arms)*
+                    #not_found
+                }
+            }
+        }
+
+        #(#handlers)*
+    }
+}
+
+fn response_variant(name: &str) -> String {
+    name.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase(),
+                None => String::new(),
+            }
+        })
+        .collect::<String>()
+}
+
+fn seg_rank(s: &Segment) -> (u8, &str) {
+    match s {
+        Segment::Literal(l) => (0, l.as_str()),
+        Segment::Param(_) => (1, ""),
+        Segment::Greedy(_) => (2, ""),
+    }
+}
+
+/// Routing priority: segment by segment (literal < parameter < greedy), longer literal
+/// prefixes first; then explicit methods before ANY.
+fn route_order(a: &Route, b: &Route) -> Ordering {
+    for (x, y) in a.path.segments.iter().zip(&b.path.segments) {
+        match seg_rank(x).cmp(&seg_rank(y)) {
+            Ordering::Equal => continue,
+            o => return o,
+        }
+    }
+    b.path
+        .segments
+        .len()
+        .cmp(&a.path.segments.len())
+        .then((a.method == Method::Any).cmp(&(b.method == Method::Any)))
+        .then(a.method.cmp(&b.method))
+}
+
+fn handler_name(r: &Route) -> proc_macro2::Ident {
+    let base = match &r.operation_id {
+        Some(id) => id.clone(),
+        None => format!("{}{}", r.method.as_str().to_ascii_lowercase(), r.path.raw),
+    };
+    let mut s = String::from("route_");
+    let mut last_us = true;
+    for c in base.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && !last_us {
+                s.push('_');
+            }
+            s.push(c.to_ascii_lowercase());
+            last_us = false;
+        } else if !last_us {
+            s.push('_');
+            last_us = true;
+        }
+    }
+    let s = s.trim_end_matches('_').to_string();
+    format_ident!("{}", s)
+}
+
+fn router(api: &Api) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let mut routes: Vec<&Route> = api
+        .routes
+        .iter()
+        .filter(|r| r.integration.is_some() && !r.path.is_default)
+        .collect();
+    routes.sort_by(|a, b| route_order(a, b));
+    // Handler names must be unique even when operation ids collide after normalisation.
+    let mut names: Vec<proc_macro2::Ident> = Vec::new();
+    let mut arms = Vec::new();
+    let mut handlers = Vec::new();
+    let all: Vec<&Route> = api
+        .routes
+        .iter()
+        .filter(|r| r.integration.is_some())
+        .collect();
+    let mut named: Vec<(&Route, proc_macro2::Ident)> = Vec::new();
+    for r in &all {
+        let mut n = handler_name(r);
+        let mut k = 2u32;
+        while names.contains(&n) {
+            n = format_ident!("{}_{}", handler_name(r), k);
+            k += 1;
+        }
+        names.push(n.clone());
+        named.push((r, n));
+    }
+    let name_of = |r: &Route| {
+        named
+            .iter()
+            .find(|(x, _)| std::ptr::eq(*x, r))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| handler_name(r))
+    };
+    for r in &routes {
+        let mut pats = Vec::new();
+        let mut binds = Vec::new();
+        let mut guards = Vec::new();
+        for (i, seg) in r.path.segments.iter().enumerate() {
+            match seg {
+                Segment::Literal(l) => pats.push(quote!(#l)),
+                Segment::Param(name) => {
+                    let v = format_ident!("p{}", i);
+                    pats.push(quote!(#v));
+                    guards.push(quote!(!#v.is_empty()));
+                    binds.push(quote!(cx.bind(#name, raw[#i], #v);));
+                }
+                Segment::Greedy(name) => {
+                    let v = format_ident!("rest");
+                    pats.push(quote!(#v @ ..));
+                    guards.push(quote!(!#v.is_empty()));
+                    binds.push(quote!(cx.bind_greedy(#name, &raw[#i..]);));
+                }
+            }
+        }
+        if r.method != Method::Any {
+            let m = format_ident!("{}", r.method.as_str());
+            guards.insert(0, quote!(method == Method::#m));
+        }
+        let guard = if guards.is_empty() {
+            quote!()
+        } else {
+            quote!(if #(#guards)&&*)
+        };
+        let f = name_of(r);
+        let resource = &r.path.raw;
+        arms.push(quote! {
+            [#(#pats),*] #guard => {
+                cx.resource_path = #resource;
+                #(#binds)*
+                #f(rt, cx, req).await
+            }
+        });
+    }
+    for (r, name) in &named {
+        handlers.push(handler(api, r, name));
+    }
+    (arms, handlers)
+}
+
+fn handler(api: &Api, r: &Route, name: &proc_macro2::Ident) -> TokenStream {
+    let Some(i) = &r.integration else {
+        return quote!();
+    };
+    let doc = format!(
+        " `{} {}`{}: `{}` integration.",
+        r.method.as_str(),
+        r.path.raw,
+        r.operation_id
+            .as_ref()
+            .map(|o| format!(" ({o})"))
+            .unwrap_or_default(),
+        i.kind.value.as_str()
+    );
+    let body = match i.kind.value {
+        IntegrationType::Mock => mock(i),
+        IntegrationType::HttpProxy => http_proxy(api, r, i),
+        IntegrationType::Http => http(api, r, i),
+        IntegrationType::Aws | IntegrationType::AwsProxy => {
+            quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
+        }
+    };
+    quote! {
+        #[doc = #doc]
+        async fn #name(rt: &Runtime, cx: &mut Context, req: Request) -> Response {
+            #body
+        }
+    }
+}
+
+/// Request parameters mapped to `integration.request.<kind>.<name>`.
+fn mapped<'a>(i: &'a Integration, kind: &str) -> Vec<(&'a str, TokenStream)> {
+    let prefix = format!("integration.request.{kind}.");
+    i.request_parameters
+        .iter()
+        .filter_map(|(t, s)| Some((t.value.strip_prefix(&prefix)?, source(&s.value)?)))
+        .collect()
+}
+
+/// Code that builds the backend URL into `url`: `{name}` placeholders from path mappings
+/// (the greedy `{proxy}` keeps its slashes), `${stageVariables.x}` from the stage.
+fn url_builder(r: &Route, i: &Integration) -> TokenStream {
+    let Some(IntegrationUri::Http(uri)) = i.uri.as_ref().map(|u| &u.value) else {
+        return quote!(let mut url = String::new(););
+    };
+    let path_maps = mapped(i, "path");
+    let greedy: Vec<&str> = r
+        .path
+        .segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Greedy(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut stmts = Vec::new();
+    let mut rest = uri.as_str();
+    let mut lit = String::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("${stageVariables.") {
+            if let Some(end) = after.find('}') {
+                if !lit.is_empty() {
+                    stmts.push(quote!(url.push_str(#lit);));
+                    lit.clear();
+                }
+                let var = &after[..end];
+                stmts.push(quote!(url.push_str(cx.stage_var(#var).unwrap_or(""));));
+                rest = &after[end + 1..];
+                continue;
+            }
+        }
+        if let Some(after) = rest.strip_prefix('{') {
+            if let Some(end) = after.find('}') {
+                let name = &after[..end];
+                if !lit.is_empty() {
+                    stmts.push(quote!(url.push_str(#lit);));
+                    lit.clear();
+                }
+                // The value comes from `integration.request.path.<name>`; a greedy source
+                // keeps its slashes (as received), others are encoded as one segment.
+                let src = path_maps.iter().find(|(n, _)| *n == name);
+                let from_greedy = i.request_parameters.iter().any(|(t, s)| {
+                    t.value == format!("integration.request.path.{name}")
+                        && s.value
+                            .strip_prefix("method.request.path.")
+                            .is_some_and(|p| greedy.contains(&p))
+                });
+                match src {
+                    Some(_) if from_greedy => {
+                        let p = i
+                            .request_parameters
+                            .iter()
+                            .find(|(t, _)| t.value == format!("integration.request.path.{name}"))
+                            .and_then(|(_, s)| s.value.strip_prefix("method.request.path."))
+                            .unwrap_or(name);
+                        stmts.push(quote!(url.push_str(cx.raw_path_param(#p).unwrap_or(""));));
+                    }
+                    Some((_, s)) => {
+                        stmts.push(quote!(url.push_str(&path::encode_segment(&#s.value(cx, None).unwrap_or_default()));));
+                    }
+                    // Unmapped: HTTP APIs fill `{name}` from the route's own parameters.
+                    None if greedy.contains(&name) => {
+                        stmts.push(quote!(url.push_str(cx.raw_path_param(#name).unwrap_or(""));));
+                    }
+                    None => {
+                        stmts.push(quote!(url.push_str(&path::encode_segment(cx.path_param(#name).unwrap_or("")));));
+                    }
+                }
+                rest = &after[end + 1..];
+                continue;
+            }
+        }
+        let ch = rest.chars().next().unwrap_or(' ');
+        lit.push(ch);
+        rest = &rest[ch.len_utf8()..];
+    }
+    if !lit.is_empty() {
+        stmts.push(quote!(url.push_str(#lit);));
+    }
+    if r.path.is_default {
+        // The `$default` route forwards the full request path, appended to the URI.
+        stmts.push(quote!(upstream::append_path(&mut url, &cx.path);));
+    }
+    quote! {
+        let mut url = String::new();
+        #(#stmts)*
+    }
+}
+
+fn header_mappings(i: &Integration) -> TokenStream {
+    let hs = mapped(i, "header").into_iter().map(|(name, src)| {
+        quote! {
+            if let Some(v) = #src.value(cx, None) {
+                headers.push((#name, v));
+            }
+        }
+    });
+    quote! {
+        let mut headers: Vec<(&'static str, String)> = Vec::new();
+        #(#hs)*
+    }
+}
+
+fn query_mappings(i: &Integration) -> TokenStream {
+    let qs = mapped(i, "querystring").into_iter().map(|(name, src)| {
+        quote! {
+            if let Some(v) = #src.value(cx, None) {
+                upstream::add_query_param(&mut url, #name, &v);
+            }
+        }
+    });
+    quote!(#(#qs)*)
+}
+
+fn http_proxy(_api: &Api, r: &Route, i: &Integration) -> TokenStream {
+    let url = url_builder(r, i);
+    let queries = query_mappings(i);
+    let headers = header_mappings(i);
+    let method = match i.http_method.as_ref().map(|m| m.value.as_str()) {
+        None | Some("ANY") => quote!(None),
+        Some(m) => {
+            let m = format_ident!("{}", m);
+            quote!(Some(Method::#m))
+        }
+    };
+    let timeout = i.timeout_ms.value as u64;
+    quote! {
+        #url
+        upstream::append_query(&mut url, cx.query.clone().as_deref());
+        #queries
+        #headers
+        upstream::http_proxy(rt, cx, req, url, #method, headers, #timeout).await
+    }
+}
+
+/// Integration-response selection and rendering shared by `http` and `mock`.
+fn integration_responses(
+    i: &Integration,
+    status_expr: TokenStream,
+    has_backend: bool,
+) -> TokenStream {
+    let mut arms = Vec::new();
+    let mut default = None;
+    for (n, resp) in i.responses.iter().enumerate() {
+        let status: u16 = resp.status.value.parse().unwrap_or(200);
+        let headers = resp.parameters.iter().filter_map(|(t, s)| {
+            let h = t.value.strip_prefix("method.response.header.")?;
+            let src = source(&s.value)?;
+            Some(quote! {
+                if let Some(v) = #src.value(cx, backend_headers) {
+                    if let Ok(v) = HeaderValue::from_str(&v) {
+                        builder = builder.header(#h, v);
+                    }
+                }
+            })
+        });
+        let templates: Vec<(&String, TokenStream)> = resp
+            .templates
+            .iter()
+            .map(|(m, t)| (m, template_tokens(&t.value)))
+            .collect();
+        let body = if templates.is_empty() {
+            if has_backend {
+                quote!(let (content_type, body) = ("application/json", backend_body);)
+            } else {
+                quote!(let (content_type, body) = ("application/json", Bytes::new());)
+            }
+        } else {
+            let opts = templates.iter().map(|(m, parts)| quote!((#m, #parts)));
+            quote! {
+                let templates: &[(&str, &[Part])] = &[#(#opts),*];
+                let (content_type, parts) = select_template(templates, cx.header("accept"));
+                let body = Bytes::from(template::render(parts, cx));
+            }
+        };
+        let build = quote! {
+            let mut builder = http::Response::builder().status(#status);
+            #(#headers)*
+            #body
+            builder
+                .header("content-type", content_type)
+                .body(full(body))
+                .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))
+        };
+        match &resp.pattern {
+            None => default = Some(build),
+            Some(p) => {
+                let re = format!("^(?:{})$", p.value);
+                let static_name = format_ident!("SELECTION_{}", n);
+                arms.push(quote! {
+                    static #static_name: std::sync::LazyLock<Regex> =
+                        std::sync::LazyLock::new(|| Regex::new(#re).expect("checked at compile time"));
+                    if #static_name.is_match(&selector) {
+                        return { #build };
+                    }
+                });
+            }
+        }
+    }
+    let fallback = match default {
+        Some(b) => b,
+        // No pattern matched and no default: API Gateway's configuration error.
+        None => quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError)),
+    };
+    quote! {
+        let selector = #status_expr;
+        #(#arms)*
+        #fallback
+    }
+}
+
+fn mock(i: &Integration) -> TokenStream {
+    // The request template decides the status: `{"statusCode": 200}`.
+    let status = i
+        .request_templates
+        .get("application/json")
+        .or_else(|| i.request_templates.values().next())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t.value).ok())
+        .and_then(|v| v.get("statusCode").and_then(|s| s.as_u64()))
+        .unwrap_or(200);
+    let status_str = status.to_string();
+    let responses = integration_responses(i, quote!(#status_str), false);
+    quote! {
+        let backend_headers: Option<&http::HeaderMap> = None;
+        #responses
+    }
+}
+
+fn http(_api: &Api, r: &Route, i: &Integration) -> TokenStream {
+    let url = url_builder(r, i);
+    let queries = query_mappings(i);
+    let headers = header_mappings(i);
+    let method = match i.http_method.as_ref().map(|m| m.value.as_str()) {
+        None | Some("ANY") => quote!(req.method().clone()),
+        Some(m) => {
+            let m = format_ident!("{}", m);
+            quote!(Method::#m)
+        }
+    };
+    let timeout = i.timeout_ms.value as u64;
+    let responses = if i.responses.is_empty() {
+        // No integration responses: API Gateway cannot map the answer.
+        quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
+    } else {
+        integration_responses(i, quote!(backend.status.to_string()), true)
+    };
+    quote! {
+        #url
+        #queries
+        #headers
+        // Passthrough: the body goes as received, with its content type.
+        if let Some(ct) = cx.header("content-type") {
+            headers.push(("content-type", ct.to_string()));
+        }
+        let method = #method;
+        let backend = match upstream::http_call(rt, cx, method, url, headers, req.into_body(), #timeout).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
+        let backend_headers = Some(&backend.headers);
+        let backend_body = backend.body.clone();
+        #responses
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates() {
+        assert_eq!(
+            parse_template(r#"{"s": "$context.stage", "v": "${stageVariables.v}", "cost": "$5"}"#)
+                .unwrap(),
+            vec![
+                TemplatePart::Lit("{\"s\": \"".into()),
+                TemplatePart::Ctx("stage".into()),
+                TemplatePart::Lit("\", \"v\": \"".into()),
+                TemplatePart::Stage("v".into()),
+                TemplatePart::Lit("\", \"cost\": \"$5\"}".into()),
+            ]
+        );
+        assert!(parse_template("#set($a = 1)").is_err());
+        assert!(parse_template("$input.json('$')").is_err());
+        assert!(parse_template("$util.escapeJavaScript($x)").is_err());
+    }
+
+    #[test]
+    fn handler_names() {
+        let mk = |id: Option<&str>, m, p: &str| Route {
+            method: m,
+            path: PathTemplate {
+                raw: p.into(),
+                segments: vec![],
+                is_default: false,
+            },
+            operation_id: id.map(str::to_string),
+            span: Default::default(),
+            path_span: Default::default(),
+            parameters: vec![],
+            request_body: None,
+            security: vec![],
+            security_span: None,
+            validator: None,
+            auth_type: None,
+            integration: None,
+            responses: Default::default(),
+            is_default_route: false,
+        };
+        assert_eq!(
+            handler_name(&mk(Some("listPets"), Method::Get, "/pets")).to_string(),
+            "route_list_pets"
+        );
+        assert_eq!(
+            handler_name(&mk(None, Method::Get, "/pets/{petId}")).to_string(),
+            "route_get_pets_pet_id"
+        );
+        assert_eq!(crate_name("Petstore (REST)"), "petstore-rest-gateway");
+    }
+}

@@ -1,0 +1,132 @@
+//! End to end: the real `specgate build` compiles a spec into a statically linked
+//! executable, which then serves the API over a real socket and drains on SIGTERM.
+//! The first run compiles the runtime in release mode (a minute or two); later runs reuse the
+//! shared target directory and compile only the generated crate.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Whether an ELF executable has no program interpreter (PT_INTERP), i.e. needs no dynamic
+/// loader: what `file` reports as "statically linked" / "static-pie linked".
+fn is_static_elf(bytes: &[u8]) -> bool {
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    assert_eq!(bytes[4], 2, "64-bit");
+    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap()) as usize;
+    let (phoff, phentsize, phnum) = (u64_at(0x20), u16_at(0x36), u16_at(0x38));
+    (0..phnum).all(|i| {
+        let p = phoff + i * phentsize;
+        u32::from_le_bytes(bytes[p..p + 4].try_into().unwrap()) != 3
+    })
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
+    let dir = std::env::temp_dir().join(format!("sg-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("api.yaml");
+    let text = std::fs::read_to_string(workspace().join("examples/hello/api.yaml")).unwrap();
+    // A title of its own, so this test's crate never collides with a user's build.
+    let text = text.replace("title: Hello", "title: E2E Hello");
+    std::fs::write(&spec, &text).unwrap();
+    let exe = dir.join("gateway");
+    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
+        .arg("build")
+        .arg(&spec)
+        .arg("-o")
+        .arg(&exe)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("specgate: built"), "{log}");
+    assert!(
+        is_static_elf(&std::fs::read(&exe).unwrap()),
+        "not statically linked"
+    );
+
+    // A small edit recompiles only the generated crate.
+    std::fs::write(&spec, text.replace("I am a teapot", "I am still a teapot")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
+        .arg("build")
+        .arg(&spec)
+        .arg("-o")
+        .arg(&exe)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let compiled: Vec<&str> = log
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Compiling"))
+        .collect();
+    assert_eq!(compiled.len(), 1, "{log}");
+    assert!(compiled[0].contains("e2e-hello-gateway"), "{log}");
+
+    // Run it: port 0, read the bound address from its first line.
+    let mut child = Command::new(&exe)
+        .args(["--listen", "127.0.0.1:0", "--stage", "prod", "--quiet"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string();
+    let resp = http_get(&addr, "/hello");
+    assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
+    assert!(
+        resp.contains(r#"{"message": "Good day, world", "stage": "prod""#),
+        "{resp}"
+    );
+    let resp = http_get(&addr, "/teapot");
+    assert!(resp.starts_with("HTTP/1.1 418 "), "{resp}");
+    assert!(
+        resp.ends_with(r#"{"message": "I am still a teapot"}"#),
+        "{resp}"
+    );
+    let resp = http_get(&addr, "/nope");
+    assert!(resp.starts_with("HTTP/1.1 404 Not Found\r\n"), "{resp}");
+    assert!(
+        resp.to_ascii_lowercase()
+            .contains("x-amzn-errortype: missingauthenticationtokenexception\r\n"),
+        "{resp}"
+    );
+
+    // SIGTERM: drain and exit 0.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}

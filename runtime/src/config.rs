@@ -1,0 +1,68 @@
+//! The gateway binary's command line (every flag has an environment equivalent).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Access-log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per request.
+    Json,
+    /// One human-readable line per request.
+    Text,
+}
+
+/// Flags of a generated gateway.
+#[derive(Debug, Clone, Parser)]
+#[command(about = "An API gateway compiled by specgate", version)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "SPECGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Stage to serve (`$context.stage`); default: the first stage in the spec, else `$default`.
+    #[arg(long, env = "SPECGATE_STAGE")]
+    pub stage: Option<String>,
+    /// Set or override a stage variable, `name=value` (repeatable).
+    #[arg(long = "stage-var", value_parser = parse_kv, env = "SPECGATE_STAGE_VARS", value_delimiter = ',')]
+    pub stage_vars: Vec<(String, String)>,
+    /// Access-log format.
+    #[arg(long, env = "SPECGATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// No access log.
+    #[arg(long, env = "SPECGATE_QUIET")]
+    pub quiet: bool,
+    /// PEM certificate chain; with `--tls-key`, serve HTTPS (HTTP/1.1 and h2 by ALPN).
+    #[arg(long, env = "SPECGATE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `--tls-cert`.
+    #[arg(long, env = "SPECGATE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
+    #[arg(long, env = "SPECGATE_DRAIN_SECONDS", default_value_t = 30)]
+    pub drain_seconds: u64,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not name=value")),
+    }
+}
+
+impl Config {
+    /// A configuration for tests: loopback, ephemeral port, no log.
+    pub fn for_tests() -> Self {
+        Config {
+            listen: "127.0.0.1:0".parse().expect("literal address"),
+            stage: None,
+            stage_vars: Vec::new(),
+            log_format: LogFormat::Text,
+            quiet: true,
+            tls_cert: None,
+            tls_key: None,
+            drain_seconds: 5,
+        }
+    }
+}

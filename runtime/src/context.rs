@@ -1,0 +1,314 @@
+//! `$context`: what API Gateway knows about a request, for templates, mappings and logs.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+
+use crate::responses::ResponseType;
+
+/// `$context` variables the runtime can supply. Codegen maps the names written in the spec to
+/// these at compile time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Var {
+    /// `$context.requestId`
+    RequestId,
+    /// `$context.extendedRequestId`
+    ExtendedRequestId,
+    /// `$context.httpMethod`
+    HttpMethod,
+    /// `$context.path` (the request path as received)
+    Path,
+    /// `$context.resourcePath` (the matched template)
+    ResourcePath,
+    /// `$context.resourceId`
+    ResourceId,
+    /// `$context.stage`
+    Stage,
+    /// `$context.requestTime` (CLF format)
+    RequestTime,
+    /// `$context.requestTimeEpoch` (milliseconds)
+    RequestTimeEpoch,
+    /// `$context.identity.sourceIp`
+    SourceIp,
+    /// `$context.identity.userAgent`
+    UserAgent,
+    /// `$context.domainName`
+    DomainName,
+    /// `$context.domainPrefix`
+    DomainPrefix,
+    /// `$context.protocol`
+    Protocol,
+    /// `$context.apiId`
+    ApiId,
+    /// `$context.accountId`
+    AccountId,
+    /// `$context.error.message`
+    ErrorMessage,
+    /// `$context.error.messageString` (the message as a JSON string, quotes included)
+    ErrorMessageString,
+    /// `$context.error.responseType`
+    ErrorResponseType,
+}
+
+impl Var {
+    /// The variable for a `$context.` name (without the prefix).
+    pub fn from_name(name: &str) -> Option<Var> {
+        Some(match name {
+            "requestId" => Var::RequestId,
+            "extendedRequestId" => Var::ExtendedRequestId,
+            "httpMethod" => Var::HttpMethod,
+            "path" => Var::Path,
+            "resourcePath" => Var::ResourcePath,
+            "resourceId" => Var::ResourceId,
+            "stage" => Var::Stage,
+            "requestTime" => Var::RequestTime,
+            "requestTimeEpoch" => Var::RequestTimeEpoch,
+            "identity.sourceIp" => Var::SourceIp,
+            "identity.userAgent" => Var::UserAgent,
+            "domainName" => Var::DomainName,
+            "domainPrefix" => Var::DomainPrefix,
+            "protocol" => Var::Protocol,
+            "apiId" => Var::ApiId,
+            "accountId" => Var::AccountId,
+            "error.message" => Var::ErrorMessage,
+            "error.messageString" => Var::ErrorMessageString,
+            "error.responseType" => Var::ErrorResponseType,
+            _ => return None,
+        })
+    }
+}
+
+/// One request's context.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Unique id (also `x-amzn-RequestId`).
+    pub request_id: String,
+    /// HTTP method as received.
+    pub method: http::Method,
+    /// Path as received (without the query string).
+    pub path: String,
+    /// The raw query string (without `?`), if any.
+    pub query: Option<String>,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// Matched resource template, e.g. `/pets/{petId}` (empty before routing).
+    pub resource_path: &'static str,
+    /// Path parameters: name → percent-decoded value.
+    pub path_params: Vec<(&'static str, String)>,
+    /// Path parameters as they were on the wire (still percent-encoded), for backend URLs.
+    pub raw_path_params: Vec<(&'static str, String)>,
+    /// Stage name.
+    pub stage: Arc<str>,
+    /// Stage variables.
+    pub stage_vars: Arc<Vec<(String, String)>>,
+    /// Client address.
+    pub peer: SocketAddr,
+    /// `HTTP/1.1`, `HTTP/2.0`.
+    pub protocol: &'static str,
+    /// Request start, milliseconds since the epoch.
+    pub start_ms: u128,
+    /// Set when the gateway answers with a gateway response.
+    pub error: Option<(ResponseType, String)>,
+}
+
+impl Context {
+    /// A context for a request that has just arrived.
+    pub fn new(
+        parts: &http::request::Parts,
+        peer: SocketAddr,
+        stage: Arc<str>,
+        stage_vars: Arc<Vec<(String, String)>>,
+    ) -> Self {
+        let start_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        Context {
+            request_id: new_request_id(),
+            method: parts.method.clone(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().map(str::to_string),
+            headers: parts.headers.clone(),
+            resource_path: "",
+            path_params: Vec::new(),
+            raw_path_params: Vec::new(),
+            stage,
+            stage_vars,
+            peer,
+            protocol: match parts.version {
+                http::Version::HTTP_2 => "HTTP/2.0",
+                http::Version::HTTP_10 => "HTTP/1.0",
+                _ => "HTTP/1.1",
+            },
+            start_ms,
+            error: None,
+        }
+    }
+
+    /// Binds a path parameter matched by the router (raw as received, and decoded).
+    pub fn bind(&mut self, name: &'static str, raw: &str, decoded: &str) {
+        self.raw_path_params.push((name, raw.to_string()));
+        self.path_params.push((name, decoded.to_string()));
+    }
+
+    /// Binds a greedy `{name+}` parameter to the rest of the path (segments joined by `/`).
+    pub fn bind_greedy(&mut self, name: &'static str, raw_segments: &[&str]) {
+        let raw = raw_segments.join("/");
+        let decoded = raw_segments
+            .iter()
+            .map(|s| crate::path::decode(s))
+            .collect::<Vec<_>>()
+            .join("/");
+        self.raw_path_params.push((name, raw));
+        self.path_params.push((name, decoded));
+    }
+
+    /// The value of a `$context` variable (`None` renders as empty text).
+    pub fn var(&self, v: Var) -> Option<Cow<'_, str>> {
+        Some(match v {
+            Var::RequestId | Var::ExtendedRequestId => Cow::Borrowed(self.request_id.as_str()),
+            Var::HttpMethod => Cow::Borrowed(self.method.as_str()),
+            Var::Path => Cow::Borrowed(self.path.as_str()),
+            Var::ResourcePath => Cow::Borrowed(self.resource_path),
+            Var::ResourceId => Cow::Owned(resource_id(self.resource_path)),
+            Var::Stage => Cow::Borrowed(&*self.stage),
+            Var::RequestTime => Cow::Owned(clf_time(self.start_ms)),
+            Var::RequestTimeEpoch => Cow::Owned(self.start_ms.to_string()),
+            Var::SourceIp => Cow::Owned(self.peer.ip().to_string()),
+            Var::UserAgent => Cow::Borrowed(self.header("user-agent")?),
+            Var::DomainName => Cow::Borrowed(self.header("host")?.split(':').next()?),
+            Var::DomainPrefix => Cow::Borrowed(self.header("host")?.split(['.', ':']).next()?),
+            Var::Protocol => Cow::Borrowed(self.protocol),
+            Var::ApiId => Cow::Borrowed("specgate"),
+            Var::AccountId => Cow::Borrowed("000000000000"),
+            Var::ErrorMessage => Cow::Borrowed(self.error.as_ref()?.1.as_str()),
+            Var::ErrorMessageString => {
+                Cow::Owned(serde_json::Value::from(self.error.as_ref()?.1.as_str()).to_string())
+            }
+            Var::ErrorResponseType => Cow::Borrowed(self.error.as_ref()?.0.name()),
+        })
+    }
+
+    /// A request header (first value).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+
+    /// A query-string parameter, decoded; the last value when repeated (as API Gateway maps it).
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let q = self.query.as_deref()?;
+        q.split('&').rev().find_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (crate::path::decode_query(k) == name).then(|| crate::path::decode_query(v))
+        })
+    }
+
+    /// A path parameter, decoded.
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path_params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A path parameter as received (percent-encoded).
+    pub fn raw_path_param(&self, name: &str) -> Option<&str> {
+        self.raw_path_params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A stage variable.
+    pub fn stage_var(&self, name: &str) -> Option<&str> {
+        self.stage_vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request id shaped like API Gateway's (a UUID v4 from a fast process-local generator:
+/// unique, not a secret).
+fn new_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let seed = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+        ^ (SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0));
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let a = mix(seed);
+    let b = mix(a ^ std::process::id() as u64);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        (a >> 32) as u32,
+        (a >> 16) as u16,
+        a as u16 & 0x0fff,
+        ((b >> 48) as u16 & 0x3fff) | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// A stable short id for a resource path (API Gateway's resource ids are 6–10 characters).
+fn resource_id(path: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in path.bytes() {
+        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    format!("{:06x}", h & 0xff_ffff)
+}
+
+/// `25/Nov/2026:06:50:00 +0000`.
+pub fn clf_time(ms: u128) -> String {
+    let secs = (ms / 1000) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{d:02}/{}/{year}:{h:02}:{m:02}:{s:02} +0000",
+        MONTHS[(month - 1) as usize]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clf_dates() {
+        assert_eq!(clf_time(0), "01/Jan/1970:00:00:00 +0000");
+        // 2026-11-25T06:50:07Z
+        assert_eq!(clf_time(1_795_589_407_000), "25/Nov/2026:06:50:07 +0000");
+        assert_eq!(clf_time(951_782_400_000), "29/Feb/2000:00:00:00 +0000");
+    }
+
+    #[test]
+    fn request_ids_are_uuid_shaped_and_distinct() {
+        let a = new_request_id();
+        let b = new_request_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+    }
+}

@@ -1,0 +1,114 @@
+//! Request paths: split into segments, then percent-decode each segment once. Splitting
+//! before decoding means `%2F` inside a segment never becomes a separator, and nothing is
+//! normalised (`..`, `//`), so the router sees exactly what the client sent and no path can
+//! reach a route it does not spell.
+
+use std::borrow::Cow;
+
+/// Segments of a path, still encoded. `/` → `[]`; `/a/b` → `["a", "b"]`; a trailing slash
+/// gives a final empty segment, which API Gateway routes do not match.
+pub fn segments(path: &str) -> Vec<&str> {
+    let p = path.strip_prefix('/').unwrap_or(path);
+    if p.is_empty() {
+        Vec::new()
+    } else {
+        p.split('/').collect()
+    }
+}
+
+/// Whether a decoded segment is `.` or `..`. Such paths are never routed: normalising them
+/// here would let `/public/../admin` reach a route it does not spell, and forwarding them
+/// would let a backend that normalises (most do, after decoding `%2E`) escape the
+/// integration's base path. The gateway answers them like an unknown route.
+pub fn has_dot_segment(decoded: &[&str]) -> bool {
+    decoded.iter().any(|s| *s == "." || *s == "..")
+}
+
+/// Percent-decodes a path segment. Invalid escapes are kept as written; invalid UTF-8 is
+/// replaced (U+FFFD), so decoding never fails.
+pub fn decode(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Decodes a query-string component (`+` is a space).
+pub fn decode_query(s: &str) -> String {
+    if s.contains('+') {
+        decode(&s.replace('+', " ")).into_owned()
+    } else {
+        decode(s).into_owned()
+    }
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-encodes a value for use inside one path segment of a backend URL.
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query-string component.
+pub fn encode_query(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_then_decode() {
+        assert_eq!(segments("/"), Vec::<&str>::new());
+        assert_eq!(segments("/a/b%2Fc"), vec!["a", "b%2Fc"]);
+        assert_eq!(decode("b%2Fc"), "b/c");
+        assert_eq!(segments("/a/"), vec!["a", ""]);
+        assert_eq!(segments("/../x"), vec!["..", "x"]);
+        assert!(has_dot_segment(&["a", ".."]));
+        assert!(has_dot_segment(&[".", "b"]));
+        assert!(!has_dot_segment(&["...", ".a", "a."]));
+        assert_eq!(decode("%zz%4"), "%zz%4");
+        assert_eq!(decode("%C3%A9"), "é");
+        assert_eq!(decode("%FF"), "\u{FFFD}");
+        assert_eq!(decode_query("a+b%20c"), "a b c");
+        assert_eq!(encode_segment("a b/é"), "a%20b%2F%C3%A9");
+    }
+}

@@ -1,0 +1,384 @@
+//! The HTTP server: accept loop (HTTP/1.1 and h2c, or TLS with ALPN), limits, request
+//! context, access log, graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{Config, LogFormat};
+use crate::context::Context;
+use crate::responses::{self, ResponseType};
+use crate::{upstream, ApiInfo, Gateway, Response};
+
+/// API Gateway's payload limit: 10 MB.
+pub const MAX_BODY: u64 = 10 * 1024 * 1024;
+/// Request line and headers.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// What handlers get besides the request: the upstream client, stage, configuration.
+pub struct Runtime {
+    /// Static facts about the API.
+    pub info: &'static ApiInfo,
+    /// The shared upstream connection pool.
+    pub client: upstream::Client,
+    /// The configuration the gateway was started with.
+    pub config: Config,
+    stage: Arc<str>,
+    stage_vars: Arc<Vec<(String, String)>>,
+}
+
+impl Runtime {
+    /// A runtime for `info` with `config` (stage chosen and variables merged here).
+    pub fn new(info: &'static ApiInfo, config: Config) -> Result<Runtime, String> {
+        let stage_info = match &config.stage {
+            Some(name) => match info.stages.iter().find(|s| s.name == name) {
+                Some(s) => Some(s),
+                None if info.stages.is_empty() => None,
+                None => {
+                    let names: Vec<&str> = info.stages.iter().map(|s| s.name).collect();
+                    return Err(format!(
+                        "stage `{name}` is not defined; this gateway has: {}",
+                        names.join(", ")
+                    ));
+                }
+            },
+            None => info.stages.first(),
+        };
+        let stage: Arc<str> = match (&config.stage, stage_info) {
+            (_, Some(s)) => s.name.into(),
+            (Some(n), None) => n.as_str().into(),
+            (None, None) => "$default".into(),
+        };
+        let mut vars: Vec<(String, String)> = stage_info
+            .map(|s| {
+                s.variables
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (k, v) in &config.stage_vars {
+            match vars.iter_mut().find(|(n, _)| n == k) {
+                Some(slot) => slot.1 = v.clone(),
+                None => vars.push((k.clone(), v.clone())),
+            }
+        }
+        Ok(Runtime {
+            info,
+            client: upstream::client()?,
+            config,
+            stage,
+            stage_vars: Arc::new(vars),
+        })
+    }
+
+    /// A gateway response of `kind` with its default (or customised) message.
+    pub fn gateway_response(&self, cx: &mut Context, kind: ResponseType) -> Response {
+        responses::render(
+            self.info.flavor,
+            self.info.gateway_responses,
+            cx,
+            kind,
+            None,
+        )
+    }
+
+    /// A gateway response of `kind` with a specific message.
+    pub fn gateway_response_with(
+        &self,
+        cx: &mut Context,
+        kind: ResponseType,
+        message: String,
+    ) -> Response {
+        responses::render(
+            self.info.flavor,
+            self.info.gateway_responses,
+            cx,
+            kind,
+            Some(message),
+        )
+    }
+}
+
+/// The generated binary's `main`: parse flags, serve until SIGTERM/SIGINT, drain.
+pub fn main<G: Gateway>(gateway: G) -> ExitCode {
+    use clap::Parser;
+    let config = Config::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    rt.block_on(async move {
+        let listener = match TcpListener::bind(config.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {}: {e}", config.listen);
+                return ExitCode::from(2);
+            }
+        };
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let scheme = if config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let info = gateway.info();
+        let runtime = match Runtime::new(info, config) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        eprintln!(
+            "specgate: {} listening on {scheme}://{addr} (stage {})",
+            info.title, runtime.stage
+        );
+        match serve(Arc::new(gateway), runtime, listener, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// A running gateway started by [`spawn`] (tests and embedding).
+pub struct Handle {
+    /// The bound address.
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl Handle {
+    /// Stops accepting, drains in-flight requests, and waits.
+    pub async fn shutdown(self) -> Result<(), String> {
+        let _ = self.stop.send(true);
+        self.task.await.map_err(|e| e.to_string())?
+    }
+}
+
+/// Starts a gateway on `config.listen` inside the current tokio runtime.
+pub async fn spawn<G: Gateway>(gateway: G, config: Config) -> Result<Handle, String> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let runtime = Runtime::new(gateway.info(), config)?;
+    let (stop, mut rx) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        serve(Arc::new(gateway), runtime, listener, async move {
+            let _ = rx.wait_for(|v| *v).await;
+        })
+        .await
+    });
+    Ok(Handle { addr, stop, task })
+}
+
+/// Serves until `shutdown` completes, then drains for up to `drain_seconds`.
+pub async fn serve<G: Gateway>(
+    gateway: Arc<G>,
+    runtime: Runtime,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    let tls = match (&runtime.config.tls_cert, &runtime.config.tls_key) {
+        (Some(c), Some(k)) => Some(tls_acceptor(c, k)?),
+        _ => None,
+    };
+    let drain = Duration::from_secs(runtime.config.drain_seconds);
+    let runtime = Arc::new(runtime);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .max_buf_size(MAX_HEADER_BYTES);
+    builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let g = gateway.clone();
+                let rt = runtime.clone();
+                let service = service_fn(move |req: http::Request<Incoming>| {
+                    let g = g.clone();
+                    let rt = rt.clone();
+                    async move { Ok::<_, Infallible>(handle(&*g, &rt, req, peer).await) }
+                });
+                match &tls {
+                    None => {
+                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        let conn = graceful.watch(conn.into_owned());
+                        tokio::spawn(async move {
+                            let _ = conn.await;
+                        });
+                    }
+                    Some(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        let builder = builder.clone();
+                        let watcher = graceful.watcher();
+                        tokio::spawn(async move {
+                            let Ok(Ok(tls_stream)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await else {
+                                return;
+                            };
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+                            let _ = watcher.watch(conn.into_owned()).await;
+                        });
+                    }
+                }
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => Ok(()),
+        _ = tokio::time::sleep(drain) => Err(format!("{} s passed with requests still in flight", drain.as_secs())),
+    }
+}
+
+fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("cannot read {}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("cannot read {}: {e}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("TLS certificate/key: {e}"))?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
+}
+
+/// One request: limits, context, the generated handler, ids, access log.
+async fn handle<G: Gateway>(
+    g: &G,
+    rt: &Runtime,
+    req: http::Request<Incoming>,
+    peer: SocketAddr,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut cx = Context::new(&parts, peer, rt.stage.clone(), rt.stage_vars.clone());
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut resp = if declared.is_some_and(|n| n > MAX_BODY) {
+        responses::request_too_large(MAX_BODY)
+    } else {
+        let body = Limited::new(body, MAX_BODY as usize)
+            .map_err(|e| -> crate::BoxError { e })
+            .boxed();
+        g.handle(rt, &mut cx, http::Request::from_parts(parts, body))
+            .await
+    };
+    if !resp.headers().contains_key("x-amzn-requestid") {
+        responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
+    }
+    if !rt.config.quiet {
+        access_log(rt.config.log_format, &cx, resp.status().as_u16());
+    }
+    resp
+}
+
+fn access_log(format: LogFormat, cx: &Context, status: u16) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(cx.start_ms);
+    let latency = now.saturating_sub(cx.start_ms);
+    match format {
+        LogFormat::Json => println!(
+            "{}",
+            serde_json::json!({
+                "requestId": cx.request_id,
+                "ip": cx.peer.ip().to_string(),
+                "requestTime": crate::context::clf_time(cx.start_ms),
+                "httpMethod": cx.method.as_str(),
+                "path": cx.path,
+                "resourcePath": cx.resource_path,
+                "status": status,
+                "protocol": cx.protocol,
+                "responseLatency": latency as u64,
+                "errorResponseType": cx.error.as_ref().map(|(t, _)| t.name()),
+            })
+        ),
+        LogFormat::Text => println!(
+            "{} - - [{}] \"{} {} {}\" {} {} {}ms",
+            cx.peer.ip(),
+            crate::context::clf_time(cx.start_ms),
+            cx.method,
+            cx.path,
+            cx.protocol,
+            status,
+            cx.request_id,
+            latency
+        ),
+    }
+}

@@ -1,0 +1,265 @@
+//! Calls to HTTP backends: the shared connection pool, `http_proxy` forwarding with API
+//! Gateway's header rules, and buffered calls for non-proxy `http` integrations.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Method};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::context::Context;
+use crate::dns::Resolver;
+use crate::responses::ResponseType;
+use crate::server::Runtime;
+use crate::{Body, Request, Response};
+
+/// The shared upstream client (HTTP/1.1 and HTTP/2, plain and TLS with webpki roots).
+pub type Client =
+    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector<Resolver>>, Body>;
+
+/// Builds the upstream client.
+pub fn client() -> Result<Client, String> {
+    let mut http = HttpConnector::new_with_resolver(Resolver::default());
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS client setup: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    Ok(
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(256)
+            .build(https),
+    )
+}
+
+/// Request headers API Gateway does not forward (hop-by-hop and a few of its own).
+const DROP_REQUEST: &[&str] = &[
+    "connection",
+    "content-length",
+    "content-md5",
+    "expect",
+    "host",
+    "keep-alive",
+    "max-forwards",
+    "proxy-authenticate",
+    "proxy-connection",
+    "server",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "www-authenticate",
+];
+
+/// Backend response headers API Gateway renames to `x-amzn-Remapped-<name>`.
+const REMAP_RESPONSE: &[&str] = &["connection", "content-length", "date", "server"];
+
+/// Why a backend call failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// No response within the integration timeout.
+    Timeout,
+    /// Connection refused, reset, DNS, TLS…
+    Network(String),
+}
+
+impl Failure {
+    /// The gateway response API Gateway gives for it.
+    pub fn respond(&self, rt: &Runtime, cx: &mut Context) -> Response {
+        match self {
+            Failure::Timeout => rt.gateway_response(cx, ResponseType::IntegrationTimeout),
+            // [ls] LocalStack's message for an unreachable HTTP backend; AWS's default status
+            // for INTEGRATION_FAILURE is 504.
+            Failure::Network(_) => rt.gateway_response_with(
+                cx,
+                ResponseType::IntegrationFailure,
+                "Network error communicating with endpoint".to_string(),
+            ),
+        }
+    }
+}
+
+async fn send(
+    rt: &Runtime,
+    req: http::Request<Body>,
+    timeout_ms: u64,
+) -> Result<http::Response<hyper::body::Incoming>, Failure> {
+    match tokio::time::timeout(Duration::from_millis(timeout_ms), rt.client.request(req)).await {
+        Err(_) => Err(Failure::Timeout),
+        Ok(Err(e)) => Err(Failure::Network(e.to_string())),
+        Ok(Ok(r)) => Ok(r),
+    }
+}
+
+/// Appends the client's query string to a backend URL (`http_proxy` forwards it as is).
+pub fn append_query(url: &mut String, query: Option<&str>) {
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(q);
+    }
+}
+
+/// Appends a request path (already percent-encoded as received) to a backend URL, with one
+/// slash between them.
+pub fn append_path(url: &mut String, path: &str) {
+    while url.ends_with('/') {
+        url.pop();
+    }
+    if !path.starts_with('/') {
+        url.push('/');
+    }
+    url.push_str(path);
+}
+
+/// Adds `name=value` to a backend URL's query string.
+pub fn add_query_param(url: &mut String, name: &str, value: &str) {
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(&crate::path::encode_query(name));
+    url.push('=');
+    url.push_str(&crate::path::encode_query(value));
+}
+
+/// `http_proxy`: forwards the request (method, headers, streamed body) to `url` and the
+/// response back, with API Gateway's header rules. `method` `None` keeps the client's.
+/// `headers` are mapped request headers (set, replacing the client's).
+pub async fn http_proxy(
+    rt: &Runtime,
+    cx: &mut Context,
+    req: Request,
+    url: String,
+    method: Option<Method>,
+    headers: Vec<(&'static str, String)>,
+    timeout_ms: u64,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut b = http::Request::builder()
+        .method(method.unwrap_or(parts.method))
+        .uri(url.as_str());
+    let Some(h) = b.headers_mut() else {
+        return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+    };
+    for (name, value) in parts.headers.iter() {
+        if !DROP_REQUEST.contains(&name.as_str()) {
+            h.append(name.clone(), value.clone());
+        }
+    }
+    forwarded_for(h, cx);
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            h.insert(n, v);
+        }
+    }
+    let upstream_req = match b.body(body) {
+        Ok(r) => r,
+        // The URL came from the spec and a request value: an unusable URL is the API's fault.
+        Err(_) => return rt.gateway_response(cx, ResponseType::ApiConfigurationError),
+    };
+    let resp = match send(rt, upstream_req, timeout_ms).await {
+        Ok(r) => r,
+        Err(f) => return f.respond(rt, cx),
+    };
+    let (mut parts, body) = resp.into_parts();
+    remap_response_headers(&mut parts.headers);
+    http::Response::from_parts(
+        parts,
+        body.map_err(|e| -> crate::BoxError { Box::new(e) }).boxed(),
+    )
+}
+
+fn forwarded_for(h: &mut HeaderMap, cx: &Context) {
+    let ip = cx.peer.ip().to_string();
+    let value = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {ip}"),
+        None => ip,
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        h.insert("x-forwarded-for", v);
+    }
+}
+
+fn remap_response_headers(h: &mut HeaderMap) {
+    h.remove(http::header::TRANSFER_ENCODING);
+    for name in REMAP_RESPONSE {
+        let values: Vec<HeaderValue> = h.get_all(*name).iter().cloned().collect();
+        if values.is_empty() {
+            continue;
+        }
+        h.remove(*name);
+        if let Ok(remapped) = HeaderName::from_bytes(format!("x-amzn-remapped-{name}").as_bytes()) {
+            for v in values {
+                h.append(remapped.clone(), v);
+            }
+        }
+    }
+}
+
+/// A buffered backend response (non-proxy integrations select on it and map it).
+#[derive(Debug)]
+pub struct Buffered {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+/// Non-proxy `http`: sends exactly the mapped request and buffers the response.
+pub async fn http_call(
+    rt: &Runtime,
+    cx: &mut Context,
+    method: Method,
+    url: String,
+    headers: Vec<(&'static str, String)>,
+    body: Body,
+    timeout_ms: u64,
+) -> Result<Buffered, Response> {
+    let mut b = http::Request::builder().method(method).uri(url.as_str());
+    if let Some(h) = b.headers_mut() {
+        for (name, value) in headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                h.insert(n, v);
+            }
+        }
+    }
+    let req = b
+        .body(body)
+        .map_err(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))?;
+    let resp = send(rt, req, timeout_ms)
+        .await
+        .map_err(|f| f.respond(rt, cx))?;
+    let status = resp.status().as_u16();
+    let (parts, body) = resp.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return Err(Failure::Network(e.to_string()).respond(rt, cx)),
+    };
+    Ok(Buffered {
+        status,
+        headers: parts.headers,
+        body,
+    })
+}
