@@ -38,6 +38,21 @@ fn http_get(addr: &str, path: &str) -> String {
     out
 }
 
+/// Runs `specgate build spec -o exe`, asserts success, returns what it printed.
+fn specgate_build(spec: &Path, exe: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
+        .arg("build")
+        .arg(spec)
+        .arg("-o")
+        .arg(exe)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    log
+}
+
 #[test]
 #[cfg(target_os = "linux")]
 fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
@@ -49,16 +64,7 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
     let text = text.replace("title: Hello", "title: E2E Hello");
     std::fs::write(&spec, &text).unwrap();
     let exe = dir.join("gateway");
-    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
-        .arg("build")
-        .arg(&spec)
-        .arg("-o")
-        .arg(&exe)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
+    let log = specgate_build(&spec, &exe);
     assert!(log.contains("specgate: built"), "{log}");
     assert!(
         is_static_elf(&std::fs::read(&exe).unwrap()),
@@ -67,16 +73,7 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
 
     // A small edit recompiles only the generated crate.
     std::fs::write(&spec, text.replace("I am a teapot", "I am still a teapot")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
-        .arg("build")
-        .arg(&spec)
-        .arg("-o")
-        .arg(&exe)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
+    let log = specgate_build(&spec, &exe);
     let compiled: Vec<&str> = log
         .lines()
         .filter(|l| l.trim_start().starts_with("Compiling"))

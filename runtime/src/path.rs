@@ -65,11 +65,11 @@ fn hex(c: u8) -> Option<u8> {
     }
 }
 
-/// Percent-encodes a value for use inside one path segment of a backend URL.
-pub fn encode_segment(s: &str) -> String {
+/// Percent-encodes every byte of `s` that is not ASCII alphanumeric or in `keep`.
+fn encode(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -78,17 +78,14 @@ pub fn encode_segment(s: &str) -> String {
     out
 }
 
+/// Percent-encodes a value for use inside one path segment of a backend URL.
+pub fn encode_segment(s: &str) -> String {
+    encode(s, b"-._~!$&'()*+,;=:@")
+}
+
 /// Percent-encodes a query-string component.
 pub fn encode_query(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    encode(s, b"-._~")
 }
 
 #[cfg(test)]
