@@ -510,3 +510,26 @@ async fn aws_stage_variables_build_the_backend_url() {
     );
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn http_integration_timeout_covers_a_stalled_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A backend that sends its headers and part of the body, then stalls.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    });
+    let gw = gateway(gen::petstore::Api, None, &[("backend", addr.to_string())]).await;
+    // listPets (`http`) has timeoutInMillis: 2000.
+    let r = get(gw.addr, "/pets").await;
+    assert_eq!(r.status, 504);
+    assert_eq!(r.text(), r#"{"message":"Endpoint request timed out"}"#);
+    gw.shutdown().await.unwrap();
+}

@@ -248,18 +248,30 @@ pub async fn http_call(
     let req = b
         .body(body)
         .map_err(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))?;
-    let resp = send(rt, req, timeout_ms)
-        .await
-        .map_err(|f| f.respond(rt, cx))?;
-    let status = resp.status().as_u16();
-    let (parts, body) = resp.into_parts();
-    let body = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return Err(Failure::Network(e.to_string()).respond(rt, cx)),
+    // The integration timeout covers the whole exchange, body included: a backend that
+    // sends its headers and then stalls is a timeout too.
+    let exchange = async {
+        let resp = rt
+            .client
+            .request(req)
+            .await
+            .map_err(|e| Failure::Network(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let (parts, body) = resp.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| Failure::Network(e.to_string()))?
+            .to_bytes();
+        Ok::<_, Failure>(Buffered {
+            status,
+            headers: parts.headers,
+            body,
+        })
     };
-    Ok(Buffered {
-        status,
-        headers: parts.headers,
-        body,
-    })
+    match tokio::time::timeout(Duration::from_millis(timeout_ms), exchange).await {
+        Err(_) => Err(Failure::Timeout.respond(rt, cx)),
+        Ok(Err(f)) => Err(f.respond(rt, cx)),
+        Ok(Ok(b)) => Ok(b),
+    }
 }
