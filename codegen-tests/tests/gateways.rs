@@ -533,3 +533,43 @@ async fn http_integration_timeout_covers_a_stalled_body() {
     assert_eq!(r.text(), r#"{"message":"Endpoint request timed out"}"#);
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn required_parameters_are_validated_in_aws_order() {
+    let (_backend, gw) = petstore().await;
+    // Header first, then query strings, each sorted by name (the full keys' order).
+    let r = get(gw.addr, "/pets/1/visits").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.text(),
+        r#"{"message":"Missing required request parameters: [X-Visitor, from, to]"}"#
+    );
+    assert_eq!(r.header("x-amzn-errortype"), Some("BadRequestException"));
+    assert_eq!(
+        r.header("x-validation-error"),
+        Some("Missing required request parameters: [X-Visitor, from, to]")
+    );
+    // Blank counts as missing; header names are case-insensitive; optional `note` is not needed.
+    let r = send(
+        gw.addr,
+        "GET",
+        "/pets/1/visits?from=&to=2",
+        &[("x-visitor", "ann")],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        r.text(),
+        r#"{"message":"Missing required request parameters: [from]"}"#
+    );
+    let r = send(
+        gw.addr,
+        "GET",
+        "/pets/1/visits?from=1&to=2",
+        &[("X-VISITOR", "ann")],
+        b"",
+    )
+    .await;
+    assert_eq!((r.status, r.text().as_str()), (200, r#"{"visits": []}"#));
+    gw.shutdown().await.unwrap();
+}

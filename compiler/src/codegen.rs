@@ -111,6 +111,18 @@ pub fn support(api: &Api, d: &mut Diagnostics) {
             );
         }
     }
+    for g in api.gateway_responses.values() {
+        for (target, src) in &g.parameters {
+            if target.value.starts_with("gatewayresponse.header.") && source(&src.value).is_none() {
+                d.error(
+                    &codes::UNSUPPORTED,
+                    src.span,
+                    format!("gateway response header source `{}` is not supported yet", src.value),
+                )
+                .help("supported: 'static', context.x, stageVariables.x, method.request.{path|querystring|header}.x");
+            }
+        }
+    }
     for (name, g) in &api.gateway_responses {
         for (media, t) in &g.templates {
             if let Err(why) = parse_template(&t.value) {
@@ -171,19 +183,28 @@ pub fn support(api: &Api, d: &mut Diagnostics) {
             "resource policies are not enforced yet",
         );
     }
-    if !api.request_validators.is_empty() {
-        let span = api
-            .request_validators
-            .values()
-            .next()
-            .map(|v| v.span)
-            .unwrap_or_default();
-        d.error(
-            &codes::UNSUPPORTED,
-            span,
-            "request validation is not implemented yet",
-        )
-        .help("the gateway would accept invalid requests; validation is planned");
+    // Parameter validation is generated; body validation is not yet.
+    for r in &api.routes {
+        let Some((name, v)) = validator(api, r) else {
+            continue;
+        };
+        let has_schema = r
+            .request_body
+            .as_ref()
+            .is_some_and(|b| b.content.values().any(|s| s.is_some()));
+        if v.validate_body && has_schema {
+            d.error(
+                &codes::UNSUPPORTED,
+                name.span,
+                format!(
+                    "request body validation (validator `{}` on {} {}) is not implemented yet",
+                    name.value,
+                    r.method.as_str(),
+                    r.path.raw
+                ),
+            )
+            .help("parameter validation works; for now use a validator with `validateRequestBody: false`");
+        }
     }
 }
 
@@ -331,6 +352,7 @@ fn context_var(name: &str) -> Option<TokenStream> {
         "error.message" => quote!(Var::ErrorMessage),
         "error.messageString" => quote!(Var::ErrorMessageString),
         "error.responseType" => quote!(Var::ErrorResponseType),
+        "error.validationErrorString" => quote!(Var::ErrorValidationErrorString),
         _ => return None,
     };
     Some(v)
@@ -654,6 +676,52 @@ fn router(api: &Api) -> (Vec<TokenStream>, Vec<TokenStream>) {
     (arms, handlers)
 }
 
+/// The request validator in force for a route (its own, else the API's default) and its name.
+fn validator<'a>(
+    api: &'a Api,
+    r: &'a Route,
+) -> Option<(&'a Spanned<String>, &'a RequestValidator)> {
+    let name = r.validator.as_ref().or(api.default_validator.as_ref())?;
+    Some((name, api.request_validators.get(&name.value)?))
+}
+
+/// `validateRequestParameters`: the required path, query and header parameters, checked
+/// before the integration, in API Gateway's order (sorted by `method.request.<in>.<name>`).
+fn parameter_validation(api: &Api, r: &Route) -> TokenStream {
+    if !validator(api, r).is_some_and(|(_, v)| v.validate_parameters) {
+        return quote!();
+    }
+    let mut required: Vec<(String, TokenStream, &str)> = r
+        .parameters
+        .iter()
+        .filter(|p| p.required)
+        .filter_map(|p| {
+            let (key, loc) = match p.location {
+                ParamIn::Header => ("header", quote!(In::Header)),
+                ParamIn::Path => ("path", quote!(In::Path)),
+                ParamIn::Query => ("querystring", quote!(In::Query)),
+                // API Gateway has no cookie parameters (`method.request.*` has no cookies).
+                ParamIn::Cookie => return None,
+            };
+            Some((
+                format!("method.request.{key}.{}", p.name),
+                loc,
+                p.name.as_str(),
+            ))
+        })
+        .collect();
+    if required.is_empty() {
+        return quote!();
+    }
+    required.sort_by(|a, b| a.0.cmp(&b.0));
+    let items = required.iter().map(|(_, loc, name)| quote!((#loc, #name)));
+    quote! {
+        if let Some(message) = validate::missing_parameters(cx, &[#(#items),*]) {
+            return rt.gateway_response_with(cx, ResponseType::BadRequestParameters, message);
+        }
+    }
+}
+
 fn handler(api: &Api, r: &Route, name: &proc_macro2::Ident) -> TokenStream {
     let Some(i) = &r.integration else {
         return quote!();
@@ -676,9 +744,11 @@ fn handler(api: &Api, r: &Route, name: &proc_macro2::Ident) -> TokenStream {
             quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
         }
     };
+    let validation = parameter_validation(api, r);
     quote! {
         #[doc = #doc]
         async fn #name(rt: &Runtime, cx: &mut Context, req: Request) -> Response {
+            #validation
             #body
         }
     }

@@ -51,6 +51,8 @@ pub enum Var {
     ErrorMessageString,
     /// `$context.error.responseType`
     ErrorResponseType,
+    /// `$context.error.validationErrorString` (why request validation failed)
+    ErrorValidationErrorString,
 }
 
 impl Var {
@@ -76,6 +78,7 @@ impl Var {
             "error.message" => Var::ErrorMessage,
             "error.messageString" => Var::ErrorMessageString,
             "error.responseType" => Var::ErrorResponseType,
+            "error.validationErrorString" => Var::ErrorValidationErrorString,
             _ => return None,
         })
     }
@@ -112,6 +115,8 @@ pub struct Context {
     pub start_ms: u128,
     /// Set when the gateway answers with a gateway response.
     pub error: Option<(ResponseType, String)>,
+    /// Set when request validation fails: `$context.error.validationErrorString`.
+    pub validation_error: Option<String>,
 }
 
 impl Context {
@@ -145,6 +150,7 @@ impl Context {
             },
             start_ms,
             error: None,
+            validation_error: None,
         }
     }
 
@@ -189,6 +195,7 @@ impl Context {
                 Cow::Owned(serde_json::Value::from(self.error.as_ref()?.1.as_str()).to_string())
             }
             Var::ErrorResponseType => Cow::Borrowed(self.error.as_ref()?.0.name()),
+            Var::ErrorValidationErrorString => Cow::Borrowed(self.validation_error.as_deref()?),
         })
     }
 

@@ -17,6 +17,7 @@ pub mod responses;
 pub mod server;
 pub mod template;
 pub mod upstream;
+pub mod validate;
 
 use std::future::Future;
 
@@ -107,6 +108,7 @@ pub mod prelude {
     pub use crate::responses::{CustomResponse, ResponseType};
     pub use crate::server::Runtime;
     pub use crate::template::{self, select_template, Part, Source};
+    pub use crate::validate::{self, In};
     pub use crate::{empty, full, path, upstream};
     pub use crate::{ApiInfo, Flavor, Gateway, Request, Response, StageInfo};
     pub use bytes::Bytes;
