@@ -20,6 +20,12 @@ fn main() {
         let name = format!("specs/{}", file_name(&path));
         specs.push((module(&path), path, name));
     }
+    let bench_dir = spec_dir.join("bench");
+    println!("cargo:rerun-if-changed={}", bench_dir.display());
+    for path in files(&bench_dir) {
+        let name = format!("specs/bench/{}", file_name(&path));
+        specs.push((format!("bench_{}", module(&path)), path, name));
+    }
     let examples = root.join("examples");
     println!("cargo:rerun-if-changed={}", examples.display());
     if let Ok(dirs) = std::fs::read_dir(&examples) {

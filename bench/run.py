@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""specgate side by side with nginx and haproxy, in one run (see bench/run.sh).
+
+Every scenario proxies to the same tiny backend (nginx returning a small fixed JSON body).
+Scenarios are interleaved round by round (A B C … A B C …) so that drift on a shared machine
+hits all of them alike; the table reports medians over rounds and ratios to nginx.
+
+Figures per scenario:
+  req/s       closed-loop throughput (wrk -t1 -cN)
+  p50/p99     latency from wrk --latency in the same closed-loop run
+  CPU µs/req  utime+stime of the proxy's processes (from /proc) over the requests served:
+              the figure that survives a noisy machine
+  fixed-rate p50/p99  latency at a fixed offered rate (wrk paced with a Lua delay()), so
+              that p99 is not just queueing behind a saturated client
+"""
+import argparse, json, os, re, signal, socket, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"nothing listens on {port}")
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            pass
+    return total
+
+
+def family(pid):
+    """A process and its direct children (nginx master + workers)."""
+    pids = [pid]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                if ppid == pid:
+                    pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    return float(m.group(1)) * UNITS[m.group(2)] if m else float("nan")
+
+
+def wrk(url, secs, conns, headers, script=None):
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    r = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+         "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+         # The distribution lines ("     50%  401.00us"), not "93.50%" in the stats table.
+         "p50_ms": ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+         "p99_ms": ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))}
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    r["non2xx"] = int(bad.group(1)) if bad else 0
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--rate", type=int, default=2000, help="offered req/s in the fixed-rate runs")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="specgate-bench-")
+    procs = []
+
+    def start(cmd, **kw):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+        procs.append(p)
+        return p
+
+    try:
+        be, ngx, hap, sg = free_port(), free_port(), free_port(), free_port()
+        # Backend: nginx, 2 workers.
+        with open(f"{work}/backend.conf", "w") as f:
+            f.write(f"""daemon off; worker_processes 2; pid {work}/backend.pid; error_log {work}/backend.err;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 1000000;
+  server {{ listen 127.0.0.1:{be};
+    location / {{ default_type application/json; return 200 '{{"id": 1, "name": "Rex"}}'; }} }} }}
+""")
+        backend = start(["nginx", "-c", f"{work}/backend.conf", "-p", work])
+        # nginx as a reverse proxy with upstream keep-alive: 2 workers, one per core.
+        with open(f"{work}/proxy.conf", "w") as f:
+            f.write(f"""daemon off; worker_processes 2; pid {work}/proxy.pid; error_log {work}/proxy.err;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 1000000;
+  upstream backend {{ server 127.0.0.1:{be}; keepalive 128; }}
+  server {{ listen 127.0.0.1:{ngx};
+    location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }} }} }}
+""")
+        nginx = start(["nginx", "-c", f"{work}/proxy.conf", "-p", work])
+        # haproxy, 2 threads, connection reuse.
+        with open(f"{work}/haproxy.cfg", "w") as f:
+            f.write(f"""global
+  nbthread 2
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:{hap}
+  default_backend be
+backend be
+  server s1 127.0.0.1:{be}
+""")
+        haproxy = start(["haproxy", "-f", f"{work}/haproxy.cfg"])
+        # specgate: build specs/bench/proxy.yaml.
+        specgate = os.environ.get("SPECGATE") or os.path.join(
+            os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "specgate")
+        gw_exe = f"{work}/gateway"
+        t0 = time.time()
+        subprocess.run([specgate, "build", os.path.join(ROOT, "specs/bench/proxy.yaml"), "-o", gw_exe],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        build_s = time.time() - t0
+        gateway = start([gw_exe, "--listen", f"127.0.0.1:{sg}", "--stage-var", f"backend=127.0.0.1:{be}", "--quiet"])
+        for port in (be, ngx, hap, sg):
+            wait_port(port)
+
+        scenarios = [
+            ("direct", f"http://127.0.0.1:{be}/items/1", [], lambda: family(backend.pid)),
+            ("nginx", f"http://127.0.0.1:{ngx}/items/1", [], lambda: family(nginx.pid)),
+            ("haproxy", f"http://127.0.0.1:{hap}/items/1", [], lambda: [haproxy.pid]),
+            ("specgate http_proxy", f"http://127.0.0.1:{sg}/items/1", [], lambda: [gateway.pid]),
+            ("specgate + parameter validation", f"http://127.0.0.1:{sg}/validated/items/1?fields=name",
+             ["X-Client: bench"], lambda: [gateway.pid]),
+            ("specgate mock", f"http://127.0.0.1:{sg}/health", [], lambda: [gateway.pid]),
+        ]
+        # Warm up every path (connection pools, page cache).
+        for _, url, headers, _ in scenarios:
+            wrk(url, 1, args.connections, headers)
+        runs = {name: [] for name, *_ in scenarios}
+        for r in range(args.rounds):
+            for name, url, headers, pids in scenarios:
+                ps = pids()
+                c0 = cpu_ticks(ps)
+                res = wrk(url, args.seconds, args.connections, headers)
+                res["cpu_us_per_req"] = (cpu_ticks(ps) - c0) / TICK * 1e6 / max(res["requests"], 1)
+                runs[name].append(res)
+                print(f"round {r + 1} {name:32} {res['rps']:>10.0f} req/s  {res['cpu_us_per_req']:6.1f} µs/req", file=sys.stderr)
+        # Fixed offered rate: each connection waits conns/rate seconds between requests.
+        pace = f"{work}/pace.lua"
+        conns = 8
+        with open(pace, "w") as f:
+            f.write(f"function delay() return {conns * 1000.0 / args.rate:.3f} end\n")
+        fixed = {}
+        for name, url, headers, _ in scenarios:
+            out = wrk(url, args.seconds, conns, headers, script=pace)
+            fixed[name] = {"p50_ms": out["p50_ms"], "p99_ms": out["p99_ms"], "rps": out["rps"]}
+
+        med = lambda name, k: statistics.median(x[k] for x in runs[name])
+        rows = []
+        for name, *_ in scenarios:
+            rows.append({
+                "scenario": name,
+                "rps": med(name, "rps"),
+                "p50_ms": med(name, "p50_ms"),
+                "p99_ms": med(name, "p99_ms"),
+                "cpu_us_per_req": med(name, "cpu_us_per_req"),
+                "non2xx": sum(x["non2xx"] for x in runs[name]),
+                "fixed_rate": fixed[name],
+                "runs": runs[name],
+            })
+        base = next(x for x in rows if x["scenario"] == "nginx")
+        for x in rows:
+            x["rps_vs_nginx"] = x["rps"] / base["rps"]
+            x["cpu_vs_nginx"] = x["cpu_us_per_req"] / base["cpu_us_per_req"]
+        md = [f"Medians of {args.rounds} interleaved rounds of {args.seconds} s, wrk -t1 -c{args.connections}; "
+              f"fixed-rate columns at {args.rate} req/s offered over {conns} connections. "
+              f"CPU is the proxy's own utime+stime per request (for `direct`, the backend's).",
+              "",
+              "| scenario | req/s | × nginx | p50 ms | p99 ms | CPU µs/req | CPU × nginx | fixed-rate p50 ms | fixed-rate p99 ms | non-2xx |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for x in rows:
+            md.append(f"| {x['scenario']} | {x['rps']:.0f} | {x['rps_vs_nginx']:.2f} | {x['p50_ms']:.2f} | {x['p99_ms']:.2f} | "
+                      f"{x['cpu_us_per_req']:.1f} | {x['cpu_vs_nginx']:.2f} | {x['fixed_rate']['p50_ms']:.2f} | "
+                      f"{x['fixed_rate']['p99_ms']:.2f} | {x['non2xx']} |")
+        md.append("")
+        md.append(f"specgate build of specs/bench/proxy.yaml: {build_s:.1f} s (warm cache unless this was the first build).")
+        text = "\n".join(md)
+        print(text)
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "latest.md"), "w") as f:
+            f.write(text + "\n")
+        with open(os.path.join(args.out, "latest.json"), "w") as f:
+            json.dump({"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections,
+                       "rate": args.rate, "build_seconds": build_s, "scenarios": rows}, f, indent=2)
+    finally:
+        for p in procs:
+            try:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=5)
+            except Exception:
+                p.kill()
+        subprocess.run(["rm", "-rf", work])
+
+
+if __name__ == "__main__":
+    main()
