@@ -83,7 +83,15 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
 
     // Run it: port 0, read the bound address from its first line.
     let mut child = Command::new(&exe)
-        .args(["--listen", "127.0.0.1:0", "--stage", "prod", "--quiet"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--stage",
+            "prod",
+            "--quiet",
+            "--workers",
+            "2",
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -116,6 +124,16 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
             .contains("x-amzn-errortype: missingauthenticationtokenexception\r\n"),
         "{resp}"
     );
+
+    // Workers share the port through SO_REUSEPORT, but a second gateway may not.
+    let second = Command::new(&exe)
+        .args(["--listen", &addr, "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    assert!(http_get(&addr, "/hello").starts_with("HTTP/1.1 200 OK\r\n"));
 
     // SIGTERM: drain and exit 0.
     let killed = Command::new("kill")

@@ -39,6 +39,10 @@ pub struct Config {
     /// PEM private key for `--tls-cert`.
     #[arg(long, env = "SPECGATE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Worker threads, each with its own event loop, listener (SO_REUSEPORT) and upstream
+    /// pool; default: one per CPU.
+    #[arg(long, env = "SPECGATE_WORKERS")]
+    pub workers: Option<usize>,
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "SPECGATE_DRAIN_SECONDS", default_value_t = 30)]
     pub drain_seconds: u64,
@@ -63,6 +67,7 @@ impl Config {
             tls_cert: None,
             tls_key: None,
             drain_seconds: 5,
+            workers: None,
         }
     }
 }

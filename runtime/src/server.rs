@@ -112,56 +112,136 @@ impl Runtime {
 }
 
 /// The generated binary's `main`: parse flags, serve until SIGTERM/SIGINT, drain.
+///
+/// Thread per core: each worker thread runs its own single-threaded event loop with its own
+/// listener on the same address (SO_REUSEPORT, the kernel spreads connections) and its own
+/// upstream pool, so a request and its backend connection never hop between threads.
 pub fn main<G: Gateway>(gateway: G) -> ExitCode {
     use clap::Parser;
     let config = Config::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
+    let workers = config
+        .workers
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .max(1);
+    let info = gateway.info();
+    // Validate the configuration (stage, TLS files) once, before binding anything.
+    let first = match Runtime::new(info, config.clone()) {
+        Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    rt.block_on(async move {
-        let listener = match TcpListener::bind(config.listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: cannot listen on {}: {e}", config.listen);
-                return ExitCode::from(2);
-            }
-        };
-        let addr = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        let scheme = if config.tls_cert.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        let info = gateway.info();
-        let runtime = match Runtime::new(info, config) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        eprintln!(
-            "specgate: {} listening on {scheme}://{addr} (stage {})",
-            info.title, runtime.stage
-        );
-        match serve(Arc::new(gateway), runtime, listener, shutdown_signal()).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(1)
-            }
+    let gateway = Arc::new(gateway);
+    let (stop, stopped) = watch::channel(false);
+    let event_loop = |what: &str| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the {what} event loop: {e}"))
+    };
+    let rt = match event_loop("main") {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
-    })
+    };
+    // SO_REUSEPORT would let this gateway silently share a port with another process of the
+    // same user: make sure the address is free first.
+    if config.listen.port() != 0 {
+        if let Err(e) = std::net::TcpListener::bind(config.listen) {
+            eprintln!("error: cannot listen on {}: {e}", config.listen);
+            return ExitCode::from(2);
+        }
+    }
+    let listener = match rt.block_on(async { bind(config.listen) }) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(config.listen);
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    eprintln!(
+        "specgate: {} listening on {scheme}://{addr} (stage {}, {workers} worker{})",
+        info.title,
+        first.stage,
+        if workers == 1 { "" } else { "s" }
+    );
+    let mut threads = Vec::new();
+    for n in 1..workers {
+        let gateway = gateway.clone();
+        let config = config.clone();
+        let mut stopped = stopped.clone();
+        let built = event_loop("worker");
+        let spawned = std::thread::Builder::new()
+            .name(format!("specgate-{n}"))
+            .spawn(move || -> Result<(), String> {
+                let rt = built?;
+                rt.block_on(async move {
+                    let listener = bind(addr)?;
+                    let runtime = Runtime::new(info, config)?;
+                    serve(gateway, runtime, listener, async move {
+                        let _ = stopped.wait_for(|v| *v).await;
+                    })
+                    .await
+                })
+            });
+        match spawned {
+            Ok(t) => threads.push(t),
+            Err(e) => eprintln!("warning: cannot start worker {n}: {e}"),
+        }
+    }
+    let mut result = rt.block_on(serve(gateway, first, listener, async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    }));
+    for t in threads {
+        let r = t
+            .join()
+            .unwrap_or_else(|_| Err("a worker thread panicked".to_string()));
+        if result.is_ok() {
+            result = r;
+        }
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A listener with SO_REUSEPORT (on Unix), so every worker can bind the same address.
+fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(|e| format!("cannot create a socket: {e}"))?;
+    let _ = socket.set_reuseaddr(true);
+    #[cfg(unix)]
+    socket
+        .set_reuseport(true)
+        .map_err(|e| format!("cannot set SO_REUSEPORT: {e}"))?;
+    socket
+        .bind(addr)
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    socket
+        .listen(1024)
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))
 }
 
 async fn shutdown_signal() {
