@@ -69,7 +69,12 @@ const DROP_REQUEST: &[&str] = &[
 ];
 
 /// Backend response headers API Gateway renames to `x-amzn-Remapped-<name>`.
-const REMAP_RESPONSE: &[&str] = &["connection", "content-length", "date", "server"];
+const REMAP_RESPONSE: &[(&str, &str)] = &[
+    ("connection", "x-amzn-remapped-connection"),
+    ("content-length", "x-amzn-remapped-content-length"),
+    ("date", "x-amzn-remapped-date"),
+    ("server", "x-amzn-remapped-server"),
+];
 
 /// Why a backend call failed.
 #[derive(Debug)]
@@ -148,17 +153,15 @@ pub async fn http_proxy(
     headers: Vec<(&'static str, String)>,
     timeout_ms: u64,
 ) -> Response {
-    let (parts, body) = req.into_parts();
-    let mut b = http::Request::builder()
-        .method(method.unwrap_or(parts.method))
-        .uri(url.as_str());
-    let Some(h) = b.headers_mut() else {
+    let (mut parts, body) = req.into_parts();
+    // The URL came from the spec and request values: an unusable URL is the API's fault.
+    let Ok(uri) = url.parse::<http::Uri>() else {
         return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
     };
-    for (name, value) in parts.headers.iter() {
-        if !DROP_REQUEST.contains(&name.as_str()) {
-            h.append(name.clone(), value.clone());
-        }
+    // Forward the client's headers in place (no copy), minus the ones API Gateway drops.
+    let h = &mut parts.headers;
+    for name in DROP_REQUEST {
+        h.remove(*name);
     }
     forwarded_for(h, cx);
     for (name, value) in headers {
@@ -169,11 +172,10 @@ pub async fn http_proxy(
             h.insert(n, v);
         }
     }
-    let upstream_req = match b.body(body) {
-        Ok(r) => r,
-        // The URL came from the spec and a request value: an unusable URL is the API's fault.
-        Err(_) => return rt.gateway_response(cx, ResponseType::ApiConfigurationError),
-    };
+    let mut upstream_req = http::Request::new(body);
+    *upstream_req.method_mut() = method.unwrap_or(parts.method);
+    *upstream_req.uri_mut() = uri;
+    *upstream_req.headers_mut() = parts.headers;
     let resp = match send(rt, upstream_req, timeout_ms).await {
         Ok(r) => r,
         Err(f) => return f.respond(rt, cx),
@@ -199,16 +201,14 @@ fn forwarded_for(h: &mut HeaderMap, cx: &Context) {
 
 fn remap_response_headers(h: &mut HeaderMap) {
     h.remove(http::header::TRANSFER_ENCODING);
-    for name in REMAP_RESPONSE {
-        let values: Vec<HeaderValue> = h.get_all(*name).iter().cloned().collect();
-        if values.is_empty() {
-            continue;
-        }
-        h.remove(*name);
-        if let Ok(remapped) = HeaderName::from_bytes(format!("x-amzn-remapped-{name}").as_bytes()) {
-            for v in values {
-                h.append(remapped.clone(), v);
-            }
+    for (name, remapped) in REMAP_RESPONSE {
+        let values = match h.entry(*name) {
+            http::header::Entry::Occupied(e) => e.remove_entry_mult().1.collect::<Vec<_>>(),
+            http::header::Entry::Vacant(_) => continue,
+        };
+        let remapped = HeaderName::from_static(remapped);
+        for v in values {
+            h.append(remapped.clone(), v);
         }
     }
 }
