@@ -114,18 +114,7 @@ pub fn build(
     opts: &Options,
 ) -> Result<Report, String> {
     let generated = codegen::generate(api, source_name, &runtime_dep());
-    let name = generated
-        .files
-        .iter()
-        .find(|(p, _)| p == "Cargo.toml")
-        .and_then(|(_, t)| {
-            t.lines().find_map(|l| {
-                l.strip_prefix("name = \"")?
-                    .strip_suffix('"')
-                    .map(str::to_string)
-            })
-        })
-        .unwrap_or_else(|| "gateway".into());
+    let name = codegen::crate_name(&api.title);
     let cache = cache_dir();
     let crate_dir = cache.join("crates").join(&name);
     write_crate(&generated, &crate_dir)?;

@@ -405,7 +405,8 @@ pub fn generate(api: &Api, source_name: &str, runtime: &RuntimeDep) -> Crate {
     }
 }
 
-fn crate_name(title: &str) -> String {
+/// The generated crate's (and executable's) name, from the API's title.
+pub fn crate_name(title: &str) -> String {
     let mut s: String = title
         .chars()
         .map(|c| {
@@ -755,12 +756,49 @@ fn handler(api: &Api, r: &Route, name: &proc_macro2::Ident) -> TokenStream {
 }
 
 /// Request parameters mapped to `integration.request.<kind>.<name>`.
-fn mapped<'a>(i: &'a Integration, kind: &str) -> Vec<(&'a str, TokenStream)> {
+fn mapped<'a>(i: &'a Integration, kind: &str) -> Vec<(&'a str, &'a str)> {
     let prefix = format!("integration.request.{kind}.");
     i.request_parameters
         .iter()
-        .filter_map(|(t, s)| Some((t.value.strip_prefix(&prefix)?, source(&s.value)?)))
+        .filter_map(|(t, s)| Some((t.value.strip_prefix(&prefix)?, s.value.as_str())))
         .collect()
+}
+
+/// `'value'`: a static mapping value, known at compile time.
+fn static_value(expr: &str) -> Option<&str> {
+    expr.strip_prefix('\'')?.strip_suffix('\'')
+}
+
+/// A mapping value in generated code, as an owned `String` and as a `&str`.
+struct Val {
+    owned: TokenStream,
+    borrowed: TokenStream,
+}
+
+/// Code that passes the value of mapping source `expr` to `use_value`: a static value
+/// directly, anything else only when the request has it. `backend` is the
+/// `Option<&HeaderMap>` of backend response headers for `integration.response.header.*`.
+fn with_value(
+    expr: &str,
+    backend: &TokenStream,
+    use_value: impl Fn(Val) -> TokenStream,
+) -> Option<TokenStream> {
+    if let Some(v) = static_value(expr) {
+        return Some(use_value(Val {
+            owned: quote!(String::from(#v)),
+            borrowed: quote!(#v),
+        }));
+    }
+    let src = source(expr)?;
+    let body = use_value(Val {
+        owned: quote!(v),
+        borrowed: quote!(&v),
+    });
+    Some(quote! {
+        if let Some(v) = #src.value(cx, #backend) {
+            #body
+        }
+    })
 }
 
 /// Code that builds the backend URL into `url`: `{name}` placeholders from path mappings
@@ -804,31 +842,22 @@ fn url_builder(r: &Route, i: &Integration) -> TokenStream {
                 }
                 // The value comes from `integration.request.path.<name>`; a greedy source
                 // keeps its slashes (as received), others are encoded as one segment.
-                let src = path_maps.iter().find(|(n, _)| *n == name);
-                let from_greedy = i.request_parameters.iter().any(|(t, s)| {
-                    t.value == format!("integration.request.path.{name}")
-                        && s.value
-                            .strip_prefix("method.request.path.")
-                            .is_some_and(|p| greedy.contains(&p))
-                });
-                match src {
-                    Some(_) if from_greedy => {
-                        let p = i
-                            .request_parameters
-                            .iter()
-                            .find(|(t, _)| t.value == format!("integration.request.path.{name}"))
-                            .and_then(|(_, s)| s.value.strip_prefix("method.request.path."))
-                            .unwrap_or(name);
+                let src = path_maps.iter().find(|(n, _)| *n == name).map(|(_, e)| *e);
+                let from_path = src.and_then(|e| e.strip_prefix("method.request.path."));
+                match (src, from_path) {
+                    (_, Some(p)) if greedy.contains(&p) => {
                         stmts.push(quote!(url.push_str(cx.raw_path_param(#p).unwrap_or(""));));
                     }
-                    Some((_, s)) => {
-                        stmts.push(quote!(url.push_str(&path::encode_segment(&#s.value(cx, None).unwrap_or_default()));));
+                    (Some(e), _) => {
+                        if let Some(s) = source(e) {
+                            stmts.push(quote!(url.push_str(&path::encode_segment(&#s.value(cx, None).unwrap_or_default()));));
+                        }
                     }
                     // Unmapped: HTTP APIs fill `{name}` from the route's own parameters.
-                    None if greedy.contains(&name) => {
+                    (None, _) if greedy.contains(&name) => {
                         stmts.push(quote!(url.push_str(cx.raw_path_param(#name).unwrap_or(""));));
                     }
-                    None => {
+                    (None, _) => {
                         stmts.push(quote!(url.push_str(&path::encode_segment(cx.path_param(#name).unwrap_or("")));));
                     }
                 }
@@ -854,12 +883,12 @@ fn url_builder(r: &Route, i: &Integration) -> TokenStream {
 }
 
 fn header_mappings(i: &Integration) -> TokenStream {
-    let hs = mapped(i, "header").into_iter().map(|(name, src)| {
-        quote! {
-            if let Some(v) = #src.value(cx, None) {
-                headers.push((#name, v));
-            }
-        }
+    let none = quote!(None);
+    let hs = mapped(i, "header").into_iter().filter_map(|(name, expr)| {
+        with_value(expr, &none, |v| {
+            let v = v.owned;
+            quote!(headers.push((#name, #v));)
+        })
     });
     quote! {
         let mut headers: Vec<(&'static str, String)> = Vec::new();
@@ -868,13 +897,15 @@ fn header_mappings(i: &Integration) -> TokenStream {
 }
 
 fn query_mappings(i: &Integration) -> TokenStream {
-    let qs = mapped(i, "querystring").into_iter().map(|(name, src)| {
-        quote! {
-            if let Some(v) = #src.value(cx, None) {
-                upstream::add_query_param(&mut url, #name, &v);
-            }
-        }
-    });
+    let none = quote!(None);
+    let qs = mapped(i, "querystring")
+        .into_iter()
+        .filter_map(|(name, expr)| {
+            with_value(expr, &none, |v| {
+                let v = v.borrowed;
+                quote!(upstream::add_query_param(&mut url, #name, #v);)
+            })
+        });
     quote!(#(#qs)*)
 }
 
@@ -892,84 +923,123 @@ fn http_proxy(_api: &Api, r: &Route, i: &Integration) -> TokenStream {
     let timeout = i.timeout_ms.value as u64;
     quote! {
         #url
-        upstream::append_query(&mut url, cx.query.clone().as_deref());
+        upstream::append_query(&mut url, cx.query.as_deref());
         #queries
         #headers
         upstream::http_proxy(rt, cx, req, url, #method, headers, #timeout).await
     }
 }
 
-/// Integration-response selection and rendering shared by `http` and `mock`.
-fn integration_responses(
-    i: &Integration,
-    status_expr: TokenStream,
-    has_backend: bool,
-) -> TokenStream {
-    let mut arms = Vec::new();
-    let mut default = None;
-    for (n, resp) in i.responses.iter().enumerate() {
-        let status: u16 = resp.status.value.parse().unwrap_or(200);
-        let headers = resp.parameters.iter().filter_map(|(t, s)| {
-            let h = t.value.strip_prefix("method.response.header.")?;
-            let src = source(&s.value)?;
-            Some(quote! {
-                if let Some(v) = #src.value(cx, backend_headers) {
-                    if let Ok(v) = HeaderValue::from_str(&v) {
+/// Whether `v` is a valid header value as `HeaderValue::from_static` requires (visible
+/// ASCII, space, tab).
+fn is_header_value(v: &str) -> bool {
+    v.bytes().all(|b| (32..127).contains(&b) || b == b'\t')
+}
+
+/// What integration responses are selected on.
+enum Selector {
+    /// A mock's status, known at compile time: the response is chosen by codegen.
+    Constant(String),
+    /// The backend's status (`backend.status`), matched at request time.
+    Backend,
+}
+
+/// Code that answers with one integration response: status, mapped headers, body.
+fn integration_response(resp: &IntegrationResponse, selector: &Selector) -> TokenStream {
+    let status: u16 = resp.status.value.parse().unwrap_or(200);
+    let backend = match selector {
+        Selector::Constant(_) => quote!(None),
+        Selector::Backend => quote!(Some(&backend.headers)),
+    };
+    let headers = resp.parameters.iter().filter_map(|(t, s)| {
+        let h = t.value.strip_prefix("method.response.header.")?;
+        match static_value(&s.value) {
+            // A valid static value goes in as is; checked here so it cannot fail at run time.
+            Some(v) if is_header_value(v) => {
+                Some(quote!(builder = builder.header(#h, HeaderValue::from_static(#v));))
+            }
+            _ => with_value(&s.value, &backend, |v| {
+                let v = v.borrowed;
+                quote! {
+                    if let Ok(v) = HeaderValue::from_str(#v) {
                         builder = builder.header(#h, v);
                     }
                 }
-            })
-        });
-        let templates: Vec<(&String, TokenStream)> = resp
-            .templates
-            .iter()
-            .map(|(m, t)| (m, template_tokens(&t.value)))
-            .collect();
-        let body = if templates.is_empty() {
-            if has_backend {
-                quote!(let (content_type, body) = ("application/json", backend_body);)
-            } else {
+            }),
+        }
+    });
+    let body = if resp.templates.is_empty() {
+        match selector {
+            // Passthrough: the backend's body.
+            Selector::Backend => {
+                quote!(let (content_type, body) = ("application/json", backend.body.clone());)
+            }
+            Selector::Constant(_) => {
                 quote!(let (content_type, body) = ("application/json", Bytes::new());)
             }
-        } else {
-            let opts = templates.iter().map(|(m, parts)| quote!((#m, #parts)));
-            quote! {
-                let templates: &[(&str, &[Part])] = &[#(#opts),*];
-                let (content_type, parts) = select_template(templates, cx.header("accept"));
-                let body = Bytes::from(template::render(parts, cx));
-            }
-        };
-        let build = quote! {
-            let mut builder = http::Response::builder().status(#status);
-            #(#headers)*
-            #body
-            builder
-                .header("content-type", content_type)
-                .body(full(body))
-                .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))
-        };
-        match &resp.pattern {
-            None => default = Some(build),
-            Some(p) => {
-                let re = format!("^(?:{})$", p.value);
-                let static_name = format_ident!("SELECTION_{}", n);
-                arms.push(quote! {
-                    static #static_name: std::sync::LazyLock<Regex> =
-                        std::sync::LazyLock::new(|| Regex::new(#re).expect("checked at compile time"));
-                    if #static_name.is_match(&selector) {
-                        return { #build };
-                    }
-                });
-            }
         }
-    }
-    let fallback = match default {
-        Some(b) => b,
-        // No pattern matched and no default: API Gateway's configuration error.
-        None => quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError)),
+    } else {
+        let opts = resp.templates.iter().map(|(m, t)| {
+            let parts = template_tokens(&t.value);
+            quote!((#m, #parts))
+        });
+        quote! {
+            let templates: &[(&str, &[Part])] = &[#(#opts),*];
+            let (content_type, parts) = select_template(templates, cx.header("accept"));
+            let body = Bytes::from(template::render(parts, cx));
+        }
     };
     quote! {
-        let selector = #status_expr;
+        let mut builder = http::Response::builder().status(#status);
+        #(#headers)*
+        #body
+        builder
+            .header("content-type", content_type)
+            .body(full(body))
+            .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))
+    }
+}
+
+/// Integration-response selection and rendering shared by `http` and `mock`: the first
+/// response whose selection pattern matches the whole status, else `default`, else API
+/// Gateway's configuration error.
+fn integration_responses(i: &Integration, selector: Selector) -> TokenStream {
+    let no_match = quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
+    let default = i.responses.iter().find(|r| r.pattern.is_none());
+    if let Selector::Constant(status) = &selector {
+        let chosen = i
+            .responses
+            .iter()
+            .find(|r| {
+                r.pattern.as_ref().is_some_and(|p| {
+                    regex::Regex::new(&format!("^(?:{})$", p.value))
+                        .is_ok_and(|re| re.is_match(status))
+                })
+            })
+            .or(default);
+        return match chosen {
+            Some(resp) => integration_response(resp, &selector),
+            None => no_match,
+        };
+    }
+    let arms = i.responses.iter().enumerate().filter_map(|(n, resp)| {
+        let re = format!("^(?:{})$", resp.pattern.as_ref()?.value);
+        let static_name = format_ident!("SELECTION_{}", n);
+        let build = integration_response(resp, &selector);
+        Some(quote! {
+            static #static_name: std::sync::LazyLock<Regex> =
+                std::sync::LazyLock::new(|| Regex::new(#re).expect("checked at compile time"));
+            if #static_name.is_match(&selector) {
+                return { #build };
+            }
+        })
+    });
+    let fallback = match default {
+        Some(resp) => integration_response(resp, &selector),
+        None => no_match,
+    };
+    quote! {
+        let selector = backend.status.to_string();
         #(#arms)*
         #fallback
     }
@@ -984,12 +1054,7 @@ fn mock(i: &Integration) -> TokenStream {
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t.value).ok())
         .and_then(|v| v.get("statusCode").and_then(|s| s.as_u64()))
         .unwrap_or(200);
-    let status_str = status.to_string();
-    let responses = integration_responses(i, quote!(#status_str), false);
-    quote! {
-        let backend_headers: Option<&http::HeaderMap> = None;
-        #responses
-    }
+    integration_responses(i, Selector::Constant(status.to_string()))
 }
 
 fn http(_api: &Api, r: &Route, i: &Integration) -> TokenStream {
@@ -1008,7 +1073,7 @@ fn http(_api: &Api, r: &Route, i: &Integration) -> TokenStream {
         // No integration responses: API Gateway cannot map the answer.
         quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
     } else {
-        integration_responses(i, quote!(backend.status.to_string()), true)
+        integration_responses(i, Selector::Backend)
     };
     quote! {
         #url
@@ -1023,8 +1088,6 @@ fn http(_api: &Api, r: &Route, i: &Integration) -> TokenStream {
             Ok(b) => b,
             Err(resp) => return resp,
         };
-        let backend_headers = Some(&backend.headers);
-        let backend_body = backend.body.clone();
         #responses
     }
 }
