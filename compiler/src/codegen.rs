@@ -183,29 +183,6 @@ pub fn support(api: &Api, d: &mut Diagnostics) {
             "resource policies are not enforced yet",
         );
     }
-    // Parameter validation is generated; body validation is not yet.
-    for r in &api.routes {
-        let Some((name, v)) = validator(api, r) else {
-            continue;
-        };
-        let has_schema = r
-            .request_body
-            .as_ref()
-            .is_some_and(|b| b.content.values().any(|s| s.is_some()));
-        if v.validate_body && has_schema {
-            d.error(
-                &codes::UNSUPPORTED,
-                name.span,
-                format!(
-                    "request body validation (validator `{}` on {} {}) is not implemented yet",
-                    name.value,
-                    r.method.as_str(),
-                    r.path.raw
-                ),
-            )
-            .help("parameter validation works; for now use a validator with `validateRequestBody: false`");
-        }
-    }
 }
 
 fn unsupported_template(d: &mut Diagnostics, span: crate::source::Span, key: &str, why: &str) {
@@ -482,7 +459,13 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
             templates: &[#(#templates),*],
         }))
     });
-    let (arms, handlers) = router(api);
+    let mut models = crate::schema::Validators::new(api);
+    let (arms, handlers) = router(api, &mut models);
+    let models = if models.is_empty() {
+        quote!()
+    } else {
+        models.module()
+    };
     let no_route = quote!(rt.gateway_response(cx, ResponseType::MissingAuthenticationToken));
     let not_found = match api.routes.iter().find(|r| r.path.is_default) {
         Some(r) => {
@@ -534,6 +517,8 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         }
 
         #(#handlers)*
+
+        #models
     }
 }
 
@@ -597,7 +582,10 @@ fn handler_name(r: &Route) -> proc_macro2::Ident {
     format_ident!("{}", s)
 }
 
-fn router(api: &Api) -> (Vec<TokenStream>, Vec<TokenStream>) {
+fn router<'a>(
+    api: &'a Api,
+    models: &mut crate::schema::Validators<'a>,
+) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let mut routes: Vec<&Route> = api
         .routes
         .iter()
@@ -672,7 +660,7 @@ fn router(api: &Api) -> (Vec<TokenStream>, Vec<TokenStream>) {
         });
     }
     for (r, name) in &named {
-        handlers.push(handler(api, r, name));
+        handlers.push(handler(api, r, name, models));
     }
     (arms, handlers)
 }
@@ -723,7 +711,56 @@ fn parameter_validation(api: &Api, r: &Route) -> TokenStream {
     }
 }
 
-fn handler(api: &Api, r: &Route, name: &proc_macro2::Ident) -> TokenStream {
+/// `validateRequestBody`: the model for the request's media type (exact match, else a
+/// `*/*` entry as API Gateway's `$default`); no model for the media type, no validation.
+fn body_validation<'a>(
+    api: &'a Api,
+    r: &'a Route,
+    name: &proc_macro2::Ident,
+    models: &mut crate::schema::Validators<'a>,
+) -> TokenStream {
+    if !validator(api, r).is_some_and(|(_, v)| v.validate_body) {
+        return quote!();
+    }
+    let Some(body) = &r.request_body else {
+        return quote!();
+    };
+    let mut arms = Vec::new();
+    let mut default = quote!(None);
+    for (media, schema) in &body.content {
+        let Some(schema) = schema else { continue };
+        let f = models.root(&schema.json, &format!("{name}_body"));
+        let media = media.to_ascii_lowercase();
+        if media == "*/*" {
+            default = quote!(Some(models::#f));
+        } else {
+            arms.push(quote!(#media => Some(models::#f),));
+        }
+    }
+    if arms.is_empty() && default.to_string() == "None" {
+        return quote!();
+    }
+    quote! {
+        let model: Option<validate::Model> = match validate::media_type(cx).as_str() {
+            #(#arms)*
+            _ => #default,
+        };
+        let req = match model {
+            Some(model) => match validate::body(rt, cx, req, model).await {
+                Ok(req) => req,
+                Err(response) => return response,
+            },
+            None => req,
+        };
+    }
+}
+
+fn handler<'a>(
+    api: &'a Api,
+    r: &'a Route,
+    name: &proc_macro2::Ident,
+    models: &mut crate::schema::Validators<'a>,
+) -> TokenStream {
     let Some(i) = &r.integration else {
         return quote!();
     };
@@ -746,10 +783,12 @@ fn handler(api: &Api, r: &Route, name: &proc_macro2::Ident) -> TokenStream {
         }
     };
     let validation = parameter_validation(api, r);
+    let body_validation = body_validation(api, r, name, models);
     quote! {
         #[doc = #doc]
         async fn #name(rt: &Runtime, cx: &mut Context, req: Request) -> Response {
             #validation
+            #body_validation
             #body
         }
     }

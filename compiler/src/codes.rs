@@ -37,6 +37,7 @@ codes! {
     UNKNOWN_EXTENSION = "SG0103" "unknown-extension" "an `x-amazon-apigateway-*` or `x-specgate-*` key or field that does not exist";
     INVALID_VALUE = "SG0104" "invalid-value" "an extension field has a value of the wrong type or outside its allowed set";
     UNSUPPORTED = "SG0105" "unsupported" "a feature specgate does not implement (yet), or that cannot exist outside AWS";
+    NOT_OPENAPI_SCHEMA = "SG0106" "not-openapi-schema" "a JSON Schema draft-04 keyword or form that OpenAPI 3.0 leaves out (accepted and validated as draft-04)";
     ROUTE_CONFLICT = "SG0200" "route-conflict" "two operations answer the same method and path";
     PATH_PARAM_UNDECLARED = "SG0201" "path-param-undeclared" "a `{name}` in the path has no matching path parameter";
     PATH_PARAM_NOT_IN_TEMPLATE = "SG0202" "path-param-not-in-template" "a path parameter is declared but the path has no `{name}` for it";

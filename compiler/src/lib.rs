@@ -17,6 +17,8 @@ pub mod json;
 pub mod load;
 pub mod lower;
 pub mod routes;
+pub mod schema;
+pub mod schema_check;
 pub mod source;
 pub mod suggest;
 pub mod tree;

@@ -2034,36 +2034,10 @@ impl<'a> Cx<'a> {
     /// Walks a schema for keywords specgate must look at now: `pattern` must compile.
     /// `$ref`s are not followed here: every named schema is walked once from `components`.
     fn schema_tree(&mut self, node: &'a Node, ptr: &Pointer) {
-        let mut stack = vec![node];
-        while let Some(n) = stack.pop() {
-            match &n.value {
-                NodeValue::Object(entries) => {
-                    for e in entries {
-                        if e.key == "pattern" {
-                            if let Some(pat) = e.value.as_str() {
-                                if let Err(err) = regex::Regex::new(pat) {
-                                    self.d
-                                        .error(&codes::INVALID_REGEX, e.value.span, "this `pattern` cannot be compiled")
-                                        .label(first_line(&err.to_string()))
-                                        .help("specgate compiles patterns to a linear-time regex engine: look-around and backreferences are not available");
-                                }
-                                continue;
-                            }
-                        }
-                        // `properties`, `items`, `allOf` … hold schemas; example values do not.
-                        if !matches!(
-                            e.key.as_str(),
-                            "example" | "examples" | "default" | "enum" | "const"
-                        ) {
-                            stack.push(&e.value);
-                        }
-                    }
-                }
-                NodeValue::Array(items) => stack.extend(items.iter()),
-                _ => {}
-            }
-        }
         let _ = ptr;
+        if let Some(doc) = self.l.root_tree() {
+            crate::schema_check::check(self.d, doc, node);
+        }
     }
 
     // ---------------------------------------------------------------- integrations
@@ -2560,6 +2534,9 @@ fn structure(l: &Loaded, root: &Node) -> Diagnostics {
     let d = &mut diags;
     const MAX_ROUNDS: usize = 20;
     let mut json = root.to_json();
+    // Schemas are checked by `schema_check`, which knows draft-04 and reports with exact
+    // locations; openapiv3's Schema model would reject draft-04 forms API Gateway accepts.
+    blank_schemas(&mut json, false);
     let mut reported: Vec<String> = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let result: Result<openapiv3::OpenAPI, _> = serde_path_to_error::deserialize(&json);
@@ -2656,6 +2633,36 @@ fn structure(l: &Loaded, root: &Node) -> Diagnostics {
     diags
 }
 
+/// Replaces every schema (a `schema` value, and the members of `components.schemas`) with
+/// `{}`, keeping references.
+fn blank_schemas(v: &mut serde_json::Value, in_components: bool) {
+    use serde_json::Value;
+    let Value::Object(m) = v else {
+        if let Value::Array(items) = v {
+            for i in items {
+                blank_schemas(i, false);
+            }
+        }
+        return;
+    };
+    for (k, child) in m.iter_mut() {
+        let is_schema = k == "schema" && child.is_object();
+        if is_schema && child.get("$ref").is_none() {
+            *child = Value::Object(Default::default());
+        } else if in_components && k == "schemas" {
+            if let Value::Object(schemas) = child {
+                for s in schemas.values_mut() {
+                    if s.is_object() && s.get("$ref").is_none() {
+                        *s = Value::Object(Default::default());
+                    }
+                }
+            }
+        } else if !is_schema {
+            blank_schemas(child, k == "components");
+        }
+    }
+}
+
 /// The first path item that does not deserialize, as (pointer, message).
 fn refine_paths(json: &serde_json::Value) -> Option<(String, String)> {
     let paths = json.get("paths")?.as_object()?;
@@ -2695,15 +2702,6 @@ fn kind_name(k: AuthorizerKind) -> &'static str {
         AuthorizerKind::CognitoUserPools => "cognito_user_pools",
         AuthorizerKind::Jwt => "jwt",
     }
-}
-
-fn first_line(s: &str) -> String {
-    s.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(s)
-        .trim()
-        .to_string()
 }
 
 /// Where an AWS extension belongs, for misplaced-extension help.

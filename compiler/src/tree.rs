@@ -92,6 +92,14 @@ impl Node {
             _ => None,
         }
     }
+    /// A number's value.
+    pub fn as_f64(&self) -> Option<f64> {
+        match &self.value {
+            NodeValue::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
     /// The entry for `key` in a mapping.
     pub fn entry(&self, key: &str) -> Option<&Entry> {
         self.as_object()?.iter().find(|e| e.key == key)

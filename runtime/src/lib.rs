@@ -14,6 +14,7 @@ pub mod context;
 pub mod dns;
 pub mod path;
 pub mod responses;
+pub mod schema;
 pub mod server;
 pub mod template;
 pub mod upstream;
@@ -101,6 +102,7 @@ pub fn empty() -> Body {
 pub use bytes;
 pub use http;
 pub use regex;
+pub use serde_json;
 
 /// Everything generated code uses.
 pub mod prelude {
