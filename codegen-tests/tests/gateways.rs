@@ -245,14 +245,14 @@ async fn http_proxy_forwards_everything_and_remaps_headers() {
             ("x-forwarded-for", "10.0.0.1"),
             ("expect", "nothing"),
         ],
-        br#"{"name": "Rex"}"#,
+        br#"{"name": "Rex", "kind": "dog"}"#,
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let seen = backend.one();
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.target, "/pets?dry_run=1&tag=a%20b");
-    assert_eq!(seen.body, br#"{"name": "Rex"}"#);
+    assert_eq!(seen.body, br#"{"name": "Rex", "kind": "dog"}"#);
     assert_eq!(seen.header("content-type"), Some("application/json"));
     assert_eq!(seen.header("x-custom"), Some("yes"));
     assert_eq!(seen.header("x-forwarded-for"), Some("10.0.0.1, 127.0.0.1"));
@@ -264,7 +264,7 @@ async fn http_proxy_forwards_everything_and_remaps_headers() {
     assert_eq!(r.header("x-amzn-remapped-server"), Some("test-backend"));
     assert!(r.header("x-amzn-remapped-date").is_some());
     assert!(r.header("x-amzn-remapped-content-length").is_some());
-    assert_eq!(r.json()["body"], r#"{"name": "Rex"}"#);
+    assert_eq!(r.json()["body"], r#"{"name": "Rex", "kind": "dog"}"#);
     gw.shutdown().await.unwrap();
 }
 
@@ -277,7 +277,7 @@ async fn http_proxy_timeout_is_504_with_default_5xx_headers() {
         "POST",
         "/pets",
         &[("x-want-delay-ms", "1500")],
-        b"{}",
+        br#"{"name":"Rex","kind":"dog"}"#,
     )
     .await;
     assert_eq!(r.status, 504);
@@ -298,7 +298,14 @@ async fn unreachable_backend_is_an_integration_failure() {
         .local_addr()
         .unwrap();
     let gw = gateway(gen::petstore::Api, None, &[("backend", port.to_string())]).await;
-    let r = send(gw.addr, "POST", "/pets", &[], b"{}").await;
+    let r = send(
+        gw.addr,
+        "POST",
+        "/pets",
+        &[],
+        br#"{"name":"Rex","kind":"dog"}"#,
+    )
+    .await;
     assert_eq!(r.status, 504);
     assert_eq!(
         r.text(),
@@ -571,5 +578,131 @@ async fn required_parameters_are_validated_in_aws_order() {
     )
     .await;
     assert_eq!((r.status, r.text().as_str()), (200, r#"{"visits": []}"#));
+    gw.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------- request body validation
+
+/// POSTs `body` to createPet (validator `all`, model `NewPet`) with JSON content type.
+async fn create_pet(addr: std::net::SocketAddr, body: &str) -> Reply {
+    send(
+        addr,
+        "POST",
+        "/pets",
+        &[("content-type", "application/json; charset=utf-8")],
+        body.as_bytes(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn body_validation_rejects_with_aws_messages_and_never_reaches_the_backend() {
+    let (backend, gw) = petstore().await;
+    let cases: &[(&str, &str)] = &[
+        // `id` is required but readOnly: not required in requests.
+        (
+            r#"{"name": "Rex"}"#,
+            r#"[object has missing required properties (["kind"])]"#,
+        ),
+        // An empty body is validated as `{}`.
+        (
+            "",
+            r#"[object has missing required properties (["kind","name"])]"#,
+        ),
+        (
+            r#"{"name": "Rex", "kind": "cow"}"#,
+            r#"[instance value ("cow") not found in enum (possible values: ["cat","dog","bird"])]"#,
+        ),
+        (
+            r#"{"name": 7, "kind": "dog"}"#,
+            r#"[instance type (integer) does not match any allowed primitive type (allowed: ["string"])]"#,
+        ),
+        (
+            r#"{"name": "Rex", "kind": "dog", "colour": "red", "age": 3}"#,
+            r#"[object instance has properties which are not allowed by the schema: ["colour"]]"#,
+        ),
+        // Several failures in one body: all reported, in document order.
+        (
+            r#"{"name": "", "kind": "dog", "age": 41.5, "tags": ["a", "a", "b c"]}"#,
+            concat!(
+                r#"[string "" is too short (length: 0, required minimum: 1), "#,
+                r#"numeric instance is greater than the required maximum (maximum: 40, found: 41.5), "#,
+                r#"instance type (number) does not match any allowed primitive type (allowed: ["integer"]), "#,
+                r#"array must not contain duplicate elements]"#
+            ),
+        ),
+        // Nested models through `$ref`, `format: email`, `nullable`.
+        (
+            r#"{"name": "Rex", "kind": "dog", "owner": {"email": "not an address", "phone": null}}"#,
+            r#"[string "not an address" is not a valid email address]"#,
+        ),
+        // Recursion: Owner.pets is a list of NewPet.
+        (
+            r#"{"name": "Rex", "kind": "dog", "owner": {"email": "a@b.example", "pets": [{"name": "Tom"}]}}"#,
+            r#"[object has missing required properties (["kind"])]"#,
+        ),
+        (
+            "[1, 2]",
+            r#"[instance type (array) does not match any allowed primitive type (allowed: ["object"])]"#,
+        ),
+    ];
+    for (body, detail) in cases {
+        let r = create_pet(gw.addr, body).await;
+        assert_eq!(r.status, 400, "{body}");
+        assert_eq!(r.text(), r#"{"message":"Invalid request body"}"#, "{body}");
+        assert_eq!(r.header("x-amzn-errortype"), Some("BadRequestException"));
+        assert_eq!(r.header("x-validation-error"), Some(*detail), "{body}");
+    }
+    // Not JSON at all.
+    let r = create_pet(gw.addr, "{name").await;
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (400, r#"{"message":"Invalid request body"}"#)
+    );
+    assert!(
+        backend.seen().is_empty(),
+        "an invalid body reached the backend"
+    );
+
+    // A valid body goes through, byte for byte.
+    let body = r#"{"name": "Rex", "kind": "dog", "age": 3, "tags": ["good", "boy"], "owner": {"email": "ann@example.com", "phone": null, "pets": []}}"#;
+    let r = create_pet(gw.addr, body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = backend.one();
+    assert_eq!(seen.body, body.as_bytes());
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn body_models_are_selected_by_content_type() {
+    let (backend, gw) = petstore().await;
+    // A Content-Type without a model is not validated (API Gateway's rule)…
+    let r = send(
+        gw.addr,
+        "POST",
+        "/pets",
+        &[("content-type", "text/plain")],
+        b"anything",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // …the form model is `{type: object}`, and a form body is not JSON.
+    let r = send(
+        gw.addr,
+        "POST",
+        "/pets",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        b"a=1",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    // No Content-Type: validated as application/json.
+    let r = send(gw.addr, "POST", "/pets", &[], br#"{"kind": "cat"}"#).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.header("x-validation-error"),
+        Some(r#"[object has missing required properties (["name"])]"#)
+    );
+    assert_eq!(backend.seen().len(), 1);
     gw.shutdown().await.unwrap();
 }

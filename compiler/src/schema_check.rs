@@ -141,30 +141,24 @@ impl Checker<'_, '_> {
                 "type" => self.type_keyword(v),
                 "pattern" => {
                     if let Some(p) = self.string(v, k) {
-                        self.pattern(p, v);
+                        self.pattern(p, v, "this `pattern` cannot be compiled");
                     }
                 }
-                "multipleOf" => {
-                    if v.as_f64().is_none_or(|x| x <= 0.0) {
-                        self.wrong(v, k, "a number greater than 0");
-                    }
+                "multipleOf" if v.as_f64().is_none_or(|x| x <= 0.0) => {
+                    self.wrong(v, k, "a number greater than 0");
                 }
-                "maximum" | "minimum" => {
-                    if v.as_f64().is_none() {
-                        self.wrong(v, k, "a number");
-                    }
-                }
+                "maximum" | "minimum" if v.as_f64().is_none() => self.wrong(v, k, "a number"),
                 "exclusiveMaximum" | "exclusiveMinimum" | "uniqueItems" | "nullable"
-                | "readOnly" | "writeOnly" | "deprecated" => {
-                    if v.as_bool().is_none() {
-                        self.wrong(v, k, "true or false");
-                    }
+                | "readOnly" | "writeOnly" | "deprecated"
+                    if v.as_bool().is_none() =>
+                {
+                    self.wrong(v, k, "true or false");
                 }
                 "maxLength" | "minLength" | "maxItems" | "minItems" | "maxProperties"
-                | "minProperties" => {
-                    if v.as_i64().is_none_or(|x| x < 0) {
-                        self.wrong(v, k, "a non-negative integer");
-                    }
+                | "minProperties"
+                    if v.as_i64().is_none_or(|x| x < 0) =>
+                {
+                    self.wrong(v, k, "a non-negative integer");
                 }
                 "required" => match v.as_array() {
                     Some(items) => {
@@ -176,11 +170,7 @@ impl Checker<'_, '_> {
                     }
                     None => self.wrong(v, k, "a list of property names"),
                 },
-                "enum" => {
-                    if v.as_array().is_none() {
-                        self.wrong(v, k, "a list of values");
-                    }
-                }
+                "enum" if v.as_array().is_none() => self.wrong(v, k, "a list of values"),
                 "format" | "title" | "description" | "id" | "$schema" => {
                     self.string(v, k);
                 }
@@ -208,16 +198,18 @@ impl Checker<'_, '_> {
                     }
                     _ => self.schema(v, depth + 1),
                 },
-                "additionalProperties" | "additionalItems" => {
-                    if v.as_bool().is_none() {
-                        self.schema(v, depth + 1);
-                    }
+                "additionalProperties" | "additionalItems" if v.as_bool().is_none() => {
+                    self.schema(v, depth + 1);
                 }
                 "properties" | "definitions" | "patternProperties" => match v.as_object() {
                     Some(members) => {
                         for m in members {
                             if k == "patternProperties" {
-                                self.pattern(&m.key, &m.value);
+                                self.pattern(
+                                    &m.key,
+                                    &m.value,
+                                    "this `patternProperties` pattern cannot be compiled",
+                                );
                             }
                             self.schema(&m.value, depth + 1);
                         }
@@ -247,10 +239,8 @@ impl Checker<'_, '_> {
                         self.wrong(v, k, "a mapping of property names to schemas or name lists")
                     }
                 },
-                "discriminator" => {
-                    if v.get("propertyName").and_then(Node::as_str).is_none() {
-                        self.wrong(v, k, "an object with `propertyName`");
-                    }
+                "discriminator" if v.get("propertyName").and_then(Node::as_str).is_none() => {
+                    self.wrong(v, k, "an object with `propertyName`");
                 }
                 _ => {}
             }
@@ -294,10 +284,10 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn pattern(&mut self, pattern: &str, at: &Node) {
+    fn pattern(&mut self, pattern: &str, at: &Node, message: &str) {
         if let Err(err) = regex::Regex::new(&crate::schema::ecma_regex(pattern)) {
             self.d
-                .error(&codes::INVALID_REGEX, at.span, "this pattern cannot be compiled")
+                .error(&codes::INVALID_REGEX, at.span, message.to_string())
                 .label(first_line(&err.to_string()))
                 .help("specgate compiles patterns to a linear-time regex engine: look-around and backreferences are not available");
         }

@@ -31,7 +31,9 @@ fn exit_codes() {
     ]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("error[SG0105]: request body validation (validator `all` on POST /pets) is not implemented yet"),
+        err.contains(
+            "error[SG0105]: security scheme `token_auth` (authorizer or IAM) is not enforced yet"
+        ),
         "{err}"
     );
     let (code, _, err) = run(&[
