@@ -63,6 +63,23 @@ fn main() {
         std::fs::write(out_dir.join("jsts-cases.json"), cases).expect("write the JSTS cases");
         specs.push(("jsts".into(), spec_path, "jsts-draft4.json".into()));
     }
+    let github = root.join("../shared/corpora/specs/github-api.github.com.json");
+    let have_github = github.is_file();
+    if have_github {
+        println!("cargo:rerun-if-changed={}", github.display());
+        let (spec, instances) = github_bench_spec(&github);
+        let spec_path = out_dir.join("github-models.json");
+        std::fs::write(&spec_path, spec).expect("write the GitHub models spec");
+        std::fs::write(out_dir.join("github-instances.json"), instances)
+            .expect("write the GitHub instances");
+        specs.push((
+            "bench_github".into(),
+            spec_path,
+            "github-models.json".into(),
+        ));
+        println!("cargo:rustc-cfg=github_corpus");
+    }
+    println!("cargo::rustc-check-cfg=cfg(github_corpus)");
     let mut out = String::new();
     for (module, path, display) in &specs {
         println!("cargo:rerun-if-changed={}", path.display());
@@ -161,6 +178,58 @@ fn jsts_spec(dir: &Path) -> (String, String) {
         serde_json::to_string_pretty(&spec).expect("JSON"),
         Value::Array(cases).to_string(),
     )
+}
+
+/// GitHub models for the validation benchmark: a spec with all of GitHub's
+/// `components.schemas` and one validated operation per benchmarked model, plus the
+/// documented example of each model (`components.examples.<name>.value`) as the instance.
+fn github_bench_spec(path: &Path) -> (String, String) {
+    use serde_json::{json, Map, Value};
+    const MODELS: &[&str] = &[
+        "simple-user",
+        "integration",
+        "issue",
+        "pull-request",
+        "workflow-run",
+        "issue-list",
+    ];
+    let text = std::fs::read_to_string(path).expect("read the GitHub description");
+    let doc: Value = serde_json::from_str(&text).expect("GitHub's description is JSON");
+    let mut schemas = doc["components"]["schemas"].clone();
+    schemas["issue-list"] =
+        json!({"type": "array", "items": {"$ref": "#/components/schemas/issue"}});
+    let mut paths = Map::new();
+    let mut instances = Map::new();
+    for m in MODELS {
+        paths.insert(
+            format!("/{m}"),
+            json!({"post": {
+                "requestBody": {"content": {"application/json": {
+                    "schema": {"$ref": format!("#/components/schemas/{m}")}}}},
+                "responses": {"200": {"description": "valid"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "mock",
+                    "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                    "responses": {"default": {"statusCode": "200"}}
+                }
+            }}),
+        );
+        let example = &doc["components"]["examples"][m]["value"];
+        if !example.is_null() {
+            instances.insert(m.to_string(), example.clone());
+        }
+    }
+    let spec = json!({
+        "openapi": "3.0.3",
+        "info": {"title": "GitHub models", "version": "1"},
+        "x-amazon-apigateway-request-validators": {
+            "body": {"validateRequestBody": true, "validateRequestParameters": false}
+        },
+        "x-amazon-apigateway-request-validator": "body",
+        "paths": paths,
+        "components": {"schemas": schemas}
+    });
+    (spec.to_string(), Value::Object(instances).to_string())
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {

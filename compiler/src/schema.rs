@@ -408,10 +408,23 @@ impl<'a> Validators<'a> {
                 .filter(|name| !self.read_only(loc, name))
                 .collect();
             if !req.is_empty() {
+                // Count the required members present in one pass over the keys (no hashing);
+                // names are only worked out when some are missing.
+                let mut unique: Vec<&str> = req.clone();
+                unique.sort_unstable();
+                unique.dedup();
+                let n = unique.len();
+                let arms: Vec<(&str, TokenStream)> =
+                    unique.iter().map(|name| (*name, quote!(present += 1;))).collect();
+                let count = name_switch(&quote!(k), &arms, &quote!());
                 checks.push(quote! {
                     if let Value::Object(o) = v {
-                        if let Some(m) = schema::missing(o, &[#(#req),*]) {
-                            r.fail(p, || m);
+                        let mut present = 0usize;
+                        for k in o.keys() {
+                            #count
+                        }
+                        if present != #n {
+                            r.fail(p, || schema::missing(o, &[#(#req),*]));
                         }
                     }
                 });
@@ -473,7 +486,8 @@ impl<'a> Validators<'a> {
     fn member_test(&mut self, props: &[&str], patterns: &[&str], k: TokenStream) -> TokenStream {
         let mut tests = Vec::new();
         if !props.is_empty() {
-            tests.push(quote!(matches!(#k.as_str(), #(#props)|*)));
+            let arms: Vec<(&str, TokenStream)> = props.iter().map(|p| (*p, quote!(true))).collect();
+            tests.push(name_switch(&k, &arms, &quote!(false)));
         }
         for pat in patterns {
             let re = self.regex(pat);
@@ -510,17 +524,20 @@ impl<'a> Validators<'a> {
                 .map(|pat| (self.regex(pat), self.sub(loc, &["patternProperties", pat])))
                 .collect();
             let track = additional.is_some() && !pattern_fns.is_empty();
-            let arms = props.iter().zip(&prop_fns).map(|(name, f)| {
-                if track {
-                    quote!(#name => { #f(x, &at, r); matched = true; })
-                } else {
-                    quote!(#name => #f(x, &at, r),)
-                }
-            });
+            let arms: Vec<(&str, TokenStream)> = props
+                .iter()
+                .zip(&prop_fns)
+                .map(|(name, f)| {
+                    if track {
+                        (*name, quote!(#f(x, &at, r); matched = true;))
+                    } else {
+                        (*name, quote!(#f(x, &at, r);))
+                    }
+                })
+                .collect();
             let fallback = match (&additional, track) {
-                (Some(_), true) => quote!(_ => {}),
-                (Some(f), false) => quote!(_ => #f(x, &at, r),),
-                (None, _) => quote!(_ => {}),
+                (Some(f), false) => quote!(#f(x, &at, r);),
+                _ => quote!(),
             };
             let pattern_calls = pattern_fns.iter().map(|(re, f)| {
                 if track {
@@ -555,12 +572,7 @@ impl<'a> Validators<'a> {
                     _ => quote!(),
                 }
             } else {
-                quote! {
-                    match k.as_str() {
-                        #(#arms)*
-                        #fallback
-                    }
-                }
+                name_switch(&quote!(k), &arms, &fallback)
             };
             out.extend(quote! {
                 if let Value::Object(o) = v {
@@ -647,6 +659,32 @@ impl<'a> Validators<'a> {
             if !#name.iter().any(|e| schema::equal(v, e)) {
                 r.fail(p, || schema::enum_message(v, #allowed));
             }
+        }
+    }
+}
+
+/// `match` on a member name, bucketed by length first so that a key is compared with the
+/// few names of its length only (a plain string `match` compares it with every arm).
+fn name_switch(k: &TokenStream, arms: &[(&str, TokenStream)], fallback: &TokenStream) -> TokenStream {
+    let mut by_len: std::collections::BTreeMap<usize, Vec<&(&str, TokenStream)>> =
+        std::collections::BTreeMap::new();
+    for a in arms {
+        by_len.entry(a.0.len()).or_default().push(a);
+    }
+    let buckets = by_len.iter().map(|(len, arms)| {
+        let names = arms.iter().map(|a| a.0);
+        let bodies = arms.iter().map(|a| &a.1);
+        quote! {
+            #len => match #k.as_str() {
+                #(#names => { #bodies })*
+                _ => { #fallback }
+            },
+        }
+    });
+    quote! {
+        match #k.len() {
+            #(#buckets)*
+            _ => { #fallback }
         }
     }
 }
