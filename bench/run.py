@@ -73,6 +73,31 @@ def ms(v):
     return float(m.group(1)) * UNITS[m.group(2)] if m else float("nan")
 
 
+ORDER = {
+    "id": "ord_20261125a", "currency": "EUR", "created_at": "2026-11-25T10:00:00Z",
+    "notes": None,
+    "customer": {"id": 42, "email": "ada@example.com", "name": "Ada Lovelace",
+                 "address": {"street": "1 Analytical Way", "city": "London", "country": "GB"}},
+    "lines": [{"sku": f"SKU-{i:04}", "quantity": i + 1, "unit_price": 9.99 + i,
+               "tags": ["gift", f"batch-{i}"]} for i in range(6)],
+}
+
+
+def post_script(path, body, delay_ms=None):
+    """A wrk script that POSTs `body` as JSON (and paces requests when `delay_ms` is set)."""
+    with open(path, "w") as f:
+        f.write('wrk.method = "POST"\n')
+        f.write(f"wrk.body = {lua_string(body)}\n")
+        f.write('wrk.headers["Content-Type"] = "application/json"\n')
+        if delay_ms is not None:
+            f.write(f"function delay() return {delay_ms:.3f} end\n")
+    return path
+
+
+def lua_string(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def wrk(url, secs, conns, headers, script=None):
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--latency"]
     for h in headers:
@@ -163,17 +188,22 @@ backend be
             ("specgate http_proxy", f"http://127.0.0.1:{sg}/items/1", [], lambda: [gateway.pid]),
             ("specgate + parameter validation", f"http://127.0.0.1:{sg}/validated/items/1?fields=name",
              ["X-Client: bench"], lambda: [gateway.pid]),
+            ("specgate + JSON body validation", f"http://127.0.0.1:{sg}/validated/orders", [],
+             lambda: [gateway.pid]),
             ("specgate mock", f"http://127.0.0.1:{sg}/health", [], lambda: [gateway.pid]),
         ]
+        # The body-validation scenario POSTs an order (about 900 bytes of JSON).
+        body = json.dumps(ORDER)
+        scripts = {"specgate + JSON body validation": post_script(f"{work}/post.lua", body)}
         # Warm up every path (connection pools, page cache).
-        for _, url, headers, _ in scenarios:
-            wrk(url, 1, args.connections, headers)
+        for name, url, headers, _ in scenarios:
+            wrk(url, 1, args.connections, headers, scripts.get(name))
         runs = {name: [] for name, *_ in scenarios}
         for r in range(args.rounds):
             for name, url, headers, pids in scenarios:
                 ps = pids()
                 c0 = cpu_ticks(ps)
-                res = wrk(url, args.seconds, args.connections, headers)
+                res = wrk(url, args.seconds, args.connections, headers, scripts.get(name))
                 res["cpu_us_per_req"] = (cpu_ticks(ps) - c0) / TICK * 1e6 / max(res["requests"], 1)
                 runs[name].append(res)
                 print(f"round {r + 1} {name:32} {res['rps']:>10.0f} req/s  {res['cpu_us_per_req']:6.1f} µs/req", file=sys.stderr)
@@ -184,7 +214,10 @@ backend be
             f.write(f"function delay() return {conns * 1000.0 / args.rate:.3f} end\n")
         fixed = {}
         for name, url, headers, _ in scenarios:
-            out = wrk(url, args.seconds, conns, headers, script=pace)
+            script = pace
+            if name in scripts:
+                script = post_script(f"{work}/post-paced.lua", body, conns * 1000.0 / args.rate)
+            out = wrk(url, args.seconds, conns, headers, script=script)
             fixed[name] = {"p50_ms": out["p50_ms"], "p99_ms": out["p99_ms"], "rps": out["rps"]}
 
         med = lambda name, k: statistics.median(x[k] for x in runs[name])

@@ -63,6 +63,8 @@ fn main() {
         std::fs::write(out_dir.join("jsts-cases.json"), cases).expect("write the JSTS cases");
         specs.push(("jsts".into(), spec_path, "jsts-draft4.json".into()));
     }
+    // Specs compiled to their router only (`codegen::router_module`), for the router benchmark.
+    let mut routers: Vec<(String, PathBuf, String)> = Vec::new();
     let github = root.join("../shared/corpora/specs/github-api.github.com.json");
     let have_github = github.is_file();
     if have_github {
@@ -76,6 +78,14 @@ fn main() {
             "bench_github".into(),
             spec_path,
             "github-models.json".into(),
+        ));
+        let routes = github_routes_spec(&github);
+        let routes_path = out_dir.join("github-routes.json");
+        std::fs::write(&routes_path, routes).expect("write the GitHub routes spec");
+        routers.push((
+            "bench_github_routes".into(),
+            routes_path,
+            "github-routes.json".into(),
         ));
         println!("cargo:rustc-cfg=github_corpus");
     }
@@ -93,7 +103,22 @@ fn main() {
             );
         }
         let api = a.api.expect("checked above");
-        let tokens = specgate::codegen::gateway_module(&api, display);
+        let tokens =
+            specgate::codegen::format_file(specgate::codegen::gateway_module(&api, display));
+        let _ = writeln!(out, "pub mod {module} {{\n{tokens}\n}}");
+    }
+    for (module, path, display) in &routers {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let a = specgate::analyze_text(path, text);
+        if a.diagnostics.error_count() > 0 || a.api.is_none() {
+            panic!(
+                "{display} does not compile:\n{}",
+                specgate::diag::render_human(&a.loaded.db, a.diagnostics.items(), false)
+            );
+        }
+        let api = a.api.expect("checked above");
+        let tokens = specgate::codegen::format_file(specgate::codegen::router_module(&api));
         let _ = writeln!(out, "pub mod {module} {{\n{tokens}\n}}");
     }
     if have_corpus {
@@ -230,6 +255,54 @@ fn github_bench_spec(path: &Path) -> (String, String) {
         "components": {"schemas": schemas}
     });
     (spec.to_string(), Value::Object(instances).to_string())
+}
+
+/// Every route of GitHub's REST description as a minimal API (a mock per operation, path
+/// parameters declared), for the router benchmark. Templates API Gateway cannot route
+/// (a segment mixing text and parameters, like `{base}...{head}`) are left out.
+fn github_routes_spec(path: &Path) -> String {
+    use serde_json::{json, Map, Value};
+    let text = std::fs::read_to_string(path).expect("read the GitHub description");
+    let doc: Value = serde_json::from_str(&text).expect("GitHub's description is JSON");
+    let mut paths = Map::new();
+    for (template, item) in doc["paths"].as_object().into_iter().flatten() {
+        let mixed = template.split('/').any(|s| {
+            s.contains('{')
+                && !(s.starts_with('{') && s.ends_with('}') && s.matches('{').count() == 1)
+        });
+        if mixed {
+            continue;
+        }
+        let params: Vec<Value> = template
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(|n| json!({"name": n, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut ops = Map::new();
+        for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
+            if item.get(method).is_some() {
+                ops.insert(
+                    method.to_string(),
+                    json!({
+                        "parameters": params,
+                        "responses": {"200": {"description": "ok"}},
+                        "x-amazon-apigateway-integration": {
+                            "type": "mock",
+                            "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                            "responses": {"default": {"statusCode": "200"}}
+                        }
+                    }),
+                );
+            }
+        }
+        paths.insert(template.clone(), Value::Object(ops));
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "GitHub routes", "version": "1"},
+        "paths": paths
+    })
+    .to_string()
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {

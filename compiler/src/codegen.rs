@@ -405,7 +405,8 @@ pub fn crate_name(title: &str) -> String {
     }
 }
 
-fn format_file(tokens: TokenStream) -> String {
+/// Formats generated tokens as a Rust file (prettyplease).
+pub fn format_file(tokens: TokenStream) -> String {
     match syn::parse2::<syn::File>(tokens.clone()) {
         Ok(file) => prettyplease::unparse(&file),
         // Generated code always parses; if it ever does not, emit it unformatted so the
@@ -461,6 +462,7 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
     });
     let mut models = crate::schema::Validators::new(api);
     let (arms, handlers) = router(api, &mut models);
+    let route_fn = route_function(api);
     let models = if models.is_empty() {
         quote!()
     } else {
@@ -497,24 +499,23 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
                 &API
             }
 
-            /// Routes by method and path segments. Arms are ordered most specific first
-            /// (literal segments, then parameters, then greedy parameters; explicit methods
-            /// before ANY), so the first arm that matches is the route API Gateway would pick.
+            /// Finds the route ([`route`]), binds its path parameters and runs its handler.
             async fn handle(&self, rt: &Runtime, cx: &mut Context, req: Request) -> Response {
                 let path = cx.path.clone();
                 let raw = path::segments(&path);
-                let decoded: Vec<std::borrow::Cow<'_, str>> = raw.iter().map(|s| path::decode(s)).collect();
-                let segments: Vec<&str> = decoded.iter().map(|s| s.as_ref()).collect();
+                let decoded = path::decode_all(&raw);
+                let segments = path::as_strs(&decoded);
                 if path::has_dot_segment(&segments) {
                     return #no_route;
                 }
-                let method = req.method().clone();
-                match segments.as_slice() {
+                match route(req.method(), &segments) {
                     #(#arms)*
                     #not_found
                 }
             }
         }
+
+        #route_fn
 
         #(#handlers)*
 
@@ -559,6 +560,147 @@ fn route_order(a: &Route, b: &Route) -> Ordering {
         .then(a.method.cmp(&b.method))
 }
 
+/// The routes the router knows, in priority order (the index is the route's id).
+fn routed(api: &Api) -> Vec<&Route> {
+    let mut routes: Vec<&Route> = api
+        .routes
+        .iter()
+        .filter(|r| r.integration.is_some() && !r.path.is_default)
+        .collect();
+    routes.sort_by(|a, b| route_order(a, b));
+    routes
+}
+
+/// The route table as a trie of path segments.
+#[derive(Default)]
+struct Trie {
+    /// Routes whose template ends here, explicit methods before ANY.
+    terminal: Vec<usize>,
+    literals: std::collections::BTreeMap<String, Trie>,
+    param: Option<Box<Trie>>,
+    /// Greedy `{name+}` routes at this depth.
+    greedy: Vec<usize>,
+}
+
+/// `route(method, segments)`: the id of the route API Gateway would pick, as a decision tree
+/// over the segments — each segment is looked at once, compared only with the literals of
+/// its length, and alternatives are tried in API Gateway's priority (literal, then
+/// parameter, then greedy; explicit methods before ANY), backtracking when a branch has no
+/// route for the rest of the path or for the method.
+fn route_function(api: &Api) -> TokenStream {
+    let routes = routed(api);
+    let mut root = Trie::default();
+    for (id, r) in routes.iter().enumerate() {
+        let mut t = &mut root;
+        let mut greedy = false;
+        for seg in &r.path.segments {
+            match seg {
+                Segment::Literal(l) => t = t.literals.entry(l.clone()).or_default(),
+                Segment::Param(_) => t = t.param.get_or_insert_with(Default::default),
+                Segment::Greedy(_) => {
+                    t.greedy.push(id);
+                    greedy = true;
+                    break;
+                }
+            }
+        }
+        if !greedy {
+            t.terminal.push(id);
+        }
+    }
+    let body = trie_code(&root, 0, &routes);
+    quote! {
+        /// The route for a method and decoded path segments (see the ids in `handle`), or
+        /// `None`.
+        pub fn route(m: &Method, s: &[&str]) -> Option<usize> {
+            #body
+            None
+        }
+    }
+}
+
+fn method_checks(ids: &[usize], routes: &[&Route]) -> TokenStream {
+    let checks = ids.iter().map(|id| match routes[*id].method {
+        Method::Any => quote!(return Some(#id);),
+        m => {
+            let m = format_ident!("{}", m.as_str());
+            quote! {
+                if *m == Method::#m {
+                    return Some(#id);
+                }
+            }
+        }
+    });
+    quote!(#(#checks)*)
+}
+
+fn trie_code(t: &Trie, depth: usize, routes: &[&Route]) -> TokenStream {
+    let mut out = TokenStream::new();
+    if !t.terminal.is_empty() {
+        let checks = method_checks(&t.terminal, routes);
+        out.extend(quote! {
+            if s.len() == #depth {
+                #checks
+            }
+        });
+    }
+    if t.literals.is_empty() && t.param.is_none() && t.greedy.is_empty() {
+        return out;
+    }
+    let seg = format_ident!("s{}", depth);
+    let mut inner = TokenStream::new();
+    if !t.literals.is_empty() {
+        let arms: Vec<(&str, TokenStream)> = t
+            .literals
+            .iter()
+            .map(|(l, child)| (l.as_str(), trie_code(child, depth + 1, routes)))
+            .collect();
+        inner.extend(crate::schema::name_switch(
+            &quote!(#seg.len()),
+            &quote!(#seg),
+            &arms,
+            &quote!(),
+        ));
+    }
+    if let Some(p) = &t.param {
+        let child = trie_code(p, depth + 1, routes);
+        inner.extend(quote! {
+            if !#seg.is_empty() {
+                #child
+            }
+        });
+    }
+    if !t.greedy.is_empty() {
+        inner.extend(method_checks(&t.greedy, routes));
+    }
+    out.extend(quote! {
+        if let Some(&#seg) = s.get(#depth) {
+            #inner
+        }
+    });
+    out
+}
+
+/// A module with only the router of `api` (`route` and the `ROUTES` table), for the router
+/// benchmark.
+pub fn router_module(api: &Api) -> TokenStream {
+    let route_fn = route_function(api);
+    let table = routed(api).into_iter().map(|r| {
+        let m = r.method.as_str();
+        let p = &r.path.raw;
+        quote!((#m, #p))
+    });
+    quote! {
+        #![allow(clippy::all)]
+        use specgate_runtime::http::Method;
+
+        /// (method, template) by route id.
+        pub static ROUTES: &[(&str, &str)] = &[#(#table),*];
+
+        #route_fn
+    }
+}
+
 fn handler_name(r: &Route) -> proc_macro2::Ident {
     let base = match &r.operation_id {
         Some(id) => id.clone(),
@@ -586,12 +728,7 @@ fn router<'a>(
     api: &'a Api,
     models: &mut crate::schema::Validators<'a>,
 ) -> (Vec<TokenStream>, Vec<TokenStream>) {
-    let mut routes: Vec<&Route> = api
-        .routes
-        .iter()
-        .filter(|r| r.integration.is_some() && !r.path.is_default)
-        .collect();
-    routes.sort_by(|a, b| route_order(a, b));
+    let routes = routed(api);
     // Handler names must be unique even when operation ids collide after normalisation.
     let mut names: Vec<proc_macro2::Ident> = Vec::new();
     let mut arms = Vec::new();
@@ -619,40 +756,19 @@ fn router<'a>(
             .map(|(_, n)| n.clone())
             .unwrap_or_else(|| handler_name(r))
     };
-    for r in &routes {
-        let mut pats = Vec::new();
+    for (id, r) in routes.iter().enumerate() {
         let mut binds = Vec::new();
-        let mut guards = Vec::new();
         for (i, seg) in r.path.segments.iter().enumerate() {
             match seg {
-                Segment::Literal(l) => pats.push(quote!(#l)),
-                Segment::Param(name) => {
-                    let v = format_ident!("p{}", i);
-                    pats.push(quote!(#v));
-                    guards.push(quote!(!#v.is_empty()));
-                    binds.push(quote!(cx.bind(#name, raw[#i], #v);));
-                }
-                Segment::Greedy(name) => {
-                    let v = format_ident!("rest");
-                    pats.push(quote!(#v @ ..));
-                    guards.push(quote!(!#v.is_empty()));
-                    binds.push(quote!(cx.bind_greedy(#name, &raw[#i..]);));
-                }
+                Segment::Literal(_) => {}
+                Segment::Param(name) => binds.push(quote!(cx.bind(#name, raw[#i], segments[#i]);)),
+                Segment::Greedy(name) => binds.push(quote!(cx.bind_greedy(#name, &raw[#i..]);)),
             }
         }
-        if r.method != Method::Any {
-            let m = format_ident!("{}", r.method.as_str());
-            guards.insert(0, quote!(method == Method::#m));
-        }
-        let guard = if guards.is_empty() {
-            quote!()
-        } else {
-            quote!(if #(#guards)&&*)
-        };
         let f = name_of(r);
         let resource = &r.path.raw;
         arms.push(quote! {
-            [#(#pats),*] #guard => {
+            Some(#id) => {
                 cx.resource_path = #resource;
                 #(#binds)*
                 #f(rt, cx, req).await
@@ -770,7 +886,7 @@ fn handler<'a>(
         r.path.raw,
         r.operation_id
             .as_ref()
-            .map(|o| format!(" ({o})"))
+            .map(|o| format!(" ({})", crate::schema::doc_text(o)))
             .unwrap_or_default(),
         i.kind.value.as_str()
     );

@@ -134,7 +134,7 @@ impl<'a> Validators<'a> {
     /// The `models` module: every validator, regex and enum constant.
     pub fn module(self) -> TokenStream {
         let regexes = self.regexes.iter().map(|(pattern, name)| {
-            let doc = format!(" `{pattern}`");
+            let doc = doc_text(&format!(" `{pattern}`"));
             let translated = ecma_regex(pattern);
             quote! {
                 #[doc = #doc]
@@ -239,11 +239,11 @@ impl<'a> Validators<'a> {
 
     fn generate(&mut self, loc: Loc) {
         let f = self.fns[&loc].clone();
-        let doc = format!(
+        let doc = doc_text(&format!(
             " `{}#{}`",
             self.models[loc.0].0,
             if loc.1.is_empty() { "" } else { &loc.1 }
-        );
+        ));
         let body = match self.value(&loc) {
             Some(Value::Object(s)) if !s.contains_key("$ref") => self.body(&loc, s),
             // A reference that leads nowhere (reported by `check`) or a cycle of pure
@@ -414,9 +414,11 @@ impl<'a> Validators<'a> {
                 unique.sort_unstable();
                 unique.dedup();
                 let n = unique.len();
-                let arms: Vec<(&str, TokenStream)> =
-                    unique.iter().map(|name| (*name, quote!(present += 1;))).collect();
-                let count = name_switch(&quote!(k), &arms, &quote!());
+                let arms: Vec<(&str, TokenStream)> = unique
+                    .iter()
+                    .map(|name| (*name, quote!(present += 1;)))
+                    .collect();
+                let count = name_switch(&quote!(k.len()), &quote!(k.as_str()), &arms, &quote!());
                 checks.push(quote! {
                     if let Value::Object(o) = v {
                         let mut present = 0usize;
@@ -487,7 +489,12 @@ impl<'a> Validators<'a> {
         let mut tests = Vec::new();
         if !props.is_empty() {
             let arms: Vec<(&str, TokenStream)> = props.iter().map(|p| (*p, quote!(true))).collect();
-            tests.push(name_switch(&k, &arms, &quote!(false)));
+            tests.push(name_switch(
+                &quote!(#k.len()),
+                &quote!(#k.as_str()),
+                &arms,
+                &quote!(false),
+            ));
         }
         for pat in patterns {
             let re = self.regex(pat);
@@ -572,7 +579,7 @@ impl<'a> Validators<'a> {
                     _ => quote!(),
                 }
             } else {
-                name_switch(&quote!(k), &arms, &fallback)
+                name_switch(&quote!(k.len()), &quote!(k.as_str()), &arms, &fallback)
             };
             out.extend(quote! {
                 if let Value::Object(o) = v {
@@ -647,7 +654,7 @@ impl<'a> Validators<'a> {
             };
         }
         let name = format_ident!("ENUM_{}", self.enums.len());
-        let doc = format!(" `enum: {allowed}`");
+        let doc = doc_text(&format!(" `enum: {allowed}`"));
         self.enums.push(quote! {
             #[doc = #doc]
             static #name: LazyLock<Vec<Value>> = LazyLock::new(|| match serde_json::from_str(#allowed) {
@@ -663,26 +670,46 @@ impl<'a> Validators<'a> {
     }
 }
 
+/// Text for a generated doc comment: control characters (a property name may hold a
+/// carriage return) are written as escapes, so the comment stays one valid line.
+pub fn doc_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// `match` on a member name, bucketed by length first so that a key is compared with the
 /// few names of its length only (a plain string `match` compares it with every arm).
-fn name_switch(k: &TokenStream, arms: &[(&str, TokenStream)], fallback: &TokenStream) -> TokenStream {
+/// `len` is the key's length expression, `key` the `&str` to match.
+pub(crate) fn name_switch(
+    len: &TokenStream,
+    key: &TokenStream,
+    arms: &[(&str, TokenStream)],
+    fallback: &TokenStream,
+) -> TokenStream {
     let mut by_len: std::collections::BTreeMap<usize, Vec<&(&str, TokenStream)>> =
         std::collections::BTreeMap::new();
     for a in arms {
         by_len.entry(a.0.len()).or_default().push(a);
     }
-    let buckets = by_len.iter().map(|(len, arms)| {
+    let buckets = by_len.iter().map(|(n, arms)| {
         let names = arms.iter().map(|a| a.0);
         let bodies = arms.iter().map(|a| &a.1);
         quote! {
-            #len => match #k.as_str() {
+            #n => match #key {
                 #(#names => { #bodies })*
                 _ => { #fallback }
             },
         }
     });
     quote! {
-        match #k.len() {
+        match #len {
             #(#buckets)*
             _ => { #fallback }
         }

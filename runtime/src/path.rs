@@ -5,15 +5,40 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
+/// A path's segments: on the stack for paths of up to 16 segments (nearly all).
+pub type Segments<'a> = SmallVec<[&'a str; 16]>;
+
 /// Segments of a path, still encoded. `/` → `[]`; `/a/b` → `["a", "b"]`; a trailing slash
-/// gives a final empty segment, which API Gateway routes do not match.
-pub fn segments(path: &str) -> Vec<&str> {
+/// gives a final empty segment, which API Gateway routes do not match. A byte loop rather
+/// than `str::split`: segments are short, and this runs for every request.
+#[inline]
+pub fn segments(path: &str) -> Segments<'_> {
     let p = path.strip_prefix('/').unwrap_or(path);
+    let mut out = Segments::new();
     if p.is_empty() {
-        Vec::new()
-    } else {
-        p.split('/').collect()
+        return out;
     }
+    let mut start = 0;
+    for (i, &c) in p.as_bytes().iter().enumerate() {
+        if c == b'/' {
+            out.push(&p[start..i]);
+            start = i + 1;
+        }
+    }
+    out.push(&p[start..]);
+    out
+}
+
+/// Every segment percent-decoded ([`decode`]).
+pub fn decode_all<'a>(raw: &[&'a str]) -> SmallVec<[Cow<'a, str>; 16]> {
+    raw.iter().map(|s| decode(s)).collect()
+}
+
+/// Borrowed views of decoded segments, for the router.
+pub fn as_strs<'a>(decoded: &'a [Cow<'_, str>]) -> Segments<'a> {
+    decoded.iter().map(|s| s.as_ref()).collect()
 }
 
 /// Whether a decoded segment is `.` or `..`. Such paths are never routed: normalising them
@@ -94,11 +119,12 @@ mod tests {
 
     #[test]
     fn split_then_decode() {
-        assert_eq!(segments("/"), Vec::<&str>::new());
-        assert_eq!(segments("/a/b%2Fc"), vec!["a", "b%2Fc"]);
+        assert_eq!(segments("/").as_slice(), &[] as &[&str]);
+        assert_eq!(segments("/a/b%2Fc").as_slice(), ["a", "b%2Fc"]);
         assert_eq!(decode("b%2Fc"), "b/c");
-        assert_eq!(segments("/a/"), vec!["a", ""]);
-        assert_eq!(segments("/../x"), vec!["..", "x"]);
+        assert_eq!(segments("/a/").as_slice(), ["a", ""]);
+        assert_eq!(segments("/../x").as_slice(), ["..", "x"]);
+        assert_eq!(segments("a//b").as_slice(), ["a", "", "b"]);
         assert!(has_dot_segment(&["a", ".."]));
         assert!(has_dot_segment(&[".", "b"]));
         assert!(!has_dot_segment(&["...", ".a", "a."]));
