@@ -827,6 +827,84 @@ fn parameter_validation(api: &Api, r: &Route) -> TokenStream {
     }
 }
 
+/// `x-specgate-validation: {parameters: typed}`: each parameter with a schema is decoded by
+/// its `style`/`explode` and validated; failures are a 400 `BAD_REQUEST_PARAMETERS` naming
+/// each parameter (`querystring.limit: …`) in API Gateway's key order.
+fn typed_parameters<'a>(
+    api: &'a Api,
+    r: &'a Route,
+    name: &proc_macro2::Ident,
+    models: &mut crate::schema::Validators<'a>,
+) -> TokenStream {
+    if !api.typed_parameters {
+        return quote!();
+    }
+    let mut params: Vec<(String, &Parameter)> = r
+        .parameters
+        .iter()
+        .filter(|p| p.schema.is_some())
+        .map(|p| {
+            let key = match p.location {
+                ParamIn::Header => "header",
+                ParamIn::Path => "path",
+                ParamIn::Query => "querystring",
+                ParamIn::Cookie => "cookie",
+            };
+            (format!("{key}.{}", p.name), p)
+        })
+        .collect();
+    if params.is_empty() {
+        return quote!();
+    }
+    // API Gateway's order for parameter keys; cookies (not an API Gateway location) last.
+    params.sort_by_key(|(k, p)| (p.location == ParamIn::Cookie, k.clone()));
+    let checks = params.iter().map(|(key, p)| {
+        let Some(schema) = &p.schema else {
+            return quote!();
+        };
+        let f = models.root(&schema.json, &format!("{name}_{}", key.replace('.', "_")));
+        let shape = models.param_shape(&schema.json);
+        let style = match p.style.as_str() {
+            "label" => quote!(params::Style::Label),
+            "matrix" => quote!(params::Style::Matrix),
+            "form" => quote!(params::Style::Form),
+            "spaceDelimited" => quote!(params::Style::SpaceDelimited),
+            "pipeDelimited" => quote!(params::Style::PipeDelimited),
+            "deepObject" => quote!(params::Style::DeepObject),
+            _ => quote!(params::Style::Simple),
+        };
+        let read = match p.location {
+            ParamIn::Header => quote!(params::header),
+            ParamIn::Path => quote!(params::path),
+            ParamIn::Query => quote!(params::query),
+            ParamIn::Cookie => quote!(params::cookie),
+        };
+        let pname = &p.name;
+        let explode = p.explode;
+        let missing = if p.required {
+            let m = format!("{key}: required parameter is missing");
+            quote!(None => invalid.push(#m.to_string()),)
+        } else {
+            quote!(None => {})
+        };
+        quote! {
+            let p = params::Param { name: #pname, style: #style, explode: #explode, shape: #shape };
+            match #read(cx, &p) {
+                Some(v) => params::check(&mut invalid, #key, &v, models::#f),
+                #missing
+            }
+        }
+    });
+    quote! {
+        let mut invalid: Vec<String> = Vec::new();
+        #(#checks)*
+        if !invalid.is_empty() {
+            let message = params::message(cx, &invalid);
+            return rt.gateway_response_with(cx, ResponseType::BadRequestParameters, message);
+        }
+    }
+}
+
 /// `validateRequestBody`: the model for the request's media type (exact match, else a
 /// `*/*` entry as API Gateway's `$default`); no model for the media type, no validation.
 fn body_validation<'a>(
@@ -899,11 +977,13 @@ fn handler<'a>(
         }
     };
     let validation = parameter_validation(api, r);
+    let typed = typed_parameters(api, r, name, models);
     let body_validation = body_validation(api, r, name, models);
     quote! {
         #[doc = #doc]
         async fn #name(rt: &Runtime, cx: &mut Context, req: Request) -> Response {
             #validation
+            #typed
             #body_validation
             #body
         }

@@ -58,6 +58,9 @@ pub struct Api {
     pub request_validators: IndexMap<String, RequestValidator>,
     /// Root `x-amazon-apigateway-request-validator`: the default for every operation.
     pub default_validator: Option<Spanned<String>>,
+    /// `x-specgate-validation: {parameters: typed}`: every parameter with a schema is
+    /// decoded by its `style`/`explode` and validated against it (beyond API Gateway).
+    pub typed_parameters: bool,
     /// `x-amazon-apigateway-api-key-source`.
     pub api_key_source: ApiKeySource,
     /// `x-amazon-apigateway-binary-media-types`.

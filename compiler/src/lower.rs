@@ -56,7 +56,7 @@ pub const SPECGATE_EXTENSIONS: &[(&str, bool)] = &[
     ("x-specgate-api-type", true),
     ("x-specgate-stages", true),
     ("x-specgate-usage-plans", false),
-    ("x-specgate-validation", false),
+    ("x-specgate-validation", true),
     ("x-specgate-websocket", false),
     ("x-specgate-portal", false),
 ];
@@ -484,6 +484,7 @@ impl<'a> Cx<'a> {
             security_schemes: IndexMap::new(),
             request_validators: IndexMap::new(),
             default_validator: None,
+            typed_parameters: false,
             api_key_source: ApiKeySource::Header,
             binary_media_types: Vec::new(),
             cors: None,
@@ -551,6 +552,9 @@ impl<'a> Cx<'a> {
         }
         if let Some(n) = root.get("x-specgate-stages") {
             api.stages = self.stages(n);
+        }
+        if let Some(n) = root.get("x-specgate-validation") {
+            api.typed_parameters = self.specgate_validation(n);
         }
         if let Some(n) = root.get("x-amazon-apigateway-importexport-version") {
             if let Some(v) = self.scalar_string(n, "import/export version") {
@@ -712,6 +716,45 @@ impl<'a> Cx<'a> {
             }
         }
         api
+    }
+
+    /// `x-specgate-validation`: `parameters: aws | typed`, `responses: off` (response
+    /// validation is planned). Returns whether parameters are typed.
+    fn specgate_validation(&mut self, node: &'a Node) -> bool {
+        let Some(entries) = self.object(
+            node,
+            "x-specgate-validation",
+            &["parameters", "responses"],
+            Vocab::Extension,
+        ) else {
+            return false;
+        };
+        let mut typed = false;
+        for e in entries {
+            match e.key.as_str() {
+                "parameters" => {
+                    typed = self
+                        .one_of(&e.value, "parameters", &[("aws", false), ("typed", true)])
+                        .unwrap_or(false);
+                }
+                "responses" => {
+                    let mode = self.one_of(
+                        &e.value,
+                        "responses",
+                        &[("off", 0u8), ("log", 1), ("strict", 2)],
+                    );
+                    if mode.is_some_and(|m| m > 0) {
+                        self.unsupported(
+                            e.value.span,
+                            "response validation is not implemented yet".to_string(),
+                            "use `responses: off` for now",
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        typed
     }
 
     fn stages(&mut self, node: &'a Node) -> Vec<Stage> {

@@ -126,6 +126,68 @@ impl<'a> Validators<'a> {
         f
     }
 
+    /// How a parameter with this schema is decoded (`params::Shape`): a primitive, an
+    /// array of primitives or an object, with the JSON type each string is read as.
+    pub fn param_shape(&self, schema: &'a Value) -> TokenStream {
+        let v = self.deref(schema);
+        let kind = |v: &Value| {
+            let v = self.deref(v);
+            match v.get("type").and_then(Value::as_str) {
+                Some("integer") => quote!(params::Kind::Integer),
+                Some("number") => quote!(params::Kind::Number),
+                Some("boolean") => quote!(params::Kind::Boolean),
+                Some("string") => quote!(params::Kind::String),
+                _ => quote!(params::Kind::Any),
+            }
+        };
+        let is_object = v.get("type").and_then(Value::as_str) == Some("object")
+            || (v.get("type").is_none() && v.get("properties").is_some());
+        match v.get("type").and_then(Value::as_str) {
+            Some("array") => {
+                let item = kind(v.get("items").unwrap_or(&Value::Null));
+                quote!(params::Shape::Array(#item))
+            }
+            _ if is_object => {
+                let props = v
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, p)| {
+                        let k = kind(p);
+                        quote!((#name, #k))
+                    });
+                quote!(params::Shape::Object(&[#(#props),*]))
+            }
+            _ => {
+                let k = kind(v);
+                quote!(params::Shape::Primitive(#k))
+            }
+        }
+    }
+
+    /// Follows `#/components/schemas/…` references (a few hops at most).
+    fn deref(&self, mut v: &'a Value) -> &'a Value {
+        for _ in 0..16 {
+            let Some(r) = v
+                .get("$ref")
+                .and_then(Value::as_str)
+                .filter(|r| r.starts_with("#/components/schemas/"))
+            else {
+                return v;
+            };
+            match self.target(0, r).and_then(|loc| {
+                (loc.0 < self.models.len())
+                    .then(|| self.value(&loc))
+                    .flatten()
+            }) {
+                Some(t) => v = t,
+                None => return v,
+            }
+        }
+        v
+    }
+
     /// Nothing generated yet.
     pub fn is_empty(&self) -> bool {
         self.out.is_empty()

@@ -12,6 +12,7 @@
 pub mod config;
 pub mod context;
 pub mod dns;
+pub mod params;
 pub mod path;
 pub mod responses;
 pub mod schema;
@@ -111,7 +112,7 @@ pub mod prelude {
     pub use crate::server::Runtime;
     pub use crate::template::{self, select_template, Part, Source};
     pub use crate::validate::{self, In};
-    pub use crate::{empty, full, path, upstream};
+    pub use crate::{empty, full, params, path, upstream};
     pub use crate::{ApiInfo, Flavor, Gateway, Request, Response, StageInfo};
     pub use bytes::Bytes;
     pub use http;
