@@ -109,6 +109,25 @@ async fn query_styles_form_space_pipe_deep_object() {
     )
     .await;
     expect_ok(a, "/query-x?role=admin&age=30", &[]).await;
+    // `formats: openapi`: date, uuid, byte, int32.
+    expect_ok(
+        a,
+        "/query?n=1&day=2024-02-29&id=123e4567-e89b-12d3-a456-426614174000&blob=aGk%3D&small=-2147483648",
+        &[],
+    )
+    .await;
+    expect_invalid(
+        a,
+        "/query?n=1&day=2023-02-29&id=nope&blob=a%3D%3Db&small=2147483648",
+        &[],
+        concat!(
+            r#"querystring.blob: input is not a valid Base64 string: illegal characters, "#,
+            r#"querystring.day: string "2023-02-29" is invalid against requested date format(s) [yyyy-MM-dd], "#,
+            r#"querystring.id: input string "nope" is not a valid UUID, "#,
+            r#"querystring.small: numeric instance 2147483648 is out of range for format "int32""#
+        ),
+    )
+    .await;
     expect_invalid(
         a,
         "/query?arr_x=1&arr_x=20",

@@ -61,6 +61,9 @@ pub struct Api {
     /// `x-specgate-validation: {parameters: typed}`: every parameter with a schema is
     /// decoded by its `style`/`explode` and validated against it (beyond API Gateway).
     pub typed_parameters: bool,
+    /// `x-specgate-validation: {formats: openapi}`: also check OpenAPI's `date`, `uuid`,
+    /// `byte`, `int32` and `int64` (API Gateway, like fge, ignores them).
+    pub openapi_formats: bool,
     /// `x-amazon-apigateway-api-key-source`.
     pub api_key_source: ApiKeySource,
     /// `x-amazon-apigateway-binary-media-types`.

@@ -485,6 +485,7 @@ impl<'a> Cx<'a> {
             request_validators: IndexMap::new(),
             default_validator: None,
             typed_parameters: false,
+            openapi_formats: false,
             api_key_source: ApiKeySource::Header,
             binary_media_types: Vec::new(),
             cors: None,
@@ -554,7 +555,7 @@ impl<'a> Cx<'a> {
             api.stages = self.stages(n);
         }
         if let Some(n) = root.get("x-specgate-validation") {
-            api.typed_parameters = self.specgate_validation(n);
+            (api.typed_parameters, api.openapi_formats) = self.specgate_validation(n);
         }
         if let Some(n) = root.get("x-amazon-apigateway-importexport-version") {
             if let Some(v) = self.scalar_string(n, "import/export version") {
@@ -718,23 +719,30 @@ impl<'a> Cx<'a> {
         api
     }
 
-    /// `x-specgate-validation`: `parameters: aws | typed`, `responses: off` (response
-    /// validation is planned). Returns whether parameters are typed.
-    fn specgate_validation(&mut self, node: &'a Node) -> bool {
+    /// `x-specgate-validation`: `parameters: aws | typed`, `formats: aws | openapi`,
+    /// `responses: off` (response validation is planned). Returns (typed parameters,
+    /// OpenAPI formats).
+    fn specgate_validation(&mut self, node: &'a Node) -> (bool, bool) {
         let Some(entries) = self.object(
             node,
             "x-specgate-validation",
-            &["parameters", "responses"],
+            &["parameters", "formats", "responses"],
             Vocab::Extension,
         ) else {
-            return false;
+            return (false, false);
         };
         let mut typed = false;
+        let mut formats = false;
         for e in entries {
             match e.key.as_str() {
                 "parameters" => {
                     typed = self
                         .one_of(&e.value, "parameters", &[("aws", false), ("typed", true)])
+                        .unwrap_or(false);
+                }
+                "formats" => {
+                    formats = self
+                        .one_of(&e.value, "formats", &[("aws", false), ("openapi", true)])
                         .unwrap_or(false);
                 }
                 "responses" => {
@@ -754,7 +762,7 @@ impl<'a> Cx<'a> {
                 _ => {}
             }
         }
-        typed
+        (typed, formats)
     }
 
     fn stages(&mut self, node: &'a Node) -> Vec<Stage> {

@@ -92,6 +92,7 @@ pub struct Validators<'a> {
     regexes: IndexMap<String, Ident>,
     enums: Vec<TokenStream>,
     names: HashSet<String>,
+    openapi_formats: bool,
 }
 
 impl<'a> Validators<'a> {
@@ -106,6 +107,7 @@ impl<'a> Validators<'a> {
             regexes: IndexMap::new(),
             enums: Vec::new(),
             names: HashSet::new(),
+            openapi_formats: api.openapi_formats,
         };
         for (name, s) in &api.schemas {
             v.by_name.insert(name.as_str(), v.models.len());
@@ -427,7 +429,7 @@ impl<'a> Validators<'a> {
             checks.push(self.enum_check(values));
         }
         if let Some(Value::String(format)) = s.get("format") {
-            checks.push(format_check(format));
+            checks.push(format_check(format, self.openapi_formats));
         }
         checks.extend(numeric_and_size_checks(s));
         if let Some(not) = s.get("not").filter(|n| n.is_object()) {
@@ -856,7 +858,39 @@ fn type_check(s: &Map<String, Value>) -> Option<TokenStream> {
 /// without saying which formats it checks; fge, the validator its messages come from,
 /// checks these. Other formats (OpenAPI's date, uuid, byte, int32 …) are not checked, as
 /// fge ignores formats it does not know.
-fn format_check(format: &str) -> TokenStream {
+fn format_check(format: &str, openapi: bool) -> TokenStream {
+    if openapi {
+        // `x-specgate-validation: {formats: openapi}`: OpenAPI's own formats too.
+        let range = match format {
+            "int32" => Some((i32::MIN as i64, i32::MAX as i64)),
+            "int64" => Some((i64::MIN, i64::MAX)),
+            _ => None,
+        };
+        if let Some((lo, hi)) = range {
+            return quote! {
+                if let Value::Number(n) = v {
+                    if !schema::format::integer_in(n, #lo, #hi) {
+                        r.fail(p, || format!("numeric instance {} is out of range for format \"{}\"", n, #format));
+                    }
+                }
+            };
+        }
+        let check = match format {
+            "date" => Some(quote!(schema::format::date(s))),
+            "uuid" => Some(quote!(schema::format::uuid(s))),
+            "byte" => Some(quote!(schema::format::byte(s))),
+            _ => None,
+        };
+        if let Some(check) = check {
+            return quote! {
+                if let Value::String(s) = v {
+                    if !#check {
+                        r.fail(p, || schema::format_message(#format, s));
+                    }
+                }
+            };
+        }
+    }
     let check = match format {
         "date-time" => quote!(schema::format::date_time(s)),
         "email" => quote!(schema::format::email(s)),

@@ -473,6 +473,18 @@ pub mod format {
             })
     }
 
+    /// An integer within `lo..=hi` (OpenAPI `int32`/`int64`); non-integers are left to `type`.
+    pub fn integer_in(n: &serde_json::Number, lo: i64, hi: i64) -> bool {
+        match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => (lo..=hi).contains(&i),
+            (None, Some(_)) => false,
+            _ => {
+                let f = n.as_f64().unwrap_or(0.0);
+                f.fract() != 0.0 || (f >= lo as f64 && f <= hi as f64)
+            }
+        }
+    }
+
     /// Standard base64 with padding (OpenAPI `byte`).
     pub fn byte(s: &str) -> bool {
         let b = s.as_bytes();
@@ -528,6 +540,22 @@ mod tests {
         assert!(format::uri("https://example.com/x?y"));
         assert!(!format::uri("/relative"));
         assert!(format::ipv6("::1") && !format::ipv4("256.1.1.1"));
+        let n = |v: Value| v.as_number().cloned().unwrap();
+        assert!(format::integer_in(
+            &n(json!(2147483647)),
+            i32::MIN as i64,
+            i32::MAX as i64
+        ));
+        assert!(!format::integer_in(
+            &n(json!(2147483648u64)),
+            i32::MIN as i64,
+            i32::MAX as i64
+        ));
+        assert!(!format::integer_in(
+            &n(json!(18446744073709551615u64)),
+            i64::MIN,
+            i64::MAX
+        ));
     }
 
     #[test]
