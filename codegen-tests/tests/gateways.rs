@@ -706,3 +706,49 @@ async fn body_models_are_selected_by_content_type() {
     assert_eq!(backend.seen().len(), 1);
     gw.shutdown().await.unwrap();
 }
+
+// ---------------------------------------------------------------- response validation
+
+#[tokio::test]
+async fn strict_response_validation_turns_schema_breaks_into_502() {
+    let backend = Backend::start().await;
+    let gw = gateway(
+        gen::response_validation::Api,
+        None,
+        &[("backend", backend.addr.to_string())],
+    )
+    .await;
+    // The echo matches `Echo`: passed on untouched.
+    let r = send(gw.addr, "POST", "/echo", &[], b"hi").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["body"], "hi");
+    // Too long a body breaks `maxLength` in the echo.
+    let r = send(gw.addr, "POST", "/echo", &[], b"far too long").await;
+    assert_eq!(r.status, 502);
+    assert_eq!(r.text(), r#"{"message":"Internal server error"}"#);
+    assert_eq!(
+        r.header("x-specgate-response-error"),
+        Some(
+            r#"status 200: /body: string "far too long" is too long (length: 12, maximum allowed: 10)"#
+        )
+    );
+    // 201 declares `Created`: `id` (readOnly) is required in responses, `secret`
+    // (writeOnly) is not.
+    let r = send(gw.addr, "POST", "/echo", &[("x-want-status", "201")], b"").await;
+    assert_eq!(r.status, 502);
+    assert_eq!(
+        r.header("x-specgate-response-error"),
+        Some(r#"status 201: /: object has missing required properties (["id"])"#)
+    );
+    // `4XX` covers 404.
+    let r = send(gw.addr, "POST", "/echo", &[("x-want-status", "404")], b"").await;
+    assert_eq!(r.status, 502);
+    assert_eq!(
+        r.header("x-specgate-response-error"),
+        Some(r#"status 404: /: object has missing required properties (["error"])"#)
+    );
+    // 500 declares nothing: not checked.
+    let r = send(gw.addr, "POST", "/echo", &[("x-want-status", "500")], b"").await;
+    assert_eq!(r.status, 500);
+    gw.shutdown().await.unwrap();
+}

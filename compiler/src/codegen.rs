@@ -461,7 +461,16 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         }))
     });
     let mut models = crate::schema::Validators::new(api);
-    let (arms, handlers) = router(api, &mut models);
+    let mut response_models = crate::schema::Validators::for_responses(api);
+    let (arms, handlers) = router(api, &mut models, &mut response_models);
+    let response_models = if response_models.is_empty() {
+        quote!()
+    } else {
+        response_models.module_named(
+            format_ident!("response_models"),
+            "Response validators (`x-specgate-validation: {responses: …}`), one function per schema.",
+        )
+    };
     let route_fn = route_function(api);
     let models = if models.is_empty() {
         quote!()
@@ -520,6 +529,8 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         #(#handlers)*
 
         #models
+
+        #response_models
     }
 }
 
@@ -727,6 +738,7 @@ fn handler_name(r: &Route) -> proc_macro2::Ident {
 fn router<'a>(
     api: &'a Api,
     models: &mut crate::schema::Validators<'a>,
+    response_models: &mut crate::schema::Validators<'a>,
 ) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let routes = routed(api);
     // Handler names must be unique even when operation ids collide after normalisation.
@@ -776,7 +788,7 @@ fn router<'a>(
         });
     }
     for (r, name) in &named {
-        handlers.push(handler(api, r, name, models));
+        handlers.push(handler(api, r, name, models, response_models));
     }
     (arms, handlers)
 }
@@ -949,11 +961,91 @@ fn body_validation<'a>(
     }
 }
 
+/// `x-specgate-validation: {responses: …}`: a function choosing the declared response schema
+/// for a status code and media type (exact codes, then `2XX`-style ranges, then `default`).
+fn response_model_fn<'a>(
+    r: &'a Route,
+    name: &proc_macro2::Ident,
+    response_models: &mut crate::schema::Validators<'a>,
+) -> Option<(proc_macro2::Ident, TokenStream)> {
+    let mut exact = Vec::new();
+    let mut ranges = Vec::new();
+    let mut default = Vec::new();
+    for (code, resp) in &r.responses {
+        if resp.schemas.is_empty() {
+            continue;
+        }
+        let media_arms: Vec<TokenStream> = resp
+            .schemas
+            .iter()
+            .map(|(media, schema)| {
+                let f = response_models.root(
+                    &schema.json,
+                    &format!("{name}_response_{}", code.to_ascii_lowercase()),
+                );
+                let media = media.to_ascii_lowercase();
+                if media == "*/*" {
+                    quote!(_ => Some(response_models::#f),)
+                } else if let Some(prefix) = media.strip_suffix("/*") {
+                    let prefix = format!("{prefix}/");
+                    quote!(m if m.starts_with(#prefix) => Some(response_models::#f),)
+                } else {
+                    quote!(#media => Some(response_models::#f),)
+                }
+            })
+            .collect();
+        let body = quote! {
+            match media {
+                #(#media_arms)*
+                _ => None,
+            }
+        };
+        let upper = code.to_ascii_uppercase();
+        if let Ok(n) = code.parse::<u16>() {
+            exact.push(quote!(#n => #body,));
+        } else if upper.len() == 3 && upper.ends_with("XX") {
+            let d = u16::from(upper.as_bytes()[0].wrapping_sub(b'0'));
+            let (lo, hi) = (d * 100, d * 100 + 99);
+            ranges.push(quote!(#lo..=#hi => #body,));
+        } else if code == "default" {
+            default.push(quote!(_ => #body,));
+        }
+    }
+    if exact.is_empty() && ranges.is_empty() && default.is_empty() {
+        return None;
+    }
+    let f = format_ident!("{}_response_model", name);
+    let fallback = if default.is_empty() {
+        quote!(_ => None,)
+    } else {
+        quote!(#(#default)*)
+    };
+    let doc = format!(
+        " The declared response schema of `{} {}` for a status and media type.",
+        r.method.as_str(),
+        r.path.raw
+    );
+    Some((
+        f.clone(),
+        quote! {
+            #[doc = #doc]
+            fn #f(status: u16, media: &str) -> Option<validate::Model> {
+                match status {
+                    #(#exact)*
+                    #(#ranges)*
+                    #fallback
+                }
+            }
+        },
+    ))
+}
+
 fn handler<'a>(
     api: &'a Api,
     r: &'a Route,
     name: &proc_macro2::Ident,
     models: &mut crate::schema::Validators<'a>,
+    response_models: &mut crate::schema::Validators<'a>,
 ) -> TokenStream {
     let Some(i) = &r.integration else {
         return quote!();
@@ -979,14 +1071,39 @@ fn handler<'a>(
     let validation = parameter_validation(api, r);
     let typed = typed_parameters(api, r, name, models);
     let body_validation = body_validation(api, r, name, models);
+    let checked = match api.response_validation {
+        ResponseValidation::Off => None,
+        mode => response_model_fn(r, name, response_models)
+            .map(|f| (f, mode == ResponseValidation::Strict)),
+    };
+    let Some(((model_fn, model_code), strict)) = checked else {
+        return quote! {
+            #[doc = #doc]
+            async fn #name(rt: &Runtime, cx: &mut Context, req: Request) -> Response {
+                #validation
+                #typed
+                #body_validation
+                #body
+            }
+        };
+    };
+    let inner = format_ident!("{}_integration", name);
     quote! {
         #[doc = #doc]
+        /// Its responses are checked against the declared schemas.
         async fn #name(rt: &Runtime, cx: &mut Context, req: Request) -> Response {
+            let response = #inner(rt, cx, req).await;
+            validate::response(cx, response, #strict, #model_fn).await
+        }
+
+        async fn #inner(rt: &Runtime, cx: &mut Context, req: Request) -> Response {
             #validation
             #typed
             #body_validation
             #body
         }
+
+        #model_code
     }
 }
 

@@ -61,6 +61,9 @@ pub struct Api {
     /// `x-specgate-validation: {parameters: typed}`: every parameter with a schema is
     /// decoded by its `style`/`explode` and validated against it (beyond API Gateway).
     pub typed_parameters: bool,
+    /// `x-specgate-validation: {responses: log | strict}`: integration responses are checked
+    /// against the operation's declared response schemas.
+    pub response_validation: ResponseValidation,
     /// `x-specgate-validation: {formats: openapi}`: also check OpenAPI's `date`, `uuid`,
     /// `byte`, `int32` and `int64` (API Gateway, like fge, ignores them).
     pub openapi_formats: bool,
@@ -329,8 +332,22 @@ pub struct MethodResponse {
     pub headers: Vec<String>,
     /// Media types.
     pub content: Vec<String>,
+    /// Media type → schema, for the media types that have one.
+    pub schemas: IndexMap<String, Schema>,
     /// Where it is.
     pub span: Span,
+}
+
+/// What happens to an integration response that does not match its declared schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseValidation {
+    /// Not checked (API Gateway's behaviour).
+    #[default]
+    Off,
+    /// Logged, and passed on.
+    Log,
+    /// Logged, and replaced by a 502.
+    Strict,
 }
 
 /// A JSON Schema kept as written (no keyword lost), with the place it came from.

@@ -486,6 +486,7 @@ impl<'a> Cx<'a> {
             default_validator: None,
             typed_parameters: false,
             openapi_formats: false,
+            response_validation: ResponseValidation::Off,
             api_key_source: ApiKeySource::Header,
             binary_media_types: Vec::new(),
             cors: None,
@@ -555,7 +556,11 @@ impl<'a> Cx<'a> {
             api.stages = self.stages(n);
         }
         if let Some(n) = root.get("x-specgate-validation") {
-            (api.typed_parameters, api.openapi_formats) = self.specgate_validation(n);
+            (
+                api.typed_parameters,
+                api.openapi_formats,
+                api.response_validation,
+            ) = self.specgate_validation(n);
         }
         if let Some(n) = root.get("x-amazon-apigateway-importexport-version") {
             if let Some(v) = self.scalar_string(n, "import/export version") {
@@ -720,19 +725,20 @@ impl<'a> Cx<'a> {
     }
 
     /// `x-specgate-validation`: `parameters: aws | typed`, `formats: aws | openapi`,
-    /// `responses: off` (response validation is planned). Returns (typed parameters,
-    /// OpenAPI formats).
-    fn specgate_validation(&mut self, node: &'a Node) -> (bool, bool) {
+    /// `responses: off | log | strict`. Returns (typed parameters, OpenAPI formats, response
+    /// validation).
+    fn specgate_validation(&mut self, node: &'a Node) -> (bool, bool, ResponseValidation) {
         let Some(entries) = self.object(
             node,
             "x-specgate-validation",
             &["parameters", "formats", "responses"],
             Vocab::Extension,
         ) else {
-            return (false, false);
+            return (false, false, ResponseValidation::Off);
         };
         let mut typed = false;
         let mut formats = false;
+        let mut responses = ResponseValidation::Off;
         for e in entries {
             match e.key.as_str() {
                 "parameters" => {
@@ -746,23 +752,22 @@ impl<'a> Cx<'a> {
                         .unwrap_or(false);
                 }
                 "responses" => {
-                    let mode = self.one_of(
-                        &e.value,
-                        "responses",
-                        &[("off", 0u8), ("log", 1), ("strict", 2)],
-                    );
-                    if mode.is_some_and(|m| m > 0) {
-                        self.unsupported(
-                            e.value.span,
-                            "response validation is not implemented yet".to_string(),
-                            "use `responses: off` for now",
-                        );
-                    }
+                    responses = self
+                        .one_of(
+                            &e.value,
+                            "responses",
+                            &[
+                                ("off", ResponseValidation::Off),
+                                ("log", ResponseValidation::Log),
+                                ("strict", ResponseValidation::Strict),
+                            ],
+                        )
+                        .unwrap_or_default();
                 }
                 _ => {}
             }
         }
-        (typed, formats)
+        (typed, formats, responses)
     }
 
     fn stages(&mut self, node: &'a Node) -> Vec<Stage> {
@@ -2002,11 +2007,29 @@ impl<'a> Cx<'a> {
                             .map(|es| es.iter().map(|e| e.key.clone()).collect())
                             .unwrap_or_default()
                     };
+                    let mut schemas = IndexMap::new();
+                    for c in rn
+                        .get("content")
+                        .and_then(Node::as_object)
+                        .unwrap_or_default()
+                    {
+                        if let Some(sn) = c.value.get("schema") {
+                            self.schema_tree(sn, &ptr.join("responses").join(&e.key));
+                            schemas.insert(
+                                c.key.clone(),
+                                Schema {
+                                    json: sn.to_json(),
+                                    span: sn.span,
+                                },
+                            );
+                        }
+                    }
                     responses.insert(
                         e.key.clone(),
                         MethodResponse {
                             headers: names("headers"),
                             content: names("content"),
+                            schemas,
                             span: e.key_span,
                         },
                     );

@@ -93,6 +93,9 @@ pub struct Validators<'a> {
     enums: Vec<TokenStream>,
     names: HashSet<String>,
     openapi_formats: bool,
+    /// Validating responses: `writeOnly` (not `readOnly`) properties are exempt from
+    /// `required`.
+    responses: bool,
 }
 
 impl<'a> Validators<'a> {
@@ -108,11 +111,19 @@ impl<'a> Validators<'a> {
             enums: Vec::new(),
             names: HashSet::new(),
             openapi_formats: api.openapi_formats,
+            responses: false,
         };
         for (name, s) in &api.schemas {
             v.by_name.insert(name.as_str(), v.models.len());
             v.models.push((name.clone(), &s.json));
         }
+        v
+    }
+
+    /// Validators for response bodies (the response direction of `readOnly`/`writeOnly`).
+    pub fn for_responses(api: &'a Api) -> Validators<'a> {
+        let mut v = Validators::new(api);
+        v.responses = true;
         v
     }
 
@@ -197,6 +208,14 @@ impl<'a> Validators<'a> {
 
     /// The `models` module: every validator, regex and enum constant.
     pub fn module(self) -> TokenStream {
+        self.module_named(
+            format_ident!("models"),
+            "Request validators, one function per schema (generated from the models).",
+        )
+    }
+
+    /// The module `name` holding every validator, regex and enum constant.
+    pub fn module_named(self, name: Ident, doc: &str) -> TokenStream {
         let regexes = self.regexes.iter().map(|(pattern, name)| {
             let doc = doc_text(&format!(" `{pattern}`"));
             let translated = ecma_regex(pattern);
@@ -209,8 +228,8 @@ impl<'a> Validators<'a> {
         let fns = &self.out;
         let enums = &self.enums;
         quote! {
-            /// Request body validators, one function per schema (generated from the models).
-            pub mod models {
+            #[doc = #doc]
+            pub mod #name {
                 use std::sync::LazyLock;
                 use specgate_runtime::regex::Regex;
                 use specgate_runtime::schema::{self, Path, Report};
@@ -464,12 +483,17 @@ impl<'a> Validators<'a> {
             });
         }
         if let Some(Value::Array(req)) = s.get("required") {
-            // Request direction: a required `readOnly` property is only required in
-            // responses (OpenAPI 3.0).
+            // OpenAPI 3.0: a required `readOnly` property is only required in responses, a
+            // required `writeOnly` one only in requests.
+            let exempt = if self.responses {
+                "writeOnly"
+            } else {
+                "readOnly"
+            };
             let req: Vec<&str> = req
                 .iter()
                 .filter_map(Value::as_str)
-                .filter(|name| !self.read_only(loc, name))
+                .filter(|name| !self.flagged(loc, name, exempt))
                 .collect();
             if !req.is_empty() {
                 // Count the required members present in one pass over the keys (no hashing);
@@ -535,8 +559,8 @@ impl<'a> Validators<'a> {
         }
     }
 
-    /// Whether property `name` of the schema at `loc` is `readOnly: true`.
-    fn read_only(&self, loc: &Loc, name: &str) -> bool {
+    /// Whether property `name` of the schema at `loc` has `flag: true`.
+    fn flagged(&self, loc: &Loc, name: &str, flag: &str) -> bool {
         let ptr = format!(
             "{}/properties/{}",
             loc.1,
@@ -544,7 +568,7 @@ impl<'a> Validators<'a> {
         );
         self.resolve((loc.0, ptr))
             .and_then(|l| self.value(&l))
-            .and_then(|v| v.get("readOnly"))
+            .and_then(|v| v.get(flag))
             == Some(&Value::Bool(true))
     }
 

@@ -108,3 +108,108 @@ pub fn missing_parameters(cx: &mut Context, required: &[(In, &str)]) -> Option<S
     cx.validation_error = Some(message.clone());
     Some(message)
 }
+
+/// Picks the response model for a status code and media type (generated per route).
+pub type ResponseModels = fn(u16, &str) -> Option<Model>;
+
+/// `x-specgate-validation: {responses: log | strict}`: checks an integration response
+/// against the schema its operation declares for the status and media type. A mismatch is
+/// logged (one JSON line on stderr, with the JSON pointer of each failing value); in strict
+/// mode the client gets a 502 `{"message":"Internal server error"}` instead, with the reason
+/// in `x-specgate-response-error`. Gateway responses (`x-amzn-ErrorType`) are not checked.
+pub async fn response(
+    cx: &Context,
+    resp: Response,
+    strict: bool,
+    models: ResponseModels,
+) -> Response {
+    if resp.headers().contains_key("x-amzn-errortype") {
+        return resp;
+    }
+    let media = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|| "application/json".to_string());
+    let Some(model) = models(resp.status().as_u16(), &media) else {
+        return resp;
+    };
+    let (parts, body) = resp.into_parts();
+    let bytes = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return bad_response(
+                cx,
+                strict,
+                "the response body could not be read".into(),
+                None,
+            )
+        }
+    };
+    let failure = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Err(e) => Some(format!("/: not JSON ({e})")),
+        Ok(v) => {
+            let mut report = Report::new();
+            model(&v, &Path::Root, &mut report);
+            (!report.ok()).then(|| report.detail())
+        }
+    };
+    match failure {
+        None => http::Response::from_parts(parts, full(bytes)),
+        Some(why) => {
+            let status = parts.status.as_u16();
+            let original = http::Response::from_parts(parts, full(bytes));
+            bad_response(
+                cx,
+                strict,
+                format!("status {status}: {why}"),
+                Some(original),
+            )
+        }
+    }
+}
+
+fn bad_response(cx: &Context, strict: bool, why: String, original: Option<Response>) -> Response {
+    eprintln!(
+        "{}",
+        serde_json::json!({
+            "level": "warn",
+            "message": "integration response does not match its declared schema",
+            "requestId": cx.request_id,
+            "resourcePath": cx.resource_path,
+            "errors": why,
+        })
+    );
+    match original {
+        Some(r) if !strict => r,
+        _ => {
+            let mut r = http::Response::new(full(r#"{"message":"Internal server error"}"#));
+            *r.status_mut() = http::StatusCode::BAD_GATEWAY;
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            let visible: String = why
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '?'
+                    }
+                })
+                .collect();
+            if let Ok(v) = http::HeaderValue::from_str(&visible) {
+                r.headers_mut().insert("x-specgate-response-error", v);
+            }
+            r
+        }
+    }
+}
