@@ -218,3 +218,25 @@ async fn header_and_cookie_styles() {
     .await;
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn form_bodies_are_decoded_then_validated() {
+    let gw = gateway(gen::typed_params::Api, None, &[]).await;
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let post = |body: &'static str| send(gw.addr, "POST", "/form", &form, body.as_bytes());
+    let r = post("name=Ada+L&qty=2&gift=true&tags=a").await;
+    assert_eq!((r.status, r.text().as_str()), (200, OK));
+    let r = post("name=Ada&qty=2&tags=a&tags=b").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for body in [
+        "name=&qty=0",
+        "qty=two",
+        "name=Ada&qty=1&tags=a&tags=b&tags=c",
+        "name=Ada&qty=1&colour=red",
+    ] {
+        let r = post(body).await;
+        assert_eq!(r.status, 400, "{body}");
+        assert_eq!(r.text(), r#"{"message":"Invalid request body"}"#, "{body}");
+    }
+    gw.shutdown().await.unwrap();
+}

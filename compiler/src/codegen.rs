@@ -932,31 +932,37 @@ fn body_validation<'a>(
         return quote!();
     };
     let mut arms = Vec::new();
-    let mut default = quote!(None);
+    let mut default = None;
     for (media, schema) in &body.content {
         let Some(schema) = schema else { continue };
         let f = models.root(&schema.json, &format!("{name}_body"));
         let media = media.to_ascii_lowercase();
-        if media == "*/*" {
-            default = quote!(Some(models::#f));
+        // `x-specgate-validation: {bodies: typed}`: a form is decoded (each field as a
+        // `form`, exploded parameter) before it is validated; API Gateway reads it as JSON.
+        let check = if api.typed_bodies && media == "application/x-www-form-urlencoded" {
+            let shape = models.param_shape(&schema.json);
+            quote!(validate::form(rt, cx, req, models::#f, #shape).await)
         } else {
-            arms.push(quote!(#media => Some(models::#f),));
+            quote!(validate::body(rt, cx, req, models::#f).await)
+        };
+        if media == "*/*" {
+            default = Some(check);
+        } else {
+            arms.push(quote!(#media => #check,));
         }
     }
-    if arms.is_empty() && default.to_string() == "None" {
+    if arms.is_empty() && default.is_none() {
         return quote!();
     }
+    let default = default.unwrap_or_else(|| quote!(Ok(req)));
     quote! {
-        let model: Option<validate::Model> = match validate::media_type(cx).as_str() {
+        let checked = match validate::media_type(cx).as_str() {
             #(#arms)*
             _ => #default,
         };
-        let req = match model {
-            Some(model) => match validate::body(rt, cx, req, model).await {
-                Ok(req) => req,
-                Err(response) => return response,
-            },
-            None => req,
+        let req = match checked {
+            Ok(req) => req,
+            Err(response) => return response,
         };
     }
 }

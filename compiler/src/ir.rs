@@ -64,6 +64,9 @@ pub struct Api {
     /// `x-specgate-validation: {responses: log | strict}`: integration responses are checked
     /// against the operation's declared response schemas.
     pub response_validation: ResponseValidation,
+    /// `x-specgate-validation: {bodies: typed}`: `application/x-www-form-urlencoded` bodies
+    /// are decoded into objects before validation.
+    pub typed_bodies: bool,
     /// `x-specgate-validation: {formats: openapi}`: also check OpenAPI's `date`, `uuid`,
     /// `byte`, `int32` and `int64` (API Gateway, like fge, ignores them).
     pub openapi_formats: bool,

@@ -120,6 +120,15 @@ pub fn lower(l: &Loaded, diags: &mut Diagnostics) -> Option<Api> {
     })
 }
 
+/// The settings of `x-specgate-validation`.
+#[derive(Default)]
+struct SpecgateValidation {
+    typed_parameters: bool,
+    typed_bodies: bool,
+    openapi_formats: bool,
+    responses: ResponseValidation,
+}
+
 struct Cx<'a> {
     l: &'a Loaded,
     d: &'a mut Diagnostics,
@@ -486,6 +495,7 @@ impl<'a> Cx<'a> {
             default_validator: None,
             typed_parameters: false,
             openapi_formats: false,
+            typed_bodies: false,
             response_validation: ResponseValidation::Off,
             api_key_source: ApiKeySource::Header,
             binary_media_types: Vec::new(),
@@ -556,11 +566,11 @@ impl<'a> Cx<'a> {
             api.stages = self.stages(n);
         }
         if let Some(n) = root.get("x-specgate-validation") {
-            (
-                api.typed_parameters,
-                api.openapi_formats,
-                api.response_validation,
-            ) = self.specgate_validation(n);
+            let v = self.specgate_validation(n);
+            api.typed_parameters = v.typed_parameters;
+            api.openapi_formats = v.openapi_formats;
+            api.response_validation = v.responses;
+            api.typed_bodies = v.typed_bodies;
         }
         if let Some(n) = root.get("x-amazon-apigateway-importexport-version") {
             if let Some(v) = self.scalar_string(n, "import/export version") {
@@ -724,35 +734,37 @@ impl<'a> Cx<'a> {
         api
     }
 
-    /// `x-specgate-validation`: `parameters: aws | typed`, `formats: aws | openapi`,
-    /// `responses: off | log | strict`. Returns (typed parameters, OpenAPI formats, response
-    /// validation).
-    fn specgate_validation(&mut self, node: &'a Node) -> (bool, bool, ResponseValidation) {
+    /// `x-specgate-validation`: `parameters: aws | typed`, `bodies: aws | typed`,
+    /// `formats: aws | openapi`, `responses: off | log | strict`.
+    fn specgate_validation(&mut self, node: &'a Node) -> SpecgateValidation {
+        let mut v = SpecgateValidation::default();
         let Some(entries) = self.object(
             node,
             "x-specgate-validation",
-            &["parameters", "formats", "responses"],
+            &["parameters", "bodies", "formats", "responses"],
             Vocab::Extension,
         ) else {
-            return (false, false, ResponseValidation::Off);
+            return v;
         };
-        let mut typed = false;
-        let mut formats = false;
-        let mut responses = ResponseValidation::Off;
         for e in entries {
             match e.key.as_str() {
                 "parameters" => {
-                    typed = self
+                    v.typed_parameters = self
                         .one_of(&e.value, "parameters", &[("aws", false), ("typed", true)])
                         .unwrap_or(false);
                 }
+                "bodies" => {
+                    v.typed_bodies = self
+                        .one_of(&e.value, "bodies", &[("aws", false), ("typed", true)])
+                        .unwrap_or(false);
+                }
                 "formats" => {
-                    formats = self
+                    v.openapi_formats = self
                         .one_of(&e.value, "formats", &[("aws", false), ("openapi", true)])
                         .unwrap_or(false);
                 }
                 "responses" => {
-                    responses = self
+                    v.responses = self
                         .one_of(
                             &e.value,
                             "responses",
@@ -767,7 +779,7 @@ impl<'a> Cx<'a> {
                 _ => {}
             }
         }
-        (typed, formats, responses)
+        v
     }
 
     fn stages(&mut self, node: &'a Node) -> Vec<Stage> {

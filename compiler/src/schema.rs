@@ -167,8 +167,14 @@ impl<'a> Validators<'a> {
                     .into_iter()
                     .flatten()
                     .map(|(name, p)| {
-                        let k = kind(p);
-                        quote!((#name, #k))
+                        let p = self.deref(p);
+                        if p.get("type").and_then(Value::as_str) == Some("array") {
+                            let k = kind(p.get("items").unwrap_or(&Value::Null));
+                            quote!((#name, #k, true))
+                        } else {
+                            let k = kind(p);
+                            quote!((#name, #k, false))
+                        }
                     });
                 quote!(params::Shape::Object(&[#(#props),*]))
             }

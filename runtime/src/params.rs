@@ -47,8 +47,9 @@ pub enum Shape {
     Primitive(Kind),
     /// A list of values.
     Array(Kind),
-    /// An object with these properties (others are read as strings).
-    Object(&'static [(&'static str, Kind)]),
+    /// An object with these properties: (name, type, whether the property is a list —
+    /// then `Kind` is its items' type). Others are read as strings.
+    Object(&'static [(&'static str, Kind, bool)]),
 }
 
 /// OpenAPI `style`.
@@ -109,12 +110,16 @@ pub fn coerce(s: &str, kind: Kind) -> Value {
     }
 }
 
-fn kind_of(props: &[(&str, Kind)], name: &str) -> Kind {
+fn kind_of(props: &[(&str, Kind, bool)], name: &str) -> Kind {
     props
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, k)| *k)
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, k, _)| *k)
         .unwrap_or(Kind::String)
+}
+
+fn is_list(props: &[(&str, Kind, bool)], name: &str) -> bool {
+    props.iter().any(|(n, _, list)| *n == name && *list)
 }
 
 /// A list value: items split by `sep`.
@@ -126,7 +131,7 @@ fn array(s: &str, sep: char, kind: Kind) -> Value {
 }
 
 /// `k1,v1,k2,v2` (explode false) or `k1=v1<sep>k2=v2` (explode true).
-fn object(s: &str, sep: char, exploded: bool, props: &[(&str, Kind)]) -> Value {
+fn object(s: &str, sep: char, exploded: bool, props: &[(&str, Kind, bool)]) -> Value {
     let mut m = Map::new();
     if s.is_empty() {
         return Value::Object(m);
@@ -231,7 +236,7 @@ pub fn query(cx: &Context, p: &Param) -> Option<Value> {
             // The object's properties are parameters of their own.
             let mut m = Map::new();
             for (k, v) in &pairs {
-                if let Some((name, kind)) = props.iter().find(|(n, _)| n == k) {
+                if let Some((name, kind, _)) = props.iter().find(|(n, _, _)| n == k) {
                     m.insert(name.to_string(), coerce(v, *kind));
                 }
             }
@@ -251,6 +256,36 @@ pub fn query(cx: &Context, p: &Param) -> Option<Value> {
             })
         }
     }
+}
+
+/// An `application/x-www-form-urlencoded` body as an object: each field coerced to its
+/// property's type; a repeated field becomes a list.
+pub fn form(body: &str, shape: Shape) -> Value {
+    let props: &[(&str, Kind, bool)] = match shape {
+        Shape::Object(props) => props,
+        _ => &[],
+    };
+    let mut m = Map::new();
+    for kv in body.split('&').filter(|kv| !kv.is_empty()) {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        let (k, v) = (crate::path::decode_query(k), crate::path::decode_query(v));
+        let item = coerce(&v, kind_of(props, &k));
+        if is_list(props, &k) && !m.contains_key(&k) {
+            m.insert(k, Value::Array(vec![item]));
+            continue;
+        }
+        match m.get_mut(&k) {
+            Some(Value::Array(list)) => list.push(item),
+            Some(prev) => {
+                let first = prev.take();
+                *prev = Value::Array(vec![first, item]);
+            }
+            None => {
+                m.insert(k, item);
+            }
+        }
+    }
+    Value::Object(m)
 }
 
 /// A cookie parameter (`form`).
@@ -299,7 +334,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const PROPS: &[(&str, Kind)] = &[("role", Kind::String), ("age", Kind::Integer)];
+    const PROPS: &[(&str, Kind, bool)] = &[
+        ("role", Kind::String, false),
+        ("age", Kind::Integer, false),
+        ("tags", Kind::String, true),
+    ];
 
     #[test]
     fn simple_values() {
@@ -324,6 +363,10 @@ mod tests {
             json!({"role": "admin", "age": 7})
         );
         assert_eq!(coerce("1.5", Kind::Number), json!(1.5));
+        assert_eq!(
+            form("role=a+b&age=3&tags=x&other=1&other=2", Shape::Object(PROPS)),
+            json!({"role": "a b", "age": 3, "tags": ["x"], "other": ["1", "2"]})
+        );
         assert_eq!(coerce("true", Kind::Boolean), json!(true));
     }
 }
