@@ -242,7 +242,39 @@ impl Checker<'_, '_> {
                 "discriminator" if v.get("propertyName").and_then(Node::as_str).is_none() => {
                     self.wrong(v, k, "an object with `propertyName`");
                 }
+                "discriminator" => self.discriminator(v),
                 _ => {}
+            }
+        }
+    }
+
+    /// `discriminator.mapping` values name models (`Name` or `#/components/schemas/Name`).
+    /// Validation follows the `oneOf`/`anyOf` beside it, which already decides validity.
+    fn discriminator(&mut self, v: &Node) {
+        for m in v
+            .get("mapping")
+            .and_then(Node::as_object)
+            .unwrap_or_default()
+        {
+            let Some(target) = m.value.as_str() else {
+                self.wrong(&m.value, "mapping", "a schema name or reference");
+                continue;
+            };
+            let pointer = match target.strip_prefix('#') {
+                Some(p) => p.to_string(),
+                None => format!(
+                    "/components/schemas/{}",
+                    target.replace('~', "~0").replace('/', "~1")
+                ),
+            };
+            if self.doc.pointer(&pointer).is_none() {
+                self.d
+                    .error(
+                        &codes::REF_UNRESOLVED,
+                        m.value.span,
+                        format!("discriminator value `{}` maps to `{target}`, which does not exist", m.key),
+                    )
+                    .help("map to a schema of `components.schemas`, by name or as `#/components/schemas/Name`");
             }
         }
     }

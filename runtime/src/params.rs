@@ -364,7 +364,10 @@ mod tests {
         );
         assert_eq!(coerce("1.5", Kind::Number), json!(1.5));
         assert_eq!(
-            form("role=a+b&age=3&tags=x&other=1&other=2", Shape::Object(PROPS)),
+            form(
+                "role=a+b&age=3&tags=x&other=1&other=2",
+                Shape::Object(PROPS)
+            ),
             json!({"role": "a b", "age": 3, "tags": ["x"], "other": ["1", "2"]})
         );
         assert_eq!(coerce("true", Kind::Boolean), json!(true));
