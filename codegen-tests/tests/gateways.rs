@@ -750,5 +750,9 @@ async fn strict_response_validation_turns_schema_breaks_into_502() {
     // 500 declares nothing: not checked.
     let r = send(gw.addr, "POST", "/echo", &[("x-want-status", "500")], b"").await;
     assert_eq!(r.status, 500);
+    // An operation's own `x-specgate-validation: {responses: off}` wins over the root's.
+    let r = send(gw.addr, "POST", "/unchecked", &[], b"far too long").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["target"], "/unchecked");
     gw.shutdown().await.unwrap();
 }

@@ -57,6 +57,8 @@ async fn path_styles_simple_label_matrix_with_and_without_explode() {
     )
     .await;
 
+    // An operation's own `x-specgate-validation: {parameters: aws}` wins over the root's.
+    expect_ok(a, "/untyped/not-a-number", &[]).await;
     expect_invalid(
         a,
         "/simple/x/3,4,5/role,admin",

@@ -468,7 +468,7 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
     } else {
         response_models.module_named(
             format_ident!("response_models"),
-            "Response validators (`x-specgate-validation: {responses: …}`), one function per schema.",
+            " Response validators (`x-specgate-validation: {responses: …}`), one function per schema.",
         )
     };
     let route_fn = route_function(api);
@@ -848,7 +848,11 @@ fn typed_parameters<'a>(
     name: &proc_macro2::Ident,
     models: &mut crate::schema::Validators<'a>,
 ) -> TokenStream {
-    if !api.typed_parameters {
+    if !r
+        .validation
+        .typed_parameters
+        .unwrap_or(api.typed_parameters)
+    {
         return quote!();
     }
     let mut params: Vec<(String, &Parameter)> = r
@@ -939,7 +943,8 @@ fn body_validation<'a>(
         let media = media.to_ascii_lowercase();
         // `x-specgate-validation: {bodies: typed}`: a form is decoded (each field as a
         // `form`, exploded parameter) before it is validated; API Gateway reads it as JSON.
-        let check = if api.typed_bodies && media == "application/x-www-form-urlencoded" {
+        let typed = r.validation.typed_bodies.unwrap_or(api.typed_bodies);
+        let check = if typed && media == "application/x-www-form-urlencoded" {
             let shape = models.param_shape(&schema.json);
             quote!(validate::form(rt, cx, req, models::#f, #shape).await)
         } else {
@@ -1077,7 +1082,7 @@ fn handler<'a>(
     let validation = parameter_validation(api, r);
     let typed = typed_parameters(api, r, name, models);
     let body_validation = body_validation(api, r, name, models);
-    let checked = match api.response_validation {
+    let checked = match r.validation.responses.unwrap_or(api.response_validation) {
         ResponseValidation::Off => None,
         mode => response_model_fn(r, name, response_models)
             .map(|f| (f, mode == ResponseValidation::Strict)),
@@ -1489,6 +1494,7 @@ mod tests {
             security: vec![],
             security_span: None,
             validator: None,
+            validation: Default::default(),
             auth_type: None,
             integration: None,
             responses: Default::default(),

@@ -254,6 +254,8 @@ pub struct Route {
     pub security_span: Option<Span>,
     /// The request validator in effect (operation or root default).
     pub validator: Option<Spanned<String>>,
+    /// The operation's own `x-specgate-validation` (each key set overrides the root's).
+    pub validation: ValidationOverride,
     /// `x-amazon-apigateway-auth`.
     pub auth_type: Option<Spanned<AuthType>>,
     /// `x-amazon-apigateway-integration`.
@@ -339,6 +341,17 @@ pub struct MethodResponse {
     pub schemas: IndexMap<String, Schema>,
     /// Where it is.
     pub span: Span,
+}
+
+/// An operation's `x-specgate-validation`: `None` keeps the API's setting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValidationOverride {
+    /// `parameters`.
+    pub typed_parameters: Option<bool>,
+    /// `bodies`.
+    pub typed_bodies: Option<bool>,
+    /// `responses`.
+    pub responses: Option<ResponseValidation>,
 }
 
 /// What happens to an integration response that does not match its declared schema.

@@ -120,13 +120,13 @@ pub fn lower(l: &Loaded, diags: &mut Diagnostics) -> Option<Api> {
     })
 }
 
-/// The settings of `x-specgate-validation`.
+/// The settings written in one `x-specgate-validation` (unset keys are `None`).
 #[derive(Default)]
 struct SpecgateValidation {
-    typed_parameters: bool,
-    typed_bodies: bool,
-    openapi_formats: bool,
-    responses: ResponseValidation,
+    typed_parameters: Option<bool>,
+    typed_bodies: Option<bool>,
+    openapi_formats: Option<bool>,
+    responses: Option<ResponseValidation>,
 }
 
 struct Cx<'a> {
@@ -567,10 +567,10 @@ impl<'a> Cx<'a> {
         }
         if let Some(n) = root.get("x-specgate-validation") {
             let v = self.specgate_validation(n);
-            api.typed_parameters = v.typed_parameters;
-            api.openapi_formats = v.openapi_formats;
-            api.response_validation = v.responses;
-            api.typed_bodies = v.typed_bodies;
+            api.typed_parameters = v.typed_parameters.unwrap_or(false);
+            api.openapi_formats = v.openapi_formats.unwrap_or(false);
+            api.response_validation = v.responses.unwrap_or_default();
+            api.typed_bodies = v.typed_bodies.unwrap_or(false);
         }
         if let Some(n) = root.get("x-amazon-apigateway-importexport-version") {
             if let Some(v) = self.scalar_string(n, "import/export version") {
@@ -749,32 +749,27 @@ impl<'a> Cx<'a> {
         for e in entries {
             match e.key.as_str() {
                 "parameters" => {
-                    v.typed_parameters = self
-                        .one_of(&e.value, "parameters", &[("aws", false), ("typed", true)])
-                        .unwrap_or(false);
+                    v.typed_parameters =
+                        self.one_of(&e.value, "parameters", &[("aws", false), ("typed", true)]);
                 }
                 "bodies" => {
-                    v.typed_bodies = self
-                        .one_of(&e.value, "bodies", &[("aws", false), ("typed", true)])
-                        .unwrap_or(false);
+                    v.typed_bodies =
+                        self.one_of(&e.value, "bodies", &[("aws", false), ("typed", true)]);
                 }
                 "formats" => {
-                    v.openapi_formats = self
-                        .one_of(&e.value, "formats", &[("aws", false), ("openapi", true)])
-                        .unwrap_or(false);
+                    v.openapi_formats =
+                        self.one_of(&e.value, "formats", &[("aws", false), ("openapi", true)]);
                 }
                 "responses" => {
-                    v.responses = self
-                        .one_of(
-                            &e.value,
-                            "responses",
-                            &[
-                                ("off", ResponseValidation::Off),
-                                ("log", ResponseValidation::Log),
-                                ("strict", ResponseValidation::Strict),
-                            ],
-                        )
-                        .unwrap_or_default();
+                    v.responses = self.one_of(
+                        &e.value,
+                        "responses",
+                        &[
+                            ("off", ResponseValidation::Off),
+                            ("log", ResponseValidation::Log),
+                            ("strict", ResponseValidation::Strict),
+                        ],
+                    );
                 }
                 _ => {}
             }
@@ -1940,6 +1935,7 @@ impl<'a> Cx<'a> {
             "x-amazon-apigateway-integration",
             "x-amazon-apigateway-request-validator",
             "x-amazon-apigateway-auth",
+            "x-specgate-validation",
         ];
         if method == Method::Any {
             known.push("isDefaultRoute");
@@ -1973,6 +1969,26 @@ impl<'a> Cx<'a> {
                 Some((s, span)) => (s.clone(), Some(*span)),
                 None => (Vec::new(), None),
             },
+        };
+        let validation = match n.get("x-specgate-validation") {
+            Some(v) => {
+                let settings = self.specgate_validation(v);
+                if let Some(f) = v.get("formats") {
+                    self.d
+                        .warning(
+                            &codes::INVALID_VALUE,
+                            f.span,
+                            "`formats` is read at the root only; here it is ignored",
+                        )
+                        .help("set `formats` in the root `x-specgate-validation`");
+                }
+                ValidationOverride {
+                    typed_parameters: settings.typed_parameters,
+                    typed_bodies: settings.typed_bodies,
+                    responses: settings.responses,
+                }
+            }
+            None => ValidationOverride::default(),
         };
         let validator = match n.get("x-amazon-apigateway-request-validator") {
             Some(v) => self.string(v, "the request validator"),
@@ -2067,6 +2083,7 @@ impl<'a> Cx<'a> {
             security,
             security_span,
             validator,
+            validation,
             auth_type,
             integration,
             responses,

@@ -216,7 +216,7 @@ impl<'a> Validators<'a> {
     pub fn module(self) -> TokenStream {
         self.module_named(
             format_ident!("models"),
-            "Request validators, one function per schema (generated from the models).",
+            " Request validators, one function per schema (generated from the models).",
         )
     }
 
