@@ -117,6 +117,9 @@ pub struct Context {
     pub error: Option<(ResponseType, String)>,
     /// Set when request validation fails: `$context.error.validationErrorString`.
     pub validation_error: Option<String>,
+    /// With a failed body validation: each failure with the JSON pointer of the value
+    /// (`/owner/email: …`), for the access log.
+    pub validation_detail: Option<String>,
 }
 
 impl Context {
@@ -151,6 +154,7 @@ impl Context {
             start_ms,
             error: None,
             validation_error: None,
+            validation_detail: None,
         }
     }
 

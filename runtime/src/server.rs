@@ -427,29 +427,30 @@ async fn handle<G: Gateway>(
     resp
 }
 
-fn access_log(format: LogFormat, cx: &Context, status: u16) {
+/// One access-log line.
+fn access_log_line(format: LogFormat, cx: &Context, status: u16) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(cx.start_ms);
     let latency = now.saturating_sub(cx.start_ms);
     match format {
-        LogFormat::Json => println!(
-            "{}",
-            serde_json::json!({
-                "requestId": cx.request_id,
-                "ip": cx.peer.ip().to_string(),
-                "requestTime": crate::context::clf_time(cx.start_ms),
-                "httpMethod": cx.method.as_str(),
-                "path": cx.path,
-                "resourcePath": cx.resource_path,
-                "status": status,
-                "protocol": cx.protocol,
-                "responseLatency": latency as u64,
-                "errorResponseType": cx.error.as_ref().map(|(t, _)| t.name()),
-            })
-        ),
-        LogFormat::Text => println!(
+        LogFormat::Json => serde_json::json!({
+            "requestId": cx.request_id,
+            "ip": cx.peer.ip().to_string(),
+            "requestTime": crate::context::clf_time(cx.start_ms),
+            "httpMethod": cx.method.as_str(),
+            "path": cx.path,
+            "resourcePath": cx.resource_path,
+            "status": status,
+            "protocol": cx.protocol,
+            "responseLatency": latency as u64,
+            "errorResponseType": cx.error.as_ref().map(|(t, _)| t.name()),
+            "validationErrorString": cx.validation_error,
+            "validationErrors": cx.validation_detail,
+        })
+        .to_string(),
+        LogFormat::Text => format!(
             "{} - - [{}] \"{} {} {}\" {} {} {}ms",
             cx.peer.ip(),
             crate::context::clf_time(cx.start_ms),
@@ -460,5 +461,45 @@ fn access_log(format: LogFormat, cx: &Context, status: u16) {
             cx.request_id,
             latency
         ),
+    }
+}
+
+fn access_log(format: LogFormat, cx: &Context, status: u16) {
+    println!("{}", access_log_line(format, cx, status));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_log_names_the_failing_values() {
+        let (parts, _) = http::Request::builder()
+            .method("POST")
+            .uri("/pets?x=1")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let mut cx = Context::new(
+            &parts,
+            "127.0.0.1:1".parse().unwrap(),
+            Arc::from("dev"),
+            Arc::new(Vec::new()),
+        );
+        cx.validation_error = Some(r#"[object has missing required properties (["kind"])]"#.into());
+        cx.validation_detail =
+            Some(r#"/owner/pets/0: object has missing required properties (["kind"])"#.into());
+        let line: serde_json::Value =
+            serde_json::from_str(&access_log_line(LogFormat::Json, &cx, 400)).unwrap();
+        assert_eq!(line["status"], 400);
+        assert_eq!(line["path"], "/pets");
+        assert_eq!(
+            line["validationErrors"],
+            r#"/owner/pets/0: object has missing required properties (["kind"])"#
+        );
+        assert_eq!(
+            line["validationErrorString"],
+            r#"[object has missing required properties (["kind"])]"#
+        );
     }
 }

@@ -54,15 +54,16 @@ pub async fn body(
     let failure = match parsed {
         // Unverified on AWS: the exact validationErrorString for a body that is not JSON.
         // fge never sees such a body; API Gateway answers `Invalid request body`.
-        Err(e) => Some(format!("[Invalid JSON: {e}]")),
+        Err(e) => Some((format!("[Invalid JSON: {e}]"), format!("/: not JSON ({e})"))),
         Ok(v) => {
             let mut report = Report::new();
             model(&v, &Path::Root, &mut report);
-            (!report.ok()).then(|| report.error_string())
+            (!report.ok()).then(|| (report.error_string(), report.detail()))
         }
     };
-    if let Some(message) = failure {
+    if let Some((message, detail)) = failure {
         cx.validation_error = Some(message);
+        cx.validation_detail = Some(detail);
         return Err(rt.gateway_response(cx, ResponseType::BadRequestBody));
     }
     Ok(http::Request::from_parts(parts, full(bytes)))
@@ -130,6 +131,7 @@ pub async fn form(
     model(&value, &Path::Root, &mut report);
     if !report.ok() {
         cx.validation_error = Some(report.error_string());
+        cx.validation_detail = Some(report.detail());
         return Err(rt.gateway_response(cx, ResponseType::BadRequestBody));
     }
     Ok(http::Request::from_parts(parts, full(bytes)))
