@@ -258,7 +258,9 @@ fn new_request_id() -> String {
         z ^ (z >> 31)
     };
     let a = mix(seed);
-    let b = mix(a ^ std::process::id() as u64);
+    // The process id, read once: `std::process::id()` is a system call per request.
+    static PID: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let b = mix(a ^ *PID.get_or_init(|| u64::from(std::process::id())));
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
         (a >> 32) as u32,
