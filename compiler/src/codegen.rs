@@ -50,13 +50,13 @@ pub fn support(api: &Api, d: &mut Diagnostics) {
         }
         for (media, t) in &i.request_templates {
             if let Err(why) = parse_template(&t.value) {
-                unsupported_template(d, t.span, media, &why);
+                unsupported_template(d, t, media, &why);
             }
         }
         for resp in &i.responses {
             for (media, t) in &resp.templates {
                 if let Err(why) = parse_template(&t.value) {
-                    unsupported_template(d, t.span, media, &why);
+                    unsupported_template(d, t, media, &why);
                 }
             }
         }
@@ -126,7 +126,7 @@ pub fn support(api: &Api, d: &mut Diagnostics) {
     for (name, g) in &api.gateway_responses {
         for (media, t) in &g.templates {
             if let Err(why) = parse_template(&t.value) {
-                unsupported_template(d, t.span, &format!("{name} {media}"), &why);
+                unsupported_template(d, t, &format!("{name} {media}"), &why);
             }
         }
     }
@@ -185,13 +185,106 @@ pub fn support(api: &Api, d: &mut Diagnostics) {
     }
 }
 
-fn unsupported_template(d: &mut Diagnostics, span: crate::source::Span, key: &str, why: &str) {
+/// A template beyond plain substitution: valid Velocity is reported as not generated yet
+/// (`SG0105`); a syntax error is reported by [`check_templates`] instead.
+fn unsupported_template(d: &mut Diagnostics, t: &Spanned<String>, key: &str, why: &str) {
+    if crate::vtl::parse(&t.value).is_err() {
+        return;
+    }
     d.error(
         &codes::UNSUPPORTED,
-        span,
+        t.span,
         format!("the `{key}` template needs VTL, which is not supported yet ({why})"),
     )
     .help("templates may use plain text with `$context.*` and `$stageVariables.*` for now");
+}
+
+/// Every mapping template must be valid Velocity (`SG0308`), reported at the place in the
+/// spec where the parser stopped.
+pub fn check_templates(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
+    let mut all: Vec<(String, &Spanned<String>)> = Vec::new();
+    for r in &api.routes {
+        let Some(i) = &r.integration else { continue };
+        all.extend(i.request_templates.iter().map(|(m, t)| (m.clone(), t)));
+        for resp in &i.responses {
+            all.extend(resp.templates.iter().map(|(m, t)| (m.clone(), t)));
+        }
+    }
+    for (name, g) in &api.gateway_responses {
+        all.extend(g.templates.iter().map(|(m, t)| (format!("{name} {m}"), t)));
+    }
+    for (key, t) in all {
+        let Err(e) = crate::vtl::parse(&t.value) else {
+            continue;
+        };
+        let (line, col) = e.line_col(&t.value);
+        let text = &db.file(t.span.file).text;
+        let at = template_offset(text, t.span, &t.value, e.offset)
+            .map(|o| crate::source::Span::new(t.span.file, o, o))
+            .unwrap_or(t.span);
+        d.error(
+            &codes::VTL_SYNTAX,
+            at,
+            format!("the `{key}` template is not valid Velocity: {}", e.message),
+        )
+        .label(format!("line {line}, column {col} of the template"))
+        .help("API Gateway would refuse this template too");
+    }
+}
+
+/// The byte offset in the file of byte `offset` of a template written at `span`: exact for
+/// plain, literal-block and double-quoted (JSON or YAML) strings; `None` when the written
+/// form cannot be followed.
+fn template_offset(
+    file: &str,
+    span: crate::source::Span,
+    template: &str,
+    offset: usize,
+) -> Option<usize> {
+    let (start, end) = (span.start as usize, span.end as usize);
+    let src = file.get(start..end)?;
+    if src == template || template.starts_with(src) && src.len() >= offset {
+        return Some(start + offset.min(src.len()));
+    }
+    if let Some(body) = src.strip_prefix('"') {
+        // A double-quoted string: walk the escapes.
+        let (mut t, mut k) = (0usize, 0usize);
+        let b = body.as_bytes();
+        while t < offset && k < b.len() {
+            if b[k] == b'\\' {
+                let (width, produced) = match b.get(k + 1)? {
+                    b'u' => {
+                        let c = u32::from_str_radix(body.get(k + 2..k + 6)?, 16).ok()?;
+                        (6, char::from_u32(c).map_or(3, char::len_utf8))
+                    }
+                    _ => (2, 1),
+                };
+                k += width;
+                t += produced;
+            } else {
+                k += 1;
+                t += 1;
+            }
+        }
+        return Some(start + 1 + k);
+    }
+    // A literal block (`|`): the first line starts at `span.start`, the others after the
+    // same indentation.
+    let indent = start - file[..start].rfind('\n').map_or(0, |n| n + 1);
+    let (mut t, mut s) = (0usize, start);
+    for (k, line) in template.split_inclusive('\n').enumerate() {
+        let src_line_start = if k == 0 { start } else { s + indent };
+        let written = file.get(src_line_start..src_line_start + line.len())?;
+        if written != line && written.trim_end() != line.trim_end() {
+            return None;
+        }
+        if offset < t + line.len() {
+            return Some(src_line_start + (offset - t));
+        }
+        t += line.len();
+        s = src_line_start + line.len();
+    }
+    Some(s)
 }
 
 /// A pre-parsed template piece.

@@ -51,6 +51,7 @@ codes! {
     INVALID_URI = "SG0304" "invalid-uri" "an integration uri that is neither an http(s) URL nor a valid API Gateway ARN";
     INVALID_REGEX = "SG0306" "invalid-regex" "a regular expression that does not compile (selection pattern, `pattern`, identity validation)";
     INVALID_MAPPING = "SG0307" "invalid-mapping" "a parameter-mapping key or source expression that API Gateway would reject";
+    VTL_SYNTAX = "SG0308" "vtl-syntax" "a mapping template that is not valid Velocity (VTL)";
     FLAVOUR_MISMATCH = "SG0309" "flavour-mismatch" "a feature of REST APIs used in an HTTP API, or the reverse";
     UNKNOWN_SECURITY_SCHEME = "SG0400" "unknown-security-scheme" "`security` names a scheme that `components.securitySchemes` does not define";
     UNKNOWN_VALIDATOR = "SG0401" "unknown-validator" "`x-amazon-apigateway-request-validator` names a validator that is not defined";

@@ -22,6 +22,7 @@ pub mod schema_check;
 pub mod source;
 pub mod suggest;
 pub mod tree;
+pub mod vtl;
 
 use std::path::Path;
 
@@ -66,6 +67,7 @@ fn finish(loaded: Loaded, mut d: Diagnostics) -> Analysis {
     if let Some(api) = &api {
         check::check(api, &mut d);
         codegen::support(api, &mut d);
+        codegen::check_templates(api, &loaded.db, &mut d);
     }
     dedupe_structure(&mut d);
     d.sort();
