@@ -126,7 +126,8 @@ pub fn support(api: &Api, d: &mut Diagnostics) {
     for (name, g) in &api.gateway_responses {
         for (media, t) in &g.templates {
             if let Err(why) = parse_template(&t.value) {
-                unsupported_template(d, t, &format!("{name} {media}"), &why);
+                // Gateway-response templates are not VTL in API Gateway (plain substitution).
+                gateway_response_template(d, t, &format!("{name} {media}"), &why);
             }
         }
     }
@@ -199,6 +200,15 @@ fn unsupported_template(d: &mut Diagnostics, t: &Spanned<String>, key: &str, why
     .help("templates may use plain text with `$context.*` and `$stageVariables.*` for now");
 }
 
+fn gateway_response_template(d: &mut Diagnostics, t: &Spanned<String>, key: &str, why: &str) {
+    d.error(
+        &codes::UNSUPPORTED,
+        t.span,
+        format!("the `{key}` gateway response template uses more than substitution ({why})"),
+    )
+    .help("gateway-response templates are not VTL in API Gateway: plain text with `$context.*`, `$stageVariables.*` and `method.request.*` references");
+}
+
 /// Every mapping template must be valid Velocity (`SG0308`), reported at the place in the
 /// spec where the parser stopped.
 pub fn check_templates(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
@@ -209,9 +219,6 @@ pub fn check_templates(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnost
         for resp in &i.responses {
             all.extend(resp.templates.iter().map(|(m, t)| (m.clone(), t)));
         }
-    }
-    for (name, g) in &api.gateway_responses {
-        all.extend(g.templates.iter().map(|(m, t)| (format!("{name} {m}"), t)));
     }
     for (key, t) in all {
         let Err(e) = crate::vtl::parse(&t.value) else {
