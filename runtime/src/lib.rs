@@ -20,6 +20,7 @@ pub mod server;
 pub mod template;
 pub mod upstream;
 pub mod validate;
+pub mod vtl;
 
 use std::future::Future;
 
