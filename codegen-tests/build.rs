@@ -93,31 +93,13 @@ fn main() {
     let mut out = String::new();
     for (module, path, display) in &specs {
         println!("cargo:rerun-if-changed={}", path.display());
-        let text =
-            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let a = specgate::analyze_text(path, text);
-        if a.diagnostics.error_count() > 0 || a.api.is_none() {
-            panic!(
-                "{display} does not compile:\n{}",
-                specgate::diag::render_human(&a.loaded.db, a.diagnostics.items(), false)
-            );
-        }
-        let api = a.api.expect("checked above");
+        let api = lower(path, display);
         let tokens =
             specgate::codegen::format_file(specgate::codegen::gateway_module(&api, display));
         let _ = writeln!(out, "pub mod {module} {{\n{tokens}\n}}");
     }
     for (module, path, display) in &routers {
-        let text =
-            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let a = specgate::analyze_text(path, text);
-        if a.diagnostics.error_count() > 0 || a.api.is_none() {
-            panic!(
-                "{display} does not compile:\n{}",
-                specgate::diag::render_human(&a.loaded.db, a.diagnostics.items(), false)
-            );
-        }
-        let api = a.api.expect("checked above");
+        let api = lower(path, display);
         let tokens = specgate::codegen::format_file(specgate::codegen::router_module(&api));
         let _ = writeln!(out, "pub mod {module} {{\n{tokens}\n}}");
     }
@@ -131,6 +113,19 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(jsts_corpus)");
     let dest = out_dir.join("gateways.rs");
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+}
+
+/// The IR of a spec; a spec with errors fails the build with specgate's diagnostics.
+fn lower(path: &Path, display: &str) -> specgate::ir::Api {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let a = specgate::analyze_text(path, text);
+    match a.api {
+        Some(api) if a.diagnostics.error_count() == 0 => api,
+        _ => panic!(
+            "{display} does not compile:\n{}",
+            specgate::diag::render_human(&a.loaded.db, a.diagnostics.items(), false)
+        ),
+    }
 }
 
 /// The JSON Schema Test Suite (draft 4) as one API: every test group's schema becomes the

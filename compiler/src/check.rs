@@ -888,7 +888,8 @@ fn iam_arn(c: &Spanned<String>, d: &mut Diagnostics) {
     }
 }
 
-fn last_line(s: &str) -> String {
+/// The last non-blank line of an error message (regex errors end with the useful part).
+pub(crate) fn last_line(s: &str) -> String {
     s.lines()
         .rev()
         .find(|l| !l.trim().is_empty())

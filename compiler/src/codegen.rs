@@ -250,8 +250,8 @@ fn template_offset(
 ) -> Option<usize> {
     let (start, end) = (span.start as usize, span.end as usize);
     let src = file.get(start..end)?;
-    if src == template || template.starts_with(src) && src.len() >= offset {
-        return Some(start + offset.min(src.len()));
+    if src == template {
+        return Some(start + offset);
     }
     if let Some(body) = src.strip_prefix('"') {
         // A double-quoted string: walk the escapes.
@@ -990,10 +990,10 @@ fn typed_parameters<'a>(
             _ => quote!(params::Style::Simple),
         };
         let read = match p.location {
-            ParamIn::Header => quote!(params::header),
-            ParamIn::Path => quote!(params::path),
-            ParamIn::Query => quote!(params::query),
-            ParamIn::Cookie => quote!(params::cookie),
+            ParamIn::Header => quote!(params::header(cx, &p)),
+            ParamIn::Path => quote!(params::path(cx, &p)),
+            ParamIn::Query => quote!(params::query(&query, &p)),
+            ParamIn::Cookie => quote!(params::cookie(cx, &p)),
         };
         let pname = &p.name;
         let explode = p.explode;
@@ -1005,13 +1005,19 @@ fn typed_parameters<'a>(
         };
         quote! {
             let p = params::Param { name: #pname, style: #style, explode: #explode, shape: #shape };
-            match #read(cx, &p) {
+            match #read {
                 Some(v) => params::check(&mut invalid, #key, &v, models::#f),
                 #missing
             }
         }
     });
+    let query = if params.iter().any(|(_, p)| p.location == ParamIn::Query) {
+        quote!(let query = params::query_pairs(cx);)
+    } else {
+        quote!()
+    };
     quote! {
+        #query
         let mut invalid: Vec<String> = Vec::new();
         #(#checks)*
         if !invalid.is_empty() {

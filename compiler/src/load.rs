@@ -324,7 +324,8 @@ fn collect_file_refs(node: &Node, out: &mut Vec<(String, Span)>) {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decodes `%XX` escapes in a `$ref` fragment (invalid escapes stay as written).
+pub(crate) fn percent_decode(s: &str) -> String {
     if !s.contains('%') {
         return s.to_string();
     }

@@ -699,8 +699,7 @@ impl<'a> Cx<'a> {
             }
             {
                 for e in self.entries_of(c, "schemas") {
-                    let p = ptr.join("components").join("schemas").join(&e.key);
-                    self.schema_tree(&e.value, &p);
+                    self.schema_tree(&e.value);
                     api.schemas.insert(
                         e.key.clone(),
                         Schema {
@@ -1790,10 +1789,10 @@ impl<'a> Cx<'a> {
         };
         let mut out: Vec<Parameter> = Vec::new();
         for (i, raw) in items.iter().enumerate() {
-            let Some((n, p)) = self.deref(raw, &ptr.join(&i.to_string())) else {
+            let Some((n, _)) = self.deref(raw, &ptr.join(&i.to_string())) else {
                 continue;
             };
-            let Some(param) = self.parameter(n, &p) else {
+            let Some(param) = self.parameter(n) else {
                 continue;
             };
             if let Some(prev) = out
@@ -1818,7 +1817,7 @@ impl<'a> Cx<'a> {
         out
     }
 
-    fn parameter(&mut self, n: &'a Node, ptr: &Pointer) -> Option<Parameter> {
+    fn parameter(&mut self, n: &'a Node) -> Option<Parameter> {
         self.object(
             n,
             "a Parameter object",
@@ -1889,7 +1888,7 @@ impl<'a> Cx<'a> {
             .and_then(|e| self.boolean(e, "explode"))
             .unwrap_or(style == "form");
         let schema = n.get("schema").map(|s| {
-            self.schema_tree(s, &ptr.join("schema"));
+            self.schema_tree(s);
             Schema {
                 json: s.to_json(),
                 span: s.span,
@@ -2042,7 +2041,7 @@ impl<'a> Cx<'a> {
                         .unwrap_or_default()
                     {
                         if let Some(sn) = c.value.get("schema") {
-                            self.schema_tree(sn, &ptr.join("responses").join(&e.key));
+                            self.schema_tree(sn);
                             schemas.insert(
                                 c.key.clone(),
                                 Schema {
@@ -2092,7 +2091,7 @@ impl<'a> Cx<'a> {
     }
 
     fn request_body(&mut self, node: &'a Node, ptr: &Pointer) -> Option<RequestBody> {
-        let (n, p) = self.deref(node, ptr)?;
+        let (n, _) = self.deref(node, ptr)?;
         self.object(
             n,
             "a Request Body object",
@@ -2118,7 +2117,7 @@ impl<'a> Cx<'a> {
                     continue;
                 }
                 let schema = e.value.get("schema").map(|s| {
-                    self.schema_tree(s, &p.join("content").join(&e.key).join("schema"));
+                    self.schema_tree(s);
                     Schema {
                         json: s.to_json(),
                         span: s.span,
@@ -2134,10 +2133,9 @@ impl<'a> Cx<'a> {
         })
     }
 
-    /// Walks a schema for keywords specgate must look at now: `pattern` must compile.
-    /// `$ref`s are not followed here: every named schema is walked once from `components`.
-    fn schema_tree(&mut self, node: &'a Node, ptr: &Pointer) {
-        let _ = ptr;
+    /// Checks a schema (`schema_check`). `$ref`s are not followed here: every named schema
+    /// is checked once from `components`.
+    fn schema_tree(&mut self, node: &'a Node) {
         if let Some(doc) = self.l.root_tree() {
             crate::schema_check::check(self.d, doc, node);
         }

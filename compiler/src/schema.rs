@@ -272,7 +272,7 @@ impl<'a> Validators<'a> {
     /// Where `$ref: reference` written in model `model` points.
     fn target(&self, model: usize, reference: &str) -> Option<Loc> {
         let frag = reference.strip_prefix('#')?;
-        let frag = percent_decode(frag);
+        let frag = crate::load::percent_decode(frag);
         if let Some(rest) = frag.strip_prefix("/components/schemas/") {
             let (name, tail) = match rest.find('/') {
                 Some(i) => (&rest[..i], &rest[i..]),
@@ -391,7 +391,8 @@ impl<'a> Validators<'a> {
                 if let Value::Object(o) = v {
                     let mut extra: Vec<&str> = Vec::new();
                     for k in o.keys() {
-                        if !(#known) {
+                        let known = #known;
+                        if !known {
                             extra.push(k);
                         }
                     }
@@ -866,18 +867,15 @@ fn type_check(s: &Map<String, Value>) -> Option<TokenStream> {
         })
         .collect();
     let integer_only = types.contains("integer") && !types.contains("number");
-    let matches = match (pats.is_empty(), integer_only) {
-        (true, true) => quote!(matches!(v, Value::Number(n) if schema::is_integer(n))),
-        (false, true) => {
-            quote!(
-                matches!(v, #(#pats)|*) || matches!(v, Value::Number(n) if schema::is_integer(n))
-            )
-        }
-        (false, false) => quote!(matches!(v, #(#pats)|*)),
+    let integer = quote!(Value::Number(n) if schema::is_integer(n));
+    let mismatch = match (pats.is_empty(), integer_only) {
+        (true, true) => quote!(!matches!(v, #integer)),
+        (false, true) => quote!(!matches!(v, #(#pats)|*) && !matches!(v, #integer)),
+        (false, false) => quote!(!matches!(v, #(#pats)|*)),
         (true, false) => return None,
     };
     Some(quote! {
-        if !(#matches) {
+        if #mismatch {
             r.fail(p, || schema::type_message(v, #allowed));
         }
     })
@@ -1080,25 +1078,6 @@ fn snake(s: &str) -> String {
     } else {
         out
     }
-}
-
-/// Decodes `%XX` escapes in a `$ref` fragment.
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(x);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

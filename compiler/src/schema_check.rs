@@ -320,7 +320,7 @@ impl Checker<'_, '_> {
         if let Err(err) = regex::Regex::new(&crate::schema::ecma_regex(pattern)) {
             self.d
                 .error(&codes::INVALID_REGEX, at.span, message.to_string())
-                .label(first_line(&err.to_string()))
+                .label(crate::check::last_line(&err.to_string()))
                 .help("specgate compiles patterns to a linear-time regex engine: look-around and backreferences are not available");
         }
     }
@@ -359,7 +359,7 @@ impl Checker<'_, '_> {
                 .help("move the schema into `components.schemas` and refer to it as `#/components/schemas/Name`");
             return;
         };
-        let frag = percent_decode(frag);
+        let frag = crate::load::percent_decode(frag);
         let found = if frag.starts_with("/components/schemas/") {
             self.doc.pointer(&frag).is_some()
         } else if frag.is_empty() || frag.starts_with('/') {
@@ -386,17 +386,4 @@ fn has_id(n: &Node, id: &str) -> bool {
         NodeValue::Array(items) => items.iter().any(|i| has_id(i, id)),
         _ => false,
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    crate::schema::percent_decode(s)
-}
-
-fn first_line(s: &str) -> String {
-    s.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(s)
-        .trim()
-        .to_string()
 }

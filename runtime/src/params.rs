@@ -203,8 +203,8 @@ pub fn header(cx: &Context, p: &Param) -> Option<Value> {
     Some(simple(&values.join(","), p.explode, p.shape))
 }
 
-/// The decoded query-string pairs.
-fn query_pairs(cx: &Context) -> Vec<(String, String)> {
+/// The decoded query-string pairs, read once per request for all query parameters.
+pub fn query_pairs(cx: &Context) -> Vec<(String, String)> {
     let Some(q) = cx.query.as_deref() else {
         return Vec::new();
     };
@@ -217,15 +217,14 @@ fn query_pairs(cx: &Context) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A query parameter.
-pub fn query(cx: &Context, p: &Param) -> Option<Value> {
-    let pairs = query_pairs(cx);
+/// A query parameter, from the request's [`query_pairs`].
+pub fn query(pairs: &[(String, String)], p: &Param) -> Option<Value> {
     let named = || pairs.iter().filter(|(k, _)| k == p.name).map(|(_, v)| v);
     match (p.style, p.shape) {
         (Style::DeepObject, Shape::Object(props)) => {
             let prefix = format!("{}[", p.name);
             let mut m = Map::new();
-            for (k, v) in &pairs {
+            for (k, v) in pairs {
                 if let Some(prop) = k.strip_prefix(&prefix).and_then(|r| r.strip_suffix(']')) {
                     m.insert(prop.to_string(), coerce(v, kind_of(props, prop)));
                 }
@@ -235,7 +234,7 @@ pub fn query(cx: &Context, p: &Param) -> Option<Value> {
         (Style::Form, Shape::Object(props)) if p.explode => {
             // The object's properties are parameters of their own.
             let mut m = Map::new();
-            for (k, v) in &pairs {
+            for (k, v) in pairs {
                 if let Some((name, kind, _)) = props.iter().find(|(n, _, _)| n == k) {
                     m.insert(name.to_string(), coerce(v, *kind));
                 }
