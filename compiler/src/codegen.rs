@@ -33,7 +33,7 @@ pub enum RuntimeDep {
 }
 
 /// Reports what this version cannot generate. Run by `check` and by `build`.
-pub fn support(api: &Api, d: &mut Diagnostics) {
+pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
     for r in &api.routes {
         let Some(i) = &r.integration else { continue };
         match i.kind.value {
@@ -49,27 +49,11 @@ pub fn support(api: &Api, d: &mut Diagnostics) {
             _ => {}
         }
         for (media, t) in &i.request_templates {
-            if let Err(why) = parse_template(&t.value) {
-                unsupported_template(d, t, media, &why);
-            }
+            unsupported_template(d, db, t, media);
         }
         for resp in &i.responses {
             for (media, t) in &resp.templates {
-                if let Err(why) = parse_template(&t.value) {
-                    unsupported_template(d, t, media, &why);
-                }
-            }
-        }
-        if i.kind.value == IntegrationType::Http {
-            for (k, v) in &i.request_templates {
-                d.error(
-                    &codes::UNSUPPORTED,
-                    v.span,
-                    format!(
-                        "request templates on `http` integrations (`{k}`) are not supported yet"
-                    ),
-                )
-                .help("until mapping templates land, the request body is passed through");
+                unsupported_template(d, db, t, media);
             }
         }
         for (_, src) in i
@@ -186,18 +170,34 @@ pub fn support(api: &Api, d: &mut Diagnostics) {
     }
 }
 
-/// A template beyond plain substitution: valid Velocity is reported as not generated yet
-/// (`SG0105`); a syntax error is reported by [`check_templates`] instead.
-fn unsupported_template(d: &mut Diagnostics, t: &Spanned<String>, key: &str, why: &str) {
-    if crate::vtl::parse(&t.value).is_err() {
+/// A template that parses but uses something the generator does not compile (an unknown
+/// method, `$input.x`, a recursive macro…) is `SG0105`, at the construct; a syntax error is
+/// reported by [`check_templates`] instead.
+fn unsupported_template(
+    d: &mut Diagnostics,
+    db: &crate::source::SourceDb,
+    t: &Spanned<String>,
+    key: &str,
+) {
+    let Ok(ast) = crate::vtl::parse(&t.value) else {
         return;
+    };
+    let name = format_ident!("t");
+    let Err(errors) = crate::vtl_gen::compile(&ast, &name, "") else {
+        return;
+    };
+    let text = &db.file(t.span.file).text;
+    for e in errors {
+        let at = template_offset(text, t.span, &t.value, e.offset)
+            .map(|o| crate::source::Span::new(t.span.file, o, o))
+            .unwrap_or(t.span);
+        d.error(
+            &codes::UNSUPPORTED,
+            at,
+            format!("the `{key}` template: {}", e.message),
+        )
+        .help("specgate compiles templates to Rust; this construct has no compiled form");
     }
-    d.error(
-        &codes::UNSUPPORTED,
-        t.span,
-        format!("the `{key}` template needs VTL, which is not supported yet ({why})"),
-    )
-    .help("templates may use plain text with `$context.*` and `$stageVariables.*` for now");
 }
 
 fn gateway_response_template(d: &mut Diagnostics, t: &Spanned<String>, key: &str, why: &str) {
@@ -408,7 +408,7 @@ fn source(expr: &str) -> Option<TokenStream> {
 }
 
 /// `$context` names the runtime supplies, as `Var` variants.
-fn context_var(name: &str) -> Option<TokenStream> {
+pub(crate) fn context_var(name: &str) -> Option<TokenStream> {
     let v = match name {
         "requestId" => quote!(Var::RequestId),
         "extendedRequestId" => quote!(Var::ExtendedRequestId),
@@ -572,6 +572,7 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         )
     };
     let route_fn = route_function(api);
+    let templates = templates_module(api);
     let models = if models.is_empty() {
         quote!()
     } else {
@@ -591,6 +592,7 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
 
         use specgate_runtime::http::{HeaderValue, Method, StatusCode};
         use specgate_runtime::prelude::*;
+        use specgate_runtime::serde_json;
 
         /// Static facts the runtime needs: flavour, stages, customised gateway responses.
         pub static API: ApiInfo = ApiInfo {
@@ -631,6 +633,8 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         #models
 
         #response_models
+
+        #templates
     }
 }
 
@@ -1178,9 +1182,9 @@ fn handler<'a>(
         i.kind.value.as_str()
     );
     let body = match i.kind.value {
-        IntegrationType::Mock => mock(i),
+        IntegrationType::Mock => mock(i, name),
         IntegrationType::HttpProxy => http_proxy(api, r, i),
-        IntegrationType::Http => http(api, r, i),
+        IntegrationType::Http => http(api, r, i, name),
         IntegrationType::Aws | IntegrationType::AwsProxy => {
             quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
         }
@@ -1273,6 +1277,12 @@ fn with_value(
 /// Code that builds the backend URL into `url`: `{name}` placeholders from path mappings
 /// (the greedy `{proxy}` keeps its slashes), `${stageVariables.x}` from the stage.
 fn url_builder(r: &Route, i: &Integration) -> TokenStream {
+    url_builder_with(r, i, false)
+}
+
+/// [`url_builder`]; with `overrides`, a `requestOverride.path.<name>` a request template
+/// wrote (in `request_overrides`) fills `{name}` first.
+fn url_builder_with(r: &Route, i: &Integration, overrides: bool) -> TokenStream {
     let Some(IntegrationUri::Http(uri)) = i.uri.as_ref().map(|u| &u.value) else {
         return quote!(let mut url = String::new(););
     };
@@ -1309,6 +1319,7 @@ fn url_builder(r: &Route, i: &Integration) -> TokenStream {
                     stmts.push(quote!(url.push_str(#lit);));
                     lit.clear();
                 }
+                let before = stmts.len();
                 // The value comes from `integration.request.path.<name>`; a greedy source
                 // keeps its slashes (as received), others are encoded as one segment.
                 let src = path_maps.iter().find(|(n, _)| *n == name).map(|(_, e)| *e);
@@ -1329,6 +1340,15 @@ fn url_builder(r: &Route, i: &Integration) -> TokenStream {
                     (None, _) => {
                         stmts.push(quote!(url.push_str(&path::encode_segment(cx.path_param(#name).unwrap_or("")));));
                     }
+                }
+                if overrides {
+                    let fill: Vec<TokenStream> = stmts.drain(before..).collect();
+                    stmts.push(quote! {
+                        match request_overrides.request_path.iter().rev().find(|(n, _)| n == #name) {
+                            Some((_, v)) => url.push_str(&path::encode_segment(v)),
+                            None => { #(#fill)* }
+                        }
+                    });
                 }
                 rest = &after[end + 1..];
                 continue;
@@ -1356,11 +1376,11 @@ fn header_mappings(i: &Integration) -> TokenStream {
     let hs = mapped(i, "header").into_iter().filter_map(|(name, expr)| {
         with_value(expr, &none, |v| {
             let v = v.owned;
-            quote!(headers.push((#name, #v));)
+            quote!(headers.push((std::borrow::Cow::Borrowed(#name), #v));)
         })
     });
     quote! {
-        let mut headers: Vec<(&'static str, String)> = Vec::new();
+        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
         #(#hs)*
     }
 }
@@ -1409,16 +1429,119 @@ fn is_header_value(v: &str) -> bool {
 enum Selector {
     /// A mock's status, known at compile time: the response is chosen by codegen.
     Constant(String),
+    /// A mock's status from its rendered request template (`selector`), at request time.
+    Mock,
     /// The backend's status (`backend.status`), matched at request time.
     Backend,
 }
 
-/// Code that answers with one integration response: status, mapped headers, body.
-fn integration_response(resp: &IntegrationResponse, selector: &Selector) -> TokenStream {
+/// The name of a compiled template: `<handler>_request_<k>` or `<handler>_response_<n>_<k>`.
+fn template_fn(
+    handler: &proc_macro2::Ident,
+    response: Option<usize>,
+    k: usize,
+) -> proc_macro2::Ident {
+    match response {
+        None => format_ident!("{}_request_{}", handler, k),
+        Some(n) => format_ident!("{}_response_{}_{}", handler, n, k),
+    }
+}
+
+/// `&[(media, templates::f), …]` for a template map.
+fn template_table(
+    templates: &indexmap::IndexMap<String, Spanned<String>>,
+    handler: &proc_macro2::Ident,
+    response: Option<usize>,
+) -> TokenStream {
+    let items = templates.keys().enumerate().map(|(k, media)| {
+        let f = template_fn(handler, response, k);
+        quote!((#media, templates::#f as vtl::Template))
+    });
+    quote!(&[#(#items),*])
+}
+
+/// Whether an integration runs any template (then its handler tracks the override maps in
+/// `ov`).
+fn templated(i: &Integration) -> bool {
+    !i.request_templates.is_empty() || i.responses.iter().any(|r| !r.templates.is_empty())
+}
+
+/// Every mapping template of the API, compiled (`mod templates`).
+fn templates_module(api: &Api) -> TokenStream {
+    let mut fns = Vec::new();
+    for r in &api.routes {
+        let Some(i) = &r.integration else { continue };
+        let handler = handler_name(r);
+        let what = format!("`{} {}`", r.method.as_str(), r.path.raw);
+        let mut one = |t: &Spanned<String>, name: proc_macro2::Ident, doc: String| {
+            let compiled = crate::vtl::parse(&t.value)
+                .ok()
+                .and_then(|ast| crate::vtl_gen::compile(&ast, &name, &doc).ok());
+            // `check` refuses templates that do not compile, so this is not reached from
+            // the CLI; a library caller that skipped it gets a template that fails.
+            fns.push(compiled.unwrap_or_else(|| {
+                quote! {
+                    #[doc = #doc]
+                    pub fn #name(_env: &mut Env<'_>) -> Result<String, Failure> {
+                        Err(Failure::Internal("template not compiled".into()))
+                    }
+                }
+            }));
+        };
+        for (k, (media, t)) in i.request_templates.iter().enumerate() {
+            one(
+                t,
+                template_fn(&handler, None, k),
+                format!(" `{media}` request template of {what}."),
+            );
+        }
+        for (n, resp) in i.responses.iter().enumerate() {
+            for (k, (media, t)) in resp.templates.iter().enumerate() {
+                let pattern = resp
+                    .pattern
+                    .as_ref()
+                    .map_or("default", |p| p.value.as_str());
+                one(
+                    t,
+                    template_fn(&handler, Some(n), k),
+                    format!(
+                        " `{media}` response template of {what}, integration response `{pattern}`."
+                    ),
+                );
+            }
+        }
+    }
+    if fns.is_empty() {
+        return quote!();
+    }
+    quote! {
+        /// Mapping templates (Velocity), compiled: one function per template.
+        mod templates {
+            #![allow(non_snake_case, unused_mut, unused_assignments, unused_variables, unreachable_code, dead_code)]
+            use specgate_runtime::serde_json::{self, Value};
+            use specgate_runtime::vtl::{self, ops, ops::Arith, Env, Failure, M};
+            use specgate_runtime::Var;
+            use std::borrow::Cow;
+            use std::cmp::Ordering;
+
+            #(#fns)*
+        }
+    }
+}
+
+/// Code that answers with one integration response: status, mapped headers, body (the
+/// backend's, or its response template's output), then the template overrides.
+fn integration_response(
+    resp: &IntegrationResponse,
+    n: usize,
+    selector: &Selector,
+    handler: &proc_macro2::Ident,
+    templated: bool,
+) -> TokenStream {
     let status: u16 = resp.status.value.parse().unwrap_or(200);
     let backend = match selector {
-        Selector::Constant(_) => quote!(None),
         Selector::Backend => quote!(Some(&backend.headers)),
+        _ => quote!(None),
     };
     let headers = resp.parameters.iter().filter_map(|(t, s)| {
         let h = t.value.strip_prefix("method.response.header.")?;
@@ -1437,49 +1560,74 @@ fn integration_response(resp: &IntegrationResponse, selector: &Selector) -> Toke
             }),
         }
     });
+    let input = match selector {
+        Selector::Backend => quote!(&backend.body),
+        _ => quote!(b""),
+    };
     let body = if resp.templates.is_empty() {
         match selector {
             // Passthrough: the backend's body.
             Selector::Backend => {
                 quote!(let (content_type, body) = ("application/json", backend.body.clone());)
             }
-            Selector::Constant(_) => {
-                quote!(let (content_type, body) = ("application/json", Bytes::new());)
-            }
+            _ => quote!(let (content_type, body) = ("application/json", Bytes::new());),
         }
     } else {
-        let opts = resp.templates.iter().map(|(m, t)| {
-            let parts = template_tokens(&t.value);
-            quote!((#m, #parts))
-        });
+        let table = template_table(&resp.templates, handler, Some(n));
         quote! {
-            let templates: &[(&str, &[Part])] = &[#(#opts),*];
-            let (content_type, parts) = select_template(templates, cx.header("accept"));
-            let body = Bytes::from(template::render(parts, cx));
+            let (content_type, body, ov) = match vtl::mapping::map_response(cx, #table, #input, ov) {
+                Ok(Some((media, text, ov))) => (media, Bytes::from(text), ov),
+                Ok(None) => ("application/json", Bytes::new(), serde_json::Value::Null),
+                Err(f) => return vtl::mapping::failure(rt, cx, f),
+            };
+        }
+    };
+    let finish = if templated {
+        quote! {
+            let mut resp = builder
+                .header("content-type", content_type)
+                .body(full(body))
+                .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError));
+            vtl::mapping::apply_response_overrides(&mut resp, &ov);
+            resp
+        }
+    } else {
+        quote! {
+            builder
+                .header("content-type", content_type)
+                .body(full(body))
+                .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))
         }
     };
     quote! {
         let mut builder = http::Response::builder().status(#status);
         #(#headers)*
         #body
-        builder
-            .header("content-type", content_type)
-            .body(full(body))
-            .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))
+        #finish
     }
 }
 
 /// Integration-response selection and rendering shared by `http` and `mock`: the first
 /// response whose selection pattern matches the whole status, else `default`, else API
 /// Gateway's configuration error.
-fn integration_responses(i: &Integration, selector: Selector) -> TokenStream {
+fn integration_responses(
+    i: &Integration,
+    selector: Selector,
+    handler: &proc_macro2::Ident,
+) -> TokenStream {
     let no_match = quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
-    let default = i.responses.iter().find(|r| r.pattern.is_none());
+    let templated = templated(i);
+    let default = i
+        .responses
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.pattern.is_none());
     if let Selector::Constant(status) = &selector {
         let chosen = i
             .responses
             .iter()
-            .find(|r| {
+            .enumerate()
+            .find(|(_, r)| {
                 r.pattern.as_ref().is_some_and(|p| {
                     regex::Regex::new(&format!("^(?:{})$", p.value))
                         .is_ok_and(|re| re.is_match(status))
@@ -1487,14 +1635,14 @@ fn integration_responses(i: &Integration, selector: Selector) -> TokenStream {
             })
             .or(default);
         return match chosen {
-            Some(resp) => integration_response(resp, &selector),
+            Some((n, resp)) => integration_response(resp, n, &selector, handler, templated),
             None => no_match,
         };
     }
     let arms = i.responses.iter().enumerate().filter_map(|(n, resp)| {
         let re = format!("^(?:{})$", resp.pattern.as_ref()?.value);
         let static_name = format_ident!("SELECTION_{}", n);
-        let build = integration_response(resp, &selector);
+        let build = integration_response(resp, n, &selector, handler, templated);
         Some(quote! {
             static #static_name: std::sync::LazyLock<Regex> =
                 std::sync::LazyLock::new(|| Regex::new(#re).expect("checked at compile time"));
@@ -1504,30 +1652,105 @@ fn integration_responses(i: &Integration, selector: Selector) -> TokenStream {
         })
     });
     let fallback = match default {
-        Some(resp) => integration_response(resp, &selector),
+        Some((n, resp)) => integration_response(resp, n, &selector, handler, templated),
         None => no_match,
     };
+    let selector_value = match selector {
+        Selector::Backend => quote!(let selector = backend.status.to_string();),
+        _ => quote!(),
+    };
     quote! {
-        let selector = backend.status.to_string();
+        #selector_value
         #(#arms)*
         #fallback
     }
 }
 
-fn mock(i: &Integration) -> TokenStream {
-    // The request template decides the status: `{"statusCode": 200}`.
-    let status = i
-        .request_templates
-        .get("application/json")
-        .or_else(|| i.request_templates.values().next())
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t.value).ok())
-        .and_then(|v| v.get("statusCode").and_then(|s| s.as_u64()))
-        .unwrap_or(200);
-    integration_responses(i, Selector::Constant(status.to_string()))
+fn passthrough(i: &Integration) -> TokenStream {
+    match i.passthrough {
+        Passthrough::WhenNoMatch => quote!(vtl::Passthrough::WhenNoMatch),
+        Passthrough::WhenNoTemplates => quote!(vtl::Passthrough::WhenNoTemplates),
+        Passthrough::Never => quote!(vtl::Passthrough::Never),
+    }
 }
 
-fn http(_api: &Api, r: &Route, i: &Integration) -> TokenStream {
-    let url = url_builder(r, i);
+/// Request mapping: reads the body, runs the request template the `Content-Type` selects
+/// (or applies `passthroughBehavior`), and binds `body`, `mapped` and `ov`.
+fn request_mapping(i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
+    let table = template_table(&i.request_templates, handler, None);
+    let passthrough = passthrough(i);
+    quote! {
+        let body = match vtl::mapping::read_body(req).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let mapped = match vtl::mapping::map_request(rt, cx, &body, #table, #passthrough) {
+            Ok(m) => m,
+            Err(r) => return r,
+        };
+    }
+}
+
+/// The status of a mock whose request templates are all constant JSON with the same
+/// `statusCode`, under `when_no_match` (so no request can get another answer).
+fn constant_mock_status(i: &Integration) -> Option<u64> {
+    if i.passthrough != Passthrough::WhenNoMatch {
+        return None;
+    }
+    let statuses: Vec<u64> = i
+        .request_templates
+        .values()
+        .map(|t| {
+            let ast = crate::vtl::parse(&t.value).ok()?;
+            if !ast
+                .nodes
+                .iter()
+                .all(|n| matches!(n, crate::vtl::Node::Text(_)))
+            {
+                return None;
+            }
+            let v: serde_json::Value = serde_json::from_str(&t.value).ok()?;
+            v.get("statusCode")?
+                .as_u64()
+                .filter(|s| (100..=599).contains(s))
+        })
+        .collect::<Option<_>>()?;
+    let first = *statuses.first()?;
+    // A passed-through request (another media type) is a 200.
+    (first == 200 && statuses.iter().all(|s| *s == first)).then_some(first)
+}
+
+fn mock(i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
+    if i.request_templates.is_empty() {
+        if i.passthrough == Passthrough::Never {
+            return quote!(rt.gateway_response(cx, ResponseType::UnsupportedMediaType));
+        }
+        // No template: the status is 200, so the response is chosen here.
+        let responses = integration_responses(i, Selector::Constant("200".into()), handler);
+        let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
+        return quote!(#ov #responses);
+    }
+    if let Some(status) = constant_mock_status(i) {
+        // Every template is plain JSON text with the same status: chosen here, and the
+        // request is not even read.
+        let responses = integration_responses(i, Selector::Constant(status.to_string()), handler);
+        let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
+        return quote!(#ov #responses);
+    }
+    // The rendered request template decides the status: `{"statusCode": 200}`.
+    let mapping = request_mapping(i, handler);
+    let responses = integration_responses(i, Selector::Mock, handler);
+    quote! {
+        #mapping
+        let selector = mapped.body.as_deref().map_or(200, vtl::mapping::mock_status).to_string();
+        let ov = mapped.overrides;
+        #responses
+    }
+}
+
+fn http(_api: &Api, r: &Route, i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
+    let mapping = !i.request_templates.is_empty();
+    let url = url_builder_with(r, i, mapping);
     let queries = query_mappings(i);
     let headers = header_mappings(i);
     let method = match i.http_method.as_ref().map(|m| m.value.as_str()) {
@@ -1542,18 +1765,40 @@ fn http(_api: &Api, r: &Route, i: &Integration) -> TokenStream {
         // No integration responses: API Gateway cannot map the answer.
         quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
     } else {
-        integration_responses(i, Selector::Backend)
+        integration_responses(i, Selector::Backend, handler)
     };
+    let (prepare, overrides, payload, ov) = if mapping {
+        (
+            request_mapping(i, handler),
+            quote! {
+                for (k, v) in &request_overrides.request_query {
+                    upstream::set_query_param(&mut url, k, v);
+                }
+                vtl::mapping::override_headers(&mut headers, &request_overrides);
+            },
+            quote!(full(mapped.body.unwrap_or(body))),
+            quote!(let ov = mapped.overrides;),
+        )
+    } else {
+        let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
+        (quote!(), quote!(), quote!(req.into_body()), quote!(#ov))
+    };
+    let bind_overrides = mapping.then(|| quote!(let request_overrides = mapped.overrides();));
     quote! {
+        let method = #method;
+        #prepare
+        #bind_overrides
         #url
         #queries
         #headers
-        // Passthrough: the body goes as received, with its content type.
+        // The body goes as received (or as the request template rendered it), with the
+        // client's content type.
         if let Some(ct) = cx.header("content-type") {
-            headers.push(("content-type", ct.to_string()));
+            headers.push((std::borrow::Cow::Borrowed("content-type"), ct.to_string()));
         }
-        let method = #method;
-        let backend = match upstream::http_call(rt, cx, method, url, headers, req.into_body(), #timeout).await {
+        #overrides
+        #ov
+        let backend = match upstream::http_call(rt, cx, method, url, headers, #payload, #timeout).await {
             Ok(b) => b,
             Err(resp) => return resp,
         };

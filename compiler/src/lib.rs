@@ -23,6 +23,7 @@ pub mod source;
 pub mod suggest;
 pub mod tree;
 pub mod vtl;
+pub mod vtl_gen;
 
 use std::path::Path;
 
@@ -66,7 +67,7 @@ fn finish(loaded: Loaded, mut d: Diagnostics) -> Analysis {
     let api = lower::lower(&loaded, &mut d);
     if let Some(api) = &api {
         check::check(api, &mut d);
-        codegen::support(api, &mut d);
+        codegen::support(api, &loaded.db, &mut d);
         codegen::check_templates(api, &loaded.db, &mut d);
     }
     dedupe_structure(&mut d);

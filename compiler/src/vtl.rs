@@ -336,6 +336,11 @@ impl Parser<'_> {
                     };
                     if ends.contains(&word.as_str()) {
                         flush(&mut text, &mut nodes);
+                        if word != "elseif" {
+                            // Velocity 1.7's `#end` and `#else` tokens take the rest of
+                            // their line when it is blank.
+                            self.eat_line_end();
+                        }
                         self.depth -= 1;
                         return Ok((nodes, Some((word, start))));
                     }
@@ -427,6 +432,7 @@ impl Parser<'_> {
                 self.open_paren(word, start)?;
                 let mut cond = self.expr()?;
                 self.close_paren("#if")?;
+                self.eat_line_end();
                 let mut branches = Vec::new();
                 let mut otherwise = None;
                 loop {
@@ -437,6 +443,7 @@ impl Parser<'_> {
                             self.open_paren("elseif", start)?;
                             cond = self.expr()?;
                             self.close_paren("#elseif")?;
+                            self.eat_line_end();
                         }
                         Some("else") => {
                             let (body, _) = self.block(&["end"])?;
@@ -466,6 +473,7 @@ impl Parser<'_> {
                 self.i += 2;
                 let iterable = self.expr()?;
                 self.close_paren("#foreach")?;
+                self.eat_line_end();
                 let (body, end) = self.block(&["end", "else"])?;
                 if end.as_ref().is_some_and(|(w, _)| w == "else") {
                     // Velocity 1.7 has no `#foreach … #else`; read to `#end` so the error
@@ -489,6 +497,7 @@ impl Parser<'_> {
                     _ => return self.err(at, "`#define` needs a reference name, like `$block`"),
                 };
                 self.close_paren("#define")?;
+                self.eat_line_end();
                 let (body, _) = self.block(&["end"])?;
                 Node::Define { name, body }
             }
@@ -512,6 +521,7 @@ impl Parser<'_> {
                     }
                     if self.peek() == Some(b')') {
                         self.i += 1;
+                        self.eat_line_end();
                         break;
                     }
                     let at = self.i;
@@ -539,6 +549,7 @@ impl Parser<'_> {
                     match self.peek() {
                         Some(b')') => {
                             self.i += 1;
+                            self.eat_line_end();
                             break;
                         }
                         Some(b',') => self.i += 1,
@@ -581,7 +592,8 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// Velocity drops the newline after a line that holds only `#set(...)`.
+    /// Velocity 1.7 drops blanks and the newline right after a directive's closing `)`
+    /// (its `RPAREN` token includes them), and after `#end` / `#else`.
     fn eat_line_end(&mut self) {
         let save = self.i;
         while matches!(self.peek(), Some(b' ' | b'\t')) {

@@ -113,7 +113,7 @@ pub mod prelude {
     pub use crate::server::Runtime;
     pub use crate::template::{self, select_template, Part, Source};
     pub use crate::validate::{self, In};
-    pub use crate::{empty, full, params, path, upstream};
+    pub use crate::{empty, full, params, path, upstream, vtl};
     pub use crate::{ApiInfo, Flavor, Gateway, Request, Response, StageInfo};
     pub use bytes::Bytes;
     pub use http;

@@ -49,6 +49,17 @@ pub fn select_template<'a>(
     templates: &'a [(&'a str, &'a [Part])],
     accept: Option<&str>,
 ) -> (&'a str, &'a [Part]) {
+    match pick_by_accept(templates, accept) {
+        Some((m, p)) => (m, p),
+        None => ("application/json", &[]),
+    }
+}
+
+/// The entry of `templates` (media type → anything) API Gateway's `Accept` rule picks.
+pub fn pick_by_accept<'a, 's, T>(
+    templates: &'a [(&'s str, T)],
+    accept: Option<&str>,
+) -> Option<&'a (&'s str, T)> {
     let wanted = accept.and_then(|a| a.split(',').next()).map(|m| {
         m.split(';')
             .next()
@@ -56,14 +67,10 @@ pub fn select_template<'a>(
             .trim()
             .to_ascii_lowercase()
     });
-    let pick = wanted
+    wanted
         .and_then(|w| templates.iter().find(|(m, _)| m.eq_ignore_ascii_case(&w)))
         .or_else(|| templates.iter().find(|(m, _)| *m == "application/json"))
-        .or(templates.first());
-    match pick {
-        Some((m, p)) => (m, p),
-        None => ("application/json", &[]),
-    }
+        .or(templates.first())
 }
 
 /// A value source of a header mapping (`responseParameters`, gateway response headers).

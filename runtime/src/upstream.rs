@@ -113,6 +113,27 @@ async fn send(
     }
 }
 
+/// Sets query parameter `name` in a backend URL: earlier values of it are removed
+/// (`requestOverride.querystring.*`).
+pub fn set_query_param(url: &mut String, name: &str, value: &str) {
+    if let Some(q) = url.find('?') {
+        let kept: Vec<String> = url[q + 1..]
+            .split('&')
+            .filter(|kv| {
+                let k = kv.split_once('=').map_or(*kv, |(k, _)| k);
+                !kv.is_empty() && crate::path::decode_query(k) != name
+            })
+            .map(str::to_string)
+            .collect();
+        url.truncate(q);
+        if !kept.is_empty() {
+            url.push('?');
+            url.push_str(&kept.join("&"));
+        }
+    }
+    add_query_param(url, name, value);
+}
+
 /// Appends the client's query string to a backend URL (`http_proxy` forwards it as is).
 pub fn append_query(url: &mut String, query: Option<&str>) {
     if let Some(q) = query.filter(|q| !q.is_empty()) {
@@ -150,7 +171,7 @@ pub async fn http_proxy(
     req: Request,
     url: String,
     method: Option<Method>,
-    headers: Vec<(&'static str, String)>,
+    headers: Vec<(std::borrow::Cow<'static, str>, String)>,
     timeout_ms: u64,
 ) -> Response {
     let (mut parts, body) = req.into_parts();
@@ -230,7 +251,7 @@ pub async fn http_call(
     cx: &mut Context,
     method: Method,
     url: String,
-    headers: Vec<(&'static str, String)>,
+    headers: Vec<(std::borrow::Cow<'static, str>, String)>,
     body: Body,
     timeout_ms: u64,
 ) -> Result<Buffered, Response> {

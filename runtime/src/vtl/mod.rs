@@ -1,6 +1,7 @@
-//! Runtime support for compiled mapping templates (issue 5, in progress): how API Gateway's
-//! Velocity renders values, its JSONPath (`$input.path`, `$input.json`) and `$util`. Generated
-//! template code will call these; nothing here parses a template.
+//! Runtime support for compiled mapping templates: how API Gateway's Velocity renders values,
+//! its JSONPath (`$input.path`, `$input.json`), `$util`, the operators and Java methods
+//! templates call ([`ops`]) and what a template reads and writes ([`Env`]). The compiler
+//! turns each template into a Rust function calling these; nothing here parses a template.
 //!
 //! Values are `serde_json::Value`s: JSON is what templates read and write, and it holds every
 //! Velocity value API Gateway produces (maps keep insertion order).
@@ -8,6 +9,14 @@
 use std::fmt::Write;
 
 use serde_json::{Map, Value};
+
+mod env;
+pub mod mapping;
+pub mod ops;
+
+pub use env::{overrides, Env, Failure, Overrides};
+pub use mapping::{Passthrough, Template};
+pub use ops::M;
 
 /// How a value renders in template output (API Gateway, reference §2.1, AWS-recorded):
 /// null renders as nothing; strings as they are; numbers and booleans as Java prints them;
@@ -25,7 +34,12 @@ pub fn render_into(v: &Value, out: &mut String) {
         Value::Null => {}
         Value::String(s) => out.push_str(s),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(n) => match n.as_f64().filter(|_| n.is_f64()) {
+            Some(f) => java_double(f, out),
+            None => {
+                let _ = write!(out, "{n}");
+            }
+        },
         Value::Array(_) => out.push_str(&v.to_string()),
         Value::Object(m) => map_to_string(m, out),
     }
@@ -48,13 +62,49 @@ fn map_to_string(m: &Map<String, Value>, out: &mut String) {
     out.push('}');
 }
 
-/// Velocity truthiness in `#if`: null and `false` are false; everything else is true
-/// (API Gateway: an empty string is also false, as a null reference and `""` compare equal).
+/// How Java's `Double.toString` prints a double: plain decimal with at least one fractional
+/// digit for magnitudes in [10^-3, 10^7), else `d.dddE±n`; the digits are the shortest that
+/// read back to the same double.
+pub fn java_double(f: f64, out: &mut String) {
+    if f.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if f.is_infinite() {
+        out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+        return;
+    }
+    if f == 0.0 {
+        out.push_str(if f.is_sign_negative() { "-0.0" } else { "0.0" });
+        return;
+    }
+    let a = f.abs();
+    if (1e-3..1e7).contains(&a) {
+        let s = format!("{f}");
+        out.push_str(&s);
+        if !s.contains('.') {
+            out.push_str(".0");
+        }
+        return;
+    }
+    // `{:e}` gives the shortest digits as `d.ddde±n`; Java writes `d.dddE±n` with `.0`
+    // when there is a single digit.
+    let s = format!("{f:e}");
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    out.push_str(mantissa);
+    if !mantissa.contains('.') {
+        out.push_str(".0");
+    }
+    out.push('E');
+    out.push_str(exp);
+}
+
+/// Velocity 1.7 truthiness in `#if`: null and `false` are false; everything else, the empty
+/// string included, is true (AWS's own templates test `$x != ""` for that reason).
 pub fn truthy(v: &Value) -> bool {
     match v {
         Value::Null => false,
         Value::Bool(b) => *b,
-        Value::String(s) => !s.is_empty(),
         _ => true,
     }
 }
@@ -176,6 +226,12 @@ fn descend<'v>(v: &'v Value, name: Option<&str>, out: &mut Vec<&'v Value>) {
 /// Evaluates a JSONPath like Jayway JsonPath (which API Gateway uses): a definite path gives
 /// its value or null when it leads nowhere; an indefinite one (`*`, `..`) a list of matches.
 pub fn path(doc: &Value, path: &str) -> Result<Value, PathError> {
+    path_cow(doc, path).map(std::borrow::Cow::into_owned)
+}
+
+/// [`path`] without copying: a definite path borrows the value it reaches.
+pub fn path_cow<'v>(doc: &'v Value, path: &str) -> Result<std::borrow::Cow<'v, Value>, PathError> {
+    use std::borrow::Cow;
     let (steps, definite) = steps(path)?;
     let mut current: Vec<&Value> = vec![doc];
     for s in &steps {
@@ -206,9 +262,9 @@ pub fn path(doc: &Value, path: &str) -> Result<Value, PathError> {
         current = next;
     }
     Ok(if definite {
-        current.first().map(|v| (*v).clone()).unwrap_or(Value::Null)
+        Cow::Borrowed(current.first().copied().unwrap_or(&ops::NULL))
     } else {
-        Value::Array(current.into_iter().cloned().collect())
+        Cow::Owned(Value::Array(current.into_iter().cloned().collect()))
     })
 }
 
@@ -386,6 +442,25 @@ mod tests {
         assert_eq!(base64_decode("YWI").as_deref(), Some("ab"));
         assert_eq!(base64_decode("!!"), None);
         assert_eq!(parse_json(r#"{"k": [1]}"#), Some(json!({"k": [1]})));
-        assert!(truthy(&json!("x")) && !truthy(&json!("")) && !truthy(&Value::Null));
+        assert!(truthy(&json!("x")) && truthy(&json!("")) && !truthy(&Value::Null));
+        assert!(!truthy(&json!(false)) && truthy(&json!(0)));
+    }
+
+    #[test]
+    fn doubles_print_as_java_does() {
+        let j = |f: f64| {
+            let mut s = String::new();
+            java_double(f, &mut s);
+            s
+        };
+        assert_eq!(j(1.0), "1.0");
+        assert_eq!(j(1.5), "1.5");
+        assert_eq!(j(-0.25), "-0.25");
+        assert_eq!(j(1e7), "1.0E7");
+        assert_eq!(j(1.25e-5), "1.25E-5");
+        assert_eq!(j(0.001), "0.001");
+        assert_eq!(j(123456.789), "123456.789");
+        assert_eq!(render(&json!(2.0)), "2.0");
+        assert_eq!(render(&json!(7)), "7");
     }
 }

@@ -1,0 +1,207 @@
+//! Where compiled templates run in a request (reference §1.2, §1.5, §2.2): the request
+//! template chosen by `Content-Type` under `passthroughBehavior`, the response template
+//! chosen by `Accept`, a mock's status from its rendered request template, and the
+//! overrides templates write.
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+use http_body_util::BodyExt;
+use serde_json::Value;
+
+use super::env::overrides;
+use super::{Env, Failure, Overrides};
+use crate::context::Context;
+use crate::responses::{self, ResponseType};
+use crate::server::{Runtime, MAX_BODY};
+use crate::{Request, Response};
+
+/// A compiled template.
+pub type Template = fn(&mut Env<'_>) -> Result<String, Failure>;
+
+/// `passthroughBehavior`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passthrough {
+    /// `when_no_match` (the default): a body with no template goes as received.
+    WhenNoMatch,
+    /// `when_no_templates`: as received only when there are no templates at all; else 415.
+    WhenNoTemplates,
+    /// `never`: 415 without a matching template.
+    Never,
+}
+
+/// The result of request mapping.
+pub struct Mapped {
+    /// The rendered template; `None` when the body passes through.
+    pub body: Option<Bytes>,
+    /// The override maps the template wrote (`Value::Null` when none ran).
+    pub overrides: Value,
+}
+
+impl Mapped {
+    /// The overrides, as the runtime applies them.
+    pub fn overrides(&self) -> Overrides {
+        overrides(&self.overrides)
+    }
+}
+
+/// Reads the whole request body (within the 10 MB limit).
+pub async fn read_body(req: Request) -> Result<Bytes, Response> {
+    match req.into_body().collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(_) => Err(responses::request_too_large(MAX_BODY)),
+    }
+}
+
+/// The response for a template that failed: 400 with API Gateway's `Could not process
+/// payload` message for a payload that is not JSON, else 500 `Internal server error`.
+pub fn failure(rt: &Runtime, cx: &mut Context, f: Failure) -> Response {
+    match f {
+        Failure::Payload(message) => {
+            rt.gateway_response_with(cx, ResponseType::BadRequestBody, message)
+        }
+        Failure::Internal(_) => rt.gateway_response(cx, ResponseType::ApiConfigurationError),
+    }
+}
+
+/// Runs the request template for the request's media type (absent `Content-Type` means
+/// `application/json`; parameters are ignored), or applies `passthroughBehavior` when none
+/// matches: the body as received, or 415 `Unsupported Media Type`.
+// The error is the response to send, built once and moved out: boxing it buys nothing.
+#[allow(clippy::result_large_err)]
+pub fn map_request(
+    rt: &Runtime,
+    cx: &mut Context,
+    body: &Bytes,
+    templates: &[(&str, Template)],
+    passthrough: Passthrough,
+) -> Result<Mapped, Response> {
+    let media = crate::validate::media_type(cx);
+    let Some((_, template)) = templates
+        .iter()
+        .find(|(m, _)| m.eq_ignore_ascii_case(&media))
+    else {
+        return match passthrough {
+            Passthrough::WhenNoMatch => Ok(Mapped {
+                body: None,
+                overrides: Value::Null,
+            }),
+            Passthrough::WhenNoTemplates if templates.is_empty() => Ok(Mapped {
+                body: None,
+                overrides: Value::Null,
+            }),
+            _ => Err(rt.gateway_response(cx, ResponseType::UnsupportedMediaType)),
+        };
+    };
+    let rendered = {
+        let mut env = Env::new(cx, body);
+        template(&mut env).map(|text| (text, env.overrides))
+    };
+    match rendered {
+        Ok((text, overrides)) => Ok(Mapped {
+            body: Some(Bytes::from(text)),
+            overrides,
+        }),
+        Err(f) => Err(failure(rt, cx, f)),
+    }
+}
+
+/// The status a mock integration answers with: `statusCode` of its rendered request
+/// template. API Gateway reads it leniently (`{statusCode: 200}` works, AWS-recorded), so
+/// this accepts JSON and unquoted keys alike; without one it is 200 (unverified on AWS for
+/// a template that omits it).
+pub fn mock_status(rendered: &[u8]) -> u16 {
+    let text = String::from_utf8_lossy(rendered);
+    let Some(at) = text.find("statusCode") else {
+        return 200;
+    };
+    let rest = text[at + "statusCode".len()..]
+        .trim_start_matches(['"', '\''])
+        .trim_start();
+    let Some(rest) = rest.strip_prefix(':') else {
+        return 200;
+    };
+    let rest = rest.trim_start().trim_start_matches(['"', '\'']);
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or(200)
+}
+
+/// Runs the response template API Gateway's `Accept` rule picks over the integration's
+/// response `body`, continuing from the request template's `overrides`. Returns the media
+/// type, the body and the overrides.
+pub fn map_response(
+    cx: &Context,
+    templates: &[(&'static str, Template)],
+    body: &[u8],
+    overrides: Value,
+) -> Result<Option<(&'static str, String, Value)>, Failure> {
+    let Some(&(media, template)) = crate::template::pick_by_accept(templates, cx.header("accept"))
+    else {
+        return Ok(None);
+    };
+    let mut env = Env::new(cx, body);
+    if !overrides.is_null() {
+        env = env.with_overrides(overrides);
+    }
+    let text = template(&mut env)?;
+    Ok(Some((media, text, env.overrides)))
+}
+
+/// Applies `responseOverride.status` and `responseOverride.header.*` to the answer.
+pub fn apply_response_overrides(resp: &mut Response, overrides: &Value) {
+    if overrides.is_null() {
+        return;
+    }
+    let o = super::env::overrides(overrides);
+    if let Some(s) = o.status.and_then(|s| http::StatusCode::from_u16(s).ok()) {
+        *resp.status_mut() = s;
+    }
+    let mut first = true;
+    let mut last: Option<&str> = None;
+    for (name, value) in &o.response_headers {
+        let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) else {
+            continue;
+        };
+        // A list value gives one header per element; the first replaces what was there.
+        if last != Some(name.as_str()) {
+            first = true;
+        }
+        if first {
+            resp.headers_mut().insert(n, v);
+        } else {
+            resp.headers_mut().append(n, v);
+        }
+        first = false;
+        last = Some(name.as_str());
+    }
+}
+
+/// Applies `requestOverride.header.*` to the mapped request headers (replacing any of the
+/// same name).
+pub fn override_headers(
+    headers: &mut Vec<(std::borrow::Cow<'static, str>, String)>,
+    o: &Overrides,
+) {
+    for (name, _) in &o.request_headers {
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+    for (name, value) in &o.request_headers {
+        headers.push((name.clone().into(), value.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mock_status_is_read_leniently() {
+        assert_eq!(mock_status(br#"{"statusCode": 404}"#), 404);
+        assert_eq!(mock_status(b"{statusCode: 201}"), 201);
+        assert_eq!(mock_status(b"{ 'statusCode' : '302' }"), 302);
+        assert_eq!(mock_status(b"{}"), 200);
+        assert_eq!(mock_status(b""), 200);
+    }
+}
