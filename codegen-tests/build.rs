@@ -103,6 +103,7 @@ fn main() {
         let tokens = specgate::codegen::format_file(specgate::codegen::router_module(&api));
         let _ = writeln!(out, "pub mod {module} {{\n{tokens}\n}}");
     }
+    out.push_str(&vtl_conformance(&root, &out_dir));
     if have_corpus {
         println!("cargo:rustc-cfg=aws_corpus");
     }
@@ -113,6 +114,67 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(jsts_corpus)");
     let dest = out_dir.join("gateways.rs");
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+}
+
+/// The VTL conformance cases (`vtl/conformance.yaml`) compiled into `mod vtl_conformance`:
+/// `TEMPLATES[i]` renders case `i` of `vtl-cases.json` (the cases as JSON, in OUT_DIR). A
+/// case with `compile_error` must fail to compile with that text in the message; its slot
+/// holds a template that fails, and the test skips it.
+fn vtl_conformance(root: &Path, out_dir: &Path) -> String {
+    use serde_json::Value;
+    let path = root.join("codegen-tests/vtl/conformance.yaml");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut diags = specgate::diag::Diagnostics::default();
+    let loaded = specgate::load::Loaded::load_text(&path, text, &mut diags);
+    let doc = match loaded.root_tree() {
+        Some(t) if diags.error_count() == 0 => t.to_json(),
+        _ => panic!(
+            "vtl/conformance.yaml does not load:\n{}",
+            specgate::diag::render_human(&loaded.db, diags.items(), false)
+        ),
+    };
+    let cases = doc["cases"].as_array().expect("`cases:` is a list");
+    let mut templates = Vec::new();
+    let mut wrong = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let name = case["name"].as_str().unwrap_or("?");
+        let source = case["template"]
+            .as_str()
+            .unwrap_or_else(|| panic!("case `{name}` has no template"));
+        let fn_name = format!("case_{i}");
+        let compiled = specgate::codegen::template_module(&[(fn_name.clone(), source.into())]);
+        match (&case["compile_error"], compiled) {
+            (Value::String(want), Err(e)) if e.contains(want.as_str()) => {
+                templates.push((fn_name, "#stop".to_string()));
+            }
+            (Value::String(want), r) => {
+                wrong.push(format!(
+                    "case `{name}`: expected a compile error with `{want}`, got {r:?}"
+                ));
+                templates.push((fn_name, "#stop".to_string()));
+            }
+            (_, Err(e)) => {
+                wrong.push(format!("case `{name}` does not compile: {e}"));
+                templates.push((fn_name, "#stop".to_string()));
+            }
+            (_, Ok(_)) => templates.push((fn_name, source.into())),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "vtl/conformance.yaml:\n{}",
+        wrong.join("\n")
+    );
+    let module = specgate::codegen::template_module(&templates)
+        .unwrap_or_else(|e| panic!("conformance templates: {e}"));
+    std::fs::write(
+        out_dir.join("vtl-cases.json"),
+        serde_json::to_string(&doc["cases"]).expect("cases serialise"),
+    )
+    .expect("write vtl-cases.json");
+    let tokens = specgate::codegen::format_file(module);
+    format!("pub mod vtl_conformance {{\n{tokens}\n}}\n")
 }
 
 /// The IR of a spec; a spec with errors fails the build with specgate's diagnostics.

@@ -183,7 +183,7 @@ fn unsupported_template(
         return;
     };
     let name = format_ident!("t");
-    let Err(errors) = crate::vtl_gen::compile(&ast, &name, "") else {
+    let Err(errors) = crate::vtl_gen::compile(&ast, &t.value, &name, "") else {
         return;
     };
     let text = &db.file(t.span.file).text;
@@ -1474,15 +1474,12 @@ fn templates_module(api: &Api) -> TokenStream {
         let handler = handler_name(r);
         let what = format!("`{} {}`", r.method.as_str(), r.path.raw);
         let mut one = |t: &Spanned<String>, name: proc_macro2::Ident, doc: String| {
-            let compiled = crate::vtl::parse(&t.value)
-                .ok()
-                .and_then(|ast| crate::vtl_gen::compile(&ast, &name, &doc).ok());
-            // `check` refuses templates that do not compile, so this is not reached from
-            // the CLI; a library caller that skipped it gets a template that fails.
-            fns.push(compiled.unwrap_or_else(|| {
+            // `check` refuses templates that do not compile, so the fallback is not reached
+            // from the CLI; a library caller that skipped it gets a template that fails.
+            fns.push(compile_template(&t.value, &name, &doc).unwrap_or_else(|_| {
                 quote! {
                     #[doc = #doc]
-                    pub fn #name(_env: &mut Env<'_>) -> Result<String, Failure> {
+                    pub fn #name(_env: &Env<'_>, _ov: &mut Value) -> Result<String, Failure> {
                         Err(Failure::Internal("template not compiled".into()))
                     }
                 }
@@ -1514,19 +1511,73 @@ fn templates_module(api: &Api) -> TokenStream {
     if fns.is_empty() {
         return quote!();
     }
+    let items = templates_items(&fns);
     quote! {
         /// Mapping templates (Velocity), compiled: one function per template.
         mod templates {
-            #![allow(non_snake_case, unused_mut, unused_assignments, unused_variables, unreachable_code, dead_code)]
-            use specgate_runtime::serde_json::{self, Value};
-            use specgate_runtime::vtl::{self, ops, ops::Arith, Env, Failure, M};
-            use specgate_runtime::Var;
-            use std::borrow::Cow;
-            use std::cmp::Ordering;
-
-            #(#fns)*
+            #items
         }
     }
+}
+
+/// One template compiled to `pub fn #name(env, ov)`, or why it cannot be.
+fn compile_template(
+    source: &str,
+    name: &proc_macro2::Ident,
+    doc: &str,
+) -> Result<TokenStream, String> {
+    let ast = crate::vtl::parse(source).map_err(|e| {
+        let (line, col) = e.line_col(source);
+        format!("{line}:{col}: {}", e.message)
+    })?;
+    crate::vtl_gen::compile(&ast, source, name, doc).map_err(|errs| {
+        errs.iter()
+            .map(|u| {
+                let at = crate::vtl::ParseError {
+                    offset: u.offset,
+                    message: String::new(),
+                };
+                let (line, col) = at.line_col(source);
+                format!("{line}:{col}: {}", u.message)
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// The imports compiled templates use, then the functions.
+fn templates_items(fns: &[TokenStream]) -> TokenStream {
+    quote! {
+        #![allow(non_snake_case, unused_mut, unused_assignments, unused_variables, unreachable_code, dead_code)]
+        // Conditions are the template's own (`#if(1 == 1)`, `!false`).
+        #![allow(clippy::eq_op, clippy::nonminimal_bool, clippy::overly_complex_bool_expr)]
+        use specgate_runtime::serde_json::{self, Value};
+        use specgate_runtime::vtl::{self, ops, ops::Arith, Env, Failure, M};
+        use specgate_runtime::Var;
+        use std::borrow::Cow;
+        use std::cmp::Ordering;
+
+        #(#fns)*
+    }
+}
+
+/// Module items for stand-alone templates (tools, conformance tests): `pub fn <name>` for
+/// each `(name, source)`, and `pub static TEMPLATES: &[vtl::Template]` in the same order.
+/// Errors name the template and the line:column inside it.
+pub fn template_module(templates: &[(String, String)]) -> Result<TokenStream, String> {
+    let mut fns = Vec::new();
+    let mut names = Vec::new();
+    for (name, source) in templates {
+        let ident = format_ident!("{}", name);
+        let doc = format!(" Template `{name}`.");
+        fns.push(compile_template(source, &ident, &doc).map_err(|e| format!("{name}: {e}"))?);
+        names.push(ident);
+    }
+    let items = templates_items(&fns);
+    Ok(quote! {
+        #items
+        pub static TEMPLATES: &[vtl::Template] = &[#(#names),*];
+    })
 }
 
 /// Code that answers with one integration response: status, mapped headers, body (the

@@ -26,6 +26,9 @@ pub enum Node {
     Text(String),
     /// A reference rendered in place.
     Ref(Ref),
+    /// `\\$x`: prints `$x` as written when the reference has a value, `\\$x` when not
+    /// (Velocity 1.7's escaped reference).
+    Escaped(Ref, String),
     /// `#set($target = value)`.
     Set {
         /// The reference assigned to.
@@ -280,7 +283,22 @@ impl Parser<'_> {
         };
         while let Some(c) = self.peek() {
             match c {
-                b'\\' if matches!(self.at(1), Some(b'$' | b'#')) => {
+                b'\\' if self.at(1) == Some(b'$') => {
+                    self.i += 1;
+                    let start = self.i;
+                    match self.reference()? {
+                        Some(r) => {
+                            flush(&mut text, &mut nodes);
+                            let raw = self.s[start..self.i].to_string();
+                            nodes.push(Node::Escaped(r, raw));
+                        }
+                        None => {
+                            self.i = start + 1;
+                            text.push_str("\\$");
+                        }
+                    }
+                }
+                b'\\' if self.at(1) == Some(b'#') => {
                     // `\$x` / `\#if`: the escape is kept for the renderer to decide (Velocity
                     // only drops it before a defined reference); here it is text.
                     text.push('\\');
@@ -346,6 +364,12 @@ impl Parser<'_> {
                     }
                     match self.directive(&word, start)? {
                         Some(node) => {
+                            if matches!(node, Node::Set { .. }) {
+                                // Velocity 1.7's `SET_DIRECTIVE` token starts with the
+                                // blanks before `#set`: an indented `#set` line vanishes.
+                                let kept = text.trim_end_matches([' ', '\t']).len();
+                                text.truncate(kept);
+                            }
                             flush(&mut text, &mut nodes);
                             nodes.push(node);
                         }
@@ -533,6 +557,14 @@ impl Parser<'_> {
                 self.macros.push(name.clone());
                 let (body, _) = self.block(&["end"])?;
                 Node::Macro { name, params, body }
+            }
+            "include" | "parse" | "evaluate" if self.peek_paren() => {
+                // Velocity directives that read or evaluate other templates: API Gateway
+                // has none to read and refuses them.
+                return self.err(
+                    start,
+                    format!("`#{word}` is not available in API Gateway mapping templates"),
+                );
             }
             "end" | "else" | "elseif" => {
                 return self.err(

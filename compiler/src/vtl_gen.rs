@@ -104,6 +104,8 @@ struct Loop {
 }
 
 struct Gen<'t> {
+    /// The template's text (for the literal form of references).
+    src: &'t str,
     vars: HashMap<String, Ident>,
     assigned: HashSet<String>,
     scopes: Vec<HashMap<String, Ident>>,
@@ -111,14 +113,24 @@ struct Gen<'t> {
     macros: HashMap<String, (&'t [String], &'t [Node])>,
     defines: HashMap<String, &'t [Node]>,
     inlining: Vec<String>,
+    /// Generating a value that is kept (in a variable, a loop, a macro argument): it must
+    /// not borrow a variable, so variables are re-borrowed from what they borrow.
+    storing: bool,
     statics: Vec<TokenStream>,
     n: usize,
     errors: Vec<Unsupported>,
 }
 
-/// Compiles `t` into `fn #name(env: &mut Env<'_>) -> Result<String, Failure>`.
-pub fn compile(t: &Template, name: &Ident, doc: &str) -> Result<TokenStream, Vec<Unsupported>> {
+/// Compiles `t` (parsed from `src`) into
+/// `fn #name(env: &Env<'_>, ov: &mut Value) -> Result<String, Failure>`.
+pub fn compile(
+    t: &Template,
+    src: &str,
+    name: &Ident,
+    doc: &str,
+) -> Result<TokenStream, Vec<Unsupported>> {
     let mut g = Gen {
+        src,
         vars: HashMap::new(),
         assigned: HashSet::new(),
         scopes: Vec::new(),
@@ -126,6 +138,7 @@ pub fn compile(t: &Template, name: &Ident, doc: &str) -> Result<TokenStream, Vec
         macros: HashMap::new(),
         defines: HashMap::new(),
         inlining: Vec::new(),
+        storing: false,
         statics: Vec::new(),
         n: 0,
         errors: Vec::new(),
@@ -140,12 +153,12 @@ pub fn compile(t: &Template, name: &Ident, doc: &str) -> Result<TokenStream, Vec
     locals.sort();
     let locals = locals
         .into_iter()
-        .map(|(_, v)| quote!(let mut #v = Value::Null;));
+        .map(|(_, v)| quote!(let mut #v: Cow<'_, Value> = Cow::Borrowed(&ops::NULL);));
     let statics = &g.statics;
     let capacity = text_len(&t.nodes).next_power_of_two().max(64);
     Ok(quote! {
         #[doc = #doc]
-        pub fn #name(env: &mut Env<'_>) -> Result<String, Failure> {
+        pub fn #name(env: &Env<'_>, ov: &mut Value) -> Result<String, Failure> {
             #(#statics)*
             let mut out = String::with_capacity(#capacity);
             #(#locals)*
@@ -170,6 +183,40 @@ fn method_variant(name: &str) -> Option<Ident> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, v)| format_ident!("{}", v))
+}
+
+/// `Cow::<Value>::Owned(x)` → `x`: lets generated code use a computed value directly.
+fn unwrap_owned(t: &TokenStream) -> Option<TokenStream> {
+    let syn::Expr::Call(call) = syn::parse2::<syn::Expr>(t.clone()).ok()? else {
+        return None;
+    };
+    let func = &call.func;
+    if call.args.len() == 1 && quote!(#func).to_string() == quote!(Cow::<Value>::Owned).to_string()
+    {
+        let arg = &call.args[0];
+        return Some(quote!(#arg));
+    }
+    None
+}
+
+/// A `Cow<Value>` expression as a `&Value`.
+fn by_ref(t: &TokenStream) -> TokenStream {
+    match unwrap_owned(t) {
+        Some(inner) => quote!(&#inner),
+        // Every generated value is a call or a block, and every use a `&Value` parameter:
+        // deref coercion turns `&Cow<Value>` into it, except through a block's value.
+        None => {
+            let block = matches!(
+                t.clone().into_iter().next(),
+                Some(proc_macro2::TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Brace
+            );
+            if block {
+                quote!(&*#t)
+            } else {
+                quote!(&#t)
+            }
+        }
+    }
 }
 
 fn sanitize(name: &str) -> String {
@@ -203,7 +250,11 @@ impl<'t> Gen<'t> {
     fn collect(&mut self, nodes: &'t [Node]) {
         for n in nodes {
             match n {
-                Node::Set { target, .. } => {
+                // `#set($context.requestOverride.… = …)` writes API Gateway's maps, not a
+                // local.
+                Node::Set { target, .. }
+                    if target.path.is_empty() || !RESERVED.contains(&target.name.as_str()) =>
+                {
                     self.assigned.insert(target.name.clone());
                 }
                 Node::If {
@@ -255,13 +306,32 @@ impl<'t> Gen<'t> {
 
     fn node(&mut self, n: &'t Node, out: &Ident) -> TokenStream {
         match n {
-            Node::Text(t) => quote!(#out.push_str(#t);),
+            Node::Text(t) => {
+                let mut chars = t.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => quote!(#out.push(#c);),
+                    _ => quote!(#out.push_str(#t);),
+                }
+            }
             Node::Ref(r) => {
                 if let Some(tokens) = self.render_direct(r, out) {
                     return tokens;
                 }
                 let v = self.reference(r);
-                quote!(ops::put(&mut #out, &#v);)
+                let v_ref = by_ref(&v);
+                quote!(ops::put(&mut #out, #v_ref);)
+            }
+            Node::Escaped(r, raw) => {
+                let v = self.reference(r);
+                let v_ref = by_ref(&v);
+                let escaped = format!("\\{raw}");
+                quote! {
+                    if ops::is_null(#v_ref) {
+                        #out.push_str(#escaped);
+                    } else {
+                        #out.push_str(#raw);
+                    }
+                }
             }
             Node::Set { target, value } => self.set(target, value),
             Node::If {
@@ -270,7 +340,7 @@ impl<'t> Gen<'t> {
             } => {
                 let mut arms = Vec::new();
                 for (c, body) in branches {
-                    let c = self.cond(c);
+                    let c = self.condition(c);
                     let body = self.nodes(body, out);
                     arms.push(quote!(if #c { #body }));
                 }
@@ -351,7 +421,7 @@ impl<'t> Gen<'t> {
         body: &'t [Node],
         out: &Ident,
     ) -> TokenStream {
-        let items = self.owned(iterable);
+        let items = self.stored(iterable);
         let v = self.var(var);
         let n = self.n + 1;
         self.n = n;
@@ -382,7 +452,7 @@ impl<'t> Gen<'t> {
             {
                 let #list = ops::items(#items);
                 // Velocity restores the loop variable afterwards.
-                let #saved = std::mem::take(&mut #v);
+                let #saved = std::mem::replace(&mut #v, Cow::Borrowed(&ops::NULL));
                 #iterate {
                     #v = #item;
                     #body
@@ -422,8 +492,8 @@ impl<'t> Gen<'t> {
         let mut binds = Vec::new();
         for (p, a) in params.iter().zip(args) {
             let local = self.fresh(&format!("m_{}_", sanitize(p)));
-            let v = self.owned(a);
-            binds.push(quote!(let mut #local: Value = #v;));
+            let v = self.stored(a);
+            binds.push(quote!(let mut #local: Cow<'_, Value> = #v;));
             scope.insert(p.clone(), local);
         }
         self.inlining.push(name.to_string());
@@ -435,7 +505,6 @@ impl<'t> Gen<'t> {
     }
 
     fn set(&mut self, target: &'t Ref, value: &'t Expr) -> TokenStream {
-        let v = self.owned(value);
         if target.path.is_empty() {
             if RESERVED.contains(&target.name.as_str()) && !self.is_local(&target.name) {
                 self.unsupported(
@@ -448,8 +517,10 @@ impl<'t> Gen<'t> {
                 return quote!();
             }
             let local = self.var(&target.name);
+            let v = self.stored(value);
             return quote!(#local = #v;);
         }
+        let v = self.owned(value);
         let Some((root, keys)) = self.place(target) else {
             return quote!();
         };
@@ -457,7 +528,7 @@ impl<'t> Gen<'t> {
             {
                 let value = #v;
                 let keys = [#(#keys),*];
-                ops::set_at(&mut #root, &keys, value);
+                ops::set_at(#root, &keys, value);
             }
         }
     }
@@ -482,7 +553,7 @@ impl<'t> Gen<'t> {
         if r.name == "context" && !self.is_local("context") {
             let first = r.path.first().and_then(static_key);
             if matches!(first, Some("requestOverride" | "responseOverride")) {
-                return Some((quote!(env.overrides), keys));
+                return Some((quote!(&mut *ov), keys));
             }
             self.unsupported(
                 r.span.start,
@@ -495,10 +566,25 @@ impl<'t> Gen<'t> {
             return None;
         }
         let local = self.var(&r.name);
-        Some((quote!(#local), keys))
+        Some((quote!(#local.to_mut()), keys))
     }
 
     /// An expression as a `bool`.
+    /// A condition as a whole `if` tests it (no parentheses around `&&` / `||`).
+    fn condition(&mut self, e: &'t Expr) -> TokenStream {
+        match e {
+            Expr::Binary(BinOp::And, a, b) => {
+                let (a, b) = (self.cond(a), self.cond(b));
+                quote!(#a && #b)
+            }
+            Expr::Binary(BinOp::Or, a, b) => {
+                let (a, b) = (self.cond(a), self.cond(b));
+                quote!(#a || #b)
+            }
+            _ => self.cond(e),
+        }
+    }
+
     fn cond(&mut self, e: &'t Expr) -> TokenStream {
         match e {
             Expr::Binary(op, a, b) => match op {
@@ -514,11 +600,14 @@ impl<'t> Gen<'t> {
                     let eq = match (&**a, &**b) {
                         (x, Expr::Str(s)) | (Expr::Str(s), x) => {
                             let x = self.expr(x);
-                            quote!(ops::eq_str(&#x, #s))
+                            let x_ref = by_ref(&x);
+                            quote!(ops::eq_str(#x_ref, #s))
                         }
                         _ => {
                             let (a, b) = (self.expr(a), self.expr(b));
-                            quote!(ops::eq(&#a, &#b))
+                            let a_ref = by_ref(&a);
+                            let b_ref = by_ref(&b);
+                            quote!(ops::eq(#a_ref, #b_ref))
                         }
                     };
                     if *op == BinOp::Ne {
@@ -535,11 +624,14 @@ impl<'t> Gen<'t> {
                         BinOp::Gt => quote!(Some(Ordering::Greater)),
                         _ => quote!(Some(Ordering::Greater | Ordering::Equal)),
                     };
-                    quote!(matches!(ops::compare(&#a, &#b), #pat))
+                    let a_ref = by_ref(&a);
+                    let b_ref = by_ref(&b);
+                    quote!(matches!(ops::compare(#a_ref, #b_ref), #pat))
                 }
                 _ => {
                     let v = self.expr(e);
-                    quote!(vtl::truthy(&#v))
+                    let v_ref = by_ref(&v);
+                    quote!(vtl::truthy(#v_ref))
                 }
             },
             Expr::Unary(UnOp::Not, x) => {
@@ -549,9 +641,18 @@ impl<'t> Gen<'t> {
             Expr::Bool(b) => quote!(#b),
             _ => {
                 let v = self.expr(e);
-                quote!(vtl::truthy(&#v))
+                let v_ref = by_ref(&v);
+                quote!(vtl::truthy(#v_ref))
             }
         }
+    }
+
+    /// An expression as a `Cow<Value>` that borrows no variable (see `storing`).
+    fn stored(&mut self, e: &'t Expr) -> TokenStream {
+        let before = std::mem::replace(&mut self.storing, true);
+        let v = self.expr(e);
+        self.storing = before;
+        v
     }
 
     /// An expression as an owned `Value`.
@@ -562,7 +663,10 @@ impl<'t> Gen<'t> {
             Expr::Null => quote!(Value::Null),
             _ => {
                 let v = self.expr(e);
-                quote!((#v).into_owned())
+                match unwrap_owned(&v) {
+                    Some(inner) => inner,
+                    None => quote!((#v).into_owned()),
+                }
             }
         }
     }
@@ -573,7 +677,8 @@ impl<'t> Gen<'t> {
             Expr::Str(s) => quote!(#s),
             _ => {
                 let v = self.expr(e);
-                quote!(&ops::string(&#v))
+                let v_ref = by_ref(&v);
+                quote!(&ops::string(#v_ref))
             }
         }
     }
@@ -652,7 +757,8 @@ impl<'t> Gen<'t> {
                     .map(|(k, v)| {
                         let k = self.expr(k);
                         let v = self.owned(v);
-                        quote!(m.insert(vtl::render(&#k), #v);)
+                        let k_ref = by_ref(&k);
+                        quote!(m.insert(vtl::render(#k_ref), #v);)
                     })
                     .collect();
                 quote!({
@@ -663,7 +769,9 @@ impl<'t> Gen<'t> {
             }
             Expr::Range(a, b) => {
                 let (a, b) = (self.expr(a), self.expr(b));
-                quote!(Cow::<Value>::Owned(ops::range(&#a, &#b)))
+                let a_ref = by_ref(&a);
+                let b_ref = by_ref(&b);
+                quote!(Cow::<Value>::Owned(ops::range(#a_ref, #b_ref)))
             }
             Expr::Unary(UnOp::Not, x) => {
                 let c = self.cond(x);
@@ -671,7 +779,8 @@ impl<'t> Gen<'t> {
             }
             Expr::Unary(UnOp::Neg, x) => {
                 let x = self.expr(x);
-                quote!(Cow::<Value>::Owned(ops::neg(&#x)))
+                let x_ref = by_ref(&x);
+                quote!(Cow::<Value>::Owned(ops::neg(#x_ref)))
             }
             Expr::Binary(op, a, b) => {
                 let arith = match op {
@@ -685,8 +794,19 @@ impl<'t> Gen<'t> {
                         return quote!(Cow::<Value>::Owned(Value::Bool(#c)));
                     }
                 };
+                let literal = |e: &Expr| match e {
+                    Expr::Ref(r) => self.src.get(r.span.clone()).unwrap_or_default().to_string(),
+                    _ => String::new(),
+                };
+                let (a_lit, b_lit) = (literal(a), literal(b));
                 let (a, b) = (self.expr(a), self.expr(b));
-                quote!(Cow::<Value>::Owned(ops::arith(#arith, &#a, &#b)))
+                let a_ref = by_ref(&a);
+                let b_ref = by_ref(&b);
+                if *op == BinOp::Add {
+                    // `+` concatenates when either side is a string (Velocity 1.7).
+                    return quote!(Cow::<Value>::Owned(ops::add(#a_ref, #b_ref, #a_lit, #b_lit)));
+                }
+                quote!(Cow::<Value>::Owned(ops::arith(#arith, #a_ref, #b_ref)))
             }
             // Literals were handled above.
             _ => quote!(Cow::Borrowed(&ops::NULL)),
@@ -710,12 +830,12 @@ impl<'t> Gen<'t> {
                 return quote!(Cow::Borrowed(&ops::NULL));
             }
             let local = self.var(name);
-            return self.accesses(
-                quote!(Cow::Borrowed(&#local)),
-                &r.path,
-                r,
-                Some(quote!(#local)),
-            );
+            let base = if self.storing {
+                quote!(ops::reborrow(&#local))
+            } else {
+                quote!(Cow::Borrowed(&*#local))
+            };
+            return self.accesses(base, &r.path, r, Some(quote!(#local.to_mut())));
         }
         match name {
             "input" => self.input(r),
@@ -794,7 +914,10 @@ impl<'t> Gen<'t> {
                 }
                 ("path", [p]) => {
                     let p = self.text_arg(p);
-                    quote!(env.path(#p)?)
+                    quote!({
+                        let v: Cow<'_, Value> = env.path(#p)?;
+                        v
+                    })
                 }
                 ("params", []) => quote!(Cow::Borrowed(env.params())),
                 ("params", [p]) => {
@@ -855,16 +978,16 @@ impl<'t> Gen<'t> {
         let keys: Vec<&str> = r.path.iter().map_while(static_key).collect();
         match keys.first().copied() {
             Some("requestOverride" | "responseOverride") => {
-                return self.accesses(
-                    quote!(Cow::Borrowed(&env.overrides)),
-                    &r.path,
-                    r,
-                    Some(quote!(env.overrides)),
-                );
+                let base = if self.storing {
+                    quote!(Cow::<Value>::Owned(ov.clone()))
+                } else {
+                    quote!(Cow::Borrowed(&*ov))
+                };
+                return self.accesses(base, &r.path, r, Some(quote!(&mut *ov)));
             }
             None => {
                 return self.accesses(
-                    quote!(Cow::<Value>::Owned(env.context_map())),
+                    quote!(Cow::<Value>::Owned(env.context_map(ov))),
                     &r.path,
                     r,
                     None,
@@ -906,7 +1029,8 @@ impl<'t> Gen<'t> {
                 Access::Prop(p) => quote!(ops::prop(#cur, #p)),
                 Access::Index(e) => {
                     let key = self.expr(e);
-                    quote!(ops::index(#cur, &#key))
+                    let key_ref = by_ref(&key);
+                    quote!(ops::index(#cur, #key_ref))
                 }
                 Access::Method(m, args) => {
                     let Some(variant) = method_variant(m) else {
@@ -935,7 +1059,7 @@ impl<'t> Gen<'t> {
                                 quote!({
                                     let keys = [#(#keys),*];
                                     let args = vec![#(#args),*];
-                                    ops::call_mut(ops::place_mut(&mut #root, &keys), M::#variant, args)?
+                                    ops::call_mut(ops::place_mut(#root, &keys), M::#variant, args)?
                                 })
                             }
                             _ => quote!({
@@ -945,7 +1069,8 @@ impl<'t> Gen<'t> {
                         };
                         quote!(Cow::<Value>::Owned(#place))
                     } else {
-                        quote!(Cow::<Value>::Owned(ops::call(&#cur, M::#variant, &[#(#args),*])?))
+                        let cur_ref = by_ref(&cur);
+                        quote!(Cow::<Value>::Owned(ops::call(#cur_ref, M::#variant, &[#(#args),*])?))
                     }
                 }
             };

@@ -55,12 +55,13 @@ pub struct Env<'a> {
     doc: OnceCell<Result<Value, Failure>>,
     params: OnceCell<Value>,
     stage: OnceCell<Value>,
-    /// `{"requestOverride": {"header", "path", "querystring"}, "responseOverride": {"header",
-    /// "status"}}`: templates read and write it as maps.
-    pub overrides: Value,
 }
 
-fn empty_overrides() -> Value {
+/// The override maps a template starts with: `{"requestOverride": {"header", "path",
+/// "querystring"}, "responseOverride": {"header", "status"}}`. Templates read and write
+/// them as maps; generated code gets them beside the [`Env`] (`ov`), so that variables can
+/// borrow from the `Env` while the overrides change.
+pub fn empty_overrides() -> Value {
     serde_json::json!({
         "requestOverride": {"header": {}, "path": {}, "querystring": {}},
         "responseOverride": {"header": {}, "status": null},
@@ -77,14 +78,7 @@ impl<'a> Env<'a> {
             doc: OnceCell::new(),
             params: OnceCell::new(),
             stage: OnceCell::new(),
-            overrides: empty_overrides(),
         }
-    }
-
-    /// Starts from overrides an earlier template (the request template) wrote.
-    pub fn with_overrides(mut self, overrides: Value) -> Self {
-        self.overrides = overrides;
-        self
     }
 
     /// The request context.
@@ -187,8 +181,9 @@ impl<'a> Env<'a> {
             .map_or(Value::Null, |s| Value::String(s.into_owned()))
     }
 
-    /// `$context` as one map, for templates that index it dynamically.
-    pub fn context_map(&self) -> Value {
+    /// `$context` as one map (with the override maps `ov`), for templates that index it
+    /// dynamically.
+    pub fn context_map(&self, ov: &Value) -> Value {
         let mut m = Map::new();
         for (name, var) in [
             ("requestId", Var::RequestId),
@@ -215,7 +210,7 @@ impl<'a> Env<'a> {
                 "userAgent": self.context(Var::UserAgent),
             }),
         );
-        if let Value::Object(o) = &self.overrides {
+        if let Value::Object(o) = ov {
             m.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         Value::Object(m)
@@ -239,11 +234,6 @@ impl<'a> Env<'a> {
                     .collect(),
             )
         })
-    }
-
-    /// The overrides written so far, as the runtime applies them.
-    pub fn overrides(&self) -> Overrides {
-        overrides(&self.overrides)
     }
 }
 

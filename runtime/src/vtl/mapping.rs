@@ -15,8 +15,8 @@ use crate::responses::{self, ResponseType};
 use crate::server::{Runtime, MAX_BODY};
 use crate::{Request, Response};
 
-/// A compiled template.
-pub type Template = fn(&mut Env<'_>) -> Result<String, Failure>;
+/// A compiled template: what it reads, and the override maps it may write.
+pub type Template = fn(&Env<'_>, &mut Value) -> Result<String, Failure>;
 
 /// `passthroughBehavior`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,10 +92,8 @@ pub fn map_request(
             _ => Err(rt.gateway_response(cx, ResponseType::UnsupportedMediaType)),
         };
     };
-    let rendered = {
-        let mut env = Env::new(cx, body);
-        template(&mut env).map(|text| (text, env.overrides))
-    };
+    let mut ov = super::empty_overrides();
+    let rendered = template(&Env::new(cx, body), &mut ov).map(|text| (text, ov));
     match rendered {
         Ok((text, overrides)) => Ok(Mapped {
             body: Some(Bytes::from(text)),
@@ -138,12 +136,13 @@ pub fn map_response(
     else {
         return Ok(None);
     };
-    let mut env = Env::new(cx, body);
-    if !overrides.is_null() {
-        env = env.with_overrides(overrides);
-    }
-    let text = template(&mut env)?;
-    Ok(Some((media, text, env.overrides)))
+    let mut ov = if overrides.is_null() {
+        super::empty_overrides()
+    } else {
+        overrides
+    };
+    let text = template(&Env::new(cx, body), &mut ov)?;
+    Ok(Some((media, text, ov)))
 }
 
 /// Applies `responseOverride.status` and `responseOverride.header.*` to the answer.

@@ -14,7 +14,7 @@ mod env;
 pub mod mapping;
 pub mod ops;
 
-pub use env::{overrides, Env, Failure, Overrides};
+pub use env::{empty_overrides, overrides, Env, Failure, Overrides};
 pub use mapping::{Passthrough, Template};
 pub use ops::M;
 

@@ -24,6 +24,15 @@ pub static NULL: Value = Value::Null;
 /// `directive.foreach.maxloops` ends the loop there without an error).
 pub const MAX_LOOP: usize = 1000;
 
+/// A variable's value for keeping elsewhere: what it borrows stays borrowed (so
+/// `#set($root = $input.path('$'))` never copies the payload); a value it owns is copied.
+pub fn reborrow<'e>(v: &Cow<'e, Value>) -> Cow<'e, Value> {
+    match v {
+        Cow::Borrowed(b) => Cow::Borrowed(b),
+        Cow::Owned(o) => Cow::Owned(o.clone()),
+    }
+}
+
 /// `.name` on a value: a map member; `.empty` / `.size` on a list or map are Velocity's
 /// `isEmpty()` / `size()` property shorthands. Anything else is null.
 pub fn prop<'v>(v: Cow<'v, Value>, name: &str) -> Cow<'v, Value> {
@@ -99,10 +108,13 @@ pub fn set_at(root: &mut Value, keys: &[Value], value: Value) {
 }
 
 /// What `#foreach` walks: a list's elements, a map's values, a range; nothing else iterates.
-pub fn items(v: Value) -> Vec<Value> {
+/// Elements of a borrowed list are borrowed.
+pub fn items(v: Cow<'_, Value>) -> Vec<Cow<'_, Value>> {
     match v {
-        Value::Array(a) => a,
-        Value::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
+        Cow::Borrowed(Value::Array(a)) => a.iter().map(Cow::Borrowed).collect(),
+        Cow::Borrowed(Value::Object(m)) => m.values().map(Cow::Borrowed).collect(),
+        Cow::Owned(Value::Array(a)) => a.into_iter().map(Cow::Owned).collect(),
+        Cow::Owned(Value::Object(m)) => m.into_iter().map(|(_, v)| Cow::Owned(v)).collect(),
         _ => Vec::new(),
     }
 }
@@ -201,6 +213,21 @@ fn arith_f(op: Arith, x: f64, y: f64) -> Value {
         Arith::Div => float_value(x / y),
         Arith::Rem => float_value(x % y),
     }
+}
+
+/// `a + b`: with a string on either side, the two as text joined (a null side is written
+/// as its reference, `$x`, as Velocity 1.7's `ASTAddNode` does); otherwise [`arith`].
+pub fn add(a: &Value, b: &Value, a_literal: &str, b_literal: &str) -> Value {
+    if !(a.is_string() || b.is_string()) {
+        return arith(Arith::Add, a, b);
+    }
+    let side = |v: &Value, literal: &str| match v {
+        Value::Null => literal.to_string(),
+        v => string(v).into_owned(),
+    };
+    let mut out = side(a, a_literal);
+    out.push_str(&side(b, b_literal));
+    Value::String(out)
 }
 
 /// `-x`.
@@ -652,6 +679,11 @@ pub fn call_mut(recv: Option<&mut Value>, m: M, mut args: Vec<Value>) -> Result<
         },
         other => call(other, m, &args)?,
     })
+}
+
+/// Whether a reference has no value (Velocity's "not in the context").
+pub fn is_null(v: &Value) -> bool {
+    v.is_null()
 }
 
 /// Renders a value into the output (a null renders nothing: API Gateway prints undefined
