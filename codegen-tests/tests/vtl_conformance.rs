@@ -4,13 +4,12 @@
 //! wrote, or the failure it must end in. Every case names where its expected output comes
 //! from (AWS documentation, AWS-recorded behaviour, Velocity 1.7).
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod vtl_support;
 
 use serde_json::Value;
 use specgate_codegen_tests::vtl_conformance::TEMPLATES;
-use specgate_runtime::context::Context;
 use specgate_runtime::vtl::{self, Env, Failure};
+use vtl_support::context;
 
 fn cases() -> Vec<Value> {
     let text = include_str!(concat!(env!("OUT_DIR"), "/vtl-cases.json"));
@@ -27,42 +26,6 @@ fn string(v: &Value) -> String {
         Value::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-/// The request context a case describes.
-fn context(case: &Value) -> Context {
-    let method = case["method"].as_str().unwrap_or("POST");
-    let path = case["request_path"].as_str().unwrap_or("/test/items");
-    let uri = match case["query"].as_str() {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_string(),
-    };
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .version(http::Version::HTTP_11);
-    if let Some(headers) = case["headers"].as_array() {
-        for h in headers {
-            req = req.header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
-        }
-    }
-    let (parts, ()) = req.body(()).unwrap().into_parts();
-    let stage_vars: Vec<(String, String)> = case["stage_variables"]
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), string(v))).collect())
-        .unwrap_or_default();
-    let peer: SocketAddr = "203.0.113.7:4711".parse().unwrap();
-    let mut cx = Context::new(&parts, peer, Arc::from("test"), Arc::new(stage_vars));
-    let resource = case["resource_path"].as_str().unwrap_or("/items");
-    cx.resource_path = Box::leak(resource.to_string().into_boxed_str());
-    if let Some(params) = case["path_params"].as_object() {
-        for (k, v) in params {
-            let name: &'static str = Box::leak(k.clone().into_boxed_str());
-            let v = string(v);
-            cx.bind(name, &v, &v);
-        }
-    }
-    cx
 }
 
 /// The overrides a case expects, in the shape of `vtl::Overrides`.
@@ -82,12 +45,16 @@ fn expected_overrides(want: &Value) -> vtl::Overrides {
     }
 }
 
-fn run(case: &Value, template: vtl::Template) -> Result<(), String> {
+/// Renders a case with `render` and compares with what the case expects.
+fn run(
+    case: &Value,
+    render: impl Fn(&Env<'_>, &mut Value) -> Result<String, Failure>,
+) -> Result<(), String> {
     let cx = context(case);
     let body = string(&case["body"]);
     let env = Env::new(&cx, body.as_bytes());
     let mut ov = vtl::empty_overrides();
-    let got = template(&env, &mut ov);
+    let got = render(&env, &mut ov);
     match (&case["error"], got) {
         (Value::Null, Ok(out)) => {
             let want = string(&case["expected"]);
@@ -134,7 +101,7 @@ fn every_conformance_case_renders_exactly() {
             continue;
         }
         ran += 1;
-        if let Err(e) = run(case, *template) {
+        if let Err(e) = run(case, template) {
             failures.push(format!(
                 "- {} ({}): {e}",
                 string(&case["name"]),
@@ -167,5 +134,33 @@ fn every_case_names_its_source() {
             "case `{}` has source `{source}`",
             string(&case["name"])
         );
+    }
+}
+
+/// The interpreter the benchmark compares compiled templates with renders every case as
+/// the compiled code does (so the benchmark compares two engines with the same output).
+#[test]
+fn interpreter_baseline_agrees_on_every_case() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        if case["compile_error"].is_string() {
+            continue;
+        }
+        let src = string(&case["template"]);
+        let ast = specgate::vtl::parse(&src).unwrap();
+        if let Err(e) = run(&case, |env, ov| vtl_support::render(&ast, &src, env, ov)) {
+            failures.push(format!("- {}: {e}", string(&case["name"])));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every Java method name the compiler accepts means the same runtime method by name.
+#[test]
+fn compiler_and_runtime_agree_on_method_names() {
+    for (name, variant) in specgate::vtl_gen::METHODS {
+        let m = vtl::M::from_java_name(name)
+            .unwrap_or_else(|| panic!("the runtime does not know `{name}`"));
+        assert_eq!(format!("{m:?}"), *variant, "{name}");
     }
 }

@@ -87,12 +87,13 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
                 "HTTP API parameter mapping is not supported yet",
             );
         }
-        if i.content_handling.is_some() {
+        if i.content_handling.is_some() && i.kind.value == IntegrationType::HttpProxy {
             d.error(
                 &codes::UNSUPPORTED,
                 i.span,
-                "`contentHandling` is not supported yet",
-            );
+                "`contentHandling` on an `http_proxy` integration is not supported yet",
+            )
+            .help("the body is passed through as bytes; drop `contentHandling` to keep it so");
         }
     }
     for g in api.gateway_responses.values() {
@@ -1182,7 +1183,7 @@ fn handler<'a>(
         i.kind.value.as_str()
     );
     let body = match i.kind.value {
-        IntegrationType::Mock => mock(i, name),
+        IntegrationType::Mock => mock(api, i, name),
         IntegrationType::HttpProxy => http_proxy(api, r, i),
         IntegrationType::Http => http(api, r, i, name),
         IntegrationType::Aws | IntegrationType::AwsProxy => {
@@ -1583,6 +1584,7 @@ pub fn template_module(templates: &[(String, String)]) -> Result<TokenStream, St
 /// Code that answers with one integration response: status, mapped headers, body (the
 /// backend's, or its response template's output), then the template overrides.
 fn integration_response(
+    api: &Api,
     resp: &IntegrationResponse,
     n: usize,
     selector: &Selector,
@@ -1611,15 +1613,42 @@ fn integration_response(
             }),
         }
     });
+    // The backend's payload after `contentHandling` (or the `Accept`-driven conversion of
+    // an API with binary media types).
+    let converts = resp.content_handling.is_some() || !api.binary_media_types.is_empty();
+    let convert = match selector {
+        Selector::Backend if converts => {
+            let types = binary_types(api);
+            let ch = match resp.content_handling {
+                Some(ch) => {
+                    let ch = content_handling(ch);
+                    quote!(Some(#ch))
+                }
+                None => quote!(None),
+            };
+            Some(quote! {
+                let backend_type = backend.headers.get("content-type").and_then(|v| v.to_str().ok());
+                let Some(payload) = vtl::mapping::convert_response(backend.body.clone(), backend_type, cx, #types, #ch) else {
+                    return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+                };
+            })
+        }
+        _ => None,
+    };
+    let payload = if convert.is_some() {
+        quote!(payload)
+    } else {
+        quote!(backend.body)
+    };
     let input = match selector {
-        Selector::Backend => quote!(&backend.body),
+        Selector::Backend => quote!(&#payload),
         _ => quote!(b""),
     };
     let body = if resp.templates.is_empty() {
         match selector {
             // Passthrough: the backend's body.
             Selector::Backend => {
-                quote!(let (content_type, body) = ("application/json", backend.body.clone());)
+                quote!(let (content_type, body) = ("application/json", #payload.clone());)
             }
             _ => quote!(let (content_type, body) = ("application/json", Bytes::new());),
         }
@@ -1633,10 +1662,24 @@ fn integration_response(
             };
         }
     };
+    // A `Content-Type` mapped by `responseParameters` wins over the default.
+    let mapped_type = resp.parameters.iter().any(|(t, _)| {
+        t.value
+            .strip_prefix("method.response.header.")
+            .is_some_and(|h| h.eq_ignore_ascii_case("content-type"))
+    });
+    let content_type = if mapped_type {
+        quote! {
+            if !builder.headers_ref().is_some_and(|h| h.contains_key(http::header::CONTENT_TYPE)) {
+                builder = builder.header("content-type", content_type);
+            }
+        }
+    } else {
+        quote!(builder = builder.header("content-type", content_type);)
+    };
     let finish = if templated {
         quote! {
             let mut resp = builder
-                .header("content-type", content_type)
                 .body(full(body))
                 .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError));
             vtl::mapping::apply_response_overrides(&mut resp, &ov);
@@ -1645,7 +1688,6 @@ fn integration_response(
     } else {
         quote! {
             builder
-                .header("content-type", content_type)
                 .body(full(body))
                 .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))
         }
@@ -1653,7 +1695,9 @@ fn integration_response(
     quote! {
         let mut builder = http::Response::builder().status(#status);
         #(#headers)*
+        #convert
         #body
+        #content_type
         #finish
     }
 }
@@ -1662,6 +1706,7 @@ fn integration_response(
 /// response whose selection pattern matches the whole status, else `default`, else API
 /// Gateway's configuration error.
 fn integration_responses(
+    api: &Api,
     i: &Integration,
     selector: Selector,
     handler: &proc_macro2::Ident,
@@ -1686,14 +1731,14 @@ fn integration_responses(
             })
             .or(default);
         return match chosen {
-            Some((n, resp)) => integration_response(resp, n, &selector, handler, templated),
+            Some((n, resp)) => integration_response(api, resp, n, &selector, handler, templated),
             None => no_match,
         };
     }
     let arms = i.responses.iter().enumerate().filter_map(|(n, resp)| {
         let re = format!("^(?:{})$", resp.pattern.as_ref()?.value);
         let static_name = format_ident!("SELECTION_{}", n);
-        let build = integration_response(resp, n, &selector, handler, templated);
+        let build = integration_response(api, resp, n, &selector, handler, templated);
         Some(quote! {
             static #static_name: std::sync::LazyLock<Regex> =
                 std::sync::LazyLock::new(|| Regex::new(#re).expect("checked at compile time"));
@@ -1703,7 +1748,7 @@ fn integration_responses(
         })
     });
     let fallback = match default {
-        Some((n, resp)) => integration_response(resp, n, &selector, handler, templated),
+        Some((n, resp)) => integration_response(api, resp, n, &selector, handler, templated),
         None => no_match,
     };
     let selector_value = match selector {
@@ -1725,16 +1770,52 @@ fn passthrough(i: &Integration) -> TokenStream {
     }
 }
 
-/// Request mapping: reads the body, runs the request template the `Content-Type` selects
-/// (or applies `passthroughBehavior`), and binds `body`, `mapped` and `ov`.
-fn request_mapping(i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
-    let table = template_table(&i.request_templates, handler, None);
-    let passthrough = passthrough(i);
+/// The API's `binaryMediaTypes` as a `&[&str]` expression.
+fn binary_types(api: &Api) -> TokenStream {
+    let types = api.binary_media_types.iter().map(|t| t.value.as_str());
+    quote!(&[#(#types),*])
+}
+
+fn content_handling(ch: ContentHandling) -> TokenStream {
+    match ch {
+        ContentHandling::ConvertToText => quote!(vtl::mapping::ContentHandling::ConvertToText),
+        ContentHandling::ConvertToBinary => {
+            quote!(vtl::mapping::ContentHandling::ConvertToBinary)
+        }
+    }
+}
+
+/// Reads the client's body into `body` and applies the integration's `contentHandling`.
+fn read_request_body(api: &Api, i: &Integration) -> TokenStream {
+    let convert = i.content_handling.map(|ch| {
+        let ch = content_handling(ch);
+        let types = binary_types(api);
+        quote! {
+            // API Gateway's answer to a payload it cannot convert is a 500 (unverified
+            // which gateway response; API_CONFIGURATION_ERROR's is the one it documents
+            // for a configuration that cannot handle a request).
+            let Some(body) = vtl::mapping::convert_request(body, cx, #types, #ch) else {
+                return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+            };
+        }
+    });
     quote! {
         let body = match vtl::mapping::read_body(req).await {
             Ok(b) => b,
             Err(r) => return r,
         };
+        #convert
+    }
+}
+
+/// Request mapping: reads the body, runs the request template the `Content-Type` selects
+/// (or applies `passthroughBehavior`), and binds `body`, `mapped` and `ov`.
+fn request_mapping(api: &Api, i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
+    let table = template_table(&i.request_templates, handler, None);
+    let passthrough = passthrough(i);
+    let read = read_request_body(api, i);
+    quote! {
+        #read
         let mapped = match vtl::mapping::map_request(rt, cx, &body, #table, #passthrough) {
             Ok(m) => m,
             Err(r) => return r,
@@ -1771,26 +1852,27 @@ fn constant_mock_status(i: &Integration) -> Option<u64> {
     (first == 200 && statuses.iter().all(|s| *s == first)).then_some(first)
 }
 
-fn mock(i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
+fn mock(api: &Api, i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
     if i.request_templates.is_empty() {
         if i.passthrough == Passthrough::Never {
             return quote!(rt.gateway_response(cx, ResponseType::UnsupportedMediaType));
         }
         // No template: the status is 200, so the response is chosen here.
-        let responses = integration_responses(i, Selector::Constant("200".into()), handler);
+        let responses = integration_responses(api, i, Selector::Constant("200".into()), handler);
         let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
         return quote!(#ov #responses);
     }
     if let Some(status) = constant_mock_status(i) {
         // Every template is plain JSON text with the same status: chosen here, and the
         // request is not even read.
-        let responses = integration_responses(i, Selector::Constant(status.to_string()), handler);
+        let responses =
+            integration_responses(api, i, Selector::Constant(status.to_string()), handler);
         let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
         return quote!(#ov #responses);
     }
     // The rendered request template decides the status: `{"statusCode": 200}`.
-    let mapping = request_mapping(i, handler);
-    let responses = integration_responses(i, Selector::Mock, handler);
+    let mapping = request_mapping(api, i, handler);
+    let responses = integration_responses(api, i, Selector::Mock, handler);
     quote! {
         #mapping
         let selector = mapped.body.as_deref().map_or(200, vtl::mapping::mock_status).to_string();
@@ -1799,7 +1881,7 @@ fn mock(i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
     }
 }
 
-fn http(_api: &Api, r: &Route, i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
+fn http(api: &Api, r: &Route, i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
     let mapping = !i.request_templates.is_empty();
     let url = url_builder_with(r, i, mapping);
     let queries = query_mappings(i);
@@ -1816,11 +1898,11 @@ fn http(_api: &Api, r: &Route, i: &Integration, handler: &proc_macro2::Ident) ->
         // No integration responses: API Gateway cannot map the answer.
         quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
     } else {
-        integration_responses(i, Selector::Backend, handler)
+        integration_responses(api, i, Selector::Backend, handler)
     };
     let (prepare, overrides, payload, ov) = if mapping {
         (
-            request_mapping(i, handler),
+            request_mapping(api, i, handler),
             quote! {
                 for (k, v) in &request_overrides.request_query {
                     upstream::set_query_param(&mut url, k, v);
@@ -1829,6 +1911,15 @@ fn http(_api: &Api, r: &Route, i: &Integration, handler: &proc_macro2::Ident) ->
             },
             quote!(full(mapped.body.unwrap_or(body))),
             quote!(let ov = mapped.overrides;),
+        )
+    } else if i.content_handling.is_some() {
+        // The body is read to be converted, then sent.
+        let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
+        (
+            read_request_body(api, i),
+            quote!(),
+            quote!(full(body)),
+            quote!(#ov),
         )
     } else {
         let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));

@@ -41,7 +41,8 @@ impl Seen {
 /// `server: test-backend`. The request can ask for something else (so that both proxy and
 /// non-proxy integrations can steer it): a header `x-want-status: N` or `x-trace-id: want-N`,
 /// or a query parameter `max=N` with N ≥ 300, sets the status; `x-want-delay-ms: N` delays
-/// the answer.
+/// the answer; `x-want-body: text` (with `x-want-content-type`, default `text/plain`)
+/// replaces the echo.
 pub struct Backend {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
@@ -135,6 +136,15 @@ async fn answer(
         .unwrap_or(200);
     if let Some(ms) = want("x-want-delay-ms") {
         tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if let Some(want) = seen.header("x-want-body") {
+        // The body (and content type) the request asks for, as is.
+        let content_type = seen.header("x-want-content-type").unwrap_or("text/plain");
+        return hyper::Response::builder()
+            .status(status as u16)
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(want.to_string())))
+            .unwrap();
     }
     let echo = serde_json::json!({
         "method": seen.method,

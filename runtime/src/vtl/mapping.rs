@@ -191,6 +191,82 @@ pub fn override_headers(
     }
 }
 
+/// `contentHandling` of an integration (request payload) or integration response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentHandling {
+    /// A binary payload becomes its base64 text; text stays as it is.
+    ConvertToText,
+    /// A text payload is base64-decoded into bytes; binary stays as it is.
+    ConvertToBinary,
+}
+
+/// Whether `media` (a `Content-Type`, or an `Accept` whose first media type counts) is one of
+/// the API's `binaryMediaTypes`. Parameters are ignored, case does not matter, and `*/*` or
+/// `type/*` in the list match as wildcards.
+pub fn is_binary(types: &[&str], media: Option<&str>) -> bool {
+    let Some(m) = media
+        .and_then(|m| m.split([',', ';']).next())
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    else {
+        return false;
+    };
+    let (mt, ms) = m.split_once('/').unwrap_or((m, ""));
+    types.iter().any(|t| {
+        let (tt, ts) = t.split_once('/').unwrap_or((t, ""));
+        (tt == "*" || tt.eq_ignore_ascii_case(mt)) && (ts == "*" || ts.eq_ignore_ascii_case(ms))
+    })
+}
+
+/// One conversion; `None` when a text payload that must become binary is not base64.
+fn convert(body: Bytes, binary: bool, ch: ContentHandling) -> Option<Bytes> {
+    match (ch, binary) {
+        (ContentHandling::ConvertToText, true) => {
+            Some(Bytes::from(super::base64_encode_bytes(&body)))
+        }
+        (ContentHandling::ConvertToBinary, false) => {
+            super::base64_decode_bytes(&body).map(Bytes::from)
+        }
+        _ => Some(body),
+    }
+}
+
+/// The request payload as the integration gets it (AWS's request conversion table): the
+/// payload is binary when its `Content-Type` is a binary media type. Templates see the
+/// converted payload.
+pub fn convert_request(
+    body: Bytes,
+    cx: &Context,
+    types: &[&str],
+    ch: ContentHandling,
+) -> Option<Bytes> {
+    convert(body, is_binary(types, cx.header("content-type")), ch)
+}
+
+/// The integration response payload as the method response gets it (AWS's response
+/// conversion table): with `contentHandling`, as it says; without it, a binary payload for a
+/// client whose first `Accept` type is text becomes base64 text, and a text payload for a
+/// client that accepts a binary type is base64-decoded. Nothing changes when the API has no
+/// binary media types.
+pub fn convert_response(
+    body: Bytes,
+    content_type: Option<&str>,
+    cx: &Context,
+    types: &[&str],
+    ch: Option<ContentHandling>,
+) -> Option<Bytes> {
+    let binary = is_binary(types, content_type);
+    match ch {
+        Some(ch) => convert(body, binary, ch),
+        None if types.is_empty() => Some(body),
+        None => match (binary, is_binary(types, cx.header("accept"))) {
+            (true, false) => convert(body, true, ContentHandling::ConvertToText),
+            (false, true) => convert(body, false, ContentHandling::ConvertToBinary),
+            _ => Some(body),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +278,31 @@ mod tests {
         assert_eq!(mock_status(b"{ 'statusCode' : '302' }"), 302);
         assert_eq!(mock_status(b"{}"), 200);
         assert_eq!(mock_status(b""), 200);
+    }
+
+    #[test]
+    fn binary_media_types_match_like_api_gateway() {
+        let types = ["image/png", "application/*"];
+        assert!(is_binary(&types, Some("image/png")));
+        assert!(is_binary(&types, Some("IMAGE/PNG; q=1")));
+        assert!(is_binary(&types, Some("application/zip")));
+        assert!(is_binary(&types, Some("image/png, text/html")));
+        assert!(!is_binary(&types, Some("text/html, image/png")));
+        assert!(!is_binary(&types, Some("image/jpeg")));
+        assert!(!is_binary(&types, None));
+        assert!(is_binary(&["*/*"], Some("text/plain")));
+    }
+
+    #[test]
+    fn conversions_follow_the_tables() {
+        let text = Bytes::from_static(b"aGk=");
+        let bin = Bytes::from_static(b"hi");
+        let t = ContentHandling::ConvertToText;
+        let b = ContentHandling::ConvertToBinary;
+        assert_eq!(convert(bin.clone(), true, t).unwrap(), "aGk=");
+        assert_eq!(convert(text.clone(), false, t).unwrap(), "aGk=");
+        assert_eq!(convert(text.clone(), false, b).unwrap(), "hi");
+        assert_eq!(convert(bin.clone(), true, b).unwrap(), "hi");
+        assert!(convert(Bytes::from_static(b"not base64!"), false, b).is_none());
     }
 }

@@ -340,45 +340,40 @@ pub fn url_decode(s: &str) -> String {
     crate::path::decode_query(s)
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// Base64 as API Gateway reads it: the standard alphabet, padding optional, line breaks and
+/// blanks ignored (a template's or payload's base64 is often wrapped).
+const B64: base64::engine::GeneralPurpose =
+    base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
 
-/// `$util.base64Encode` (standard alphabet, padded, of the UTF-8 bytes).
-pub fn base64_encode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
-    for chunk in b.chunks(3) {
-        let n = chunk.iter().fold(0u32, |n, c| (n << 8) | u32::from(*c)) << (8 * (3 - chunk.len()));
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// Base64 of bytes (standard alphabet, padded).
+pub fn base64_encode_bytes(b: &[u8]) -> String {
+    use base64::Engine as _;
+    B64.encode(b)
 }
 
-/// `$util.base64Decode`: `None` when the text is not base64 (the template then fails, as
-/// API Gateway's does).
-pub fn base64_decode(s: &str) -> Option<String> {
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        if c == b'=' {
-            break;
-        }
-        let v = B64.iter().position(|x| *x == c)? as u32;
-        bits = (bits << 6) | v;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
+/// The bytes base64 text stands for, or `None` when it is not base64.
+pub fn base64_decode_bytes(text: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    if text.iter().any(u8::is_ascii_whitespace) {
+        let packed: Vec<u8> = text
+            .iter()
+            .copied()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        return B64.decode(packed).ok();
     }
-    String::from_utf8(out).ok()
+    B64.decode(text).ok()
+}
+
+/// `$util.base64Encode` (of the UTF-8 bytes).
+pub fn base64_encode(s: &str) -> String {
+    base64_encode_bytes(s.as_bytes())
+}
+
+/// `$util.base64Decode`: `None` when the text is not base64 or does not decode to UTF-8
+/// text (the template then fails, as API Gateway's does).
+pub fn base64_decode(s: &str) -> Option<String> {
+    String::from_utf8(base64_decode_bytes(s.as_bytes())?).ok()
 }
 
 /// `$util.parseJson`: the value of a JSON text, or `None` when it is not JSON.

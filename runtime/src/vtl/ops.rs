@@ -337,6 +337,55 @@ pub enum M {
 }
 
 impl M {
+    /// The method a Java name means (`size` is [`M::Size`]), for tools that dispatch by
+    /// name at run time; the compiler resolves names when it generates code.
+    pub fn from_java_name(name: &str) -> Option<M> {
+        Some(match name {
+            "size" => M::Size,
+            "isEmpty" => M::IsEmpty,
+            "get" => M::Get,
+            "getOrDefault" => M::GetOrDefault,
+            "containsKey" => M::ContainsKey,
+            "containsValue" => M::ContainsValue,
+            "keySet" => M::KeySet,
+            "values" => M::Values,
+            "entrySet" => M::EntrySet,
+            "put" => M::Put,
+            "putAll" => M::PutAll,
+            "remove" => M::Remove,
+            "clear" => M::Clear,
+            "add" => M::Add,
+            "addAll" => M::AddAll,
+            "set" => M::Set,
+            "subList" => M::SubList,
+            "contains" => M::Contains,
+            "indexOf" => M::IndexOf,
+            "lastIndexOf" => M::LastIndexOf,
+            "length" => M::Length,
+            "substring" => M::Substring,
+            "replace" => M::Replace,
+            "replaceAll" => M::ReplaceAll,
+            "replaceFirst" => M::ReplaceFirst,
+            "toLowerCase" => M::ToLowerCase,
+            "toUpperCase" => M::ToUpperCase,
+            "trim" => M::Trim,
+            "split" => M::Split,
+            "startsWith" => M::StartsWith,
+            "endsWith" => M::EndsWith,
+            "equals" => M::Equals,
+            "equalsIgnoreCase" => M::EqualsIgnoreCase,
+            "matches" => M::Matches,
+            "charAt" => M::CharAt,
+            "concat" => M::Concat,
+            "toString" => M::ToString,
+            "intValue" => M::IntValue,
+            "doubleValue" => M::DoubleValue,
+            "booleanValue" => M::BooleanValue,
+            "compareTo" => M::CompareTo,
+            _ => return None,
+        })
+    }
+
     /// Whether the method changes its receiver (then generated code calls [`call_mut`]).
     pub fn mutates(self) -> bool {
         matches!(
