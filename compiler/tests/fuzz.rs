@@ -192,7 +192,8 @@ proptest! {
 }
 
 /// Mapping templates: any text, and text built from Velocity's own tokens, parses or fails
-/// with an error inside the template — never a panic.
+/// with an error inside the template — never a panic; a template that parses compiles to
+/// Rust that parses, or is refused with a reason.
 fn vtl_text() -> impl Strategy<Value = String> {
     const TOKENS: &[&str] = &[
         "$",
@@ -244,6 +245,20 @@ fn vtl_text() -> impl Strategy<Value = String> {
         " ",
         "é",
         "$input.path('$')",
+        "$input.params('a')",
+        "$util.base64Encode(",
+        "$context.requestOverride.header.X",
+        "$context.responseOverride.status",
+        "$foreach.index",
+        "$velocityCount",
+        "#macro(m $a)",
+        "#m(",
+        "\\$x",
+        ".put('k', 1)",
+        ".size()",
+        " + ",
+        " / ",
+        "#set($x = ",
     ];
     prop_oneof![
         ".{0,64}",
@@ -256,9 +271,16 @@ proptest! {
 
     #[test]
     fn vtl_parser_never_panics(src in vtl_text()) {
-        if let Err(e) = specgate::vtl::parse(&src) {
-            prop_assert!(e.offset <= src.len());
-            let _ = e.line_col(&src);
+        match specgate::vtl::parse(&src) {
+            Err(e) => {
+                prop_assert!(e.offset <= src.len());
+                let _ = e.line_col(&src);
+            }
+            Ok(_) => {
+                if let Ok(tokens) = specgate::codegen::template_module(&[("t".into(), src.clone())]) {
+                    prop_assert!(syn::parse2::<syn::File>(tokens).is_ok(), "{src:?}");
+                }
+            }
         }
     }
 }
