@@ -36,17 +36,18 @@ pub enum RuntimeDep {
 pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
     for r in &api.routes {
         let Some(i) = &r.integration else { continue };
-        match i.kind.value {
-            IntegrationType::Aws | IntegrationType::AwsProxy => {
+        if let Some(u) = &i.uri {
+            if let IntegrationUri::Lambda {
+                streaming: true, ..
+            } = u.value
+            {
                 d.error(
                     &codes::UNSUPPORTED,
-                    i.kind.span,
-                    format!("`{}` (Lambda) integrations are not supported yet", i.kind.value.as_str()),
+                    u.span,
+                    "Lambda response streaming is not supported yet",
                 )
-                .label("not supported yet")
-                .help("this version generates http_proxy, http and mock integrations; Lambda support is planned");
+                .help("use `2015-03-31/functions/{functionArn}/invocations`");
             }
-            _ => {}
         }
         for (media, t) in &i.request_templates {
             unsupported_template(d, db, t, media);
@@ -1186,9 +1187,7 @@ fn handler<'a>(
         IntegrationType::Mock => mock(api, i, name),
         IntegrationType::HttpProxy => http_proxy(api, r, i),
         IntegrationType::Http => http(api, r, i, name),
-        IntegrationType::Aws | IntegrationType::AwsProxy => {
-            quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
-        }
+        IntegrationType::Aws | IntegrationType::AwsProxy => lambda(api, r, i, name),
     };
     let validation = parameter_validation(api, r);
     let typed = typed_parameters(api, r, name, models);
@@ -1426,6 +1425,153 @@ fn is_header_value(v: &str) -> bool {
     v.bytes().all(|b| (32..127).contains(&b) || b == b'\t')
 }
 
+/// An expression for the `String` that `text` (with `${stageVariables.x}` parts) is at
+/// request time.
+fn stage_string(text: &str) -> TokenStream {
+    if !text.contains("${stageVariables.") {
+        return quote!(String::from(#text));
+    }
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("${stageVariables.") {
+        let (lit, after) = rest.split_at(at);
+        let after = &after["${stageVariables.".len()..];
+        let Some(end) = after.find('}') else { break };
+        if !lit.is_empty() {
+            parts.push(quote!(s.push_str(#lit);));
+        }
+        let var = &after[..end];
+        parts.push(quote!(s.push_str(cx.stage_var(#var).unwrap_or(""));));
+        rest = &after[end + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(quote!(s.push_str(#rest);));
+    }
+    quote!({
+        let mut s = String::new();
+        #(#parts)*
+        s
+    })
+}
+
+/// A Lambda integration: `aws_proxy` (the event in, the proxy response out) or `aws`
+/// (request templates build the payload, integration responses are selected by the
+/// function's `errorMessage`).
+fn lambda(api: &Api, r: &Route, i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
+    let Some(IntegrationUri::Lambda {
+        region, function, ..
+    }) = i.uri.as_ref().map(|u| &u.value)
+    else {
+        // `check` refuses AWS-service integrations; nothing else reaches here.
+        return quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
+    };
+    let function = stage_string(function);
+    let timeout = i.timeout_ms.value as u64;
+    let types = binary_types(api);
+    let invoke = |payload: TokenStream, kind: TokenStream| {
+        quote! {
+            let function = #function;
+            let invoked = rt.lambda.invoke(
+                rt,
+                &function,
+                #region,
+                #payload,
+                #kind,
+                std::time::Duration::from_millis(#timeout),
+            ).await;
+        }
+    };
+    let sync = quote!(lambda::InvocationType::RequestResponse);
+    if i.kind.value == IntegrationType::AwsProxy {
+        let read = quote! {
+            let body = match vtl::mapping::read_body(req).await {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+        };
+        return if api.flavor == Flavor::Http {
+            let version = i
+                .payload_format_version
+                .as_ref()
+                .map_or("2.0", |v| v.value.as_str());
+            let event = if version == "1.0" {
+                quote!(lambda::event::v1(cx, &body, &[], Some("1.0")))
+            } else {
+                let route_key = if r.path.is_default {
+                    "$default".to_string()
+                } else {
+                    let m = match r.method {
+                        Method::Any => "ANY",
+                        m => m.as_str(),
+                    };
+                    format!("{m} {}", r.path.raw)
+                };
+                quote!(lambda::event::v2(cx, &body, #route_key))
+            };
+            let call = invoke(quote!(Bytes::from(#event.to_string())), sync);
+            quote! {
+                #read
+                #call
+                match invoked {
+                    Ok(out) => lambda::proxy::http_api(rt, cx, &out, #version),
+                    Err(e) => lambda::failure(rt, cx, &e),
+                }
+            }
+        } else {
+            let call = invoke(
+                quote!(Bytes::from(lambda::event::v1(cx, &body, #types, None).to_string())),
+                sync,
+            );
+            quote! {
+                #read
+                #call
+                match invoked {
+                    Ok(out) => lambda::proxy::rest(cx, &out, #types),
+                    Err(e) => lambda::failure(rt, cx, &e),
+                }
+            }
+        };
+    }
+    // Non-proxy: `X-Amz-Invocation-Type: 'Event'` makes the call asynchronous.
+    let asynchronous = i.request_parameters.iter().any(|(t, s)| {
+        t.value
+            .strip_prefix("integration.request.header.")
+            .is_some_and(|h| h.eq_ignore_ascii_case("x-amz-invocation-type"))
+            && static_value(&s.value) == Some("Event")
+    });
+    let kind = if asynchronous {
+        quote!(lambda::InvocationType::Event)
+    } else {
+        sync
+    };
+    let mapping = request_mapping(api, i, handler);
+    let call = invoke(quote!(mapped.body.map(Bytes::from).unwrap_or(body)), kind);
+    let responses = if i.responses.is_empty() {
+        quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
+    } else {
+        integration_responses(api, i, Selector::Lambda, handler)
+    };
+    let ov = templated(i).then(|| quote!(let ov = mapped.overrides;));
+    quote! {
+        #mapping
+        #ov
+        #call
+        let out = match invoked {
+            Ok(out) => out,
+            Err(e) => return lambda::failure(rt, cx, &e),
+        };
+        // Integration responses are selected by the function's `errorMessage` (empty when
+        // it did not fail); the payload is what templates see.
+        let selector = lambda::error_message(&out);
+        let backend = upstream::Buffered {
+            status: 200,
+            headers: http::HeaderMap::new(),
+            body: out.payload,
+        };
+        #responses
+    }
+}
+
 /// What integration responses are selected on.
 enum Selector {
     /// A mock's status, known at compile time: the response is chosen by codegen.
@@ -1434,6 +1580,8 @@ enum Selector {
     Mock,
     /// The backend's status (`backend.status`), matched at request time.
     Backend,
+    /// A Lambda function's `errorMessage` (`selector`), with its payload in `backend`.
+    Lambda,
 }
 
 /// The name of a compiled template: `<handler>_request_<k>` or `<handler>_response_<n>_<k>`.
@@ -1593,7 +1741,7 @@ fn integration_response(
 ) -> TokenStream {
     let status: u16 = resp.status.value.parse().unwrap_or(200);
     let backend = match selector {
-        Selector::Backend => quote!(Some(&backend.headers)),
+        Selector::Backend | Selector::Lambda => quote!(Some(&backend.headers)),
         _ => quote!(None),
     };
     let headers = resp.parameters.iter().filter_map(|(t, s)| {
@@ -1617,7 +1765,7 @@ fn integration_response(
     // an API with binary media types).
     let converts = resp.content_handling.is_some() || !api.binary_media_types.is_empty();
     let convert = match selector {
-        Selector::Backend if converts => {
+        Selector::Backend | Selector::Lambda if converts => {
             let types = binary_types(api);
             let ch = match resp.content_handling {
                 Some(ch) => {
@@ -1641,13 +1789,13 @@ fn integration_response(
         quote!(backend.body)
     };
     let input = match selector {
-        Selector::Backend => quote!(&#payload),
+        Selector::Backend | Selector::Lambda => quote!(&#payload),
         _ => quote!(b""),
     };
     let body = if resp.templates.is_empty() {
         match selector {
             // Passthrough: the backend's body.
-            Selector::Backend => {
+            Selector::Backend | Selector::Lambda => {
                 quote!(let (content_type, body) = ("application/json", #payload.clone());)
             }
             _ => quote!(let (content_type, body) = ("application/json", Bytes::new());),

@@ -46,6 +46,21 @@ pub struct Config {
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "SPECGATE_DRAIN_SECONDS", default_value_t = 30)]
     pub drain_seconds: u64,
+    /// Send Lambda Invoke API calls to this endpoint (e.g. `http://127.0.0.1:9001`) instead
+    /// of `https://lambda.{region}.amazonaws.com`.
+    #[arg(long, env = "SPECGATE_LAMBDA_ENDPOINT")]
+    pub lambda_endpoint: Option<String>,
+    /// Run a Lambda function locally, `NAME=COMMAND` (repeatable): COMMAND is started with
+    /// `AWS_LAMBDA_RUNTIME_API` set and serves the function's invocations.
+    #[arg(long = "function", value_parser = parse_kv, env = "SPECGATE_FUNCTIONS", value_delimiter = ';')]
+    pub functions: Vec<(String, String)>,
+    /// Most processes of one local function at a time.
+    #[arg(long, env = "SPECGATE_FUNCTION_CONCURRENCY", default_value_t = 4)]
+    pub function_concurrency: usize,
+    /// A local function's timeout in seconds (default: the integration's timeout); a
+    /// process past it is killed and replaced.
+    #[arg(long = "function-timeout", env = "SPECGATE_FUNCTION_TIMEOUT")]
+    pub function_timeout_seconds: Option<u64>,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -68,6 +83,10 @@ impl Config {
             tls_key: None,
             drain_seconds: 5,
             workers: None,
+            lambda_endpoint: None,
+            functions: Vec::new(),
+            function_concurrency: 4,
+            function_timeout_seconds: None,
         }
     }
 }

@@ -120,6 +120,8 @@ pub struct Context {
     /// With a failed body validation: each failure with the JSON pointer of the value
     /// (`/owner/email: …`), for the access log.
     pub validation_detail: Option<String>,
+    /// What an authorizer returned (`$context.authorizer`, `requestContext.authorizer`).
+    pub authorizer: Option<serde_json::Value>,
 }
 
 impl Context {
@@ -155,6 +157,7 @@ impl Context {
             error: None,
             validation_error: None,
             validation_detail: None,
+            authorizer: None,
         }
     }
 
@@ -240,6 +243,22 @@ impl Context {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// A header name as the client sent it. hyper lowers header names; HTTP/1 clients send
+/// them in canonical case (`Content-Type`), which is restored here; HTTP/2 names are lower
+/// case on the wire.
+pub fn header_name_as_sent(protocol: &str, name: &str) -> String {
+    if protocol.starts_with("HTTP/2") {
+        return name.to_string();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut up = true;
+    for c in name.chars() {
+        out.push(if up { c.to_ascii_uppercase() } else { c });
+        up = c == '-';
+    }
+    out
 }
 
 /// A request id shaped like API Gateway's (a UUID v4 from a fast process-local generator:

@@ -12,6 +12,7 @@
 pub mod config;
 pub mod context;
 pub mod dns;
+pub mod lambda;
 pub mod params;
 pub mod path;
 pub mod responses;
@@ -113,7 +114,7 @@ pub mod prelude {
     pub use crate::server::Runtime;
     pub use crate::template::{self, select_template, Part, Source};
     pub use crate::validate::{self, In};
-    pub use crate::{empty, full, params, path, upstream, vtl};
+    pub use crate::{empty, full, lambda, params, path, upstream, vtl};
     pub use crate::{ApiInfo, Flavor, Gateway, Request, Response, StageInfo};
     pub use bytes::Bytes;
     pub use http;

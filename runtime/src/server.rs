@@ -34,6 +34,8 @@ pub struct Runtime {
     pub client: upstream::Client,
     /// The configuration the gateway was started with.
     pub config: Config,
+    /// Lambda functions (shared by every worker).
+    pub lambda: Arc<crate::lambda::Lambda>,
     stage: Arc<str>,
     stage_vars: Arc<Vec<(String, String)>>,
 }
@@ -41,6 +43,16 @@ pub struct Runtime {
 impl Runtime {
     /// A runtime for `info` with `config` (stage chosen and variables merged here).
     pub fn new(info: &'static ApiInfo, config: Config) -> Result<Runtime, String> {
+        let lambda = crate::lambda::Lambda::new(&config)?;
+        Self::with_lambda(info, config, lambda)
+    }
+
+    /// A runtime that shares `lambda` (and its local function processes) with others.
+    pub fn with_lambda(
+        info: &'static ApiInfo,
+        config: Config,
+        lambda: Arc<crate::lambda::Lambda>,
+    ) -> Result<Runtime, String> {
         let stage_info = match &config.stage {
             Some(name) => match info.stages.iter().find(|s| s.name == name) {
                 Some(s) => Some(s),
@@ -78,6 +90,7 @@ impl Runtime {
             info,
             client: upstream::client()?,
             config,
+            lambda,
             stage,
             stage_vars: Arc::new(vars),
         })
@@ -180,6 +193,7 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
     );
     let mut threads = Vec::new();
     for n in 1..workers {
+        let lambda = first.lambda.clone();
         let gateway = gateway.clone();
         let config = config.clone();
         let mut stopped = stopped.clone();
@@ -190,7 +204,7 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
                 let rt = built?;
                 rt.block_on(async move {
                     let listener = bind(addr)?;
-                    let runtime = Runtime::new(info, config)?;
+                    let runtime = Runtime::with_lambda(info, config, lambda)?;
                     serve(gateway, runtime, listener, async move {
                         let _ = stopped.wait_for(|v| *v).await;
                     })

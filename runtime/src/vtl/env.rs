@@ -141,16 +141,10 @@ impl<'a> Env<'a> {
                 }
             }
             let mut header = Map::new();
-            let http2 = cx.protocol.starts_with("HTTP/2");
             for (k, v) in &cx.headers {
                 let Ok(v) = v.to_str() else { continue };
-                // hyper lowers header names; API Gateway shows them as the client sent them.
-                // HTTP/1 clients send canonical case (`Content-Type`), HTTP/2 lower case.
-                let name = if http2 {
-                    k.as_str().to_string()
-                } else {
-                    title_case(k.as_str())
-                };
+                // API Gateway shows header names as the client sent them.
+                let name = crate::context::header_name_as_sent(cx.protocol, k.as_str());
                 header.insert(name, Value::String(v.to_string()));
             }
             serde_json::json!({"path": path, "querystring": query, "header": header})
@@ -235,16 +229,6 @@ impl<'a> Env<'a> {
             )
         })
     }
-}
-
-fn title_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut up = true;
-    for c in name.chars() {
-        out.push(if up { c.to_ascii_uppercase() } else { c });
-        up = c == '-';
-    }
-    out
 }
 
 /// Reads the override maps a template wrote.

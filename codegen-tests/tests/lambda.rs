@@ -1,0 +1,389 @@
+//! Lambda integrations with real local functions: a Python function run by `awslambdaric`
+//! (from PyPI, installed into `~/.cache/specgate/venv` on first use) through the gateway's
+//! Lambda Runtime API, behind the REST API of specs/lambda.yaml and the HTTP API of
+//! specs/lambda-http.yaml. Events are compared with the public fixtures in
+//! `shared/corpora/lambda-events`.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::*;
+use serde_json::Value;
+use specgate_codegen_tests as gen;
+use specgate_runtime::config::Config;
+use specgate_runtime::server::{spawn, Handle};
+use specgate_runtime::Gateway;
+
+/// A Python with awslambdaric, installed once per machine.
+fn python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let home = std::env::var("HOME").expect("HOME");
+            let venv = Path::new(&home).join(".cache/specgate/venv");
+            let python = venv.join("bin/python");
+            let ready = Command::new(&python)
+                .args(["-c", "import awslambdaric"])
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ready {
+                let ok = Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv)
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok, "python3 -m venv failed");
+                let ok = Command::new(venv.join("bin/pip"))
+                    .args(["install", "--quiet", "awslambdaric==3.*"])
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok, "pip install awslambdaric failed");
+            }
+            python
+        })
+        .clone()
+}
+
+fn functions_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("functions")
+}
+
+/// The Python echo function as `--function echo=…`.
+fn echo_function() -> (String, String) {
+    (
+        "echo".to_string(),
+        format!(
+            "cd '{}' && exec '{}' -m awslambdaric echo.handler",
+            functions_dir().display(),
+            python().display()
+        ),
+    )
+}
+
+async fn start<G: Gateway>(g: G, configure: impl FnOnce(&mut Config)) -> Handle {
+    let mut config = Config::for_tests();
+    config.functions = vec![echo_function()];
+    configure(&mut config);
+    spawn(g, config).await.unwrap()
+}
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpora/lambda-events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The type of a JSON value, for comparing shapes.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[tokio::test]
+async fn rest_proxy_event_has_the_aws_shape() {
+    let gw = start(gen::lambda::Api, |_| {}).await;
+    let r = send(
+        gw.addr,
+        "POST",
+        "/echo/hello/world%21?name=me&name=you+too",
+        &[
+            ("content-type", "application/json"),
+            ("x-custom", "one"),
+            ("x-custom", "two"),
+            ("user-agent", "specgate-test"),
+        ],
+        b"{\r\n\t\"a\": 1\r\n}",
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.header("x-function"), Some("echo"));
+    assert_eq!(r.header("x-multi"), Some("a, b"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let answer = r.json();
+    let event = &answer["event"];
+
+    // The keys and value types of AWS's sample event, and `isBase64Encoded` (which the
+    // sample leaves out and API Gateway sends, reference §3.1).
+    let sample = fixture("aws-lambda-go/apigw-request.json");
+    let mut expected = keys(&sample);
+    expected.insert("isBase64Encoded".to_string());
+    assert_eq!(keys(event), expected);
+    for k in keys(&sample) {
+        if !sample[&k].is_null() && !event[&k].is_null() {
+            assert_eq!(kind(&event[&k]), kind(&sample[&k]), "{k}");
+        }
+    }
+    let rc = &event["requestContext"];
+    let sample_rc = &sample["requestContext"];
+    for k in keys(sample_rc) {
+        // No authorizer on this route.
+        if k != "authorizer" {
+            assert!(rc.get(&k).is_some(), "requestContext.{k} is missing");
+        }
+    }
+    for k in keys(&sample_rc["identity"]) {
+        // `apiKey`/`apiKeyId` come with API keys, `clientCert` with mutual TLS.
+        if !["apiKey", "apiKeyId", "clientCert"].contains(&k.as_str()) {
+            assert!(rc["identity"].get(&k).is_some(), "identity.{k} is missing");
+        }
+    }
+
+    // The values API Gateway puts there.
+    assert_eq!(event["resource"], "/echo/{proxy+}");
+    assert_eq!(event["path"], "/echo/hello/world%21");
+    assert_eq!(event["httpMethod"], "POST");
+    assert_eq!(event["headers"]["Content-Type"], "application/json");
+    assert_eq!(event["headers"]["X-Custom"], "two");
+    assert_eq!(
+        event["multiValueHeaders"]["X-Custom"],
+        serde_json::json!(["one", "two"])
+    );
+    assert!(event["headers"].get("Content-Length").is_none());
+    assert_eq!(
+        event["queryStringParameters"],
+        serde_json::json!({"name": "you too"})
+    );
+    assert_eq!(
+        event["multiValueQueryStringParameters"],
+        serde_json::json!({"name": ["me", "you too"]})
+    );
+    // Path parameters keep the client's encoding.
+    assert_eq!(
+        event["pathParameters"],
+        serde_json::json!({"proxy": "hello/world%21"})
+    );
+    assert_eq!(event["stageVariables"], serde_json::json!({"fn": "echo"}));
+    assert_eq!(rc["path"], "/test/echo/hello/world%21");
+    assert_eq!(rc["stage"], "test");
+    assert_eq!(rc["resourcePath"], "/echo/{proxy+}");
+    assert_eq!(rc["httpMethod"], "POST");
+    assert_eq!(rc["identity"]["sourceIp"], "127.0.0.1");
+    assert_eq!(rc["identity"]["userAgent"], "specgate-test");
+    assert_eq!(rc["identity"]["caller"], Value::Null);
+    assert_eq!(rc["requestId"].as_str(), Some(r.request_id().as_str()));
+    assert!(rc["requestTimeEpoch"].as_u64().unwrap() > 1_600_000_000_000);
+    assert_eq!(event["body"], "{\r\n\t\"a\": 1\r\n}");
+    assert_eq!(event["isBase64Encoded"], false);
+
+    // The Runtime API gave the function its context.
+    assert_eq!(
+        answer["arn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:echo"
+    );
+    assert!(answer["remainingMs"].as_u64().unwrap() > 20_000);
+    assert_ne!(answer["requestId"].as_str(), Some(r.request_id().as_str()));
+
+    // No query string, headers or body: null, as AWS sends them.
+    let r = send(gw.addr, "GET", "/echo/x", &[], b"").await;
+    let event = &r.json()["event"];
+    assert_eq!(event["queryStringParameters"], Value::Null);
+    assert_eq!(event["multiValueQueryStringParameters"], Value::Null);
+    assert_eq!(event["body"], Value::Null);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn binary_bodies_arrive_as_base64() {
+    let gw = start(gen::lambda::Api, |_| {}).await;
+    let r = send(
+        gw.addr,
+        "PUT",
+        "/echo/upload",
+        &[("content-type", "image/png")],
+        &[0x89, b'P', b'N', b'G', 0, 0xff],
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let event = &r.json()["event"];
+    assert_eq!(event["body"], "iVBORwD/");
+    assert_eq!(event["isBase64Encoded"], true);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn function_errors_and_bad_output_are_502() {
+    let gw = start(gen::lambda::Api, |_| {}).await;
+    for path in ["/echo/raise", "/echo/malformed", "/echo/crash"] {
+        let r = get(gw.addr, path).await;
+        assert_eq!(r.status, 502, "{path}: {}", r.text());
+        assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+        assert_eq!(
+            r.header("x-amzn-errortype"),
+            Some("InternalServerErrorException")
+        );
+    }
+    // The crashed process was replaced.
+    let r = get(gw.addr, "/echo/after-crash").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_invocation_past_the_integration_timeout_is_504_and_the_process_replaced() {
+    let gw = start(gen::lambda::Api, |c| c.function_concurrency = 1).await;
+    let first = get(gw.addr, "/slow/x").await;
+    assert_eq!(first.status, 201);
+    let pid = first.json()["pid"].as_u64().unwrap();
+    let t = std::time::Instant::now();
+    let r = get(gw.addr, "/slow/sleep").await;
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert_eq!(r.text(), r#"{"message":"Endpoint request timed out"}"#);
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    // With one process allowed, the next invocation runs on its replacement.
+    let r = get(gw.addr, "/slow/x").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_ne!(r.json()["pid"].as_u64().unwrap(), pid);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_function_timeout_is_a_function_error() {
+    let gw = start(gen::lambda::Api, |c| c.function_timeout_seconds = Some(1)).await;
+    let r = get(gw.addr, "/echo/sleep").await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_invocations_get_their_own_processes() {
+    let gw = start(gen::lambda::Api, |c| c.function_concurrency = 3).await;
+    let addr = gw.addr;
+    // The function answers only when three invocations are inside it at once.
+    let dir = std::env::temp_dir().join(format!("specgate-barrier-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = format!("/echo/barrier?n=3&dir={}", dir.display());
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            let target = target.clone();
+            tokio::spawn(async move { get(addr, &target).await })
+        })
+        .collect();
+    let mut pids = BTreeSet::new();
+    for c in calls {
+        let r = c.await.unwrap();
+        assert_eq!(r.status, 201, "{}", r.text());
+        pids.insert(r.json()["pid"].as_u64().unwrap());
+    }
+    assert_eq!(pids.len(), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn non_proxy_integrations_select_responses_by_error_message() {
+    let gw = start(gen::lambda::Api, |_| {}).await;
+    let r = send(
+        gw.addr,
+        "POST",
+        "/classic/bob",
+        &[("content-type", "application/json")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), r#"{"message": "hello bob"}"#);
+    let r = send(
+        gw.addr,
+        "POST",
+        "/classic/bob",
+        &[("content-type", "application/json")],
+        br#"{"fail": true}"#,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(
+        r.text(),
+        r#"{"error": "something went wrong: item not found", "type": "ValueError"}"#
+    );
+    // `X-Amz-Invocation-Type: 'Event'`: accepted without waiting for the function.
+    let t = std::time::Instant::now();
+    let r = send(gw.addr, "POST", "/later", &[], b"{}").await;
+    assert_eq!(r.status, 202);
+    assert_eq!(r.text(), "");
+    assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_api_payload_2_0() {
+    let gw = start(gen::lambda_http::Api, |_| {}).await;
+    let r = send(
+        gw.addr,
+        "GET",
+        "/items/42?a=1&a=2&b=x",
+        &[
+            ("cookie", "c1=v1; c2=v2"),
+            ("x-custom", "one"),
+            ("x-custom", "two"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let event = &r.json()["event"];
+    let sample = fixture("aws-lambda-rust-runtime/example-apigw-v2-request-no-authorizer.json");
+    for k in keys(&sample) {
+        assert!(event.get(&k).is_some(), "{k} is missing");
+        assert_eq!(kind(&event[&k]), kind(&sample[&k]), "{k}");
+    }
+    for k in keys(&sample["requestContext"]) {
+        // `authentication` comes with mutual TLS.
+        if k != "authentication" {
+            assert!(
+                event["requestContext"].get(&k).is_some(),
+                "requestContext.{k}"
+            );
+        }
+    }
+    assert_eq!(event["version"], "2.0");
+    assert_eq!(event["routeKey"], "GET /items/{id}");
+    assert_eq!(event["rawPath"], "/items/42");
+    assert_eq!(event["rawQueryString"], "a=1&a=2&b=x");
+    assert_eq!(event["cookies"], serde_json::json!(["c1=v1", "c2=v2"]));
+    assert_eq!(event["headers"]["x-custom"], "one,two");
+    assert!(event["headers"].get("cookie").is_none());
+    assert_eq!(
+        event["queryStringParameters"],
+        serde_json::json!({"a": "1,2", "b": "x"})
+    );
+    assert_eq!(event["pathParameters"], serde_json::json!({"id": "42"}));
+    assert_eq!(event["requestContext"]["http"]["method"], "GET");
+    assert_eq!(event["requestContext"]["http"]["sourceIp"], "127.0.0.1");
+    assert_eq!(event["requestContext"]["routeKey"], "GET /items/{id}");
+    assert_eq!(event["isBase64Encoded"], false);
+    assert!(event.get("body").is_none());
+
+    // Output without `statusCode` is the body of a 200 JSON answer.
+    let r = get(gw.addr, "/bare").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.json(), serde_json::json!({"hello": "world"}));
+
+    // Payload format 1.0 on an HTTP API: the REST event with a version.
+    let r = get(gw.addr, "/v1/raise").await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.text(), r#"{"message":"Internal Server Error"}"#);
+    let r = get(gw.addr, "/v1/x").await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json()["event"]["version"], "1.0");
+    assert_eq!(r.json()["event"]["resource"], "/v1/{proxy+}");
+    gw.shutdown().await.unwrap();
+}

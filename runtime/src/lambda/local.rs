@@ -1,0 +1,577 @@
+//! Local functions: `--function NAME=COMMAND` runs COMMAND as a Lambda function on this
+//! machine. Each process gets its own Lambda Runtime API endpoint on loopback
+//! (`AWS_LAMBDA_RUNTIME_API`), so any unmodified runtime client (`awslambdaric`, the Rust
+//! `lambda_runtime`, the Node.js and Java runtimes' clients) serves invocations from it:
+//! `GET /2018-06-01/runtime/invocation/next` hands out the next event with its
+//! `Lambda-Runtime-*` headers, `POST …/{id}/response` and `…/{id}/error` answer it,
+//! `POST /2018-06-01/runtime/init/error` reports a failed start.
+//!
+//! Processes start on demand, up to `--function-concurrency` per function; a process that
+//! exits is restarted (with a growing pause when it keeps failing), and one that holds an
+//! invocation past its deadline is killed and replaced. Everything runs on a thread of its
+//! own, shared by all of the gateway's workers; dropping the [`Host`] kills the processes.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{InvocationType, InvokeError, Output};
+
+const PREFIX: &str = "/2018-06-01/runtime/";
+
+type Reply = oneshot::Sender<Result<Output, InvokeError>>;
+
+/// One invocation waiting for (or held by) a process.
+struct Job {
+    id: String,
+    payload: Bytes,
+    deadline_ms: u64,
+    /// The function's own timeout, when it ends the invocation before the integration's.
+    task_timeout: Option<Duration>,
+    reply: Option<Reply>,
+}
+
+/// The local functions and the thread that runs them.
+pub struct Host {
+    functions: HashMap<String, Arc<Function>>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Host {
+    /// Starts the host thread for `functions` (`(name, command)`).
+    pub fn start(
+        functions: &[(String, String)],
+        concurrency: usize,
+        timeout_seconds: Option<u64>,
+    ) -> Result<Host, String> {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("specgate-lambda".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = handle_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = handle_tx.send(Ok(rt.handle().clone()));
+                // Until the Host is dropped; then every task and child process goes.
+                let _ = rt.block_on(stopped);
+            })
+            .map_err(|e| format!("cannot start the local function thread: {e}"))?;
+        let handle = handle_rx
+            .recv()
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot start the local function event loop: {e}"))?;
+        let region = std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|_| "us-east-1".to_string());
+        let functions = functions
+            .iter()
+            .map(|(name, command)| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let f = Function {
+                    name: name.clone(),
+                    command: command.clone(),
+                    arn: format!("arn:aws:lambda:{region}:000000000000:function:{name}"),
+                    region: region.clone(),
+                    concurrency,
+                    timeout: timeout_seconds.map(Duration::from_secs),
+                    queue: tx,
+                    waiting: tokio::sync::Mutex::new(rx),
+                    counts: Mutex::new(Counts::default()),
+                    handle: handle.clone(),
+                };
+                (name.clone(), Arc::new(f))
+            })
+            .collect();
+        Ok(Host {
+            functions,
+            stop: Some(stop),
+        })
+    }
+
+    /// The local function called `name`, if there is one.
+    pub fn function(&self, name: &str) -> Option<&Arc<Function>> {
+        self.functions.get(name)
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    /// Processes running (or starting).
+    processes: usize,
+    /// Processes waiting in `next`.
+    idle: usize,
+}
+
+/// A local function: its queue of invocations and its processes.
+pub struct Function {
+    name: String,
+    command: String,
+    arn: String,
+    region: String,
+    concurrency: usize,
+    timeout: Option<Duration>,
+    queue: mpsc::UnboundedSender<Job>,
+    waiting: tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>,
+    counts: Mutex<Counts>,
+    handle: tokio::runtime::Handle,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A process-unique id in Lambda's request-id shape.
+fn request_id() -> String {
+    static N: AtomicU64 = AtomicU64::new(1);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let t = now_ms();
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (t >> 16) as u32,
+        (t & 0xffff) as u16,
+        (n >> 12) & 0xfff,
+        n & 0xfff,
+        n.wrapping_mul(0x9E37_79B9_7F4A_7C15) & 0xffff_ffff_ffff
+    )
+}
+
+impl Function {
+    /// Runs one invocation on a process of this function.
+    pub async fn invoke(
+        self: &Arc<Self>,
+        payload: Bytes,
+        kind: InvocationType,
+        timeout: Duration,
+    ) -> Result<Output, InvokeError> {
+        let task_timeout = self.timeout.filter(|t| *t < timeout);
+        let limit = task_timeout.unwrap_or(timeout);
+        let (tx, rx) = oneshot::channel();
+        let job = Job {
+            id: request_id(),
+            payload,
+            deadline_ms: now_ms() + limit.as_millis() as u64,
+            task_timeout,
+            reply: (kind == InvocationType::RequestResponse).then_some(tx),
+        };
+        self.queue
+            .send(job)
+            .map_err(|_| InvokeError::Failed("the local function host has stopped".into()))?;
+        self.scale();
+        if kind == InvocationType::Event {
+            return Ok(Output {
+                payload: Bytes::new(),
+                function_error: false,
+            });
+        }
+        match tokio::time::timeout(limit + Duration::from_millis(50), rx).await {
+            Err(_) => Err(InvokeError::Timeout),
+            Ok(Err(_)) => Err(InvokeError::Failed("the invocation was dropped".into())),
+            Ok(Ok(r)) => r,
+        }
+    }
+
+    /// Starts a process when every running one is busy and the limit allows.
+    fn scale(self: &Arc<Self>) {
+        let start = {
+            let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+            if c.idle == 0 && c.processes < self.concurrency {
+                c.processes += 1;
+                true
+            } else {
+                false
+            }
+        };
+        if start {
+            let f = self.clone();
+            let slot = {
+                let c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+                c.processes
+            };
+            self.handle.spawn(async move { f.run_slot(slot).await });
+        }
+    }
+
+    /// Keeps one process of this function running: starts it, serves its Runtime API,
+    /// replaces it when it exits or overruns an invocation.
+    async fn run_slot(self: Arc<Self>, slot: usize) {
+        let mut failures = 0u32;
+        loop {
+            let started = tokio::time::Instant::now();
+            let ok = self.run_process(slot).await;
+            if ok || started.elapsed() > Duration::from_secs(10) {
+                failures = 0;
+            } else {
+                failures += 1;
+                let pause = Duration::from_millis(100 << failures.min(6));
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+
+    /// One process, from start to exit. Returns whether it ended for a reason other than
+    /// failing on its own (killed for overrunning).
+    async fn run_process(self: &Arc<Self>, slot: usize) -> bool {
+        let listener = match TcpListener::bind("127.0.0.1:0").await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("specgate: function {}: cannot listen: {e}", self.name);
+                return false;
+            }
+        };
+        let api = match listener.local_addr() {
+            Ok(a) => a.to_string(),
+            Err(_) => return false,
+        };
+        let cwd = std::env::current_dir().unwrap_or_default();
+        // COMMAND runs under `sh` in a process group of its own, so that everything it
+        // starts goes with it.
+        let child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(&self.command)
+            .process_group(0)
+            .env("AWS_LAMBDA_RUNTIME_API", &api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &self.name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", self.name),
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("specgate/{slot}"))
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("AWS_REGION", &self.region)
+            .env("AWS_DEFAULT_REGION", &self.region)
+            .env("LAMBDA_TASK_ROOT", &cwd)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("specgate: function {}: cannot start `sh`: {e}", self.name);
+                return false;
+            }
+        };
+        let _group = Group(child.id());
+        let state = Arc::new(Slot {
+            current: Mutex::new(None),
+            deadline: watch::channel(None).0,
+            reached_next: Mutex::new(false),
+        });
+        let server = tokio::spawn(serve(listener, self.clone(), state.clone()));
+        let mut deadline_rx = state.deadline.subscribe();
+        let overran = loop {
+            let deadline = *deadline_rx.borrow_and_update();
+            let wait = async {
+                match deadline {
+                    Some(ms) => {
+                        let left = ms.saturating_sub(now_ms());
+                        tokio::time::sleep(Duration::from_millis(left)).await
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                status = child.wait() => {
+                    let why = match status {
+                        Ok(s) => format!("Runtime exited with error: {s}"),
+                        Err(e) => format!("Runtime exited: {e}"),
+                    };
+                    server.abort();
+                    self.fail_current(&state, "Runtime.ExitError", &why);
+                    break false;
+                }
+                _ = wait => {
+                    // Past its deadline: the process is replaced, the caller has timed out.
+                    kill_group(child.id());
+                    let _ = child.kill().await;
+                    server.abort();
+                    if let Some(job) = state.take() {
+                        if let Some(reply) = job.reply {
+                            // The function's timeout is a function error (Lambda's "Task
+                            // timed out"); the integration's is the gateway's timeout.
+                            let answer = match job.task_timeout {
+                                Some(t) => Ok(Output {
+                                    payload: Bytes::from(
+                                        serde_json::json!({
+                                            "errorMessage": format!(
+                                                "RequestId: {} Error: Task timed out after {:.2} seconds",
+                                                job.id,
+                                                t.as_secs_f64()
+                                            ),
+                                            "errorType": "Sandbox.Timedout",
+                                        })
+                                        .to_string(),
+                                    ),
+                                    function_error: true,
+                                }),
+                                None => Err(InvokeError::Timeout),
+                            };
+                            let _ = reply.send(answer);
+                        }
+                    }
+                    break true;
+                }
+                changed = deadline_rx.changed() => {
+                    if changed.is_err() {
+                        break false;
+                    }
+                }
+            }
+        };
+        overran
+    }
+
+    /// Fails the invocation a process held when it died; a process that died before asking
+    /// for work fails the oldest waiting invocation instead, so that a function that cannot
+    /// start answers with an error rather than a timeout.
+    fn fail_current(&self, slot: &Slot, error_type: &str, message: &str) {
+        let job = slot.take().or_else(|| {
+            let started = *slot.reached_next.lock().unwrap_or_else(|p| p.into_inner());
+            if started {
+                return None;
+            }
+            self.waiting.try_lock().ok()?.try_recv().ok()
+        });
+        if let Some(Job {
+            id,
+            reply: Some(reply),
+            ..
+        }) = job
+        {
+            let payload = serde_json::json!({
+                "errorMessage": format!("RequestId: {id} Error: {message}"),
+                "errorType": error_type,
+            });
+            let _ = reply.send(Ok(Output {
+                payload: Bytes::from(payload.to_string()),
+                function_error: true,
+            }));
+        }
+    }
+}
+
+/// Kills a process group (the function's `sh` and everything it started).
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+/// Kills its process group when dropped: when the process is replaced, and when the host
+/// shuts down (its tasks are dropped, not finished).
+struct Group(Option<u32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        kill_group(self.0);
+    }
+}
+
+/// One process's Runtime API state.
+struct Slot {
+    /// The invocation it holds.
+    current: Mutex<Option<Job>>,
+    /// The deadline of that invocation (ms since the epoch).
+    deadline: watch::Sender<Option<u64>>,
+    /// It has asked for work at least once (its runtime client started).
+    reached_next: Mutex<bool>,
+}
+
+impl Slot {
+    fn take(&self) -> Option<Job> {
+        let job = self
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        self.deadline.send_replace(None);
+        job
+    }
+}
+
+/// Counts a process as idle while it waits in `next`.
+struct Idle<'a>(&'a Function);
+
+impl<'a> Idle<'a> {
+    fn new(f: &'a Function) -> Self {
+        f.counts.lock().unwrap_or_else(|p| p.into_inner()).idle += 1;
+        Idle(f)
+    }
+}
+
+impl Drop for Idle<'_> {
+    fn drop(&mut self) {
+        let mut c = self.0.counts.lock().unwrap_or_else(|p| p.into_inner());
+        c.idle = c.idle.saturating_sub(1);
+    }
+}
+
+async fn serve(listener: TcpListener, f: Arc<Function>, slot: Arc<Slot>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (f, slot) = (f.clone(), slot.clone());
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let (f, slot) = (f.clone(), slot.clone());
+                async move { Ok::<_, Infallible>(runtime_api(req, &f, &slot).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+fn reply(status: u16, body: &str) -> http::Response<Full<Bytes>> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("static response")
+}
+
+/// The Runtime API for one process.
+async fn runtime_api(
+    req: http::Request<Incoming>,
+    f: &Function,
+    slot: &Slot,
+) -> http::Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return reply(
+            404,
+            r#"{"errorMessage":"Not found","errorType":"NotFound"}"#,
+        );
+    };
+    let method = req.method().clone();
+    if method == http::Method::GET && rest == "invocation/next" {
+        *slot.reached_next.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        let job = {
+            let _idle = Idle::new(f);
+            let mut waiting = f.waiting.lock().await;
+            waiting.recv().await
+        };
+        let Some(job) = job else {
+            return reply(
+                500,
+                r#"{"errorMessage":"stopping","errorType":"ServiceException"}"#,
+            );
+        };
+        let resp = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .header("Lambda-Runtime-Aws-Request-Id", &job.id)
+            .header("Lambda-Runtime-Deadline-Ms", job.deadline_ms.to_string())
+            .header("Lambda-Runtime-Invoked-Function-Arn", &f.arn)
+            .header("Lambda-Runtime-Trace-Id", trace_id(&job.id))
+            .body(Full::new(job.payload.clone()))
+            .expect("valid headers");
+        let deadline = job.deadline_ms;
+        *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
+        slot.deadline.send_replace(Some(deadline));
+        return resp;
+    }
+    if method != http::Method::POST {
+        return reply(
+            405,
+            r#"{"errorMessage":"Method not allowed","errorType":"MethodNotAllowed"}"#,
+        );
+    }
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return reply(
+                400,
+                r#"{"errorMessage":"Bad body","errorType":"InvalidRequest"}"#,
+            )
+        }
+    };
+    if rest == "init/error" {
+        eprintln!(
+            "specgate: function {}: init error: {}",
+            f.name,
+            String::from_utf8_lossy(&body)
+        );
+        return reply(202, r#"{"status":"OK"}"#);
+    }
+    let Some((id, what)) = rest
+        .strip_prefix("invocation/")
+        .and_then(|r| r.split_once('/'))
+    else {
+        return reply(
+            404,
+            r#"{"errorMessage":"Not found","errorType":"NotFound"}"#,
+        );
+    };
+    if what != "response" && what != "error" {
+        return reply(
+            404,
+            r#"{"errorMessage":"Not found","errorType":"NotFound"}"#,
+        );
+    }
+    let held = {
+        let current = slot.current.lock().unwrap_or_else(|p| p.into_inner());
+        current.as_ref().is_some_and(|j| j.id == id)
+    };
+    if !held {
+        return reply(
+            400,
+            r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#,
+        );
+    }
+    if let Some(job) = slot.take() {
+        if let Some(r) = job.reply {
+            let _ = r.send(Ok(Output {
+                payload: body,
+                function_error: what == "error",
+            }));
+        }
+    }
+    reply(202, r#"{"status":"OK"}"#)
+}
+
+/// An X-Ray trace header for an invocation.
+fn trace_id(request_id: &str) -> String {
+    let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
+    let secs = now_ms() / 1000;
+    format!(
+        "Root=1-{secs:08x}-{:0<24.24};Parent={:0<16.16};Sampled=0",
+        hex,
+        hex.chars().rev().collect::<String>()
+    )
+}
