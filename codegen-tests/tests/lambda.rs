@@ -48,6 +48,25 @@ fn python() -> PathBuf {
         .clone()
 }
 
+/// The Rust function (`functions/rust-echo`, on the `lambda_runtime` crate), built once.
+fn rust_function() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let home = std::env::var("HOME").expect("HOME");
+            let target = Path::new(&home).join(".cache/specgate/functions-target");
+            let ok = Command::new(env!("CARGO"))
+                .args(["build", "--release", "--quiet", "--manifest-path"])
+                .arg(functions_dir().join("rust-echo/Cargo.toml"))
+                .env("CARGO_TARGET_DIR", &target)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "building functions/rust-echo failed");
+            target.join("release/rust-echo")
+        })
+        .clone()
+}
+
 fn functions_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("functions")
 }
@@ -196,6 +215,30 @@ async fn rest_proxy_event_has_the_aws_shape() {
     assert_eq!(event["queryStringParameters"], Value::Null);
     assert_eq!(event["multiValueQueryStringParameters"], Value::Null);
     assert_eq!(event["body"], Value::Null);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_rust_lambda_runtime_function_serves_the_same_route() {
+    let binary = rust_function();
+    let gw = start(gen::lambda::Api, |c| {
+        c.functions = vec![("rust-echo".into(), format!("'{}'", binary.display()))];
+        c.stage_vars = vec![("fn".into(), "rust-echo".into())];
+    })
+    .await;
+    let r = send(gw.addr, "DELETE", "/echo/from/rust", &[], b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let answer = r.json();
+    assert_eq!(answer["runtime"], "rust");
+    assert_eq!(answer["path"], "/echo/from/rust");
+    assert_eq!(answer["method"], "DELETE");
+    assert_eq!(
+        answer["arn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:rust-echo"
+    );
+    assert!(!answer["requestId"].as_str().unwrap().is_empty());
+    let r = get(gw.addr, "/echo/raise").await;
+    assert_eq!(r.status, 502);
     gw.shutdown().await.unwrap();
 }
 

@@ -985,6 +985,14 @@ impl<'t> Gen<'t> {
                 };
                 return self.accesses(base, &r.path, r, Some(quote!(&mut *ov)));
             }
+            Some("authorizer") => {
+                return self.accesses(
+                    quote!(Cow::Borrowed(env.authorizer())),
+                    &r.path[1..],
+                    r,
+                    None,
+                );
+            }
             None => {
                 return self.accesses(
                     quote!(Cow::<Value>::Owned(env.context_map(ov))),
@@ -1009,7 +1017,7 @@ impl<'t> Gen<'t> {
                 );
             }
         }
-        // Variables the runtime does not supply (authorizer, identity details …) are null,
+        // Variables the runtime does not supply (identity details without API keys …) are null,
         // as API Gateway renders a variable it has no value for.
         quote!(Cow::Borrowed(&ops::NULL))
     }

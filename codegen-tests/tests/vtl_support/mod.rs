@@ -56,6 +56,9 @@ pub fn context(case: &Value) -> Context {
     let mut cx = Context::new(&parts, peer, Arc::from("test"), Arc::new(stage_vars));
     let resource = case["resource_path"].as_str().unwrap_or("/items");
     cx.resource_path = Box::leak(resource.to_string().into_boxed_str());
+    if !case["authorizer"].is_null() {
+        cx.authorizer = Some(case["authorizer"].clone());
+    }
     if let Some(params) = case["path_params"].as_object() {
         for (k, v) in params {
             let name: &'static str = Box::leak(k.clone().into_boxed_str());

@@ -204,10 +204,17 @@ impl<'a> Env<'a> {
                 "userAgent": self.context(Var::UserAgent),
             }),
         );
+        m.insert("authorizer".into(), self.authorizer().clone());
         if let Value::Object(o) = ov {
             m.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         Value::Object(m)
+    }
+
+    /// `$context.authorizer`: what the request's authorizer returned (`principalId`, its
+    /// context, or a JWT's `claims`); null without an authorizer.
+    pub fn authorizer(&self) -> &Value {
+        self.cx.authorizer.as_ref().unwrap_or(&super::ops::NULL)
     }
 
     /// `$stageVariables.name`.
