@@ -430,3 +430,104 @@ async fn http_api_payload_2_0() {
     assert_eq!(r.json()["event"]["resource"], "/v1/{proxy+}");
     gw.shutdown().await.unwrap();
 }
+
+/// The gateway of specs/authorizers.yaml with the Python authorizer and echo functions.
+async fn authorized() -> Handle {
+    start(gen::authorizers::Api, |c| {
+        c.functions.push((
+            "authorizer".into(),
+            format!(
+                "cd '{}' && exec '{}' -m awslambdaric authorizer.handler",
+                functions_dir().display(),
+                python().display()
+            ),
+        ));
+    })
+    .await
+}
+
+async fn with_token(gw: &Handle, method: &str, path: &str, token: &str) -> Reply {
+    send(gw.addr, method, path, &[("authorization", token)], b"").await
+}
+
+#[tokio::test]
+async fn token_authorizer_decides_and_its_result_is_cached() {
+    let gw = authorized().await;
+    // No token, or one the validation expression refuses: 401 without calling the function.
+    let r = get(gw.addr, "/token").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.text(), r#"{"message":"Unauthorized"}"#);
+    assert_eq!(r.header("x-amzn-errortype"), Some("UnauthorizedException"));
+    let r = with_token(&gw, "GET", "/token", "Bearer not-valid!").await;
+    assert_eq!(r.status, 401);
+
+    let r = with_token(&gw, "GET", "/token", "Bearer alice").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let first = r.json();
+    assert_eq!(first["principal"], "id-alice");
+    assert_eq!(first["user"], "alice");
+    // Cached for the token (300 s): the same answer, even for another method.
+    let r = with_token(&gw, "POST", "/token/other", "Bearer alice").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["invocation"], first["invocation"]);
+
+    let r = with_token(&gw, "GET", "/token", "Bearer denied").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.text(),
+        r#"{"message":"User is not authorized to access this resource with an explicit deny"}"#
+    );
+    assert_eq!(r.header("x-amzn-errortype"), Some("AccessDeniedException"));
+    let r = with_token(&gw, "GET", "/token", "Bearer narrow").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.text(),
+        r#"{"message":"User is not authorized to access this resource"}"#
+    );
+    let r = with_token(&gw, "GET", "/token", "Bearer unauthorized").await;
+    assert_eq!(r.status, 401);
+    for broken in ["Bearer boom", "Bearer malformed"] {
+        let r = with_token(&gw, "GET", "/token", broken).await;
+        assert_eq!(r.status, 500, "{broken}");
+        assert_eq!(r.text(), r#"{"message":null}"#);
+        assert_eq!(
+            r.header("x-amzn-errortype"),
+            Some("AuthorizerConfigurationException")
+        );
+    }
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn request_authorizer_needs_every_identity_source() {
+    let gw = authorized().await;
+    let r = send(gw.addr, "GET", "/request", &[("x-user", "bob")], b"").await;
+    assert_eq!(r.status, 401);
+    let r = send(
+        gw.addr,
+        "GET",
+        "/request?tenant=acme",
+        &[("x-user", "bob")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"principal": "id-bob", "tenant": "acme", "kind": "REQUEST"})
+    );
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_authorizer_context_reaches_the_function() {
+    let gw = authorized().await;
+    let r = with_token(&gw, "GET", "/proxy", "Bearer carol").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let auth = &r.json()["event"]["requestContext"]["authorizer"];
+    assert_eq!(auth["principalId"], "id-carol");
+    assert_eq!(auth["user"], "carol");
+    assert_eq!(auth["kind"], "TOKEN");
+    assert!(auth["integrationLatency"].is_u64());
+    gw.shutdown().await.unwrap();
+}

@@ -54,7 +54,13 @@ fn amz_date(s: &str) -> Option<SystemTime> {
 fn expected_authorization(parts: &http::request::Parts, body: &[u8], secret: &str) -> String {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
     use aws_sigv4::sign::v4;
-    let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let header = |n: &str| {
+        parts
+            .headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
     let time = amz_date(header("x-amz-date")).expect("x-amz-date");
     let scope = header("authorization")
         .split("Credential=")
@@ -85,17 +91,15 @@ fn expected_authorization(parts: &http::request::Parts, body: &[u8], secret: &st
         .into_iter()
         .map(|n| (n, header(n)))
         .collect();
-    let req = SignableRequest::new(
-        "POST",
-        url,
-        signed.into_iter(),
-        SignableBody::Bytes(body),
-    )
-    .unwrap();
+    let req =
+        SignableRequest::new("POST", url, signed.into_iter(), SignableBody::Bytes(body)).unwrap();
     let (instructions, _) = sign(req, &params).unwrap().into_parts();
     let mut check = http::Request::new(());
     instructions.apply_to_request_http1x(&mut check);
-    check.headers()["authorization"].to_str().unwrap().to_string()
+    check.headers()["authorization"]
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn invoke_api() -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
@@ -105,7 +109,9 @@ async fn invoke_api() -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
     let log = calls.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let log = log.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -139,11 +145,11 @@ async fn invoke_api() -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
                         let asked = payload["path"].as_str().unwrap_or("").to_string();
                         let resp = hyper::Response::builder();
                         let resp = if asked.ends_with("/error") {
-                            resp.status(200).header("x-amz-function-error", "Unhandled").body(
-                                Full::new(Bytes::from(
+                            resp.status(200)
+                                .header("x-amz-function-error", "Unhandled")
+                                .body(Full::new(Bytes::from(
                                     r#"{"errorMessage":"boom","errorType":"Error"}"#,
-                                )),
-                            )
+                                )))
                         } else if asked.ends_with("/denied") {
                             resp.status(403).body(Full::new(Bytes::from(
                                 r#"{"Message":"not allowed","Type":"User"}"#,
@@ -190,7 +196,11 @@ async fn invoke_api_calls_are_signed_and_answered_like_lambda() {
         "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Aremote-echo%3Alive/invocations"
     );
     assert!(call.scope.starts_with(ACCESS_KEY));
-    assert!(call.scope.ends_with("/eu-west-1/lambda/aws4_request"), "{}", call.scope);
+    assert!(
+        call.scope.ends_with("/eu-west-1/lambda/aws4_request"),
+        "{}",
+        call.scope
+    );
     assert_eq!(call.invocation_type, "RequestResponse");
     assert_eq!(call.payload["resource"], "/remote/{proxy+}");
     assert_eq!(call.payload["path"], "/remote/hello");

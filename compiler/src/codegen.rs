@@ -126,18 +126,24 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
         );
     }
     for s in api.security_schemes.values() {
-        if s.authorizer.is_some() || s.is_iam() {
-            // Authorizers are lowered and checked; enforcing them is later work. Refuse to
-            // build a gateway that would silently let every caller through.
+        let lambda_authorizer = s.authorizer.as_ref().is_some_and(|a| {
+            matches!(a.kind, AuthorizerKind::Token | AuthorizerKind::Request)
+                && matches!(
+                    a.uri.as_ref().map(|u| &u.value),
+                    Some(IntegrationUri::Lambda { .. })
+                )
+        });
+        if (s.authorizer.is_some() && !lambda_authorizer) || s.is_iam() {
+            // Refuse to build a gateway that would silently let every caller through.
             d.error(
                 &codes::UNSUPPORTED,
                 s.span,
                 format!(
-                    "security scheme `{}` (authorizer or IAM) is not enforced yet",
+                    "security scheme `{}` (JWT, Cognito or IAM) is not enforced yet",
                     s.name
                 ),
             )
-            .help("a gateway built now would let every caller through; authorizers are planned");
+            .help("a gateway built now would let every caller through; Lambda authorizers are enforced, JWT, Cognito and IAM are planned");
         }
     }
     let secured: Vec<&Route> = api
@@ -1183,6 +1189,7 @@ fn handler<'a>(
             .unwrap_or_default(),
         i.kind.value.as_str()
     );
+    let authorize = authorization(api, r);
     let body = match i.kind.value {
         IntegrationType::Mock => mock(api, i, name),
         IntegrationType::HttpProxy => http_proxy(api, r, i),
@@ -1190,6 +1197,7 @@ fn handler<'a>(
         IntegrationType::Aws | IntegrationType::AwsProxy => lambda(api, r, i, name),
     };
     let validation = parameter_validation(api, r);
+    let validation = quote!(#authorize #validation);
     let typed = typed_parameters(api, r, name, models);
     let body_validation = body_validation(api, r, name, models);
     let checked = match r.validation.responses.unwrap_or(api.response_validation) {
@@ -1423,6 +1431,109 @@ fn http_proxy(_api: &Api, r: &Route, i: &Integration) -> TokenStream {
 /// ASCII, space, tab).
 fn is_header_value(v: &str) -> bool {
     v.bytes().all(|b| (32..127).contains(&b) || b == b'\t')
+}
+
+/// The route's authorizer check (API Gateway runs it before validating the request): the
+/// first scheme of its `security` that has a Lambda authorizer.
+fn authorization(api: &Api, r: &Route) -> TokenStream {
+    let found = r
+        .security
+        .iter()
+        .flat_map(|req| req.schemes.iter())
+        .find_map(|(name, _)| {
+            let s = api.security_schemes.get(&name.value)?;
+            Some((s, s.authorizer.as_ref()?))
+        });
+    let Some((scheme, a)) = found else {
+        return quote!();
+    };
+    let Some(IntegrationUri::Lambda {
+        region, function, ..
+    }) = a.uri.as_ref().map(|u| &u.value)
+    else {
+        return quote!();
+    };
+    let kind = match (a.kind, api.flavor) {
+        (AuthorizerKind::Token, _) => quote!(auth::Kind::Token),
+        (AuthorizerKind::Request, Flavor::Http) => {
+            let simple = a.enable_simple_responses;
+            quote!(auth::Kind::Http { simple: #simple })
+        }
+        (AuthorizerKind::Request, _) => quote!(auth::Kind::Request),
+        // JWT and Cognito are refused by `support`.
+        _ => return quote!(),
+    };
+    let mut sources: Vec<String> = a.identity_source.iter().map(|s| s.value.clone()).collect();
+    if sources.is_empty() && a.kind == AuthorizerKind::Token {
+        // A token authorizer reads the header its `apiKey` scheme names.
+        if let SchemeKind::ApiKey { name, .. } = &scheme.kind {
+            sources.push(format!("method.request.header.{name}"));
+        }
+    }
+    let identity: Vec<TokenStream> = sources
+        .iter()
+        .filter_map(|s| {
+            let s = s.trim().trim_start_matches('$');
+            let s = s.strip_prefix("method.").unwrap_or(s);
+            if let Some(h) = s.strip_prefix("request.header.") {
+                return Some(quote!(auth::Identity::Header(#h)));
+            }
+            if let Some(q) = s.strip_prefix("request.querystring.") {
+                return Some(quote!(auth::Identity::Query(#q)));
+            }
+            if let Some(v) = s.strip_prefix("stageVariables.") {
+                return Some(quote!(auth::Identity::StageVar(#v)));
+            }
+            let var = context_var(s.strip_prefix("context.")?)?;
+            Some(quote!(auth::Identity::Context(#var)))
+        })
+        .collect();
+    let name = scheme.name.as_str();
+    let ttl = a.result_ttl_seconds.value.max(0) as u64;
+    let function = stage_string(function);
+    let validation = a
+        .identity_validation_expression
+        .as_ref()
+        .filter(|_| a.kind == AuthorizerKind::Token)
+        .map(|e| format!("^(?:{})$", e.value))
+        .filter(|re| regex::Regex::new(re).is_ok());
+    let (validation_static, validation_arg) = match validation {
+        Some(re) => (
+            quote! {
+                static VALID: std::sync::LazyLock<Regex> =
+                    std::sync::LazyLock::new(|| Regex::new(#re).expect("checked at compile time"));
+            },
+            quote!(Some(&*VALID)),
+        ),
+        None => (quote!(), quote!(None)),
+    };
+    let route_key = (api.flavor == Flavor::Http).then(|| {
+        let key = if r.path.is_default {
+            "$default".to_string()
+        } else {
+            let m = match r.method {
+                Method::Any => "ANY",
+                m => m.as_str(),
+            };
+            format!("{m} {}", r.path.raw)
+        };
+        quote!(cx.route_key = Some(String::from(#key));)
+    });
+    quote! {
+        static AUTHORIZER: auth::LambdaAuthorizer = auth::LambdaAuthorizer {
+            name: #name,
+            kind: #kind,
+            region: #region,
+            identity: &[#(#identity),*],
+            ttl_seconds: #ttl,
+        };
+        #validation_static
+        #route_key
+        let function = #function;
+        if let Err(denied) = auth::lambda(rt, cx, &AUTHORIZER, &function, #validation_arg).await {
+            return denied;
+        }
+    }
 }
 
 /// An expression for the `String` that `text` (with `${stageVariables.x}` parts) is at

@@ -122,6 +122,8 @@ pub struct Context {
     pub validation_detail: Option<String>,
     /// What an authorizer returned (`$context.authorizer`, `requestContext.authorizer`).
     pub authorizer: Option<serde_json::Value>,
+    /// HTTP APIs: the matched route's key (`GET /pets/{id}`).
+    pub route_key: Option<String>,
 }
 
 impl Context {
@@ -158,6 +160,7 @@ impl Context {
             validation_error: None,
             validation_detail: None,
             authorizer: None,
+            route_key: None,
         }
     }
 

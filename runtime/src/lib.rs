@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod config;
 pub mod context;
 pub mod dns;
@@ -114,7 +115,7 @@ pub mod prelude {
     pub use crate::server::Runtime;
     pub use crate::template::{self, select_template, Part, Source};
     pub use crate::validate::{self, In};
-    pub use crate::{empty, full, lambda, params, path, upstream, vtl};
+    pub use crate::{auth, empty, full, lambda, params, path, upstream, vtl};
     pub use crate::{ApiInfo, Flavor, Gateway, Request, Response, StageInfo};
     pub use bytes::Bytes;
     pub use http;

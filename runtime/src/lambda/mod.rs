@@ -52,6 +52,8 @@ pub enum InvokeError {
 pub struct Lambda {
     remote: remote::Remote,
     local: Option<local::Host>,
+    /// Lambda authorizer results, shared by the workers.
+    pub auth_cache: crate::auth::Cache,
 }
 
 impl Lambda {
@@ -70,6 +72,7 @@ impl Lambda {
         Ok(Arc::new(Lambda {
             remote: remote::Remote::new(config.lambda_endpoint.clone()),
             local,
+            auth_cache: crate::auth::Cache::default(),
         }))
     }
 
