@@ -5,90 +5,16 @@
 //! `shared/corpora/lambda-events`.
 
 mod common;
+mod lambda_support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::Path;
 
 use common::*;
+use lambda_support::*;
 use serde_json::Value;
 use specgate_codegen_tests as gen;
-use specgate_runtime::config::Config;
-use specgate_runtime::server::{spawn, Handle};
-use specgate_runtime::Gateway;
-
-/// A Python with awslambdaric, installed once per machine.
-fn python() -> PathBuf {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON
-        .get_or_init(|| {
-            let home = std::env::var("HOME").expect("HOME");
-            let venv = Path::new(&home).join(".cache/specgate/venv");
-            let python = venv.join("bin/python");
-            let ready = Command::new(&python)
-                .args(["-c", "import awslambdaric"])
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ready {
-                let ok = Command::new("python3")
-                    .args(["-m", "venv"])
-                    .arg(&venv)
-                    .status()
-                    .is_ok_and(|s| s.success());
-                assert!(ok, "python3 -m venv failed");
-                let ok = Command::new(venv.join("bin/pip"))
-                    .args(["install", "--quiet", "awslambdaric==3.*"])
-                    .status()
-                    .is_ok_and(|s| s.success());
-                assert!(ok, "pip install awslambdaric failed");
-            }
-            python
-        })
-        .clone()
-}
-
-/// The Rust function (`functions/rust-echo`, on the `lambda_runtime` crate), built once.
-fn rust_function() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            let home = std::env::var("HOME").expect("HOME");
-            let target = Path::new(&home).join(".cache/specgate/functions-target");
-            let ok = Command::new(env!("CARGO"))
-                .args(["build", "--release", "--quiet", "--manifest-path"])
-                .arg(functions_dir().join("rust-echo/Cargo.toml"))
-                .env("CARGO_TARGET_DIR", &target)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "building functions/rust-echo failed");
-            target.join("release/rust-echo")
-        })
-        .clone()
-}
-
-fn functions_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("functions")
-}
-
-/// The Python echo function as `--function echo=…`.
-fn echo_function() -> (String, String) {
-    (
-        "echo".to_string(),
-        format!(
-            "cd '{}' && exec '{}' -m awslambdaric echo.handler",
-            functions_dir().display(),
-            python().display()
-        ),
-    )
-}
-
-async fn start<G: Gateway>(g: G, configure: impl FnOnce(&mut Config)) -> Handle {
-    let mut config = Config::for_tests();
-    config.functions = vec![echo_function()];
-    configure(&mut config);
-    spawn(g, config).await.unwrap()
-}
+use specgate_runtime::server::Handle;
 
 fn fixture(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

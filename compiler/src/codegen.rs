@@ -133,17 +133,21 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
                     Some(IntegrationUri::Lambda { .. })
                 )
         });
-        if (s.authorizer.is_some() && !lambda_authorizer) || s.is_iam() {
+        let jwt_authorizer = s
+            .authorizer
+            .as_ref()
+            .is_some_and(|a| a.kind == AuthorizerKind::Jwt && a.jwt.is_some());
+        if (s.authorizer.is_some() && !lambda_authorizer && !jwt_authorizer) || s.is_iam() {
             // Refuse to build a gateway that would silently let every caller through.
             d.error(
                 &codes::UNSUPPORTED,
                 s.span,
                 format!(
-                    "security scheme `{}` (JWT, Cognito or IAM) is not enforced yet",
+                    "security scheme `{}` (Cognito or IAM) is not enforced yet",
                     s.name
                 ),
             )
-            .help("a gateway built now would let every caller through; Lambda authorizers are enforced, JWT, Cognito and IAM are planned");
+            .help("a gateway built now would let every caller through; Lambda and JWT authorizers are enforced, Cognito and IAM are planned");
         }
     }
     let secured: Vec<&Route> = api
@@ -1440,13 +1444,33 @@ fn authorization(api: &Api, r: &Route) -> TokenStream {
         .security
         .iter()
         .flat_map(|req| req.schemes.iter())
-        .find_map(|(name, _)| {
+        .find_map(|(name, scopes)| {
             let s = api.security_schemes.get(&name.value)?;
-            Some((s, s.authorizer.as_ref()?))
+            Some((s, s.authorizer.as_ref()?, scopes))
         });
-    let Some((scheme, a)) = found else {
+    let Some((scheme, a, scopes)) = found else {
         return quote!();
     };
+    if let (AuthorizerKind::Jwt, Some(jwt)) = (a.kind, &a.jwt) {
+        let issuer = jwt.issuer.value.as_str();
+        let audience = &jwt.audience;
+        let header = a
+            .identity_source
+            .first()
+            .and_then(|s| s.value.trim().strip_prefix("$request.header."))
+            .unwrap_or("Authorization")
+            .to_ascii_lowercase();
+        return quote! {
+            static AUTHORIZER: jwt::JwtAuthorizer = jwt::JwtAuthorizer {
+                issuer: #issuer,
+                audience: &[#(#audience),*],
+                header: #header,
+            };
+            if let Err(denied) = jwt::authorize(rt, cx, &AUTHORIZER, &[#(#scopes),*]).await {
+                return denied;
+            }
+        };
+    }
     let Some(IntegrationUri::Lambda {
         region, function, ..
     }) = a.uri.as_ref().map(|u| &u.value)

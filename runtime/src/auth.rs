@@ -157,13 +157,14 @@ pub async fn lambda(
                     a.region,
                     Bytes::from(event.to_string()),
                     InvocationType::RequestResponse,
-                    Duration::from_secs(30),
+                    // An authorizer has 10 s (reference §1.3).
+                    Duration::from_secs(10),
                 )
                 .await;
             let out = match invoked {
                 Ok(out) => out,
                 Err(InvokeError::Timeout | InvokeError::Failed(_)) => {
-                    return Err(rt.gateway_response(cx, ResponseType::AuthorizerFailure));
+                    return Err(rt.gateway_response(cx, ResponseType::AuthorizerConfigurationError));
                 }
             };
             if out.function_error {
@@ -267,12 +268,16 @@ pub fn decide(kind: Kind, output: &Value, arn: &str) -> Decision {
     };
     let context = match m.get("context") {
         None | Some(Value::Null) => Map::new(),
+        // HTTP APIs pass any JSON through.
+        Some(Value::Object(c)) if matches!(kind, Kind::Http { .. }) => c.clone(),
         Some(Value::Object(c)) => {
-            // Only strings, numbers and booleans may be returned.
+            // REST: only strings, numbers and booleans, and each is read as a string.
             if c.values().any(|v| v.is_object() || v.is_array()) {
                 return Decision::Invalid;
             }
-            c.clone()
+            c.iter()
+                .map(|(k, v)| (k.clone(), Value::String(crate::vtl::render(v))))
+                .collect()
         }
         Some(_) => return Decision::Invalid,
     };
@@ -408,7 +413,9 @@ mod tests {
         );
         assert_eq!(
             allow,
-            Decision::Allow(json!({"principalId": "user-1", "tenant": "acme", "n": 1, "ok": true}))
+            Decision::Allow(
+                json!({"principalId": "user-1", "tenant": "acme", "n": "1", "ok": "true"})
+            )
         );
         assert_eq!(
             decide(Kind::Token, &policy("Deny", "*"), ARN),

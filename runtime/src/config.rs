@@ -61,6 +61,10 @@ pub struct Config {
     /// process past it is killed and replaced.
     #[arg(long = "function-timeout", env = "SPECGATE_FUNCTION_TIMEOUT")]
     pub function_timeout_seconds: Option<u64>,
+    /// Where a JWT issuer's OpenID configuration is read, `ISSUER=URL` (repeatable): tokens
+    /// must still name ISSUER; its keys come from URL (a local identity provider, a test).
+    #[arg(long = "jwt-discovery", value_parser = parse_kv, env = "SPECGATE_JWT_DISCOVERY", value_delimiter = ',')]
+    pub jwt_discovery: Vec<(String, String)>,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -87,6 +91,7 @@ impl Config {
             functions: Vec::new(),
             function_concurrency: 4,
             function_timeout_seconds: None,
+            jwt_discovery: Vec::new(),
         }
     }
 }

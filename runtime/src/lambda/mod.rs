@@ -54,6 +54,8 @@ pub struct Lambda {
     local: Option<local::Host>,
     /// Lambda authorizer results, shared by the workers.
     pub auth_cache: crate::auth::Cache,
+    /// JWT authorizers' signing keys, shared by the workers.
+    pub jwks: crate::jwt::Keys,
 }
 
 impl Lambda {
@@ -73,6 +75,7 @@ impl Lambda {
             remote: remote::Remote::new(config.lambda_endpoint.clone()),
             local,
             auth_cache: crate::auth::Cache::default(),
+            jwks: crate::jwt::Keys::default(),
         }))
     }
 
