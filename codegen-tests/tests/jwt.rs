@@ -41,7 +41,12 @@ struct TestKeys {
 }
 
 fn keys() -> TestKeys {
-    let dir = std::env::temp_dir().join(format!("specgate-jwt-{}", std::process::id()));
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "specgate-jwt-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let key = dir.join("rsa.pem");
     let ok = std::process::Command::new("openssl")
@@ -270,5 +275,59 @@ async fn jwt_authorizer_accepts_good_tokens_and_refuses_the_rest() {
     .await;
     assert_eq!(r.status, 403);
     assert_eq!(r.text(), r#"{"message":"Forbidden"}"#);
+    gw.shutdown().await.unwrap();
+}
+
+const POOL: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool";
+
+fn pool_claims(extra: Value) -> Value {
+    let mut c = json!({"iss": POOL, "sub": "user-9", "exp": now() + 600, "iat": now()});
+    if let (Value::Object(c), Value::Object(e)) = (&mut c, extra) {
+        c.extend(e);
+    }
+    c
+}
+
+#[tokio::test]
+async fn cognito_authorizer_takes_id_tokens_and_scoped_access_tokens() {
+    let keys = keys();
+    let (idp, _) = provider(&keys).await;
+    let mut config = specgate_runtime::config::Config::for_tests();
+    config.jwt_discovery = vec![(POOL.into(), format!("http://{idp}"))];
+    let gw = specgate_runtime::server::spawn(gen::cognito::Api, config)
+        .await
+        .unwrap();
+    let raw = |token: String| async move {
+        // Cognito tokens are sent as they are, without `Bearer`.
+        send(
+            gw.addr,
+            "GET",
+            "/profile",
+            &[("authorization", &token)],
+            b"",
+        )
+        .await
+    };
+    let id =
+        pool_claims(json!({"token_use": "id", "email": "u9@example.com", "aud": "some-client"}));
+    let r = raw(rs256(&keys, &id)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), r#"{"sub": "user-9", "email": "u9@example.com"}"#);
+    // An access token is not an ID token; another pool's token is not this pool's.
+    let access =
+        pool_claims(json!({"token_use": "access", "scope": "pets/read", "client_id": "app"}));
+    assert_eq!(raw(rs256(&keys, &access)).await.status, 401);
+    let elsewhere = json!({"iss": "https://cognito-idp.us-east-1.amazonaws.com/other", "token_use": "id", "sub": "x", "exp": now() + 600});
+    assert_eq!(raw(rs256(&keys, &elsewhere)).await.status, 401);
+
+    // A route with scopes wants an access token holding one of them; anything else is 401.
+    let r = call(gw.addr, "/pets", &es256(&keys, &access)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), r#"{"client": "app"}"#);
+    let wrong_scope = pool_claims(json!({"token_use": "access", "scope": "pets/write"}));
+    let r = call(gw.addr, "/pets", &es256(&keys, &wrong_scope)).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.text(), r#"{"message":"Unauthorized"}"#);
+    assert_eq!(call(gw.addr, "/pets", &rs256(&keys, &id)).await.status, 401);
     gw.shutdown().await.unwrap();
 }

@@ -126,52 +126,65 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
         );
     }
     for s in api.security_schemes.values() {
-        let lambda_authorizer = s.authorizer.as_ref().is_some_and(|a| {
-            matches!(a.kind, AuthorizerKind::Token | AuthorizerKind::Request)
-                && matches!(
+        // Refuse to build a gateway that would silently let every caller through.
+        let why = match &s.authorizer {
+            _ if s.is_iam() => Some("IAM (SigV4) authorization is not enforced yet"),
+            None => None,
+            Some(a) => match a.kind {
+                AuthorizerKind::Token | AuthorizerKind::Request => (!matches!(
                     a.uri.as_ref().map(|u| &u.value),
                     Some(IntegrationUri::Lambda { .. })
-                )
-        });
-        let jwt_authorizer = s
-            .authorizer
-            .as_ref()
-            .is_some_and(|a| a.kind == AuthorizerKind::Jwt && a.jwt.is_some());
-        if (s.authorizer.is_some() && !lambda_authorizer && !jwt_authorizer) || s.is_iam() {
-            // Refuse to build a gateway that would silently let every caller through.
+                ))
+                .then_some("its `authorizerUri` is not a Lambda function specgate can call"),
+                AuthorizerKind::Jwt => a
+                    .jwt
+                    .is_none()
+                    .then_some("it has no `jwtConfiguration` to check tokens with"),
+                AuthorizerKind::CognitoUserPools => (!a
+                    .provider_arns
+                    .iter()
+                    .any(|p| cognito_issuer(&p.value).is_some()))
+                .then_some("it has no user pool ARN to find the pool's keys with"),
+            },
+        };
+        if let Some(why) = why {
             d.error(
                 &codes::UNSUPPORTED,
                 s.span,
-                format!(
-                    "security scheme `{}` (Cognito or IAM) is not enforced yet",
-                    s.name
-                ),
+                format!("security scheme `{}` cannot be enforced: {why}", s.name),
             )
-            .help("a gateway built now would let every caller through; Lambda and JWT authorizers are enforced, Cognito and IAM are planned");
+            .help("a gateway built now would let every caller through; Lambda, JWT and Cognito authorizers are enforced");
         }
     }
-    let secured: Vec<&Route> = api
+    // A route is only as protected as the schemes it names: one that is not enforced would
+    // let every caller through.
+    let unenforced: Vec<(&Route, &Spanned<String>)> = api
         .routes
         .iter()
-        .filter(|r| !r.security.is_empty() && r.security.iter().all(|req| !req.schemes.is_empty()))
+        .flat_map(|r| {
+            r.security
+                .iter()
+                .flat_map(|req| req.schemes.iter())
+                .filter(|(name, _)| {
+                    api.security_schemes
+                        .get(&name.value)
+                        .is_some_and(|s| s.authorizer.is_none() && !s.is_iam())
+                })
+                .map(move |(name, _)| (r, name))
+        })
         .collect();
-    if let Some(r) = secured.first() {
-        if api
-            .security_schemes
-            .values()
-            .all(|s| s.authorizer.is_none() && !s.is_iam())
-        {
-            d.error(
-                &codes::UNSUPPORTED,
-                r.security_span.unwrap_or(r.span),
-                format!(
-                    "`security` is not enforced yet ({} route{})",
-                    secured.len(),
-                    if secured.len() == 1 { "" } else { "s" }
-                ),
-            )
-            .help("API keys and authorizers are planned; a gateway built now would let every caller through");
-        }
+    if let Some((r, name)) = unenforced.first() {
+        d.error(
+            &codes::UNSUPPORTED,
+            r.security_span.unwrap_or(name.span),
+            format!(
+                "`security` with `{}` (API keys) is not enforced yet ({} route{})",
+                name.value,
+                unenforced.len(),
+                if unenforced.len() == 1 { "" } else { "s" }
+            ),
+        )
+        .help("API keys and usage plans are planned; a gateway built now would let every caller through");
     }
     if api.policy.is_some() {
         d.error(
@@ -1451,20 +1464,49 @@ fn authorization(api: &Api, r: &Route) -> TokenStream {
     let Some((scheme, a, scopes)) = found else {
         return quote!();
     };
-    if let (AuthorizerKind::Jwt, Some(jwt)) = (a.kind, &a.jwt) {
-        let issuer = jwt.issuer.value.as_str();
-        let audience = &jwt.audience;
-        let header = a
-            .identity_source
-            .first()
-            .and_then(|s| s.value.trim().strip_prefix("$request.header."))
-            .unwrap_or("Authorization")
-            .to_ascii_lowercase();
+    let jwt_like = match (a.kind, &a.jwt) {
+        (AuthorizerKind::Jwt, Some(jwt)) => {
+            let header = a
+                .identity_source
+                .first()
+                .and_then(|s| s.value.trim().strip_prefix("$request.header."))
+                .unwrap_or("Authorization")
+                .to_ascii_lowercase();
+            Some((
+                vec![jwt.issuer.value.clone()],
+                jwt.audience.clone(),
+                header,
+                false,
+            ))
+        }
+        (AuthorizerKind::CognitoUserPools, _) => {
+            let issuers: Vec<String> = a
+                .provider_arns
+                .iter()
+                .filter_map(|p| cognito_issuer(&p.value))
+                .collect();
+            let header = a
+                .identity_source
+                .first()
+                .and_then(|s| s.value.trim().strip_prefix("method.request.header."))
+                .map(str::to_string)
+                .or_else(|| match &scheme.kind {
+                    SchemeKind::ApiKey { name, .. } => Some(name.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "Authorization".to_string())
+                .to_ascii_lowercase();
+            Some((issuers, Vec::new(), header, true))
+        }
+        _ => None,
+    };
+    if let Some((issuers, audience, header, cognito)) = jwt_like {
         return quote! {
             static AUTHORIZER: jwt::JwtAuthorizer = jwt::JwtAuthorizer {
-                issuer: #issuer,
+                issuers: &[#(#issuers),*],
                 audience: &[#(#audience),*],
                 header: #header,
+                cognito: #cognito,
             };
             if let Err(denied) = jwt::authorize(rt, cx, &AUTHORIZER, &[#(#scopes),*]).await {
                 return denied;
@@ -1558,6 +1600,15 @@ fn authorization(api: &Api, r: &Route) -> TokenStream {
             return denied;
         }
     }
+}
+
+/// The issuer of a Cognito user pool ARN (`arn:aws:cognito-idp:{region}:{account}:
+/// userpool/{poolId}`): `https://cognito-idp.{region}.amazonaws.com/{poolId}`.
+fn cognito_issuer(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let region = parts.get(3)?;
+    let pool = parts.get(5)?.strip_prefix("userpool/")?;
+    Some(format!("https://cognito-idp.{region}.amazonaws.com/{pool}"))
 }
 
 /// An expression for the `String` that `text` (with `${stageVariables.x}` parts) is at

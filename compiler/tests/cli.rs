@@ -32,7 +32,7 @@ fn exit_codes() {
     assert_eq!(code, 1);
     assert!(
         err.contains(
-            "error[SG0105]: security scheme `cognito` (Cognito or IAM) is not enforced yet"
+            "error[SG0105]: `security` with `api_key` (API keys) is not enforced yet (1 route)"
         ),
         "{err}"
     );

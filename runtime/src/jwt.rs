@@ -22,12 +22,28 @@ use crate::Response;
 /// A JWT authorizer as the generated code describes it.
 #[derive(Debug)]
 pub struct JwtAuthorizer {
-    /// `jwtConfiguration.issuer`.
-    pub issuer: &'static str,
-    /// `jwtConfiguration.audience`.
+    /// `jwtConfiguration.issuer`, or the issuers of a Cognito authorizer's user pools.
+    pub issuers: &'static [&'static str],
+    /// `jwtConfiguration.audience` (not checked for Cognito).
     pub audience: &'static [&'static str],
     /// The header that holds the token (`$request.header.Authorization`).
     pub header: &'static str,
+    /// A REST `cognito_user_pools` authorizer: no audience; with scopes an access token
+    /// (`token_use: access`) holding one of them, without scopes an ID token; any failure is
+    /// a 401; claims go to `$context.authorizer.claims`.
+    pub cognito: bool,
+}
+
+/// The `iss` a token claims (unverified: it only picks which issuer's keys to try).
+fn claimed_issuer(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        payload.trim_end_matches('='),
+    )
+    .ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("iss")?.as_str().map(str::to_string)
 }
 
 /// Signing keys by issuer, shared by the workers.
@@ -130,6 +146,7 @@ pub fn verify(
     issuer: &str,
     audience: &[&str],
     scopes: &[&str],
+    cognito: bool,
 ) -> Result<Map<String, Value>, Refusal> {
     let bad = |why: &str| Refusal::Unauthorized(why.to_string());
     let header = jsonwebtoken::decode_header(token).map_err(|e| bad(&e.to_string()))?;
@@ -168,6 +185,23 @@ pub fn verify(
     let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
         .map_err(|e| bad(&e.to_string()))?;
     let claims = data.claims;
+    if cognito {
+        let token_use = claims.get("token_use").and_then(Value::as_str);
+        if scopes.is_empty() {
+            return match token_use {
+                Some("id") => Ok(claims),
+                _ => Err(bad("an ID token is needed")),
+            };
+        }
+        let granted = token_scopes(&claims);
+        return if token_use == Some("access")
+            && scopes.iter().any(|s| granted.iter().any(|g| g == s))
+        {
+            Ok(claims)
+        } else {
+            Err(bad("an access token with one of the scopes is needed"))
+        };
+    }
     // `aud` (ID tokens) or `client_id` (access tokens) must be one of the audiences.
     let auds: Vec<&str> = match claims.get("aud") {
         Some(Value::String(s)) => vec![s.as_str()],
@@ -228,7 +262,17 @@ pub async fn authorize(
         .trim()
         .to_string();
     let kid = jsonwebtoken::decode_header(&token).ok().and_then(|h| h.kid);
-    let set = match rt.lambda.jwks.for_token(rt, a.issuer, kid.as_deref()).await {
+    let claimed = claimed_issuer(&token);
+    let Some(issuer) = a
+        .issuers
+        .iter()
+        .find(|i| claimed.as_deref() == Some(**i))
+        .or(a.issuers.first())
+        .copied()
+    else {
+        return Err(rt.gateway_response(cx, ResponseType::Unauthorized));
+    };
+    let set = match rt.lambda.jwks.for_token(rt, issuer, kid.as_deref()).await {
         Ok(set) => set,
         Err(e) => {
             if !rt.config.quiet {
@@ -237,7 +281,7 @@ pub async fn authorize(
             return Err(rt.gateway_response(cx, ResponseType::Unauthorized));
         }
     };
-    match verify(&token, &set, a.issuer, a.audience, scopes) {
+    match verify(&token, &set, issuer, a.audience, scopes, a.cognito) {
         Ok(claims) => {
             let claims: Map<String, Value> = claims
                 .into_iter()
@@ -255,7 +299,11 @@ pub async fn authorize(
             } else {
                 Value::from(granted)
             };
-            cx.authorizer = Some(serde_json::json!({"jwt": {"claims": claims, "scopes": scopes}}));
+            cx.authorizer = Some(if a.cognito {
+                serde_json::json!({ "claims": claims })
+            } else {
+                serde_json::json!({"jwt": {"claims": claims, "scopes": scopes}})
+            });
             Ok(())
         }
         Err(Refusal::Forbidden) => Err(rt.gateway_response(cx, ResponseType::AccessDenied)),
