@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""The Lambda benchmark (see bench/lambda.sh): added latency and CPU per request of a Lambda
+proxy call to a local function, against the same handler over plain HTTP.
+
+Scenarios, interleaved round by round:
+  direct        wrk → the handler's own HTTP server
+  http_proxy    wrk → specgate (http_proxy) → the handler's HTTP server
+  aws_proxy     wrk → specgate (aws_proxy) → Runtime API → the handler as a Lambda function
+CPU µs/req counts every process involved (gateway, its function processes, the handler's
+server), from /proc, over the requests served.
+"""
+import argparse, json, os, statistics, subprocess, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import ROOT, TICK, cpu_ticks, free_port, wait_port, wrk  # noqa: E402
+
+
+def descendants(pid):
+    """A process and everything below it (the gateway's function processes)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(d))
+            except OSError:
+                pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="specgate-lambda-bench-")
+    procs = []
+
+    def start(cmd, **kw):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+        procs.append(p)
+        return p
+
+    try:
+        be, sg = free_port(), free_port()
+        echo = os.environ["RUST_ECHO"]
+        server = start([echo], env={**os.environ, "ECHO_HTTP": f"127.0.0.1:{be}"})
+        gw_exe = f"{work}/gateway"
+        subprocess.run([os.environ["SPECGATE"], "build", os.path.join(ROOT, "specs/bench/lambda.yaml"),
+                        "-o", gw_exe], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        gateway = start([gw_exe, "--listen", f"127.0.0.1:{sg}", "--quiet",
+                         "--stage-var", f"backend=127.0.0.1:{be}",
+                         "--function", f"rust-echo={echo}",
+                         "--function-concurrency", str(args.connections)])
+        for port in (be, sg):
+            wait_port(port)
+        scenarios = [
+            ("direct", f"http://127.0.0.1:{be}/items/1", lambda: [server.pid]),
+            ("http_proxy", f"http://127.0.0.1:{sg}/http/items/1",
+             lambda: descendants(gateway.pid) + [server.pid]),
+            ("aws_proxy", f"http://127.0.0.1:{sg}/lambda/items/1", lambda: descendants(gateway.pid)),
+        ]
+        for name, url, _ in scenarios:
+            wrk(url, 2, args.connections, [])  # warm-up: pools, function processes
+        runs = {name: [] for name, *_ in scenarios}
+        for r in range(args.rounds):
+            for name, url, pids in scenarios:
+                ps = pids()
+                c0 = cpu_ticks(ps)
+                res = wrk(url, args.seconds, args.connections, [])
+                res["cpu_us_per_req"] = (cpu_ticks(ps) - c0) / TICK * 1e6 / max(res["requests"], 1)
+                runs[name].append(res)
+                print(f"round {r + 1} {name:12} {res['rps']:>10.0f} req/s  "
+                      f"{res['cpu_us_per_req']:6.1f} µs/req  non-2xx {res['non2xx']}", file=sys.stderr)
+        med = lambda name, k: statistics.median(x[k] for x in runs[name])
+        rows = [{"scenario": n, "rps": med(n, "rps"), "p50_ms": med(n, "p50_ms"), "p99_ms": med(n, "p99_ms"),
+                 "cpu_us_per_req": med(n, "cpu_us_per_req"), "non2xx": sum(x["non2xx"] for x in runs[n])}
+                for n, *_ in scenarios]
+        base = {x["scenario"]: x for x in rows}
+        md = ["| scenario | req/s | p50 ms | p99 ms | CPU µs/req | added p50 ms vs direct | CPU × http_proxy | non-2xx |",
+              "|---|---|---|---|---|---|---|---|"]
+        for x in rows:
+            md.append(f"| {x['scenario']} | {x['rps']:.0f} | {x['p50_ms']:.3f} | {x['p99_ms']:.3f} | "
+                      f"{x['cpu_us_per_req']:.1f} | {x['p50_ms'] - base['direct']['p50_ms']:.3f} | "
+                      f"{x['cpu_us_per_req'] / base['http_proxy']['cpu_us_per_req']:.2f} | {x['non2xx']} |")
+        table = "\n".join(md)
+        print(table)
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "lambda.md"), "w") as f:
+            f.write(table + "\n")
+        with open(os.path.join(args.out, "lambda.json"), "w") as f:
+            json.dump({"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections,
+                       "scenarios": rows}, f, indent=2)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        subprocess.run(["rm", "-rf", work])
+
+
+if __name__ == "__main__":
+    main()
