@@ -39,6 +39,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--function-concurrency", type=int, default=2,
+                    help="local function processes (default: one per core of this machine)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="specgate-lambda-bench-")
@@ -59,7 +61,7 @@ def main():
         gateway = start([gw_exe, "--listen", f"127.0.0.1:{sg}", "--quiet",
                          "--stage-var", f"backend=127.0.0.1:{be}",
                          "--function", f"rust-echo={echo}",
-                         "--function-concurrency", str(args.connections)])
+                         "--function-concurrency", str(args.function_concurrency)])
         for port in (be, sg):
             wait_port(port)
         scenarios = [
@@ -98,6 +100,7 @@ def main():
             f.write(table + "\n")
         with open(os.path.join(args.out, "lambda.json"), "w") as f:
             json.dump({"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections,
+                       "function_concurrency": args.function_concurrency,
                        "scenarios": rows}, f, indent=2)
     finally:
         for p in procs:

@@ -359,7 +359,11 @@ async fn http_api_payload_2_0() {
 
 /// The gateway of specs/authorizers.yaml with the Python authorizer and echo functions.
 async fn authorized() -> Handle {
-    start(gen::authorizers::Api, |c| {
+    authorized_with(gen::authorizers::Api).await
+}
+
+async fn authorized_with<G: specgate_runtime::Gateway>(g: G) -> Handle {
+    start(g, |c| {
         c.functions.push((
             "authorizer".into(),
             format!(
@@ -455,5 +459,23 @@ async fn the_authorizer_context_reaches_the_function() {
     assert_eq!(auth["user"], "carol");
     assert_eq!(auth["kind"], "TOKEN");
     assert!(auth["integrationLatency"].is_u64());
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_api_lambda_authorizer_with_simple_responses() {
+    let gw = authorized_with(gen::lambda_http::Api).await;
+    let r = get(gw.addr, "/private").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.text(), r#"{"message":"Unauthorized"}"#);
+    let r = send(gw.addr, "GET", "/private", &[("x-user", "denied")], b"").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.text(), r#"{"message":"Forbidden"}"#);
+    let r = send(gw.addr, "GET", "/private", &[("x-user", "dana")], b"").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        r.json()["event"]["requestContext"]["authorizer"],
+        serde_json::json!({"lambda": {"user": "dana", "groups": ["a", "b"]}})
+    );
     gw.shutdown().await.unwrap();
 }

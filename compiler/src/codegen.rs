@@ -1522,8 +1522,12 @@ fn authorization(api: &Api, r: &Route) -> TokenStream {
     let kind = match (a.kind, api.flavor) {
         (AuthorizerKind::Token, _) => quote!(auth::Kind::Token),
         (AuthorizerKind::Request, Flavor::Http) => {
-            let simple = a.enable_simple_responses;
-            quote!(auth::Kind::Http { simple: #simple })
+            let v1 = a
+                .payload_format_version
+                .as_ref()
+                .is_some_and(|v| v.value == "1.0");
+            let simple = a.enable_simple_responses && !v1;
+            quote!(auth::Kind::Http { simple: #simple, v1: #v1 })
         }
         (AuthorizerKind::Request, _) => quote!(auth::Kind::Request),
         // JWT and Cognito are refused by `support`.

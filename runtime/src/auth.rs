@@ -25,11 +25,13 @@ pub enum Kind {
     Token,
     /// REST `request`: the request's parameters, `{"type": "REQUEST", …}`.
     Request,
-    /// HTTP API request authorizer, payload format 2.0 (`simple`: `{"isAuthorized"}`
-    /// responses instead of IAM policies).
+    /// HTTP API request authorizer (`simple`: `{"isAuthorized"}` responses instead of IAM
+    /// policies, payload format 2.0 only).
     Http {
         /// `enableSimpleResponses`.
         simple: bool,
+        /// `authorizerPayloadFormatVersion` is `1.0`.
+        v1: bool,
     },
 }
 
@@ -229,6 +231,20 @@ fn event(cx: &Context, a: &LambdaAuthorizer, arn: &str, values: &[String]) -> Va
             }
             e
         }
+        Kind::Http { v1: true, .. } => {
+            // Payload 1.0: the REST request event with the identity joined by commas.
+            let joined = values.join(",");
+            let mut e = crate::lambda::event::v1(cx, &Bytes::new(), &[], Some("1.0"));
+            if let Value::Object(m) = &mut e {
+                m.remove("body");
+                m.remove("isBase64Encoded");
+                m.insert("type".into(), json!("REQUEST"));
+                m.insert("methodArn".into(), json!(arn));
+                m.insert("identitySource".into(), json!(joined));
+                m.insert("authorizationToken".into(), json!(joined));
+            }
+            e
+        }
         Kind::Http { .. } => {
             let route_key = cx
                 .route_key
@@ -281,7 +297,7 @@ pub fn decide(kind: Kind, output: &Value, arn: &str) -> Decision {
         }
         Some(_) => return Decision::Invalid,
     };
-    if let Kind::Http { simple: true } = kind {
+    if let Kind::Http { simple: true, .. } = kind {
         return match m.get("isAuthorized") {
             Some(Value::Bool(true)) => Decision::Allow(json!({"lambda": context})),
             Some(Value::Bool(false)) => Decision::Deny { explicit: false },
@@ -437,7 +453,10 @@ mod tests {
         assert_eq!(decide(Kind::Token, &nested, ARN), Decision::Invalid);
         assert_eq!(
             decide(
-                Kind::Http { simple: true },
+                Kind::Http {
+                    simple: true,
+                    v1: false,
+                },
                 &json!({"isAuthorized": true, "context": {"a": "b"}}),
                 ARN
             ),
@@ -445,7 +464,10 @@ mod tests {
         );
         assert_eq!(
             decide(
-                Kind::Http { simple: true },
+                Kind::Http {
+                    simple: true,
+                    v1: false,
+                },
                 &json!({"isAuthorized": false}),
                 ARN
             ),
