@@ -1685,7 +1685,7 @@ fn lambda(api: &Api, r: &Route, i: &Integration, handler: &proc_macro2::Ident) -
                 .as_ref()
                 .map_or("2.0", |v| v.value.as_str());
             let event = if version == "1.0" {
-                quote!(lambda::event::v1(cx, &body, &[], Some("1.0")))
+                quote!(lambda::event::v1_json(cx, &body, &[], Some("1.0")))
             } else {
                 let route_key = if r.path.is_default {
                     "$default".to_string()
@@ -1696,9 +1696,9 @@ fn lambda(api: &Api, r: &Route, i: &Integration, handler: &proc_macro2::Ident) -
                     };
                     format!("{m} {}", r.path.raw)
                 };
-                quote!(lambda::event::v2(cx, &body, #route_key))
+                quote!(lambda::event::v2(cx, &body, #route_key).to_string())
             };
-            let call = invoke(quote!(Bytes::from(#event.to_string())), sync);
+            let call = invoke(quote!(Bytes::from(#event)), sync);
             quote! {
                 #read
                 #call
@@ -1709,7 +1709,7 @@ fn lambda(api: &Api, r: &Route, i: &Integration, handler: &proc_macro2::Ident) -
             }
         } else {
             let call = invoke(
-                quote!(Bytes::from(lambda::event::v1(cx, &body, #types, None).to_string())),
+                quote!(Bytes::from(lambda::event::v1_json(cx, &body, #types, None))),
                 sync,
             );
             quote! {

@@ -12,14 +12,6 @@ fn var(cx: &Context, v: Var) -> Value {
         .map_or(Value::Null, |s| Value::String(s.into_owned()))
 }
 
-fn map_or_null(m: Map<String, Value>) -> Value {
-    if m.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(m)
-    }
-}
-
 /// `body` and `isBase64Encoded`: a binary payload (its `Content-Type` is one of the API's
 /// binary media types, or it is not UTF-8) goes as base64.
 fn body(cx: &Context, body: &Bytes, binary_types: &[&str]) -> (Value, bool) {
@@ -52,104 +44,225 @@ fn query(cx: &Context) -> (Map<String, Value>, Map<String, Value>) {
     (last, all)
 }
 
-/// The REST (payload format 1.0) event. `version` is `Some("1.0")` for HTTP APIs.
-pub fn v1(cx: &Context, payload: &Bytes, binary_types: &[&str], version: Option<&str>) -> Value {
-    let mut headers = Map::new();
-    let mut multi: Map<String, Value> = Map::new();
-    for (name, value) in &cx.headers {
+/// A JSON object written straight into text: the events are built on every request, and
+/// writing them directly avoids building a map of owned values only to serialise it.
+struct Obj<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> Obj<'a> {
+    fn open(out: &'a mut String) -> Self {
+        out.push('{');
+        Obj { out, first: true }
+    }
+
+    fn key(&mut self, k: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        string_into(self.out, k);
+        self.out.push(':');
+        self.out
+    }
+
+    fn str(&mut self, k: &str, v: &str) {
+        string_into(self.key(k), v);
+    }
+
+    fn opt(&mut self, k: &str, v: Option<&str>) {
+        match v {
+            Some(v) => self.str(k, v),
+            None => self.key(k).push_str("null"),
+        }
+    }
+
+    fn raw(&mut self, k: &str, json: &str) {
+        self.key(k).push_str(json);
+    }
+
+    fn close(self) {
+        self.out.push('}');
+    }
+}
+
+/// A JSON string (serde_json's escaping).
+fn string_into(out: &mut String, s: &str) {
+    let mut buf = Vec::with_capacity(s.len() + 2);
+    let _ = serde_json::to_writer(&mut buf, s);
+    // serde_json writes valid UTF-8.
+    out.push_str(std::str::from_utf8(&buf).unwrap_or("\"\""));
+}
+
+/// `{"k": "v", …}` or `null`, for (name, value) pairs in order.
+fn map_into<'v>(out: &mut String, pairs: impl Iterator<Item = (&'v str, &'v str)>) {
+    let mut pairs = pairs.peekable();
+    if pairs.peek().is_none() {
+        out.push_str("null");
+        return;
+    }
+    let mut o = Obj::open(out);
+    for (k, v) in pairs {
+        o.str(k, v);
+    }
+    o.close();
+}
+
+/// `{"k": ["v1", "v2"], …}` or `null`, for names with several values in order.
+fn multi_into(out: &mut String, groups: &[(String, Vec<&str>)]) {
+    if groups.is_empty() {
+        out.push_str("null");
+        return;
+    }
+    let mut o = Obj::open(out);
+    for (k, vs) in groups {
+        let out = o.key(k);
+        out.push('[');
+        for (i, v) in vs.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            string_into(out, v);
+        }
+        out.push(']');
+    }
+    o.close();
+}
+
+/// Values grouped by name, names in first-seen order.
+fn group<'v>(pairs: impl Iterator<Item = (String, &'v str)>) -> Vec<(String, Vec<&'v str>)> {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for (k, v) in pairs {
+        match groups.iter_mut().find(|(n, _)| *n == k) {
+            Some((_, vs)) => vs.push(v),
+            None => groups.push((k, vec![v])),
+        }
+    }
+    groups
+}
+
+/// The REST (payload format 1.0) event as JSON text. `version` is `Some("1.0")` for HTTP
+/// APIs.
+pub fn v1_json(
+    cx: &Context,
+    payload: &Bytes,
+    binary_types: &[&str],
+    version: Option<&str>,
+) -> String {
+    let mut out = String::with_capacity(1024 + payload.len() * 4 / 3);
+    let headers: Vec<(String, &str)> = cx
+        .headers
+        .iter()
         // Not forwarded to the function (reference §3.1).
-        if name == http::header::CONNECTION || name == http::header::CONTENT_LENGTH {
-            continue;
-        }
-        let Ok(value) = value.to_str() else { continue };
-        let name = header_name_as_sent(cx.protocol, name.as_str());
-        headers.insert(name.clone(), Value::String(value.to_string()));
-        match multi
-            .entry(name)
-            .or_insert_with(|| Value::Array(Vec::new()))
+        .filter(|(n, _)| **n != http::header::CONNECTION && **n != http::header::CONTENT_LENGTH)
+        .filter_map(|(n, v)| {
+            Some((
+                header_name_as_sent(cx.protocol, n.as_str()),
+                v.to_str().ok()?,
+            ))
+        })
+        .collect();
+    let query: Vec<(String, String)> = cx
+        .query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (crate::path::decode_query(k), crate::path::decode_query(v))
+        })
+        .collect();
+    let header_groups = group(headers.iter().map(|(k, v)| (k.clone(), *v)));
+    let query_groups = group(query.iter().map(|(k, v)| (k.clone(), v.as_str())));
+    let mut e = Obj::open(&mut out);
+    if let Some(v) = version {
+        e.str("version", v);
+    }
+    e.str("resource", cx.resource_path);
+    e.str("path", &cx.path);
+    e.str("httpMethod", cx.method.as_str());
+    // A repeated name: the last value in the single-value maps.
+    let last = |groups: &[(String, Vec<&str>)], out: &mut String| {
+        map_into(
+            out,
+            groups
+                .iter()
+                .map(|(k, vs)| (k.as_str(), vs.last().copied().unwrap_or(""))),
+        )
+    };
+    last(&header_groups, e.key("headers"));
+    multi_into(e.key("multiValueHeaders"), &header_groups);
+    last(&query_groups, e.key("queryStringParameters"));
+    multi_into(e.key("multiValueQueryStringParameters"), &query_groups);
+    map_into(
+        e.key("pathParameters"),
+        cx.raw_path_params.iter().map(|(k, v)| (*k, v.as_str())),
+    );
+    map_into(
+        e.key("stageVariables"),
+        cx.stage_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    {
+        let mut rc = Obj::open(e.key("requestContext"));
+        rc.opt("resourceId", cx.var(Var::ResourceId).as_deref());
+        rc.str("resourcePath", cx.resource_path);
+        rc.str("httpMethod", cx.method.as_str());
+        rc.str("extendedRequestId", &cx.request_id);
+        rc.opt("requestTime", cx.var(Var::RequestTime).as_deref());
+        rc.str("path", &format!("/{}{}", cx.stage, cx.path));
+        rc.opt("accountId", cx.var(Var::AccountId).as_deref());
+        rc.str("protocol", cx.protocol);
+        rc.str("stage", &cx.stage);
+        rc.opt("domainPrefix", cx.var(Var::DomainPrefix).as_deref());
+        rc.raw("requestTimeEpoch", &(cx.start_ms as u64).to_string());
+        rc.str("requestId", &cx.request_id);
         {
-            Value::Array(a) => a.push(Value::String(value.to_string())),
-            _ => unreachable!("only arrays are inserted"),
+            let mut id = Obj::open(rc.key("identity"));
+            for key in [
+                "cognitoIdentityPoolId",
+                "accountId",
+                "cognitoIdentityId",
+                "caller",
+                "sourceIp",
+                "principalOrgId",
+                "accessKey",
+                "cognitoAuthenticationType",
+                "cognitoAuthenticationProvider",
+                "userArn",
+                "userAgent",
+                "user",
+            ] {
+                match key {
+                    "sourceIp" => id.opt(key, cx.var(Var::SourceIp).as_deref()),
+                    "userAgent" => id.opt(key, cx.var(Var::UserAgent).as_deref()),
+                    _ => id.raw(key, "null"),
+                }
+            }
+            id.close();
         }
-    }
-    let (query, multi_query) = query(cx);
-    let path_params: Map<String, Value> = cx
-        .raw_path_params
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), Value::String(v.clone())))
-        .collect();
-    let stage_vars: Map<String, Value> = cx
-        .stage_vars
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    let mut identity = Map::new();
-    for key in [
-        "cognitoIdentityPoolId",
-        "accountId",
-        "cognitoIdentityId",
-        "caller",
-        "sourceIp",
-        "principalOrgId",
-        "accessKey",
-        "cognitoAuthenticationType",
-        "cognitoAuthenticationProvider",
-        "userArn",
-        "userAgent",
-        "user",
-    ] {
-        let v = match key {
-            "sourceIp" => var(cx, Var::SourceIp),
-            "userAgent" => var(cx, Var::UserAgent),
-            _ => Value::Null,
-        };
-        identity.insert(key.to_string(), v);
-    }
-    let mut request_context = json!({
-        "resourceId": var(cx, Var::ResourceId),
-        "resourcePath": cx.resource_path,
-        "httpMethod": cx.method.as_str(),
-        "extendedRequestId": cx.request_id,
-        "requestTime": var(cx, Var::RequestTime),
-        "path": format!("/{}{}", cx.stage, cx.path),
-        "accountId": var(cx, Var::AccountId),
-        "protocol": cx.protocol,
-        "stage": &*cx.stage,
-        "domainPrefix": var(cx, Var::DomainPrefix),
-        "requestTimeEpoch": cx.start_ms as u64,
-        "requestId": cx.request_id,
-        "identity": identity,
-        "domainName": var(cx, Var::DomainName),
-        "deploymentId": "specgate",
-        "apiId": var(cx, Var::ApiId),
-    });
-    if let (Some(auth), Value::Object(rc)) = (&cx.authorizer, &mut request_context) {
-        rc.insert("authorizer".into(), auth.clone());
+        rc.opt("domainName", cx.var(Var::DomainName).as_deref());
+        rc.str("deploymentId", "specgate");
+        rc.opt("apiId", cx.var(Var::ApiId).as_deref());
+        if let Some(auth) = &cx.authorizer {
+            rc.raw("authorizer", &auth.to_string());
+        }
+        rc.close();
     }
     let (body, base64) = body(cx, payload, binary_types);
-    let mut event = Map::new();
-    if let Some(v) = version {
-        event.insert("version".into(), Value::String(v.to_string()));
+    match body {
+        Value::String(b) => e.str("body", &b),
+        _ => e.raw("body", "null"),
     }
-    event.insert(
-        "resource".into(),
-        Value::String(cx.resource_path.to_string()),
-    );
-    event.insert("path".into(), Value::String(cx.path.clone()));
-    event.insert("httpMethod".into(), Value::String(cx.method.to_string()));
-    event.insert("headers".into(), map_or_null(headers));
-    event.insert("multiValueHeaders".into(), map_or_null(multi));
-    event.insert("queryStringParameters".into(), map_or_null(query));
-    event.insert(
-        "multiValueQueryStringParameters".into(),
-        map_or_null(multi_query),
-    );
-    event.insert("pathParameters".into(), map_or_null(path_params));
-    event.insert("stageVariables".into(), map_or_null(stage_vars));
-    event.insert("requestContext".into(), request_context);
-    event.insert("body".into(), body);
-    event.insert("isBase64Encoded".into(), Value::Bool(base64));
-    Value::Object(event)
+    e.raw("isBase64Encoded", if base64 { "true" } else { "false" });
+    e.close();
+    out
+}
+
+/// The REST (payload format 1.0) event as a value (authorizer events start from it).
+pub fn v1(cx: &Context, payload: &Bytes, binary_types: &[&str], version: Option<&str>) -> Value {
+    serde_json::from_str(&v1_json(cx, payload, binary_types, version)).unwrap_or(Value::Null)
 }
 
 /// Whether an HTTP API sends a payload of this type as text (otherwise as base64).

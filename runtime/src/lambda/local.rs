@@ -565,13 +565,18 @@ async fn runtime_api(
     reply(202, r#"{"status":"OK"}"#)
 }
 
-/// An X-Ray trace header for an invocation.
+/// An X-Ray trace header for an invocation: `Root=1-{time}-{24 hex}`, the hex taken from the
+/// request id.
 fn trace_id(request_id: &str) -> String {
-    let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
-    let secs = now_ms() / 1000;
+    let mut hex = String::with_capacity(40);
+    hex.extend(request_id.chars().filter(char::is_ascii_hexdigit));
+    while hex.len() < 40 {
+        hex.push('0');
+    }
     format!(
-        "Root=1-{secs:08x}-{:0<24.24};Parent={:0<16.16};Sampled=0",
-        hex,
-        hex.chars().rev().collect::<String>()
+        "Root=1-{:08x}-{};Parent={};Sampled=0",
+        now_ms() / 1000,
+        &hex[..24],
+        &hex[24..40]
     )
 }
