@@ -113,6 +113,8 @@ struct Gen<'t> {
     macros: HashMap<String, (&'t [String], &'t [Node])>,
     defines: HashMap<String, &'t [Node]>,
     inlining: Vec<String>,
+    /// The template sets overrides (the function tracks which).
+    overrides: bool,
     /// Generating a value that is kept (in a variable, a loop, a macro argument): it must
     /// not borrow a variable, so variables are re-borrowed from what they borrow.
     storing: bool,
@@ -139,6 +141,7 @@ pub fn compile(
         defines: HashMap::new(),
         inlining: Vec::new(),
         storing: false,
+        overrides: false,
         statics: Vec::new(),
         n: 0,
         errors: Vec::new(),
@@ -155,12 +158,16 @@ pub fn compile(
         .into_iter()
         .map(|(_, v)| quote!(let mut #v: Cow<'_, Value> = Cow::Borrowed(&ops::NULL);));
     let statics = &g.statics;
+    let tracker = g
+        .overrides
+        .then(|| quote!(let mut overridden: Vec<String> = Vec::new();));
     let capacity = text_len(&t.nodes).next_power_of_two().max(64);
     Ok(quote! {
         #[doc = #doc]
         pub fn #name(env: &Env<'_>, ov: &mut Value) -> Result<String, Failure> {
             #(#statics)*
             let mut out = String::with_capacity(#capacity);
+            #tracker
             #(#locals)*
             #body
             Ok(out)
@@ -524,6 +531,17 @@ impl<'t> Gen<'t> {
         let Some((root, keys)) = self.place(target) else {
             return quote!();
         };
+        if target.name == "context" && !self.is_local("context") {
+            // Overrides are final: the same one set twice fails the template.
+            self.overrides = true;
+            return quote! {
+                {
+                    let value = #v;
+                    let keys = [#(#keys),*];
+                    ops::set_override(#root, &keys, value, &mut overridden)?;
+                }
+            };
+        }
         quote! {
             {
                 let value = #v;

@@ -93,6 +93,7 @@ pub fn render(t: &Template, src: &str, env: &Env<'_>, ov: &mut Value) -> Result<
         defines: HashMap::new(),
         macros,
         loops: Vec::new(),
+        overridden: Vec::new(),
     };
     let mut out = String::new();
     i.block(&t.nodes, &mut out)?;
@@ -142,6 +143,7 @@ struct Interp<'t, 'a, 'e> {
     defines: HashMap<String, &'t [Node]>,
     macros: Macros<'t>,
     loops: Vec<Loop>,
+    overridden: Vec<String>,
 }
 
 impl<'t> Interp<'t, '_, '_> {
@@ -287,7 +289,7 @@ impl<'t> Interp<'t, '_, '_> {
                     Some("requestOverride" | "responseOverride")
                 );
                 if overrides {
-                    ops::set_at(self.ov, &keys, v);
+                    ops::set_override(self.ov, &keys, v, &mut self.overridden)?;
                 }
             }
             return Ok(());

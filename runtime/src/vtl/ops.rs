@@ -107,6 +107,29 @@ pub fn set_at(root: &mut Value, keys: &[Value], value: Value) {
     }
 }
 
+/// `#set($context.requestOverride.… = value)` (or `responseOverride`): overrides are final,
+/// so one set twice in a template fails it and API Gateway answers 5XX (AWS docs). `done`
+/// holds the overrides this template has set (header names in any case are one).
+pub fn set_override(
+    ov: &mut Value,
+    keys: &[Value],
+    value: Value,
+    done: &mut Vec<String>,
+) -> Result<(), Failure> {
+    let mut name = keys.iter().map(render).collect::<Vec<_>>().join(".");
+    if keys.get(1).and_then(Value::as_str) == Some("header") {
+        name = name.to_ascii_lowercase();
+    }
+    if done.contains(&name) {
+        return Err(Failure::Internal(format!(
+            "$context.{name} is overridden twice; an override is final"
+        )));
+    }
+    done.push(name);
+    set_at(ov, keys, value);
+    Ok(())
+}
+
 /// What `#foreach` walks: a list's elements, a map's values, a range; nothing else iterates.
 /// Elements of a borrowed list are borrowed.
 pub fn items(v: Cow<'_, Value>) -> Vec<Cow<'_, Value>> {
