@@ -169,6 +169,24 @@ async fn a_rust_lambda_runtime_function_serves_the_same_route() {
 }
 
 #[tokio::test]
+async fn an_event_over_6_mb_is_413() {
+    let gw = start(gen::lambda::Api, |_| {}).await;
+    let body = vec![b'a'; 6 * 1024 * 1024];
+    let r = send(
+        gw.addr,
+        "POST",
+        "/echo/big",
+        &[("content-type", "text/plain")],
+        &body,
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.text(), r#"{"message": "Request Too Long"}"#);
+    assert_eq!(r.header("x-amzn-errortype"), Some("BadRequestException"));
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn binary_bodies_arrive_as_base64() {
     let gw = start(gen::lambda::Api, |_| {}).await;
     let r = send(

@@ -165,7 +165,7 @@ pub async fn lambda(
                 .await;
             let out = match invoked {
                 Ok(out) => out,
-                Err(InvokeError::Timeout | InvokeError::Failed(_)) => {
+                Err(InvokeError::Timeout | InvokeError::Failed(_) | InvokeError::TooLarge) => {
                     return Err(rt.gateway_response(cx, ResponseType::AuthorizerConfigurationError));
                 }
             };

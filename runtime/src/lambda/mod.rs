@@ -45,7 +45,12 @@ pub enum InvokeError {
     /// The function could not be invoked (unknown function, no credentials, the Lambda
     /// service refused, the local process could not start).
     Failed(String),
+    /// The payload is over Lambda's 6 MB synchronous invocation limit.
+    TooLarge,
 }
+
+/// Lambda's limit on a synchronous invocation's payload.
+pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
 
 /// The functions this gateway calls: local ones by name (`--function NAME=COMMAND`), every
 /// other through the Invoke API.
@@ -90,6 +95,9 @@ impl Lambda {
         kind: InvocationType,
         timeout: Duration,
     ) -> Result<Output, InvokeError> {
+        if payload.len() > MAX_PAYLOAD {
+            return Err(InvokeError::TooLarge);
+        }
         if let Some(local) = &self.local {
             if let Some(f) = local.function(function_name(function)) {
                 return f.invoke(payload, kind, timeout).await;
@@ -117,6 +125,13 @@ pub fn function_name(function: &str) -> &str {
 pub fn failure(rt: &Runtime, cx: &mut Context, e: &InvokeError) -> Response {
     match e {
         InvokeError::Timeout => rt.gateway_response(cx, ResponseType::IntegrationTimeout),
+        // AWS-recorded (reference §3.2): 413, this body, BadRequestException.
+        InvokeError::TooLarge => http::Response::builder()
+            .status(413)
+            .header("content-type", "application/json")
+            .header("x-amzn-ErrorType", "BadRequestException")
+            .body(crate::full(r#"{"message": "Request Too Long"}"#))
+            .expect("static response"),
         InvokeError::Failed(why) => {
             if !rt.config.quiet {
                 eprintln!(
