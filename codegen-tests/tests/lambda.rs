@@ -272,6 +272,21 @@ async fn concurrent_invocations_get_their_own_processes() {
     assert_eq!(pids.len(), 3);
     let _ = std::fs::remove_dir_all(&dir);
     gw.shutdown().await.unwrap();
+    // No function process outlives the gateway (gone, or a zombie waiting to be reaped).
+    for pid in pids {
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| !r.trim_start().starts_with('Z'))
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while alive() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(!alive(), "function process {pid} is still running");
+    }
 }
 
 #[tokio::test]

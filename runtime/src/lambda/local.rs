@@ -45,12 +45,17 @@ struct Job {
 pub struct Host {
     functions: HashMap<String, Arc<Function>>,
     stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Host {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        // Wait until the processes are killed, so that none outlives a gateway that exits.
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }
@@ -64,7 +69,7 @@ impl Host {
     ) -> Result<Host, String> {
         let (handle_tx, handle_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("specgate-lambda".into())
             .spawn(move || {
                 let rt = match tokio::runtime::Builder::new_current_thread()
@@ -111,6 +116,7 @@ impl Host {
         Ok(Host {
             functions,
             stop: Some(stop),
+            thread: Some(thread),
         })
     }
 
