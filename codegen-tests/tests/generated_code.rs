@@ -45,10 +45,27 @@ fn petstore() {
 }
 
 #[test]
+fn templates() {
+    let c = generate("specs/templates.yaml");
+    insta::assert_snapshot!("templates_gateway_rs", file(&c, "src/gateway.rs"));
+}
+
+#[test]
+fn lambda_and_authorizers() {
+    let c = generate("specs/authorizers.yaml");
+    insta::assert_snapshot!("authorizers_gateway_rs", file(&c, "src/gateway.rs"));
+    let c = generate("specs/lambda.yaml");
+    insta::assert_snapshot!("lambda_gateway_rs", file(&c, "src/gateway.rs"));
+}
+
+#[test]
 fn output_is_deterministic() {
     for rel in [
         "specs/petstore.yaml",
         "specs/http-api.yaml",
+        "specs/templates.yaml",
+        "specs/lambda.yaml",
+        "specs/authorizers.yaml",
         "examples/hello/api.yaml",
     ] {
         assert_eq!(generate(rel), generate(rel), "{rel}");
