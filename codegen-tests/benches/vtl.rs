@@ -21,15 +21,6 @@ use serde_json::{json, Value};
 use specgate_codegen_tests::vtl_conformance::TEMPLATES;
 use specgate_runtime::vtl::{self, Env};
 
-fn cases() -> Vec<Value> {
-    let text = include_str!(concat!(env!("OUT_DIR"), "/vtl-cases.json"));
-    serde_json::from_str::<Value>(text)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 fn kinesis_body() -> String {
     let records: Vec<Value> = (0..25)
         .map(|i| {
@@ -57,7 +48,7 @@ fn dynamodb_body() -> String {
 }
 
 fn bench(c: &mut Criterion) {
-    let cases = cases();
+    let cases = vtl_support::cases();
     for (case_name, body) in [
         ("aws-docs-kinesis-put-records", kinesis_body()),
         ("aws-docs-dynamodb-query-response", dynamodb_body()),

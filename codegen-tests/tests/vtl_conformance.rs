@@ -9,24 +9,7 @@ mod vtl_support;
 use serde_json::Value;
 use specgate_codegen_tests::vtl_conformance::TEMPLATES;
 use specgate_runtime::vtl::{self, Env, Failure};
-use vtl_support::context;
-
-fn cases() -> Vec<Value> {
-    let text = include_str!(concat!(env!("OUT_DIR"), "/vtl-cases.json"));
-    serde_json::from_str::<Value>(text)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn string(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
+use vtl_support::{cases, context, string};
 
 /// The overrides a case expects, in the shape of `vtl::Overrides`.
 fn expected_overrides(want: &Value) -> vtl::Overrides {

@@ -1578,15 +1578,7 @@ fn authorization(api: &Api, r: &Route) -> TokenStream {
         None => (quote!(), quote!(None)),
     };
     let route_key = (api.flavor == Flavor::Http).then(|| {
-        let key = if r.path.is_default {
-            "$default".to_string()
-        } else {
-            let m = match r.method {
-                Method::Any => "ANY",
-                m => m.as_str(),
-            };
-            format!("{m} {}", r.path.raw)
-        };
+        let key = route_key(r);
         quote!(cx.route_key = Some(String::from(#key));)
     });
     quote! {
@@ -1615,11 +1607,23 @@ fn cognito_issuer(arn: &str) -> Option<String> {
     Some(format!("https://cognito-idp.{region}.amazonaws.com/{pool}"))
 }
 
-/// An expression for the `String` that `text` (with `${stageVariables.x}` parts) is at
-/// request time.
+/// An HTTP API route's key: `GET /pets/{id}`, `ANY /x`, or `$default`.
+fn route_key(r: &Route) -> String {
+    if r.path.is_default {
+        return "$default".to_string();
+    }
+    let m = match r.method {
+        Method::Any => "ANY",
+        m => m.as_str(),
+    };
+    format!("{m} {}", r.path.raw)
+}
+
+/// An expression for the text that `text` (with `${stageVariables.x}` parts) is at request
+/// time: the literal itself when it has no stage variables, else a `String`.
 fn stage_string(text: &str) -> TokenStream {
     if !text.contains("${stageVariables.") {
-        return quote!(String::from(#text));
+        return quote!(#text);
     }
     let mut parts = Vec::new();
     let mut rest = text;
@@ -1687,15 +1691,7 @@ fn lambda(api: &Api, r: &Route, i: &Integration, handler: &proc_macro2::Ident) -
             let event = if version == "1.0" {
                 quote!(lambda::event::v1_json(cx, &body, &[], Some("1.0")))
             } else {
-                let route_key = if r.path.is_default {
-                    "$default".to_string()
-                } else {
-                    let m = match r.method {
-                        Method::Any => "ANY",
-                        m => m.as_str(),
-                    };
-                    format!("{m} {}", r.path.raw)
-                };
+                let route_key = route_key(r);
                 quote!(lambda::event::v2(cx, &body, #route_key).to_string())
             };
             let call = invoke(quote!(Bytes::from(#event)), sync);

@@ -86,7 +86,7 @@ const UTIL: &[&str] = &[
 ];
 
 /// Names that are not template variables.
-const RESERVED: &[&str] = &[
+pub const RESERVED: &[&str] = &[
     "input",
     "util",
     "context",

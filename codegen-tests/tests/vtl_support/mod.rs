@@ -19,10 +19,22 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use specgate::vtl::{Access, BinOp, Expr, Node, Ref, Template, UnOp};
+use specgate::vtl_gen::RESERVED;
 use specgate_runtime::context::Context;
 use specgate_runtime::vtl::{self, ops, ops::Arith, Env, Failure, M};
 
-fn string(v: &Value) -> String {
+/// The conformance cases (`vtl/conformance.yaml`, as the build script wrote them).
+pub fn cases() -> Vec<Value> {
+    let text = include_str!(concat!(env!("OUT_DIR"), "/vtl-cases.json"));
+    serde_json::from_str::<Value>(text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A case field as text (absent is empty).
+pub fn string(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -125,15 +137,6 @@ fn collect_macros<'t>(nodes: &'t [Node], into: &mut Macros<'t>) {
         }
     }
 }
-
-const RESERVED: &[&str] = &[
-    "input",
-    "util",
-    "context",
-    "stageVariables",
-    "foreach",
-    "velocityCount",
-];
 
 struct Interp<'t, 'a, 'e> {
     src: &'t str,
