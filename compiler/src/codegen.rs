@@ -495,7 +495,9 @@ pub fn generate(api: &Api, source_name: &str, runtime: &RuntimeDep) -> Crate {
          [package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
          [[bin]]\nname = \"{name}\"\npath = \"src/main.rs\"\n\n\
          [dependencies]\nspecgate-runtime = {dep}\n\n\
-         [profile.release]\nopt-level = 3\ncodegen-units = 16\npanic = \"abort\"\nstrip = true\n\n\
+         [profile.release]\nopt-level = 3\ncodegen-units = 16\n\
+         # unwind: a panic while handling one request answers 500; the gateway serves on.\n\
+         panic = \"unwind\"\nstrip = true\n\n\
          [workspace]\n"
     );
     Crate {
@@ -1353,6 +1355,10 @@ fn url_builder_with(r: &Route, i: &Integration, overrides: bool) -> TokenStream 
                     (_, Some(p)) if greedy.contains(&p) => {
                         stmts.push(quote!(url.push_str(cx.raw_path_param(#p).unwrap_or(""));));
                     }
+                    // A path parameter keeps the client's bytes (`%ff` stays `%FF`).
+                    (_, Some(p)) => {
+                        stmts.push(quote!(url.push_str(&path::reencode_segment(cx.raw_path_param(#p).unwrap_or("")));));
+                    }
                     (Some(e), _) => {
                         if let Some(s) = source(e) {
                             stmts.push(quote!(url.push_str(&path::encode_segment(&#s.value(cx, None).unwrap_or_default()));));
@@ -1363,7 +1369,7 @@ fn url_builder_with(r: &Route, i: &Integration, overrides: bool) -> TokenStream 
                         stmts.push(quote!(url.push_str(cx.raw_path_param(#name).unwrap_or(""));));
                     }
                     (None, _) => {
-                        stmts.push(quote!(url.push_str(&path::encode_segment(cx.path_param(#name).unwrap_or("")));));
+                        stmts.push(quote!(url.push_str(&path::reencode_segment(cx.raw_path_param(#name).unwrap_or("")));));
                     }
                 }
                 if overrides {

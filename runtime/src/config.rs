@@ -46,6 +46,22 @@ pub struct Config {
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "SPECGATE_DRAIN_SECONDS", default_value_t = 30)]
     pub drain_seconds: u64,
+    /// Most client connections the process serves at once; more are closed on accept.
+    /// Default: three quarters of the file-descriptor limit (raised to its hard maximum).
+    #[arg(long, env = "SPECGATE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a new connection may take to send its first bytes (and to finish a TLS
+    /// handshake), and an HTTP/1 request to send its headers.
+    #[arg(long, env = "SPECGATE_FIRST_BYTE_TIMEOUT", default_value_t = 10)]
+    pub first_byte_timeout: u64,
+    /// Seconds a connection may stay silent in both directions (keep-alive idle, HTTP/2
+    /// without streams) before it is closed.
+    #[arg(long, env = "SPECGATE_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// Seconds a request body may pause between two chunks before the request is answered
+    /// 408.
+    #[arg(long, env = "SPECGATE_BODY_TIMEOUT", default_value_t = 10)]
+    pub body_timeout: u64,
     /// Send Lambda Invoke API calls to this endpoint (e.g. `http://127.0.0.1:9001`) instead
     /// of `https://lambda.{region}.amazonaws.com`.
     #[arg(long, env = "SPECGATE_LAMBDA_ENDPOINT")]
@@ -86,6 +102,10 @@ impl Config {
             tls_cert: None,
             tls_key: None,
             drain_seconds: 5,
+            max_connections: None,
+            first_byte_timeout: 10,
+            idle_timeout: 60,
+            body_timeout: 10,
             workers: None,
             lambda_endpoint: None,
             functions: Vec::new(),

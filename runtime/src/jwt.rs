@@ -276,7 +276,7 @@ pub async fn authorize(
         Ok(set) => set,
         Err(e) => {
             if !rt.config.quiet {
-                eprintln!("specgate: {}: JWT keys: {e}", cx.request_id);
+                crate::warn!("specgate: {}: JWT keys: {e}", cx.request_id);
             }
             return Err(rt.gateway_response(cx, ResponseType::Unauthorized));
         }

@@ -10,11 +10,14 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod body;
 pub mod config;
+pub mod conn;
 pub mod context;
 pub mod dns;
 pub mod jwt;
 pub mod lambda;
+pub mod log;
 pub mod params;
 pub mod path;
 pub mod responses;

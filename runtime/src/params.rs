@@ -87,13 +87,10 @@ pub struct Param {
 /// Reads `s` as `kind`.
 pub fn coerce(s: &str, kind: Kind) -> Value {
     match kind {
-        Kind::Integer => s
-            .parse::<i64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| Value::String(s.into())),
+        Kind::Integer => integer(s).unwrap_or_else(|| Value::String(s.into())),
         Kind::Number => {
-            if let Ok(i) = s.parse::<i64>() {
-                return Value::from(i);
+            if let Some(i) = integer(s) {
+                return i;
             }
             s.parse::<f64>()
                 .ok()
@@ -107,6 +104,38 @@ pub fn coerce(s: &str, kind: Kind) -> Value {
             _ => Value::String(s.into()),
         },
         Kind::String | Kind::Any => Value::String(s.into()),
+    }
+}
+
+/// An integer written in decimal digits, of any size: beyond 64 bits it is kept as the
+/// nearest `f64`, which [`crate::schema::is_integer`] still takes for an integer.
+fn integer(s: &str) -> Option<Value> {
+    if let Ok(i) = s.parse::<i64>() {
+        return Some(Value::from(i));
+    }
+    if let Ok(u) = s.parse::<u64>() {
+        return Some(Value::from(u));
+    }
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<f64>()
+        .ok()
+        .and_then(Number::from_f64)
+        .map(Value::Number)
+}
+
+/// The items of an exploded list parameter: one empty value (`arr=`) is the empty list, as
+/// it is for the non-exploded form.
+fn exploded<'a>(values: impl Iterator<Item = &'a String>, kind: Kind) -> Option<Value> {
+    let values: Vec<&String> = values.collect();
+    match values.as_slice() {
+        [] => None,
+        [only] if only.is_empty() => Some(Value::Array(Vec::new())),
+        _ => Some(Value::Array(
+            values.iter().map(|v| coerce(v, kind)).collect(),
+        )),
     }
 }
 
@@ -241,10 +270,7 @@ pub fn query(pairs: &[(String, String)], p: &Param) -> Option<Value> {
             }
             (!m.is_empty()).then_some(Value::Object(m))
         }
-        (Style::Form, Shape::Array(k)) if p.explode => {
-            let items: Vec<Value> = named().map(|v| coerce(v, k)).collect();
-            (!items.is_empty()).then_some(Value::Array(items))
-        }
+        (Style::Form, Shape::Array(k)) if p.explode => exploded(named(), k),
         (style, shape) => {
             // The last value when repeated, as API Gateway maps single values.
             let v = named().next_back()?;
@@ -300,8 +326,7 @@ pub fn cookie(cx: &Context, p: &Param) -> Option<Value> {
         }
     }
     match p.shape {
-        Shape::Array(k) if p.explode => (!values.is_empty())
-            .then(|| Value::Array(values.iter().map(|v| coerce(v, k)).collect())),
+        Shape::Array(k) if p.explode => exploded(values.iter(), k),
         shape => Some(simple(values.last()?, false, shape)),
     }
 }
@@ -362,6 +387,17 @@ mod tests {
             json!({"role": "admin", "age": 7})
         );
         assert_eq!(coerce("1.5", Kind::Number), json!(1.5));
+        assert_eq!(
+            coerce("18446744073709551615", Kind::Integer),
+            json!(u64::MAX)
+        );
+        let big = coerce("123456789012345678901234567890", Kind::Integer);
+        assert!(matches!(&big, Value::Number(n) if crate::schema::is_integer(n)));
+        assert_eq!(coerce("12e3", Kind::Integer), json!("12e3"));
+        assert_eq!(coerce("-", Kind::Integer), json!("-"));
+        let one_empty = [String::new()];
+        assert_eq!(exploded(one_empty.iter(), Kind::Integer), Some(json!([])));
+        assert_eq!(exploded([].iter(), Kind::Integer), None);
         assert_eq!(
             form(
                 "role=a+b&age=3&tags=x&other=1&other=2",

@@ -41,19 +41,33 @@ pub fn as_strs<'a>(decoded: &'a [Cow<'_, str>]) -> Segments<'a> {
     decoded.iter().map(|s| s.as_ref()).collect()
 }
 
-/// Whether a decoded segment is `.` or `..`. Such paths are never routed: normalising them
-/// here would let `/public/../admin` reach a route it does not spell, and forwarding them
-/// would let a backend that normalises (most do, after decoding `%2E`) escape the
+/// Whether a decoded segment is `.` or `..`, or holds one once split at the slashes and
+/// backslashes it decoded to (`..%2fadmin`, `%2e%2e%5c`). Such paths are never routed:
+/// normalising them here would let `/public/../admin` reach a route it does not spell, and
+/// forwarding them would let a backend that normalises (most do, after decoding) escape the
 /// integration's base path. The gateway answers them like an unknown route.
 pub fn has_dot_segment(decoded: &[&str]) -> bool {
-    decoded.iter().any(|s| *s == "." || *s == "..")
+    decoded
+        .iter()
+        .any(|s| s.split(['/', '\\']).any(|part| part == "." || part == ".."))
 }
 
 /// Percent-decodes a path segment. Invalid escapes are kept as written; invalid UTF-8 is
 /// replaced (U+FFFD), so decoding never fails.
 pub fn decode(s: &str) -> Cow<'_, str> {
+    match decode_bytes(s) {
+        Cow::Borrowed(_) => Cow::Borrowed(s),
+        Cow::Owned(b) => Cow::Owned(match String::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }),
+    }
+}
+
+/// The bytes a percent-encoded text stands for (invalid escapes kept as written).
+pub fn decode_bytes(s: &str) -> Cow<'_, [u8]> {
     if !s.contains('%') {
-        return Cow::Borrowed(s);
+        return Cow::Borrowed(s.as_bytes());
     }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -69,7 +83,14 @@ pub fn decode(s: &str) -> Cow<'_, str> {
         out.push(b[i]);
         i += 1;
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    Cow::Owned(out)
+}
+
+/// A raw (percent-encoded, as received) path segment encoded again for a backend URL: the
+/// same bytes, with every byte outside the segment's safe set escaped. Bytes that are not
+/// UTF-8 (`%FF`) stay what the client sent.
+pub fn reencode_segment(raw: &str) -> String {
+    encode_bytes(&decode_bytes(raw), SEGMENT_SAFE)
 }
 
 /// Decodes a query-string component (`+` is a space).
@@ -90,14 +111,24 @@ fn hex(c: u8) -> Option<u8> {
     }
 }
 
+/// Characters a path segment may hold unescaped (RFC 3986 `pchar` minus `%`).
+const SEGMENT_SAFE: &[u8] = b"-._~!$&'()*+,;=:@";
+
 /// Percent-encodes every byte of `s` that is not ASCII alphanumeric or in `keep`.
 fn encode(s: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    encode_bytes(s.as_bytes(), keep)
+}
+
+fn encode_bytes(bytes: &[u8], keep: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
         if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
         }
     }
     out
@@ -105,7 +136,7 @@ fn encode(s: &str, keep: &[u8]) -> String {
 
 /// Percent-encodes a value for use inside one path segment of a backend URL.
 pub fn encode_segment(s: &str) -> String {
-    encode(s, b"-._~!$&'()*+,;=:@")
+    encode(s, SEGMENT_SAFE)
 }
 
 /// Percent-encodes a query-string component.
@@ -128,6 +159,12 @@ mod tests {
         assert!(has_dot_segment(&["a", ".."]));
         assert!(has_dot_segment(&[".", "b"]));
         assert!(!has_dot_segment(&["...", ".a", "a."]));
+        assert!(has_dot_segment(&["../admin"]));
+        assert!(has_dot_segment(&["a\\..\\b"]));
+        assert!(has_dot_segment(&["x/."]));
+        assert!(!has_dot_segment(&["a/b", "..x/y"]));
+        assert_eq!(reencode_segment("%ff%41b%2F"), "%FFAb%2F");
+        assert_eq!(reencode_segment("caf%C3%A9 x"), "caf%C3%A9%20x");
         assert_eq!(decode("%zz%4"), "%zz%4");
         assert_eq!(decode("%C3%A9"), "é");
         assert_eq!(decode("%FF"), "\u{FFFD}");

@@ -277,3 +277,28 @@ pub fn request_too_large(limit: u64) -> Response {
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     r
 }
+
+/// Request line and header values over API Gateway's 10,240 bytes: 431 (AWS's exact answer
+/// is unverified; its front end rejects such requests before API Gateway's own code runs).
+pub fn header_too_large() -> Response {
+    let mut r = http::Response::new(full(r#"{"message": "Request Header Fields Too Large"}"#));
+    *r.status_mut() = http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// API Gateway's answer to its own failure: 500 `{"message": "Internal server error"}`.
+pub fn internal_error() -> Response {
+    let mut r = http::Response::new(full(r#"{"message": "Internal server error"}"#));
+    *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static("InternalServerErrorException"),
+    );
+    r
+}

@@ -125,7 +125,7 @@ pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(n) if !is_integer(n) => "number",
         Value::Number(_) => "integer",
         Value::String(_) => "string",
         Value::Array(_) => "array",
@@ -133,10 +133,18 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// An integer in the draft-04 sense.
+/// An integer in the draft-04 sense: written without a fraction or exponent. serde_json
+/// keeps integers beyond 64 bits as `f64`; those (integral, outside `i64`/`u64`) are taken
+/// for integers too, as Jackson's BigInteger nodes are. (serde_json forgets how a number was
+/// written, so `1e30` is then an integer as well: a deviation from fge only for integral
+/// values beyond 2^63 written with an exponent.)
 #[inline]
 pub fn is_integer(n: &Number) -> bool {
-    !n.is_f64()
+    match n.as_f64() {
+        _ if !n.is_f64() => true,
+        Some(f) => f.is_finite() && f.fract() == 0.0 && f.abs() >= 9_223_372_036_854_775_808.0,
+        None => false,
+    }
 }
 
 /// The value of a number as `f64`.
@@ -331,7 +339,12 @@ pub mod format {
 
     /// RFC 3339 `full-date`.
     pub fn date(s: &str) -> bool {
-        let b = s.as_bytes();
+        date_bytes(s.as_bytes())
+    }
+
+    /// [`date`] on bytes: callers look at prefixes of strings, and a byte prefix of a
+    /// `str` need not end on a character boundary (slicing the `str` there panics).
+    fn date_bytes(b: &[u8]) -> bool {
         b.len() == 10
             && b[4] == b'-'
             && b[7] == b'-'
@@ -344,7 +357,7 @@ pub mod format {
     /// RFC 3339 `date-time` (`T` or `t`, `Z` or an offset, optional fraction).
     pub fn date_time(s: &str) -> bool {
         let b = s.as_bytes();
-        if b.len() < 20 || !date(&s[..10]) || !matches!(b[10], b'T' | b't' | b' ') {
+        if b.len() < 20 || !date_bytes(&b[..10]) || !matches!(b[10], b'T' | b't' | b' ') {
             return false;
         }
         let t = &b[11..];
@@ -505,6 +518,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn integers_beyond_64_bits() {
+        let v: Value = serde_json::from_str("123456789012345678901234567890").unwrap();
+        assert_eq!(type_name(&v), "integer");
+        let v: Value = serde_json::from_str("-18446744073709551617").unwrap();
+        assert_eq!(type_name(&v), "integer");
+        let v: Value = serde_json::from_str("1.5").unwrap();
+        assert_eq!(type_name(&v), "number");
+        let v: Value = serde_json::from_str("1.0").unwrap();
+        assert_eq!(type_name(&v), "number");
+    }
+
+    #[test]
     fn equality_is_mathematical() {
         assert!(equal(&json!(1), &json!(1.0)));
         assert!(!equal(&json!(false), &json!(0)));
@@ -526,6 +551,10 @@ mod tests {
 
     #[test]
     fn formats() {
+        // A multi-byte character across byte 10 once split a `str` inside a character.
+        assert!(!format::date_time("aaaaaaaaa\u{e9}0123456789"));
+        assert!(!format::date_time("2024-01-0\u{e9}T03:04:05Z"));
+        assert!(!format::date("2024-01-\u{e9}"));
         assert!(format::date("2024-02-29"));
         assert!(!format::date("2023-02-29"));
         assert!(format::date_time("2024-01-02T03:04:05.123Z"));

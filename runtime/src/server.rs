@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -17,14 +17,18 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::{Config, LogFormat};
+use crate::conn::{self, Guarded, Timeouts};
 use crate::context::Context;
 use crate::responses::{self, ResponseType};
 use crate::{upstream, ApiInfo, Gateway, Response};
 
 /// API Gateway's payload limit: 10 MB.
 pub const MAX_BODY: u64 = 10 * 1024 * 1024;
-/// Request line and headers.
-const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// API Gateway's limit on the request line and header values together (10,240 bytes).
+pub const MAX_HEADER_BYTES: usize = 10_240;
+/// hyper's read buffer: room for headers a little over the limit, so that they are parsed
+/// and answered with API Gateway's 431 rather than cut off.
+const READ_BUFFER: usize = 16 * 1024;
 
 /// What handlers get besides the request: the upstream client, stage, configuration.
 pub struct Runtime {
@@ -36,6 +40,9 @@ pub struct Runtime {
     pub config: Config,
     /// Lambda functions (shared by every worker).
     pub lambda: Arc<crate::lambda::Lambda>,
+    /// The process-wide connection limit (shared by every worker).
+    pub connections: Arc<conn::Limit>,
+    log: crate::log::Buffer,
     stage: Arc<str>,
     stage_vars: Arc<Vec<(String, String)>>,
 }
@@ -44,7 +51,21 @@ impl Runtime {
     /// A runtime for `info` with `config` (stage chosen and variables merged here).
     pub fn new(info: &'static ApiInfo, config: Config) -> Result<Runtime, String> {
         let lambda = crate::lambda::Lambda::new(&config)?;
-        Self::with_lambda(info, config, lambda)
+        let max = config
+            .max_connections
+            .unwrap_or_else(conn::default_max_connections);
+        Self::build(info, config, lambda, conn::Limit::new(max))
+    }
+
+    /// A runtime for another worker: it shares this one's Lambda functions and connection
+    /// limit.
+    pub fn sibling(&self, config: Config) -> Result<Runtime, String> {
+        Self::build(
+            self.info,
+            config,
+            self.lambda.clone(),
+            self.connections.clone(),
+        )
     }
 
     /// A runtime that shares `lambda` (and its local function processes) with others.
@@ -52,6 +73,18 @@ impl Runtime {
         info: &'static ApiInfo,
         config: Config,
         lambda: Arc<crate::lambda::Lambda>,
+    ) -> Result<Runtime, String> {
+        let max = config
+            .max_connections
+            .unwrap_or_else(conn::default_max_connections);
+        Self::build(info, config, lambda, conn::Limit::new(max))
+    }
+
+    fn build(
+        info: &'static ApiInfo,
+        config: Config,
+        lambda: Arc<crate::lambda::Lambda>,
+        connections: Arc<conn::Limit>,
     ) -> Result<Runtime, String> {
         let stage_info = match &config.stage {
             Some(name) => match info.stages.iter().find(|s| s.name == name) {
@@ -91,6 +124,8 @@ impl Runtime {
             client: upstream::client()?,
             config,
             lambda,
+            connections,
+            log: crate::log::Buffer::new(),
             stage,
             stage_vars: Arc::new(vars),
         })
@@ -193,9 +228,8 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
     );
     let mut threads = Vec::new();
     for n in 1..workers {
-        let lambda = first.lambda.clone();
+        let sibling = first.sibling(config.clone());
         let gateway = gateway.clone();
-        let config = config.clone();
         let mut stopped = stopped.clone();
         let built = event_loop("worker");
         let spawned = std::thread::Builder::new()
@@ -204,7 +238,7 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
                 let rt = built?;
                 rt.block_on(async move {
                     let listener = bind(addr)?;
-                    let runtime = Runtime::with_lambda(info, config, lambda)?;
+                    let runtime = sibling?;
                     serve(gateway, runtime, listener, async move {
                         let _ = stopped.wait_for(|v| *v).await;
                     })
@@ -227,6 +261,14 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
         if result.is_ok() {
             result = r;
         }
+    }
+    let dropped = crate::log::finish();
+    if dropped > 0 {
+        crate::warn!("specgate: {dropped} access-log lines dropped: stdout did not keep up");
+    }
+    let panics = PANICS.load(std::sync::atomic::Ordering::Relaxed);
+    if panics > 0 {
+        crate::warn!("specgate: {panics} requests failed with an internal error (panic)");
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -324,16 +366,37 @@ pub async fn serve<G: Gateway>(
         _ => None,
     };
     let drain = Duration::from_secs(runtime.config.drain_seconds);
+    let timeouts = Timeouts {
+        first_byte: Duration::from_secs(runtime.config.first_byte_timeout.max(1)),
+        idle: Duration::from_secs(runtime.config.idle_timeout.max(1)),
+    };
     let runtime = Arc::new(runtime);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
-        .max_buf_size(MAX_HEADER_BYTES);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(timeouts.first_byte)
+        .max_buf_size(READ_BUFFER);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(READ_BUFFER as u32)
+        .max_concurrent_streams(128);
     let builder = Arc::new(builder);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Access-log lines are handed to the writer thread on an interval (see `log`).
+    let flusher = {
+        let log = runtime.log.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::log::FLUSH_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                log.flush();
+            }
+        })
+    };
+    let mut last_refusal_warning: Option<tokio::time::Instant> = None;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -346,7 +409,22 @@ pub async fn serve<G: Gateway>(
                         continue;
                     }
                 };
+                let Some(permit) = runtime.connections.try_acquire() else {
+                    // Over the limit: closed at once (the client sees the connection end
+                    // before any response), and said so at most once a minute.
+                    drop(stream);
+                    let now = tokio::time::Instant::now();
+                    if last_refusal_warning.is_none_or(|t| now - t > Duration::from_secs(60)) {
+                        last_refusal_warning = Some(now);
+                        crate::warn!(
+                            "specgate: {} connections open (--max-connections): refusing new ones",
+                            runtime.connections.max()
+                        );
+                    }
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
+                let stream = Guarded::new(stream, timeouts, Some(permit));
                 let g = gateway.clone();
                 let rt = runtime.clone();
                 let service = service_fn(move |req: http::Request<Incoming>| {
@@ -367,7 +445,8 @@ pub async fn serve<G: Gateway>(
                         let builder = builder.clone();
                         let watcher = graceful.watcher();
                         tokio::spawn(async move {
-                            let Ok(Ok(tls_stream)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await else {
+                            // The guard bounds a stalled handshake (first-byte, then idle timeout).
+                            let Ok(tls_stream) = acceptor.accept(stream).await else {
                                 return;
                             };
                             let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
@@ -380,10 +459,13 @@ pub async fn serve<G: Gateway>(
         }
     }
     drop(listener);
-    tokio::select! {
+    let result = tokio::select! {
         _ = graceful.shutdown() => Ok(()),
         _ = tokio::time::sleep(drain) => Err(format!("{} s passed with requests still in flight", drain.as_secs())),
-    }
+    };
+    flusher.abort();
+    runtime.log.flush();
+    result
 }
 
 fn tls_acceptor(
@@ -409,6 +491,17 @@ fn tls_acceptor(
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
 }
 
+/// Requests that panicked (each answered 500 and the process served on).
+pub static PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The size API Gateway limits: the request line and the header values.
+fn header_size(parts: &http::request::Parts) -> usize {
+    let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
+    // `METHOD SP target SP HTTP/1.1 CRLF`
+    let line = parts.method.as_str().len() + target + 12;
+    line + parts.headers.values().map(|v| v.len()).sum::<usize>()
+}
+
 /// One request: limits, context, the generated handler, ids, access log.
 async fn handle<G: Gateway>(
     g: &G,
@@ -416,6 +509,7 @@ async fn handle<G: Gateway>(
     req: http::Request<Incoming>,
     peer: SocketAddr,
 ) -> Response {
+    use futures_util::FutureExt;
     let (parts, body) = req.into_parts();
     let mut cx = Context::new(&parts, peer, rt.stage.clone(), rt.stage_vars.clone());
     let declared = parts
@@ -423,20 +517,45 @@ async fn handle<G: Gateway>(
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let mut resp = if declared.is_some_and(|n| n > MAX_BODY) {
+    let mut resp = if header_size(&parts) > MAX_HEADER_BYTES {
+        responses::header_too_large()
+    } else if declared.is_some_and(|n| n > MAX_BODY) {
         responses::request_too_large(MAX_BODY)
     } else {
-        let body = Limited::new(body, MAX_BODY as usize)
-            .map_err(|e| -> crate::BoxError { e })
-            .boxed();
-        g.handle(rt, &mut cx, http::Request::from_parts(parts, body))
-            .await
+        let idle = Duration::from_secs(rt.config.body_timeout.max(1));
+        let body = crate::body::ClientBody::new(body, MAX_BODY, idle).boxed();
+        let handled = std::panic::AssertUnwindSafe(g.handle(
+            rt,
+            &mut cx,
+            http::Request::from_parts(parts, body),
+        ))
+        .catch_unwind()
+        .await;
+        match handled {
+            Ok(r) => r,
+            // A bug (ours or in generated code) while handling this request: API Gateway's
+            // 500, and the worker serves on. The panic message went to stderr already.
+            Err(_) => {
+                PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                crate::warn!(
+                    "specgate: {}: internal error while handling {} {}",
+                    cx.request_id,
+                    cx.method,
+                    cx.resource_path
+                );
+                responses::internal_error()
+            }
+        }
     };
     if !resp.headers().contains_key("x-amzn-requestid") {
         responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
     }
     if !rt.config.quiet {
-        access_log(rt.config.log_format, &cx, resp.status().as_u16());
+        rt.log.line(&access_log_line(
+            rt.config.log_format,
+            &cx,
+            resp.status().as_u16(),
+        ));
     }
     resp
 }
@@ -476,10 +595,6 @@ fn access_log_line(format: LogFormat, cx: &Context, status: u16) -> String {
             latency
         ),
     }
-}
-
-fn access_log(format: LogFormat, cx: &Context, status: u16) {
-    println!("{}", access_log_line(format, cx, status));
 }
 
 #[cfg(test)]

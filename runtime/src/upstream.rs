@@ -83,6 +83,10 @@ pub enum Failure {
     Timeout,
     /// Connection refused, reset, DNS, TLS…
     Network(String),
+    /// The backend's response body broke off (reset, truncated) or was over the limit.
+    Body(String),
+    /// The client's request body failed while it was being forwarded.
+    Client(crate::body::ClientBodyError),
 }
 
 impl Failure {
@@ -97,19 +101,51 @@ impl Failure {
                 ResponseType::IntegrationFailure,
                 "Network error communicating with endpoint".to_string(),
             ),
+            // A response API Gateway cannot use: 502 `Internal server error`, as for a
+            // malformed Lambda proxy response (unverified for HTTP backends on AWS).
+            Failure::Body(_) => crate::lambda::proxy::bad_gateway(),
+            Failure::Client(c) => c.response(),
         }
     }
 }
 
-async fn send(
+/// The most an integration response may hold (API Gateway's 10 MB payload limit).
+const MAX_RESPONSE: usize = 10 * 1024 * 1024;
+
+/// Sends `req` and buffers the whole response, all within `timeout_ms`, as API Gateway does
+/// for every non-streaming integration: a backend that sends its headers and then stalls is
+/// a timeout, one that resets or truncates its body is a failure, never a truncated 200.
+/// When the request body fails because of the client (broken framing, over the limit,
+/// stalled), that is the client's error, not the backend's.
+async fn exchange(
     rt: &Runtime,
     req: http::Request<Body>,
     timeout_ms: u64,
-) -> Result<http::Response<hyper::body::Incoming>, Failure> {
-    match tokio::time::timeout(Duration::from_millis(timeout_ms), rt.client.request(req)).await {
+) -> Result<Buffered, Failure> {
+    let exchange = async {
+        let resp =
+            rt.client
+                .request(req)
+                .await
+                .map_err(|e| match crate::body::client_fault(&e) {
+                    Some(c) => Failure::Client(c),
+                    None => Failure::Network(e.to_string()),
+                })?;
+        let (parts, body) = resp.into_parts();
+        let body = http_body_util::Limited::new(body, MAX_RESPONSE)
+            .collect()
+            .await
+            .map_err(|e| Failure::Body(e.to_string()))?
+            .to_bytes();
+        Ok(Buffered {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
+    };
+    match tokio::time::timeout(Duration::from_millis(timeout_ms), exchange).await {
         Err(_) => Err(Failure::Timeout),
-        Ok(Err(e)) => Err(Failure::Network(e.to_string())),
-        Ok(Ok(r)) => Ok(r),
+        Ok(r) => r,
     }
 }
 
@@ -197,16 +233,16 @@ pub async fn http_proxy(
     *upstream_req.method_mut() = method.unwrap_or(parts.method);
     *upstream_req.uri_mut() = uri;
     *upstream_req.headers_mut() = parts.headers;
-    let resp = match send(rt, upstream_req, timeout_ms).await {
+    let mut resp = match exchange(rt, upstream_req, timeout_ms).await {
         Ok(r) => r,
         Err(f) => return f.respond(rt, cx),
     };
-    let (mut parts, body) = resp.into_parts();
-    remap_response_headers(&mut parts.headers);
-    http::Response::from_parts(
-        parts,
-        body.map_err(|e| -> crate::BoxError { Box::new(e) }).boxed(),
-    )
+    remap_response_headers(&mut resp.headers);
+    let mut out = http::Response::new(crate::full(resp.body));
+    *out.status_mut() =
+        http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    *out.headers_mut() = resp.headers;
+    out
 }
 
 fn forwarded_for(h: &mut HeaderMap, cx: &Context) {
@@ -269,30 +305,7 @@ pub async fn http_call(
     let req = b
         .body(body)
         .map_err(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))?;
-    // The integration timeout covers the whole exchange, body included: a backend that
-    // sends its headers and then stalls is a timeout too.
-    let exchange = async {
-        let resp = rt
-            .client
-            .request(req)
-            .await
-            .map_err(|e| Failure::Network(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let (parts, body) = resp.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| Failure::Network(e.to_string()))?
-            .to_bytes();
-        Ok::<_, Failure>(Buffered {
-            status,
-            headers: parts.headers,
-            body,
-        })
-    };
-    match tokio::time::timeout(Duration::from_millis(timeout_ms), exchange).await {
-        Err(_) => Err(Failure::Timeout.respond(rt, cx)),
-        Ok(Err(f)) => Err(f.respond(rt, cx)),
-        Ok(Ok(b)) => Ok(b),
-    }
+    exchange(rt, req, timeout_ms)
+        .await
+        .map_err(|f| f.respond(rt, cx))
 }

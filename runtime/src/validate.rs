@@ -5,9 +5,9 @@
 use http_body_util::BodyExt;
 
 use crate::context::Context;
-use crate::responses::{self, ResponseType};
+use crate::responses::ResponseType;
 use crate::schema::{Path, Report};
-use crate::server::{Runtime, MAX_BODY};
+use crate::server::Runtime;
 use crate::{full, Request, Response};
 
 /// A generated body validator.
@@ -42,10 +42,9 @@ pub async fn body(
     model: Model,
 ) -> Result<Request, Response> {
     let (parts, body) = req.into_parts();
-    let bytes = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return Err(responses::request_too_large(MAX_BODY)),
-    };
+    let bytes = crate::body::collect(body)
+        .await
+        .map_err(crate::body::ClientBodyError::response)?;
     let parsed = if bytes.iter().all(u8::is_ascii_whitespace) {
         Ok(serde_json::Value::Object(serde_json::Map::new()))
     } else {
@@ -122,10 +121,9 @@ pub async fn form(
     shape: crate::params::Shape,
 ) -> Result<Request, Response> {
     let (parts, body) = req.into_parts();
-    let bytes = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return Err(responses::request_too_large(MAX_BODY)),
-    };
+    let bytes = crate::body::collect(body)
+        .await
+        .map_err(crate::body::ClientBodyError::response)?;
     let value = crate::params::form(&String::from_utf8_lossy(&bytes), shape);
     let mut report = Report::new();
     model(&value, &Path::Root, &mut report);
@@ -205,7 +203,7 @@ pub async fn response(
 }
 
 fn bad_response(cx: &Context, strict: bool, why: String, original: Option<Response>) -> Response {
-    eprintln!(
+    crate::warn!(
         "{}",
         serde_json::json!({
             "level": "warn",

@@ -249,7 +249,7 @@ impl Function {
         let listener = match TcpListener::bind("127.0.0.1:0").await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("specgate: function {}: cannot listen: {e}", self.name);
+                crate::warn!("specgate: function {}: cannot listen: {e}", self.name);
                 return false;
             }
         };
@@ -283,7 +283,7 @@ impl Function {
         let mut child = match child {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("specgate: function {}: cannot start `sh`: {e}", self.name);
+                crate::warn!("specgate: function {}: cannot start `sh`: {e}", self.name);
                 return false;
             }
         };
@@ -528,7 +528,7 @@ async fn runtime_api(
         }
     };
     if rest == "init/error" {
-        eprintln!(
+        crate::warn!(
             "specgate: function {}: init error: {}",
             f.name,
             String::from_utf8_lossy(&body)

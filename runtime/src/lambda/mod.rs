@@ -134,7 +134,7 @@ pub fn failure(rt: &Runtime, cx: &mut Context, e: &InvokeError) -> Response {
             .expect("static response"),
         InvokeError::Failed(why) => {
             if !rt.config.quiet {
-                eprintln!(
+                crate::warn!(
                     "specgate: {}: Lambda invocation failed: {why}",
                     cx.request_id
                 );

@@ -5,14 +5,13 @@
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
-use http_body_util::BodyExt;
 use serde_json::Value;
 
 use super::env::overrides;
 use super::{Env, Failure, Overrides};
 use crate::context::Context;
-use crate::responses::{self, ResponseType};
-use crate::server::{Runtime, MAX_BODY};
+use crate::responses::ResponseType;
+use crate::server::Runtime;
 use crate::{Request, Response};
 
 /// A compiled template: what it reads, and the override maps it may write.
@@ -46,10 +45,9 @@ impl Mapped {
 
 /// Reads the whole request body (within the 10 MB limit).
 pub async fn read_body(req: Request) -> Result<Bytes, Response> {
-    match req.into_body().collect().await {
-        Ok(b) => Ok(b.to_bytes()),
-        Err(_) => Err(responses::request_too_large(MAX_BODY)),
-    }
+    crate::body::collect(req.into_body())
+        .await
+        .map_err(crate::body::ClientBodyError::response)
 }
 
 /// The response for a template that failed: 400 with API Gateway's `Could not process
