@@ -261,7 +261,61 @@ fn missing_integrations(api: &Api, d: &mut Diagnostics) {
     }
 }
 
+/// Selection patterns that match every status code or error message.
+const CATCH_ALL: &[&str] = &[
+    "",
+    ".*",
+    ".+",
+    "(.|\\n)*",
+    "(.|\\n)+",
+    "[\\s\\S]*",
+    "[\\s\\S]+",
+    "(?s).*",
+    "(?s).+",
+];
+
+/// Non-proxy integrations choose their response by selection pattern; a backend result that
+/// no pattern matches and no `default` catches is API Gateway's 500 (`No match for output
+/// mapping and no default output mapping`). Warn where that can happen.
+fn unmatched_statuses(r: &Route, i: &Integration, d: &mut Diagnostics) {
+    if !matches!(
+        i.kind.value,
+        IntegrationType::Http | IntegrationType::Aws | IntegrationType::Mock
+    ) {
+        return;
+    }
+    let catches_all = i.responses.iter().any(|resp| match &resp.pattern {
+        None => true,
+        Some(p) => CATCH_ALL.contains(&p.value.as_str()),
+    });
+    if catches_all {
+        return;
+    }
+    let what = match i.kind.value {
+        IntegrationType::Mock => "status codes",
+        IntegrationType::Http => "backend status codes",
+        _ => "results",
+    };
+    let message = if i.responses.is_empty() {
+        format!(
+            "`{} {}` has no integration responses: every answer of its `{}` integration becomes a 500",
+            r.method.as_str(),
+            r.path.raw,
+            i.kind.value.as_str()
+        )
+    } else {
+        format!(
+            "`{} {}`: {what} that no `selectionPattern` matches have no response (API Gateway answers 500)",
+            r.method.as_str(),
+            r.path.raw
+        )
+    };
+    d.warning(&codes::UNMATCHED_STATUS, i.kind.span, message)
+        .help("add a `default` entry to the integration's `responses`");
+}
+
 fn integration(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {
+    unmatched_statuses(r, i, d);
     let kind = i.kind.value;
     let is_lambda = matches!(
         i.uri.as_ref().map(|u| &u.value),

@@ -2193,6 +2193,13 @@ fn constant_mock_status(i: &Integration) -> Option<u64> {
 }
 
 fn mock(api: &Api, i: &Integration, handler: &proc_macro2::Ident) -> TokenStream {
+    // Receives the body without keeping it: a broken, oversized or stalled upload is still
+    // the client's error (400/413/408), as on routes that read the body.
+    let drain = quote! {
+        if let Err(resp) = body::drain(req).await {
+            return resp;
+        }
+    };
     if i.request_templates.is_empty() {
         if i.passthrough == Passthrough::Never {
             return quote!(rt.gateway_response(cx, ResponseType::UnsupportedMediaType));
@@ -2200,15 +2207,15 @@ fn mock(api: &Api, i: &Integration, handler: &proc_macro2::Ident) -> TokenStream
         // No template: the status is 200, so the response is chosen here.
         let responses = integration_responses(api, i, Selector::Constant("200".into()), handler);
         let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
-        return quote!(#ov #responses);
+        return quote!(#drain #ov #responses);
     }
     if let Some(status) = constant_mock_status(i) {
-        // Every template is plain JSON text with the same status: chosen here, and the
-        // request is not even read.
+        // Every template is plain JSON text with the same status: chosen here; the body is
+        // only received (API Gateway takes the whole request before the integration).
         let responses =
             integration_responses(api, i, Selector::Constant(status.to_string()), handler);
         let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
-        return quote!(#ov #responses);
+        return quote!(#drain #ov #responses);
     }
     // The rendered request template decides the status: `{"statusCode": 200}`.
     let mapping = request_mapping(api, i, handler);

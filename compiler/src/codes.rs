@@ -53,6 +53,7 @@ codes! {
     INVALID_MAPPING = "SG0307" "invalid-mapping" "a parameter-mapping key or source expression that API Gateway would reject";
     VTL_SYNTAX = "SG0308" "vtl-syntax" "a mapping template that is not valid Velocity (VTL)";
     FLAVOUR_MISMATCH = "SG0309" "flavour-mismatch" "a feature of REST APIs used in an HTTP API, or the reverse";
+    UNMATCHED_STATUS = "SG0310" "unmatched-status" "a non-proxy integration's responses leave backend results that no response matches (API Gateway answers 500)";
     UNKNOWN_SECURITY_SCHEME = "SG0400" "unknown-security-scheme" "`security` names a scheme that `components.securitySchemes` does not define";
     UNKNOWN_VALIDATOR = "SG0401" "unknown-validator" "`x-amazon-apigateway-request-validator` names a validator that is not defined";
     AUTHORIZER = "SG0402" "authorizer" "an authorizer that is incomplete or inconsistent";

@@ -136,6 +136,35 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
     assert!(http_get(&addr, "/hello").starts_with("HTTP/1.1 200 OK\r\n"));
 
     // SIGTERM: drain and exit 0.
+    terminate(&mut child);
+
+    access_log_never_stops_the_gateway(&exe);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Starts the gateway with `args` and stdout piped; returns it and its address.
+fn start(exe: &Path, args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(exe)
+        .args(["--listen", "127.0.0.1:0", "--workers", "1"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string();
+    (child, addr)
+}
+
+fn terminate(child: &mut std::process::Child) {
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -143,5 +172,49 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{status:?}");
-    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The access log goes to stdout. A closed stdout (`gateway | head`) used to panic the
+/// process, and a full one to block its event loop; neither may stop it serving, and on
+/// SIGTERM every line reaches a stdout that is read.
+fn access_log_never_stops_the_gateway(exe: &Path) {
+    // Closed: the reader is gone before the first line.
+    let (mut child, addr) = start(exe, &[]);
+    drop(child.stdout.take());
+    for _ in 0..50 {
+        assert!(http_get(&addr, "/hello").starts_with("HTTP/1.1 200 OK\r\n"));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(http_get(&addr, "/hello").starts_with("HTTP/1.1 200 OK\r\n"));
+    terminate(&mut child);
+
+    // Full: nobody reads the pipe (64 KiB) while far more than that is logged.
+    let (mut child, addr) = start(exe, &[]);
+    let stdout = child.stdout.take().unwrap();
+    let path = format!("/hello/{}", "x".repeat(400));
+    for _ in 0..1500 {
+        assert!(http_get(&addr, &path).starts_with("HTTP/1.1 200 OK\r\n"));
+    }
+    drop(stdout);
+    terminate(&mut child);
+
+    // Read: every line arrives, the last ones flushed at SIGTERM.
+    let (mut child, addr) = start(exe, &[]);
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        stdout.read_to_string(&mut all).unwrap();
+        all
+    });
+    for _ in 0..200 {
+        assert!(http_get(&addr, "/hello").starts_with("HTTP/1.1 200 OK\r\n"));
+    }
+    terminate(&mut child);
+    let log = reader.join().unwrap();
+    assert_eq!(log.lines().count(), 200, "{log}");
+    assert!(
+        log.lines()
+            .all(|l| l.contains("\"GET /hello HTTP/1.1\" 200")),
+        "{log}"
+    );
 }

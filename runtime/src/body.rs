@@ -189,6 +189,20 @@ pub async fn collect(body: crate::Body) -> Result<Bytes, ClientBodyError> {
     }
 }
 
+/// Receives a request's body and discards it; the answer to send when that fails.
+pub async fn drain(req: crate::Request) -> Result<(), Response> {
+    use http_body_util::BodyExt;
+    let mut body = req.into_body();
+    while let Some(frame) = body.frame().await {
+        if let Err(e) = frame {
+            return Err(client_fault(&*e)
+                .unwrap_or(ClientBodyError::Malformed)
+                .response());
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,11 +51,12 @@ pub struct Config {
     #[arg(long, env = "SPECGATE_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
     /// Seconds a new connection may take to send its first bytes (and to finish a TLS
-    /// handshake), and an HTTP/1 request to send its headers.
+    /// handshake), and an HTTP/1 request head to arrive, counted from when the gateway
+    /// starts waiting for it: also HTTP/1's keep-alive idle limit.
     #[arg(long, env = "SPECGATE_FIRST_BYTE_TIMEOUT", default_value_t = 10)]
     pub first_byte_timeout: u64,
-    /// Seconds a connection may stay silent in both directions (keep-alive idle, HTTP/2
-    /// without streams) before it is closed.
+    /// Seconds a connection may stay silent in both directions (an HTTP/2 connection
+    /// without streams, a client that stops reading its response) before it is closed.
     #[arg(long, env = "SPECGATE_IDLE_TIMEOUT", default_value_t = 60)]
     pub idle_timeout: u64,
     /// Seconds a request body may pause between two chunks before the request is answered

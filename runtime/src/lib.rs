@@ -119,7 +119,7 @@ pub mod prelude {
     pub use crate::server::Runtime;
     pub use crate::template::{self, select_template, Part, Source};
     pub use crate::validate::{self, In};
-    pub use crate::{auth, empty, full, jwt, lambda, params, path, upstream, vtl};
+    pub use crate::{auth, body, empty, full, jwt, lambda, params, path, upstream, vtl};
     pub use crate::{ApiInfo, Flavor, Gateway, Request, Response, StageInfo};
     pub use bytes::Bytes;
     pub use http;

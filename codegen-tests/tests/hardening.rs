@@ -1,0 +1,443 @@
+//! Hardening: what an attacker or a flaky network can send a gateway, over real sockets.
+//! Every test here failed before the fix it covers (issue 13): a remote crash, silent
+//! connections held for ever, client body errors answered as backend failures, backends that
+//! stall or break off mid-body, typed-value edge cases, path tricks, oversized headers.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::{get, send};
+use specgate_codegen_tests as gen;
+use specgate_runtime::config::Config;
+use specgate_runtime::server::{spawn, Handle};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+async fn gateway_with(backend: Option<SocketAddr>, tune: impl FnOnce(&mut Config)) -> Handle {
+    let mut config = Config::for_tests();
+    if let Some(b) = backend {
+        config.stage_vars = vec![("backend".into(), b.to_string())];
+    }
+    tune(&mut config);
+    spawn(gen::hardening::Api, config).await.unwrap()
+}
+
+/// Writes `request` on a fresh connection and reads until the server closes it (or 5 s).
+async fn raw(addr: SocketAddr, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    read_all(&mut s).await
+}
+
+async fn read_all(s: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn status_of(resp: &str) -> u16 {
+    resp.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {resp:?}"))
+}
+
+fn body_of(resp: &str) -> &str {
+    resp.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+/// A backend that answers every request with `script`'s bytes and then does what it says.
+#[derive(Clone, Copy)]
+enum Misbehave {
+    /// Headers and part of the body, then silence (connection kept open).
+    StallAfterHeaders,
+    /// Headers (content-length 100) and 10 bytes, then the connection is closed.
+    Truncate,
+    /// A chunked body broken off after one chunk.
+    ResetChunked,
+}
+
+async fn bad_backend(how: Misbehave) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                // Read the request head (these tests send bodiless requests).
+                let _ = s.read(&mut buf).await;
+                match how {
+                    Misbehave::StallAfterHeaders => {
+                        let _ = s
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789")
+                            .await;
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                    }
+                    Misbehave::Truncate => {
+                        let _ = s
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789")
+                            .await;
+                    }
+                    Misbehave::ResetChunked => {
+                        let _ = s
+                            .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n")
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn multibyte_date_time_is_a_client_error_not_a_crash() {
+    let gw = gateway_with(None, |_| {}).await;
+    let r = send(
+        gw.addr,
+        "POST",
+        "/events",
+        &[("content-type", "application/json")],
+        "{\"at\":\"aaaaaaaaa\u{e9}0123456789\"}".as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"message": "Invalid request body"})
+    );
+    let r = get(gw.addr, "/events?at=aaaaaaaaa%C3%A90123456789").await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    // Still serving.
+    let r = get(gw.addr, "/events?at=2024-01-02T03:04:05Z").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    gw.shutdown().await.unwrap();
+}
+
+/// A gateway whose handler panics on `/boom`.
+struct Panicky;
+
+impl specgate_runtime::Gateway for Panicky {
+    fn info(&self) -> &'static specgate_runtime::ApiInfo {
+        specgate_runtime::Gateway::info(&gen::hardening::Api)
+    }
+
+    async fn handle(
+        &self,
+        rt: &specgate_runtime::Runtime,
+        cx: &mut specgate_runtime::Context,
+        req: specgate_runtime::Request,
+    ) -> specgate_runtime::Response {
+        if req.uri().path() == "/boom" {
+            panic!("a bug while handling {}", req.uri());
+        }
+        specgate_runtime::Gateway::handle(&gen::hardening::Api, rt, cx, req).await
+    }
+}
+
+#[tokio::test]
+async fn a_panic_answers_500_and_the_gateway_serves_on() {
+    let gw = spawn(Panicky, Config::for_tests()).await.unwrap();
+    let before = specgate_runtime::server::PANICS.load(std::sync::atomic::Ordering::Relaxed);
+    let r = get(gw.addr, "/boom").await;
+    assert_eq!(r.status, 500);
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"message": "Internal server error"})
+    );
+    assert!(r.header("x-amzn-requestid").is_some());
+    let after = specgate_runtime::server::PANICS.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(after > before);
+    let r = get(gw.addr, "/events").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn silent_connections_are_closed() {
+    let gw = gateway_with(None, |c| {
+        c.first_byte_timeout = 1;
+        c.idle_timeout = 2;
+    })
+    .await;
+    // No byte at all.
+    let started = Instant::now();
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    assert_eq!(read_all(&mut s).await, "");
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(4), "closed after {waited:?}");
+    // Half an HTTP/2 preface.
+    let started = Instant::now();
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    let _ = read_all(&mut s).await;
+    assert!(started.elapsed() < Duration::from_secs(4));
+    // Half a request line: hyper's header timeout (the first-byte timeout).
+    let started = Instant::now();
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"GET /events HT").await.unwrap();
+    let _ = read_all(&mut s).await;
+    assert!(started.elapsed() < Duration::from_secs(4));
+    // A keep-alive connection that goes quiet after a request: HTTP/1 waits for the next
+    // request head for the first-byte timeout at most.
+    let started = Instant::now();
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let out = read_all(&mut s).await;
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "closed after {waited:?}"
+    );
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn idle_http2_connections_are_closed() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let gw = gateway_with(None, |c| c.idle_timeout = 1).await;
+    let stream = TcpStream::connect(gw.addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    let conn = tokio::spawn(conn);
+    let req = hyper::Request::get(format!("http://{}/events", gw.addr))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let _ = resp.into_body().collect().await;
+    let started = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(5), conn).await;
+    assert!(ended.is_ok(), "the idle h2 connection was not closed");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_are_refused_and_others_served_after() {
+    let gw = gateway_with(None, |c| {
+        c.max_connections = Some(3);
+        c.first_byte_timeout = 30;
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(gw.addr).await.unwrap());
+    }
+    // Let the gateway accept them.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let out = raw(
+        gw.addr,
+        b"GET /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(out, "", "a fourth connection was served");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = get(gw.addr, "/events").await;
+    assert_eq!(r.status, 200);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn malformed_chunked_bodies_are_400_on_every_kind_of_route() {
+    let backend = common::Backend::start().await;
+    let gw = gateway_with(Some(backend.addr), |_| {}).await;
+    for path in ["/proxy/upload", "/events", "/mock"] {
+        for body in [
+            // Not a chunk size.
+            &b"zz\r\nabc\r\n0\r\n\r\n"[..],
+            // A chunk longer than it said.
+            &b"3\r\nabcdefgh\r\n0\r\n\r\n"[..],
+        ] {
+            let mut req = format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            )
+            .into_bytes();
+            req.extend_from_slice(body);
+            let out = raw(gw.addr, &req).await;
+            assert_eq!(status_of(&out), 400, "{path}: {out}");
+            assert_eq!(body_of(&out), r#"{"message": "Bad Request"}"#, "{path}");
+        }
+    }
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn oversized_chunked_upload_to_a_proxy_is_413() {
+    let backend = common::Backend::start().await;
+    let gw = gateway_with(Some(backend.addr), |_| {}).await;
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(
+        b"POST /proxy/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    let mut head = format!("{:x}\r\n", chunk.len()).into_bytes();
+    head.extend_from_slice(&chunk);
+    head.extend_from_slice(b"\r\n");
+    // 11 MB; the gateway may answer and close before all of it is written.
+    for _ in 0..11 {
+        if s.write_all(&head).await.is_err() {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    let out = read_all(&mut s).await;
+    assert_eq!(status_of(&out), 413, "{out}");
+    assert_eq!(
+        body_of(&out),
+        "HTTP content length exceeded 10485760 bytes."
+    );
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn slow_bodies_time_out_with_408() {
+    let gw = gateway_with(None, |c| c.body_timeout = 1).await;
+    for path in ["/mock", "/events"] {
+        let mut s = TcpStream::connect(gw.addr).await.unwrap();
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: 20\r\n\r\n{{\"at\""
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let started = Instant::now();
+        let out = read_all(&mut s).await;
+        assert_eq!(status_of(&out), 408, "{path}: {out}");
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn backends_that_stall_or_break_off_mid_body() {
+    for (path, how, status) in [
+        ("/proxy/x", Misbehave::StallAfterHeaders, 504),
+        ("/proxy/x", Misbehave::Truncate, 502),
+        ("/proxy/x", Misbehave::ResetChunked, 502),
+        ("/buffered", Misbehave::StallAfterHeaders, 504),
+    ] {
+        let backend = bad_backend(how).await;
+        let gw = gateway_with(Some(backend), |_| {}).await;
+        let started = Instant::now();
+        let r = get(gw.addr, path).await;
+        assert_eq!(r.status, status, "{path}: {}", r.text());
+        // The route's timeoutInMillis is 1000.
+        assert!(started.elapsed() < Duration::from_secs(3), "{path}");
+        if status == 504 {
+            assert_eq!(
+                r.json(),
+                serde_json::json!({"message": "Endpoint request timed out"})
+            );
+        } else {
+            assert_eq!(
+                r.json(),
+                serde_json::json!({"message": "Internal server error"})
+            );
+        }
+        gw.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn integers_beyond_64_bits_and_empty_exploded_lists() {
+    let gw = gateway_with(None, |_| {}).await;
+    let big = "123456789012345678901234567890";
+    let r = get(gw.addr, &format!("/events?n={big}")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = get(gw.addr, &format!("/events?n=-{big}")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = get(gw.addr, "/events?n=1.5").await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = send(
+        gw.addr,
+        "POST",
+        "/events",
+        &[("content-type", "application/json")],
+        format!("{{\"n\": {big}}}").as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // `ids=` (exploded) and `idl=` (not exploded) are both the empty list.
+    for q in ["ids=", "idl=", "ids=1&ids=2", "idl=1,2"] {
+        let r = get(gw.addr, &format!("/events?{q}")).await;
+        assert_eq!(r.status, 200, "{q}: {}", r.text());
+    }
+    let r = get(gw.addr, "/events?ids=x").await;
+    assert_eq!(r.status, 400);
+    let r = send(gw.addr, "GET", "/events", &[("cookie", "tags=")], b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = send(gw.addr, "GET", "/events", &[("cookie", "tags=x")], b"").await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn encoded_dot_segments_are_refused_and_bytes_kept() {
+    let backend = common::Backend::start().await;
+    let gw = gateway_with(Some(backend.addr), |_| {}).await;
+    for path in [
+        "/proxy/..%2fadmin",
+        "/proxy/a/..%2F..%2Fadmin",
+        "/proxy/%2e%2e%5cadmin",
+        "/items/..%2fadmin",
+        "/proxy/.%2fx",
+    ] {
+        let r = get(gw.addr, path).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.text());
+        assert_eq!(
+            r.json(),
+            serde_json::json!({"message": "Missing Authentication Token"})
+        );
+    }
+    assert!(backend.seen().is_empty(), "{:?}", backend.seen());
+    // Bytes that are not UTF-8 reach the backend as the client sent them.
+    let r = get(gw.addr, "/items/a%ffb").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(backend.one().target, "/items/a%FFb");
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn headers_are_limited_to_10240_bytes() {
+    let gw = gateway_with(None, |_| {}).await;
+    let fits = "v".repeat(10_000);
+    let r = send(gw.addr, "GET", "/events", &[("x-big", &fits)], b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let over = "v".repeat(10_300);
+    let r = send(gw.addr, "GET", "/events", &[("x-big", &over)], b"").await;
+    assert_eq!(r.status, 431);
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"message": "Request Header Fields Too Large"})
+    );
+    // Several headers add up.
+    let part = "v".repeat(4_000);
+    let r = send(
+        gw.addr,
+        "GET",
+        "/events",
+        &[("x-a", &part), ("x-b", &part), ("x-c", &part)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 431);
+    gw.shutdown().await.unwrap();
+}
