@@ -277,7 +277,11 @@ const CATCH_ALL: &[&str] = &[
 /// Non-proxy integrations choose their response by selection pattern; a backend result that
 /// no pattern matches and no `default` catches is API Gateway's 500 (`No match for output
 /// mapping and no default output mapping`). Warn where that can happen.
-fn unmatched_statuses(r: &Route, i: &Integration, d: &mut Diagnostics) {
+fn unmatched_statuses(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {
+    // HTTP APIs have no integration responses (and no such integrations: SG0309).
+    if api.flavor != Flavor::Rest {
+        return;
+    }
     if !matches!(
         i.kind.value,
         IntegrationType::Http | IntegrationType::Aws | IntegrationType::Mock
@@ -290,6 +294,25 @@ fn unmatched_statuses(r: &Route, i: &Integration, d: &mut Diagnostics) {
     });
     if catches_all {
         return;
+    }
+    if i.kind.value == IntegrationType::Mock && !i.responses.is_empty() {
+        // A mock's status comes from its request template: when every template is a
+        // constant `{"statusCode": N}`, the statuses are known; otherwise they are not, and
+        // nothing is said.
+        let Some(statuses) = constant_mock_statuses(i) else {
+            return;
+        };
+        let matched = |status: &str| {
+            i.responses.iter().any(|resp| {
+                resp.pattern.as_ref().is_some_and(|p| {
+                    regex::Regex::new(&format!("^(?:{})$", p.value))
+                        .is_ok_and(|re| re.is_match(status))
+                })
+            })
+        };
+        if statuses.iter().all(|s| matched(&s.to_string())) {
+            return;
+        }
     }
     let what = match i.kind.value {
         IntegrationType::Mock => "status codes",
@@ -314,8 +337,31 @@ fn unmatched_statuses(r: &Route, i: &Integration, d: &mut Diagnostics) {
         .help("add a `default` entry to the integration's `responses`");
 }
 
+/// The statuses a mock's request templates always give (a missing template: 200), or
+/// `None` when a template computes it.
+fn constant_mock_statuses(i: &Integration) -> Option<Vec<u64>> {
+    if i.request_templates.is_empty() {
+        return Some(vec![200]);
+    }
+    i.request_templates
+        .values()
+        .map(|t| {
+            let ast = crate::vtl::parse(&t.value).ok()?;
+            if !ast
+                .nodes
+                .iter()
+                .all(|n| matches!(n, crate::vtl::Node::Text(_)))
+            {
+                return None;
+            }
+            let v: serde_json::Value = serde_json::from_str(&t.value).ok()?;
+            v.get("statusCode")?.as_u64()
+        })
+        .collect()
+}
+
 fn integration(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {
-    unmatched_statuses(r, i, d);
+    unmatched_statuses(api, r, i, d);
     let kind = i.kind.value;
     let is_lambda = matches!(
         i.uri.as_ref().map(|u| &u.value),
