@@ -343,7 +343,10 @@ fn constant_mock_statuses(i: &Integration) -> Option<Vec<u64>> {
     if i.request_templates.is_empty() {
         return Some(vec![200]);
     }
-    i.request_templates
+    // A request of another media type passes through: no `statusCode` in it is a 200.
+    let passed = (i.passthrough == crate::ir::Passthrough::WhenNoMatch).then_some(200);
+    let mut statuses: Vec<u64> = i
+        .request_templates
         .values()
         .map(|t| {
             let ast = crate::vtl::parse(&t.value).ok()?;
@@ -357,7 +360,9 @@ fn constant_mock_statuses(i: &Integration) -> Option<Vec<u64>> {
             let v: serde_json::Value = serde_json::from_str(&t.value).ok()?;
             v.get("statusCode")?.as_u64()
         })
-        .collect()
+        .collect::<Option<_>>()?;
+    statuses.extend(passed);
+    Some(statuses)
 }
 
 fn integration(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {

@@ -130,10 +130,16 @@ async fn answer(
                 q.split('&')
                     .find_map(|kv| kv.strip_prefix("max="))
                     .and_then(|v| v.parse::<u64>().ok())
-                    .filter(|n| *n >= 300)
+                    .filter(|n| (300..600).contains(n))
             })
         })
         .unwrap_or(200);
+    // A status a response can carry, whatever was asked for.
+    let status = if (100..600).contains(&status) {
+        status
+    } else {
+        200
+    };
     if let Some(ms) = want("x-want-delay-ms") {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
