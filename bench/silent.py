@@ -112,7 +112,7 @@ def main():
         during = rss_kib(p.pid)
         for s in idle:
             s.close()
-        time.sleep(2)
+        time.sleep(5)
         after = rss_kib(p.pid)
         print()
         print(f"RSS before: {before} KiB; with {n} idle keep-alive connections: {during} KiB "

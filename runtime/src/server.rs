@@ -185,6 +185,7 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
         }
     };
     let gateway = Arc::new(gateway);
+    crate::memory::watch(first.connections.clone(), Duration::from_secs(2));
     let (stop, stopped) = watch::channel(false);
     let event_loop = |what: &str| {
         tokio::runtime::Builder::new_current_thread()

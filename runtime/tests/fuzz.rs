@@ -270,7 +270,7 @@ proptest! {
         let _ = ops::neg(&a);
         for name in ["size", "get", "getOrDefault", "containsKey", "keySet", "values", "entrySet", "subList", "indexOf", "isEmpty"] {
             let m = ops::M::from_java_name(name).unwrap();
-            let _ = ops::call(&a, m, &[b.clone()]);
+            let _ = ops::call(&a, m, std::slice::from_ref(&b));
             let _ = ops::call(&a, m, &[Value::from(i), Value::from(i + 2)]);
         }
         let mut root = a.clone();
