@@ -1,0 +1,754 @@
+//! Lowering: the root object: the OpenAPI version, `info`, stages, servers and endpoint types, CORS, documentation and the resource policy.
+
+use super::*;
+
+impl<'a> Cx<'a> {
+    /// Accepts OpenAPI 3.0.x only; anything else is one clear diagnostic.
+    pub(super) fn version(&mut self, root: &Node) -> bool {
+        if root.as_object().is_none() {
+            self.type_error(root, "an OpenAPI document", "an object");
+            return false;
+        }
+        if let Some(sw) = root.get("swagger") {
+            self.d
+                .error(
+                    &codes::VERSION,
+                    sw.span,
+                    "Swagger 2.0 documents are not supported yet; specgate reads OpenAPI 3.0.x",
+                )
+                .label("Swagger 2.0")
+                .help("export the API as OpenAPI 3 (`aws apigateway get-export --export-type oas30`) or convert it with swagger2openapi");
+            return false;
+        }
+        let Some(v) = root.get("openapi") else {
+            self.d
+                .error(
+                    &codes::VERSION,
+                    Span::new(
+                        root.span.file,
+                        root.span.start as usize,
+                        root.span.start as usize,
+                    ),
+                    "this is not an OpenAPI document: the root has no `openapi` field",
+                )
+                .help("an OpenAPI 3.0 document starts with `openapi: 3.0.3`");
+            return false;
+        };
+        let text = match &v.value {
+            NodeValue::String(s) => s.clone(),
+            NodeValue::Number(n) => n.to_string(),
+            _ => String::new(),
+        };
+        if text.starts_with("3.0") && (text == "3.0" || text.starts_with("3.0.")) {
+            return true;
+        }
+        let msg = if text.starts_with("3.1") {
+            format!("OpenAPI {text} is not supported yet; specgate reads OpenAPI 3.0.x")
+        } else {
+            format!("`openapi: {text}` is not a version specgate reads (OpenAPI 3.0.x)")
+        };
+        self.d
+            .error(&codes::VERSION, v.span, msg)
+            .label("unsupported version")
+            .help("AWS exports OpenAPI 3.0.1; write `openapi: 3.0.3` if the document uses only 3.0 features");
+        false
+    }
+
+    pub(super) fn api(&mut self, root: &'a Node, ptr: &Pointer) -> Api {
+        // Flavour first: it changes how everything else is read.
+        let mut flavor = if root
+            .get("x-amazon-apigateway-importexport-version")
+            .is_some()
+        {
+            Flavor::Http
+        } else {
+            Flavor::Rest
+        };
+        if let Some(n) = root.get("x-specgate-api-type") {
+            if let Some(f) = self.one_of(
+                n,
+                "API type",
+                &[("rest", Flavor::Rest), ("http", Flavor::Http)],
+            ) {
+                flavor = f;
+            }
+        }
+        self.flavor = flavor;
+        let mut api = Api {
+            flavor,
+            title: String::new(),
+            version: String::new(),
+            servers: Vec::new(),
+            routes: Vec::new(),
+            security_schemes: IndexMap::new(),
+            request_validators: IndexMap::new(),
+            default_validator: None,
+            typed_parameters: false,
+            openapi_formats: false,
+            typed_bodies: false,
+            response_validation: ResponseValidation::Off,
+            api_key_source: ApiKeySource::Header,
+            binary_media_types: Vec::new(),
+            cors: None,
+            gateway_responses: IndexMap::new(),
+            minimum_compression_size: None,
+            policy: None,
+            security_policy: None,
+            endpoint_access_mode: None,
+            schemas: IndexMap::new(),
+            documentation_parts: 0,
+            stages: Vec::new(),
+        };
+        const ROOT: &[&str] = &[
+            "openapi",
+            "info",
+            "servers",
+            "paths",
+            "components",
+            "security",
+            "tags",
+            "externalDocs",
+            "x-amazon-apigateway-api-key-source",
+            "x-amazon-apigateway-binary-media-types",
+            "x-amazon-apigateway-cors",
+            "x-amazon-apigateway-documentation",
+            "x-amazon-apigateway-endpoint-configuration",
+            "x-amazon-apigateway-gateway-responses",
+            "x-amazon-apigateway-importexport-version",
+            "x-amazon-apigateway-minimum-compression-size",
+            "x-amazon-apigateway-policy",
+            "x-amazon-apigateway-request-validators",
+            "x-amazon-apigateway-request-validator",
+            "x-amazon-apigateway-endpoint-access-mode",
+            "x-amazon-apigateway-security-policy",
+            "x-specgate-api-type",
+            "x-specgate-stages",
+            "x-specgate-usage-plans",
+            "x-specgate-validation",
+            "x-specgate-websocket",
+            "x-specgate-portal",
+        ];
+        let Some(entries) = self.object(root, "the OpenAPI object", ROOT, Vocab::OpenApi) else {
+            return api;
+        };
+        // Unimplemented specgate extensions are errors, never silently dropped.
+        for e in entries {
+            if let Some((_, false)) = SPECGATE_EXTENSIONS.iter().find(|(n, _)| *n == e.key) {
+                self.unsupported(
+                    e.key_span,
+                    format!("`{}` is not implemented in this version of specgate", e.key),
+                    "remove it for now; it is planned (see docs/extensions.md)",
+                );
+            }
+        }
+        if let Some(info) = root.get("info") {
+            if let Some(t) = info.get("title").and_then(Node::as_str) {
+                api.title = t.to_string();
+            }
+            if let Some(v) = info.get("version") {
+                api.version = self
+                    .scalar_string(v, "info.version")
+                    .map(|s| s.value)
+                    .unwrap_or_default();
+            }
+        }
+        if let Some(n) = root.get("x-specgate-stages") {
+            api.stages = self.stages(n);
+        }
+        if let Some(n) = root.get("x-specgate-validation") {
+            let v = self.specgate_validation(n);
+            api.typed_parameters = v.typed_parameters.unwrap_or(false);
+            api.openapi_formats = v.openapi_formats.unwrap_or(false);
+            api.response_validation = v.responses.unwrap_or_default();
+            api.typed_bodies = v.typed_bodies.unwrap_or(false);
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-importexport-version") {
+            if let Some(v) = self.scalar_string(n, "import/export version") {
+                if v.value != "1.0" {
+                    self.d
+                        .error(
+                            &codes::INVALID_VALUE,
+                            n.span,
+                            format!("`{}` is not a valid import/export version", v.value),
+                        )
+                        .help("the only version is \"1.0\"");
+                }
+            }
+        }
+        // Tags may carry x-amazon-apigateway-tag-value.
+        {
+            for t in self.items_of(root, "tags") {
+                if let Some(n) = t.get("x-amazon-apigateway-tag-value") {
+                    self.string(n, "x-amazon-apigateway-tag-value");
+                }
+                self.object(
+                    t,
+                    "a Tag object",
+                    &[
+                        "name",
+                        "description",
+                        "externalDocs",
+                        "x-amazon-apigateway-tag-value",
+                    ],
+                    Vocab::OpenApi,
+                );
+            }
+        }
+        if let Some(servers) = root.get("servers") {
+            api.servers = self.servers(servers);
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-endpoint-configuration") {
+            // Swagger 2.0 keeps it at the root; OAS 3 inside servers. Accept both.
+            self.endpoint_configuration(n);
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-api-key-source") {
+            if let Some(s) = self.one_of(
+                n,
+                "API key source",
+                &[
+                    ("HEADER", ApiKeySource::Header),
+                    ("AUTHORIZER", ApiKeySource::Authorizer),
+                ],
+            ) {
+                api.api_key_source = s;
+            }
+            self.rest_only(n.span, "x-amazon-apigateway-api-key-source");
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-binary-media-types") {
+            api.binary_media_types = self.string_list(n, "a binary media type");
+            self.rest_only(n.span, "x-amazon-apigateway-binary-media-types");
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-cors") {
+            api.cors = self.cors(n);
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-documentation") {
+            api.documentation_parts = self.documentation(n);
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-gateway-responses") {
+            api.gateway_responses = self.gateway_responses(n);
+            self.rest_only(n.span, "x-amazon-apigateway-gateway-responses");
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-minimum-compression-size") {
+            if let Some(v) = self.integer(n, "the minimum compression size") {
+                if !(0..=10_485_760).contains(&v) {
+                    self.d
+                        .error(
+                            &codes::INVALID_LIMIT,
+                            n.span,
+                            "Invalid minimum compression size, must be between 0 and 10485760",
+                        )
+                        .label(format!("{v} bytes"));
+                } else {
+                    api.minimum_compression_size = Some(Spanned::new(v as u64, n.span));
+                }
+            }
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-policy") {
+            self.policy(n);
+            api.policy = Some(Spanned::new(n.to_json(), n.span));
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-request-validators") {
+            api.request_validators = self.request_validators(n);
+            self.rest_only(n.span, "x-amazon-apigateway-request-validators");
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-request-validator") {
+            api.default_validator = self.string(n, "the default request validator");
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-security-policy") {
+            api.security_policy = self.string(n, "the security policy");
+        }
+        if let Some(n) = root.get("x-amazon-apigateway-endpoint-access-mode") {
+            api.endpoint_access_mode = self.string(n, "the endpoint access mode");
+        }
+        let components = root.get("components");
+        if let Some(c) = components {
+            self.object(
+                c,
+                "the Components object",
+                &[
+                    "schemas",
+                    "responses",
+                    "parameters",
+                    "examples",
+                    "requestBodies",
+                    "headers",
+                    "securitySchemes",
+                    "links",
+                    "callbacks",
+                    "x-amazon-apigateway-integrations",
+                ],
+                Vocab::OpenApi,
+            );
+            {
+                for e in self.entries_of(c, "securitySchemes") {
+                    let p = ptr.join("components").join("securitySchemes").join(&e.key);
+                    if let Some(scheme) = self.security_scheme(&e.key, &e.value, &p) {
+                        api.security_schemes.insert(e.key.clone(), scheme);
+                    }
+                }
+            }
+            {
+                for e in self.entries_of(c, "schemas") {
+                    self.schema_tree(&e.value);
+                    api.schemas.insert(
+                        e.key.clone(),
+                        Schema {
+                            json: e.value.to_json(),
+                            span: e.value.span,
+                        },
+                    );
+                }
+            }
+            if let Some(n) = c.get("x-amazon-apigateway-integrations") {
+                self.http_only(n.span, "x-amazon-apigateway-integrations");
+            }
+        }
+        let default_security = root.get("security").map(|n| (self.security(n), n.span));
+        if let Some(paths) = root.get("paths") {
+            if let Some(entries) = paths.as_object() {
+                for e in entries {
+                    let p = ptr.join("paths").join(&e.key);
+                    self.path_item(
+                        e,
+                        &p,
+                        &default_security,
+                        &api.default_validator,
+                        &mut api.routes,
+                    );
+                }
+            } else {
+                self.type_error(paths, "`paths`", "an object");
+            }
+        }
+        api
+    }
+
+    /// `x-specgate-validation`: `parameters: aws | typed`, `bodies: aws | typed`,
+    /// `formats: aws | openapi`, `responses: off | log | strict`.
+    pub(super) fn specgate_validation(&mut self, node: &'a Node) -> SpecgateValidation {
+        let mut v = SpecgateValidation::default();
+        let Some(entries) = self.object(
+            node,
+            "x-specgate-validation",
+            &["parameters", "bodies", "formats", "responses"],
+            Vocab::Extension,
+        ) else {
+            return v;
+        };
+        for e in entries {
+            match e.key.as_str() {
+                "parameters" => {
+                    v.typed_parameters =
+                        self.one_of(&e.value, "parameters", &[("aws", false), ("typed", true)]);
+                }
+                "bodies" => {
+                    v.typed_bodies =
+                        self.one_of(&e.value, "bodies", &[("aws", false), ("typed", true)]);
+                }
+                "formats" => {
+                    v.openapi_formats =
+                        self.one_of(&e.value, "formats", &[("aws", false), ("openapi", true)]);
+                }
+                "responses" => {
+                    v.responses = self.one_of(
+                        &e.value,
+                        "responses",
+                        &[
+                            ("off", ResponseValidation::Off),
+                            ("log", ResponseValidation::Log),
+                            ("strict", ResponseValidation::Strict),
+                        ],
+                    );
+                }
+                _ => {}
+            }
+        }
+        v
+    }
+
+    pub(super) fn stages(&mut self, node: &'a Node) -> Vec<Stage> {
+        let Some(entries) = node.as_object() else {
+            self.type_error(node, "x-specgate-stages", "an object of stages");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let valid_name = !e.key.is_empty()
+                && e.key.len() <= 128
+                && e.key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid_name && e.key != "$default" {
+                self.d
+                    .error(
+                        &codes::INVALID_VALUE,
+                        e.key_span,
+                        format!("`{}` is not a valid stage name", e.key),
+                    )
+                    .help("stage names use letters, digits, `_` and `-` (at most 128)");
+                continue;
+            }
+            const PLANNED: &[&str] = &[
+                "methodSettings",
+                "cacheClusterEnabled",
+                "cacheClusterSize",
+                "accessLogSetting",
+                "throttlingRateLimit",
+                "throttlingBurstLimit",
+                "tracingEnabled",
+            ];
+            let mut known = vec!["variables", "description"];
+            known.extend(PLANNED);
+            if self
+                .object(&e.value, "a stage", &known, Vocab::Extension)
+                .is_none()
+            {
+                continue;
+            }
+            for p in PLANNED {
+                if let Some(k) = e.value.entry(p) {
+                    self.unsupported(
+                        k.key_span,
+                        format!("stage setting `{p}` is not implemented yet"),
+                        "stages carry `variables` for now",
+                    );
+                }
+            }
+            let mut variables = Vec::new();
+            for v in self.entries_of(&e.value, "variables") {
+                let valid = !v.key.is_empty()
+                    && v.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    self.d
+                        .error(
+                            &codes::INVALID_VALUE,
+                            v.key_span,
+                            format!("`{}` is not a valid stage variable name", v.key),
+                        )
+                        .help("stage variable names use letters, digits and `_`");
+                    continue;
+                }
+                if let Some(val) = self.scalar_string(&v.value, "a stage variable") {
+                    variables.push((v.key.clone(), val.value));
+                }
+            }
+            out.push(Stage {
+                name: e.key.clone(),
+                variables,
+                span: e.key_span,
+            });
+        }
+        out
+    }
+
+    pub(super) fn rest_only(&mut self, span: Span, what: &str) {
+        if self.flavor == Flavor::Http {
+            self.d
+                .warning(
+                    &codes::FLAVOUR_MISMATCH,
+                    span,
+                    format!("`{what}` applies to REST APIs; this is an HTTP API, which ignores it"),
+                )
+                .help("remove it, or drop `x-amazon-apigateway-importexport-version` / set `x-specgate-api-type: rest` if this is a REST API");
+        }
+    }
+
+    pub(super) fn http_only(&mut self, span: Span, what: &str) {
+        if self.flavor == Flavor::Rest {
+            self.d
+                .warning(
+                    &codes::FLAVOUR_MISMATCH,
+                    span,
+                    format!("`{what}` applies to HTTP APIs; this is a REST API, which ignores it"),
+                )
+                .help("set `x-specgate-api-type: http` (or add `x-amazon-apigateway-importexport-version: \"1.0\"`) if this is an HTTP API");
+        }
+    }
+
+    pub(super) fn servers(&mut self, node: &'a Node) -> Vec<Server> {
+        let Some(items) = node.as_array() else {
+            self.type_error(node, "`servers`", "an array");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for s in items {
+            if self
+                .object(
+                    s,
+                    "a Server object",
+                    &[
+                        "url",
+                        "description",
+                        "variables",
+                        "x-amazon-apigateway-endpoint-configuration",
+                    ],
+                    Vocab::OpenApi,
+                )
+                .is_none()
+            {
+                continue;
+            }
+            let Some(url) = s.get("url").and_then(|u| self.string(u, "a server url")) else {
+                continue;
+            };
+            let mut variables = IndexMap::new();
+            {
+                for v in self.entries_of(s, "variables") {
+                    if let Some(d) = v
+                        .value
+                        .get("default")
+                        .and_then(|d| self.scalar_string(d, "a server variable default"))
+                    {
+                        variables.insert(v.key.clone(), d.value);
+                    }
+                }
+            }
+            let endpoint_configuration = s
+                .get("x-amazon-apigateway-endpoint-configuration")
+                .and_then(|n| self.endpoint_configuration(n));
+            let base_path = base_path_of(&url.value, &variables);
+            out.push(Server {
+                url: url.value,
+                base_path,
+                variables,
+                endpoint_configuration,
+                span: s.span,
+            });
+        }
+        out
+    }
+
+    pub(super) fn endpoint_configuration(
+        &mut self,
+        node: &'a Node,
+    ) -> Option<EndpointConfiguration> {
+        self.object(
+            node,
+            "x-amazon-apigateway-endpoint-configuration",
+            &[
+                "disableExecuteApiEndpoint",
+                "vpcEndpointIds",
+                "ipAddressType",
+            ],
+            Vocab::Extension,
+        )?;
+        let mut c = EndpointConfiguration::default();
+        if let Some(n) = node.get("disableExecuteApiEndpoint") {
+            c.disable_execute_api_endpoint = self
+                .boolean(n, "disableExecuteApiEndpoint")
+                .unwrap_or(false);
+        }
+        if let Some(n) = node.get("vpcEndpointIds") {
+            c.vpc_endpoint_ids = self
+                .string_list(n, "a VPC endpoint id")
+                .into_iter()
+                .map(|s| s.value)
+                .collect();
+            if !c.vpc_endpoint_ids.is_empty() {
+                self.unsupported(
+                    n.span,
+                    "VPC endpoints exist only inside AWS",
+                    "a self-hosted gateway is private by where it listens: use `--listen` on a private address and remove `vpcEndpointIds`",
+                );
+            }
+        }
+        if let Some(n) = node.get("ipAddressType") {
+            c.ip_address_type = self
+                .one_of(
+                    n,
+                    "IP address type",
+                    &[("ipv4", "ipv4"), ("dualstack", "dualstack")],
+                )
+                .map(str::to_string);
+        }
+        Some(c)
+    }
+
+    pub(super) fn cors(&mut self, node: &'a Node) -> Option<Cors> {
+        self.http_only(node.span, "x-amazon-apigateway-cors");
+        self.object(
+            node,
+            "x-amazon-apigateway-cors",
+            &[
+                "allowOrigins",
+                "allowCredentials",
+                "exposeHeaders",
+                "maxAge",
+                "allowMethods",
+                "allowHeaders",
+            ],
+            Vocab::Extension,
+        )?;
+        let mut c = Cors {
+            span: node.span,
+            ..Cors::default()
+        };
+        let list = |cx: &mut Self, k: &str| {
+            node.get(k)
+                .map(|n| cx.string_list(n, k).into_iter().map(|s| s.value).collect())
+                .unwrap_or_default()
+        };
+        c.allow_origins = list(self, "allowOrigins");
+        c.expose_headers = list(self, "exposeHeaders");
+        c.allow_methods = list(self, "allowMethods");
+        c.allow_headers = list(self, "allowHeaders");
+        if let Some(n) = node.get("allowCredentials") {
+            c.allow_credentials = self.boolean(n, "allowCredentials").unwrap_or(false);
+        }
+        if let Some(n) = node.get("maxAge") {
+            c.max_age = self.integer(n, "maxAge");
+            if let Some(m) = c.max_age {
+                if !(0..=86400).contains(&m) {
+                    self.d
+                        .error(
+                            &codes::INVALID_LIMIT,
+                            n.span,
+                            "maxAge must be between 0 and 86400 seconds",
+                        )
+                        .label(format!("{m}"));
+                }
+            }
+        }
+        if c.allow_credentials && c.allow_origins.iter().any(|o| o == "*") {
+            self.d
+                .error(
+                    &codes::INVALID_VALUE,
+                    node.span,
+                    "allowCredentials cannot be true when allowOrigins contains `*`",
+                )
+                .help("list the allowed origins explicitly; browsers reject credentials with a wildcard origin");
+        }
+        Some(c)
+    }
+
+    pub(super) fn documentation(&mut self, node: &'a Node) -> usize {
+        self.rest_only(node.span, "x-amazon-apigateway-documentation");
+        if self
+            .object(
+                node,
+                "x-amazon-apigateway-documentation",
+                &["version", "documentationParts"],
+                Vocab::Extension,
+            )
+            .is_none()
+        {
+            return 0;
+        }
+        let Some(parts) = node.get("documentationParts") else {
+            return 0;
+        };
+        let Some(items) = parts.as_array() else {
+            self.type_error(parts, "documentationParts", "an array");
+            return 0;
+        };
+        for p in items {
+            if self
+                .object(
+                    p,
+                    "a documentation part",
+                    &["location", "properties"],
+                    Vocab::Extension,
+                )
+                .is_none()
+            {
+                continue;
+            }
+            if let Some(loc) = p.get("location") {
+                if self
+                    .object(
+                        loc,
+                        "a documentation part location",
+                        &["type", "path", "method", "statusCode", "name"],
+                        Vocab::Extension,
+                    )
+                    .is_some()
+                {
+                    if let Some(t) = loc.get("type") {
+                        const TYPES: &[(&str, ())] = &[
+                            ("API", ()),
+                            ("AUTHORIZER", ()),
+                            ("MODEL", ()),
+                            ("RESOURCE", ()),
+                            ("METHOD", ()),
+                            ("PATH_PARAMETER", ()),
+                            ("QUERY_PARAMETER", ()),
+                            ("REQUEST_HEADER", ()),
+                            ("REQUEST_BODY", ()),
+                            ("RESPONSE", ()),
+                            ("RESPONSE_HEADER", ()),
+                            ("RESPONSE_BODY", ()),
+                        ];
+                        self.one_of(t, "documentation location type", TYPES);
+                    }
+                }
+            }
+        }
+        items.len()
+    }
+
+    pub(super) fn policy(&mut self, node: &'a Node) {
+        self.rest_only(node.span, "x-amazon-apigateway-policy");
+        if self
+            .object(
+                node,
+                "a resource policy",
+                &["Version", "Id", "Statement"],
+                Vocab::Extension,
+            )
+            .is_none()
+        {
+            return;
+        }
+        let Some(st) = node.get("Statement") else {
+            self.d.error(
+                &codes::INVALID_VALUE,
+                node.span,
+                "a resource policy needs a `Statement`",
+            );
+            return;
+        };
+        let statements: Vec<&Node> = match &st.value {
+            NodeValue::Array(a) => a.iter().collect(),
+            NodeValue::Object(_) => vec![st],
+            _ => {
+                self.type_error(st, "Statement", "an object or array");
+                return;
+            }
+        };
+        for s in statements {
+            if self
+                .object(
+                    s,
+                    "a policy statement",
+                    &[
+                        "Sid",
+                        "Effect",
+                        "Principal",
+                        "NotPrincipal",
+                        "Action",
+                        "NotAction",
+                        "Resource",
+                        "NotResource",
+                        "Condition",
+                    ],
+                    Vocab::Extension,
+                )
+                .is_none()
+            {
+                continue;
+            }
+            match s.get("Effect") {
+                Some(e) => {
+                    self.one_of(e, "policy Effect", &[("Allow", ()), ("Deny", ())]);
+                }
+                None => {
+                    self.d.error(
+                        &codes::INVALID_VALUE,
+                        s.span,
+                        "a policy statement needs `Effect: Allow` or `Effect: Deny`",
+                    );
+                }
+            }
+        }
+    }
+}
