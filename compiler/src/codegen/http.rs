@@ -1,0 +1,224 @@
+//! Code generation: HTTP integrations: `http_proxy` (streamed to the backend) and `http` (mapped request, integration responses); backend URLs and mapped headers and query strings.
+
+use super::*;
+
+/// Code that builds the backend URL into `url`: `{name}` placeholders from path mappings
+/// (the greedy `{proxy}` keeps its slashes), `${stageVariables.x}` from the stage.
+pub(super) fn url_builder(r: &Route, i: &Integration) -> TokenStream {
+    url_builder_with(r, i, false)
+}
+
+/// [`url_builder`]; with `overrides`, a `requestOverride.path.<name>` a request template
+/// wrote (in `request_overrides`) fills `{name}` first.
+pub(super) fn url_builder_with(r: &Route, i: &Integration, overrides: bool) -> TokenStream {
+    let Some(IntegrationUri::Http(uri)) = i.uri.as_ref().map(|u| &u.value) else {
+        return quote!(let mut url = String::new(););
+    };
+    let path_maps = mapped(i, "path");
+    let greedy: Vec<&str> = r
+        .path
+        .segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Greedy(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut stmts = Vec::new();
+    let mut rest = uri.as_str();
+    let mut lit = String::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("${stageVariables.") {
+            if let Some(end) = after.find('}') {
+                if !lit.is_empty() {
+                    stmts.push(quote!(url.push_str(#lit);));
+                    lit.clear();
+                }
+                let var = &after[..end];
+                stmts.push(quote!(url.push_str(cx.stage_var(#var).unwrap_or(""));));
+                rest = &after[end + 1..];
+                continue;
+            }
+        }
+        if let Some(after) = rest.strip_prefix('{') {
+            if let Some(end) = after.find('}') {
+                let name = &after[..end];
+                if !lit.is_empty() {
+                    stmts.push(quote!(url.push_str(#lit);));
+                    lit.clear();
+                }
+                let before = stmts.len();
+                // The value comes from `integration.request.path.<name>`; a greedy source
+                // keeps its slashes (as received), others are encoded as one segment.
+                let src = path_maps.iter().find(|(n, _)| *n == name).map(|(_, e)| *e);
+                let from_path = src.and_then(|e| e.strip_prefix("method.request.path."));
+                match (src, from_path) {
+                    (_, Some(p)) if greedy.contains(&p) => {
+                        stmts.push(quote!(url.push_str(cx.raw_path_param(#p).unwrap_or(""));));
+                    }
+                    // A path parameter keeps the client's bytes (`%ff` stays `%FF`).
+                    (_, Some(p)) => {
+                        stmts.push(quote!(url.push_str(&path::reencode_segment(cx.raw_path_param(#p).unwrap_or("")));));
+                    }
+                    (Some(e), _) => {
+                        if let Some(s) = source(e) {
+                            stmts.push(quote!(url.push_str(&path::encode_segment(&#s.value(cx, None).unwrap_or_default()));));
+                        }
+                    }
+                    // Unmapped: HTTP APIs fill `{name}` from the route's own parameters.
+                    (None, _) if greedy.contains(&name) => {
+                        stmts.push(quote!(url.push_str(cx.raw_path_param(#name).unwrap_or(""));));
+                    }
+                    (None, _) => {
+                        stmts.push(quote!(url.push_str(&path::reencode_segment(cx.raw_path_param(#name).unwrap_or("")));));
+                    }
+                }
+                if overrides {
+                    let fill: Vec<TokenStream> = stmts.drain(before..).collect();
+                    stmts.push(quote! {
+                        match request_overrides.request_path.iter().rev().find(|(n, _)| n == #name) {
+                            Some((_, v)) => url.push_str(&path::encode_segment(v)),
+                            None => { #(#fill)* }
+                        }
+                    });
+                }
+                rest = &after[end + 1..];
+                continue;
+            }
+        }
+        let ch = rest.chars().next().unwrap_or(' ');
+        lit.push(ch);
+        rest = &rest[ch.len_utf8()..];
+    }
+    if !lit.is_empty() {
+        stmts.push(quote!(url.push_str(#lit);));
+    }
+    if r.path.is_default {
+        // The `$default` route forwards the full request path, appended to the URI.
+        stmts.push(quote!(upstream::append_path(&mut url, &cx.path);));
+    }
+    quote! {
+        let mut url = String::new();
+        #(#stmts)*
+    }
+}
+
+pub(super) fn header_mappings(i: &Integration) -> TokenStream {
+    let none = quote!(None);
+    let hs = mapped(i, "header").into_iter().filter_map(|(name, expr)| {
+        with_value(expr, &none, |v| {
+            let v = v.owned;
+            quote!(headers.push((std::borrow::Cow::Borrowed(#name), #v));)
+        })
+    });
+    quote! {
+        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        #(#hs)*
+    }
+}
+
+pub(super) fn query_mappings(i: &Integration) -> TokenStream {
+    let none = quote!(None);
+    let qs = mapped(i, "querystring")
+        .into_iter()
+        .filter_map(|(name, expr)| {
+            with_value(expr, &none, |v| {
+                let v = v.borrowed;
+                quote!(upstream::add_query_param(&mut url, #name, #v);)
+            })
+        });
+    quote!(#(#qs)*)
+}
+
+pub(super) fn http_proxy(_api: &Api, r: &Route, i: &Integration) -> TokenStream {
+    let url = url_builder(r, i);
+    let queries = query_mappings(i);
+    let headers = header_mappings(i);
+    let method = match i.http_method.as_ref().map(|m| m.value.as_str()) {
+        None | Some("ANY") => quote!(None),
+        Some(m) => {
+            let m = format_ident!("{}", m);
+            quote!(Some(Method::#m))
+        }
+    };
+    let timeout = i.timeout_ms.value as u64;
+    quote! {
+        #url
+        upstream::append_query(&mut url, cx.query.as_deref());
+        #queries
+        #headers
+        upstream::http_proxy(rt, cx, req, url, #method, headers, #timeout).await
+    }
+}
+
+pub(super) fn http(
+    api: &Api,
+    r: &Route,
+    i: &Integration,
+    handler: &proc_macro2::Ident,
+) -> TokenStream {
+    let mapping = !i.request_templates.is_empty();
+    let url = url_builder_with(r, i, mapping);
+    let queries = query_mappings(i);
+    let headers = header_mappings(i);
+    let method = match i.http_method.as_ref().map(|m| m.value.as_str()) {
+        None | Some("ANY") => quote!(req.method().clone()),
+        Some(m) => {
+            let m = format_ident!("{}", m);
+            quote!(Method::#m)
+        }
+    };
+    let timeout = i.timeout_ms.value as u64;
+    let responses = if i.responses.is_empty() {
+        // No integration responses: API Gateway cannot map the answer.
+        quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
+    } else {
+        integration_responses(api, i, Selector::Backend, handler)
+    };
+    let (prepare, overrides, payload, ov) = if mapping {
+        (
+            request_mapping(api, i, handler),
+            quote! {
+                for (k, v) in &request_overrides.request_query {
+                    upstream::set_query_param(&mut url, k, v);
+                }
+                vtl::mapping::override_headers(&mut headers, &request_overrides);
+            },
+            quote!(full(mapped.body.unwrap_or(body))),
+            quote!(let ov = mapped.overrides;),
+        )
+    } else if i.content_handling.is_some() {
+        // The body is read to be converted, then sent.
+        let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
+        (
+            read_request_body(api, i),
+            quote!(),
+            quote!(full(body)),
+            quote!(#ov),
+        )
+    } else {
+        let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
+        (quote!(), quote!(), quote!(req.into_body()), quote!(#ov))
+    };
+    let bind_overrides = mapping.then(|| quote!(let request_overrides = mapped.overrides();));
+    quote! {
+        let method = #method;
+        #prepare
+        #bind_overrides
+        #url
+        #queries
+        #headers
+        // The body goes as received (or as the request template rendered it), with the
+        // client's content type.
+        if let Some(ct) = cx.header("content-type") {
+            headers.push((std::borrow::Cow::Borrowed("content-type"), ct.to_string()));
+        }
+        #overrides
+        #ov
+        let backend = match upstream::http_call(rt, cx, method, url, headers, #payload, #timeout).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
+        #responses
+    }
+}
