@@ -4,8 +4,6 @@
 //! evaluated against the request's method ARN (with `*` and `?` wildcards), and what it
 //! returned becomes `$context.authorizer` / `requestContext.authorizer`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,7 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::context::{Context, Var};
 use crate::lambda::{InvocationType, InvokeError};
 use crate::responses::ResponseType;
-use crate::server::Runtime;
+use crate::state::Runtime;
 use crate::{Flavor, Response};
 
 /// Which authorizer it is.
@@ -61,39 +59,6 @@ pub struct LambdaAuthorizer {
     pub identity: &'static [Identity],
     /// `authorizerResultTtlInSeconds`.
     pub ttl_seconds: u64,
-}
-
-/// Authorizer results by authorizer and identity, shared by the gateway's workers.
-#[derive(Default)]
-pub struct Cache {
-    entries: Mutex<HashMap<(String, String), (Instant, Value)>>,
-}
-
-impl Cache {
-    fn get(&self, key: &(String, String)) -> Option<Value> {
-        let mut m = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match m.get(key) {
-            Some((until, v)) if *until > Instant::now() => Some(v.clone()),
-            Some(_) => {
-                m.remove(key);
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn put(&self, key: (String, String), ttl: Duration, v: Value) {
-        let mut m = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        // Bounded: expired entries go first, then everything if it is still too big.
-        if m.len() >= 10_000 {
-            let now = Instant::now();
-            m.retain(|_, (until, _)| *until > now);
-            if m.len() >= 10_000 {
-                m.clear();
-            }
-        }
-        m.insert(key, (Instant::now() + ttl, v));
-    }
 }
 
 fn identity_value(cx: &Context, i: Identity) -> Option<String> {
@@ -142,7 +107,7 @@ pub async fn lambda(
     let arn = method_arn(cx, a.region);
     let key = (a.name.to_string(), values.join("\u{1f}"));
     let cached = if a.ttl_seconds > 0 {
-        rt.lambda.auth_cache.get(&key)
+        rt.shared.authorizers.get(&key)
     } else {
         None
     };
@@ -154,7 +119,7 @@ pub async fn lambda(
             let invoked = rt
                 .lambda
                 .invoke(
-                    rt,
+                    &rt.client,
                     function,
                     a.region,
                     Bytes::from(event.to_string()),
@@ -186,8 +151,8 @@ pub async fn lambda(
                 );
             }
             if a.ttl_seconds > 0 {
-                rt.lambda
-                    .auth_cache
+                rt.shared
+                    .authorizers
                     .put(key, Duration::from_secs(a.ttl_seconds), v.clone());
             }
             v

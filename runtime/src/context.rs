@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 
-use crate::responses::ResponseType;
+use crate::response_type::ResponseType;
 
 /// `$context` variables the runtime can supply. Codegen maps the names written in the spec to
 /// these at compile time.

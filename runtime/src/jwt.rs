@@ -5,9 +5,8 @@
 //! Only asymmetric algorithms are accepted, and only with a key of their own family, so
 //! neither `alg: none` nor an HMAC token "signed" with a public key gets through.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::BodyExt;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
@@ -16,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::context::Context;
 use crate::responses::ResponseType;
-use crate::server::Runtime;
+use crate::state::Runtime;
 use crate::Response;
 
 /// A JWT authorizer as the generated code describes it.
@@ -46,64 +45,45 @@ fn claimed_issuer(token: &str) -> Option<String> {
     v.get("iss")?.as_str().map(str::to_string)
 }
 
-/// Signing keys by issuer, shared by the workers.
-#[derive(Default)]
-pub struct Keys {
-    sets: Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>,
-}
-
 const KEYS_TTL: Duration = Duration::from_secs(3600);
 /// An unknown `kid` fetches the keys again, at most this often.
 const REFETCH_AFTER: Duration = Duration::from_secs(30);
 
-impl Keys {
-    fn cached(&self, issuer: &str) -> Option<(Instant, Arc<JwkSet>)> {
-        self.sets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(issuer)
-            .cloned()
-    }
+/// Fetches `issuer`'s keys through its OpenID discovery document (or `--jwt-discovery`).
+async fn fetch(rt: &Runtime, issuer: &str) -> Result<Arc<JwkSet>, String> {
+    let base = rt
+        .config
+        .jwt_discovery
+        .iter()
+        .find(|(i, _)| i == issuer)
+        .map_or(issuer, |(_, url)| url.as_str());
+    let discovery = format!(
+        "{}/.well-known/openid-configuration",
+        base.trim_end_matches('/')
+    );
+    let config = get_json(rt, &discovery).await?;
+    let jwks_uri = config
+        .get("jwks_uri")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{discovery} has no jwks_uri"))?;
+    let set: JwkSet = serde_json::from_value(get_json(rt, jwks_uri).await?)
+        .map_err(|e| format!("{jwks_uri}: {e}"))?;
+    let set = Arc::new(set);
+    rt.shared.jwks.insert(issuer, set.clone());
+    Ok(set)
+}
 
-    async fn fetch(&self, rt: &Runtime, issuer: &str) -> Result<Arc<JwkSet>, String> {
-        let base = rt
-            .config
-            .jwt_discovery
-            .iter()
-            .find(|(i, _)| i == issuer)
-            .map_or(issuer, |(_, url)| url.as_str());
-        let discovery = format!(
-            "{}/.well-known/openid-configuration",
-            base.trim_end_matches('/')
-        );
-        let config = get_json(rt, &discovery).await?;
-        let jwks_uri = config
-            .get("jwks_uri")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{discovery} has no jwks_uri"))?;
-        let set: JwkSet = serde_json::from_value(get_json(rt, jwks_uri).await?)
-            .map_err(|e| format!("{jwks_uri}: {e}"))?;
-        let set = Arc::new(set);
-        self.sets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(issuer.to_string(), (Instant::now(), set.clone()));
-        Ok(set)
-    }
-
-    /// The key set of `issuer` that has `kid` (or any key when the token names none).
-    async fn for_token(
-        &self,
-        rt: &Runtime,
-        issuer: &str,
-        kid: Option<&str>,
-    ) -> Result<Arc<JwkSet>, String> {
-        let has = |set: &JwkSet| kid.is_none_or(|k| set.find(k).is_some());
-        match self.cached(issuer) {
-            Some((at, set)) if at.elapsed() < KEYS_TTL && has(&set) => Ok(set),
-            Some((at, set)) if at.elapsed() < REFETCH_AFTER => Ok(set),
-            _ => self.fetch(rt, issuer).await,
-        }
+/// The key set of `issuer` that has `kid` (or any key when the token names none).
+async fn keys_for_token(
+    rt: &Runtime,
+    issuer: &str,
+    kid: Option<&str>,
+) -> Result<Arc<JwkSet>, String> {
+    let has = |set: &JwkSet| kid.is_none_or(|k| set.find(k).is_some());
+    match rt.shared.jwks.cached(issuer) {
+        Some((at, set)) if at.elapsed() < KEYS_TTL && has(&set) => Ok(set),
+        Some((at, set)) if at.elapsed() < REFETCH_AFTER => Ok(set),
+        _ => fetch(rt, issuer).await,
     }
 }
 
@@ -272,7 +252,7 @@ pub async fn authorize(
     else {
         return Err(rt.gateway_response(cx, ResponseType::Unauthorized));
     };
-    let set = match rt.lambda.jwks.for_token(rt, issuer, kid.as_deref()).await {
+    let set = match keys_for_token(rt, issuer, kid.as_deref()).await {
         Ok(set) => set,
         Err(e) => {
             if !rt.config.quiet {

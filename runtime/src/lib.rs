@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod caches;
 pub mod config;
 pub mod conn;
 pub mod context;
@@ -22,9 +23,11 @@ pub mod log;
 pub mod memory;
 pub mod params;
 pub mod path;
+pub mod response_type;
 pub mod responses;
 pub mod schema;
 pub mod server;
+pub mod state;
 pub mod template;
 pub mod upstream;
 pub mod validate;
@@ -38,7 +41,7 @@ use http_body_util::combinators::BoxBody;
 pub use config::Config;
 pub use context::{Context, Var};
 pub use responses::{CustomResponse, ResponseType};
-pub use server::Runtime;
+pub use state::Runtime;
 pub use template::Part;
 
 /// Errors inside bodies.
@@ -118,7 +121,7 @@ pub use serde_json;
 pub mod prelude {
     pub use crate::context::{Context, Var};
     pub use crate::responses::{CustomResponse, ResponseType};
-    pub use crate::server::Runtime;
+    pub use crate::state::Runtime;
     pub use crate::template::{self, select_template, Part, Source};
     pub use crate::validate::{self, In};
     pub use crate::{auth, body, empty, full, jwt, lambda, params, path, upstream, vtl};

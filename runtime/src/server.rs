@@ -17,10 +17,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::{Config, LogFormat};
-use crate::conn::{self, Guarded, Timeouts};
+use crate::conn::{Guarded, Timeouts};
 use crate::context::Context;
-use crate::responses::{self, ResponseType};
-use crate::{upstream, ApiInfo, Gateway, Response};
+use crate::responses;
+use crate::state::Runtime;
+use crate::{Gateway, Response};
 
 /// API Gateway's payload limit: 10 MB.
 pub const MAX_BODY: u64 = 10 * 1024 * 1024;
@@ -29,135 +30,6 @@ pub const MAX_HEADER_BYTES: usize = 10_240;
 /// hyper's read buffer: room for headers a little over the limit, so that they are parsed
 /// and answered with API Gateway's 431 rather than cut off.
 const READ_BUFFER: usize = 16 * 1024;
-
-/// What handlers get besides the request: the upstream client, stage, configuration.
-pub struct Runtime {
-    /// Static facts about the API.
-    pub info: &'static ApiInfo,
-    /// The shared upstream connection pool.
-    pub client: upstream::Client,
-    /// The configuration the gateway was started with.
-    pub config: Config,
-    /// Lambda functions (shared by every worker).
-    pub lambda: Arc<crate::lambda::Lambda>,
-    /// The process-wide connection limit (shared by every worker).
-    pub connections: Arc<conn::Limit>,
-    log: crate::log::Buffer,
-    stage: Arc<str>,
-    stage_vars: Arc<Vec<(String, String)>>,
-}
-
-impl Runtime {
-    /// A runtime for `info` with `config` (stage chosen and variables merged here).
-    pub fn new(info: &'static ApiInfo, config: Config) -> Result<Runtime, String> {
-        let lambda = crate::lambda::Lambda::new(&config)?;
-        let max = config
-            .max_connections
-            .unwrap_or_else(conn::default_max_connections);
-        Self::build(info, config, lambda, conn::Limit::new(max))
-    }
-
-    /// A runtime for another worker: it shares this one's Lambda functions and connection
-    /// limit.
-    pub fn sibling(&self, config: Config) -> Result<Runtime, String> {
-        Self::build(
-            self.info,
-            config,
-            self.lambda.clone(),
-            self.connections.clone(),
-        )
-    }
-
-    /// A runtime that shares `lambda` (and its local function processes) with others.
-    pub fn with_lambda(
-        info: &'static ApiInfo,
-        config: Config,
-        lambda: Arc<crate::lambda::Lambda>,
-    ) -> Result<Runtime, String> {
-        let max = config
-            .max_connections
-            .unwrap_or_else(conn::default_max_connections);
-        Self::build(info, config, lambda, conn::Limit::new(max))
-    }
-
-    fn build(
-        info: &'static ApiInfo,
-        config: Config,
-        lambda: Arc<crate::lambda::Lambda>,
-        connections: Arc<conn::Limit>,
-    ) -> Result<Runtime, String> {
-        let stage_info = match &config.stage {
-            Some(name) => match info.stages.iter().find(|s| s.name == name) {
-                Some(s) => Some(s),
-                None if info.stages.is_empty() => None,
-                None => {
-                    let names: Vec<&str> = info.stages.iter().map(|s| s.name).collect();
-                    return Err(format!(
-                        "stage `{name}` is not defined; this gateway has: {}",
-                        names.join(", ")
-                    ));
-                }
-            },
-            None => info.stages.first(),
-        };
-        let stage: Arc<str> = match (&config.stage, stage_info) {
-            (_, Some(s)) => s.name.into(),
-            (Some(n), None) => n.as_str().into(),
-            (None, None) => "$default".into(),
-        };
-        let mut vars: Vec<(String, String)> = stage_info
-            .map(|s| {
-                s.variables
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (k, v) in &config.stage_vars {
-            match vars.iter_mut().find(|(n, _)| n == k) {
-                Some(slot) => slot.1 = v.clone(),
-                None => vars.push((k.clone(), v.clone())),
-            }
-        }
-        Ok(Runtime {
-            info,
-            client: upstream::client()?,
-            config,
-            lambda,
-            connections,
-            log: crate::log::Buffer::new(),
-            stage,
-            stage_vars: Arc::new(vars),
-        })
-    }
-
-    /// A gateway response of `kind` with its default (or customised) message.
-    pub fn gateway_response(&self, cx: &mut Context, kind: ResponseType) -> Response {
-        responses::render(
-            self.info.flavor,
-            self.info.gateway_responses,
-            cx,
-            kind,
-            None,
-        )
-    }
-
-    /// A gateway response of `kind` with a specific message.
-    pub fn gateway_response_with(
-        &self,
-        cx: &mut Context,
-        kind: ResponseType,
-        message: String,
-    ) -> Response {
-        responses::render(
-            self.info.flavor,
-            self.info.gateway_responses,
-            cx,
-            kind,
-            Some(message),
-        )
-    }
-}
 
 /// The generated binary's `main`: parse flags, serve until SIGTERM/SIGINT, drain.
 ///
@@ -185,7 +57,7 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
         }
     };
     let gateway = Arc::new(gateway);
-    crate::memory::watch(first.connections.clone(), Duration::from_secs(2));
+    crate::memory::watch(first.shared.connections.clone(), Duration::from_secs(2));
     let (stop, stopped) = watch::channel(false);
     let event_loop = |what: &str| {
         tokio::runtime::Builder::new_current_thread()
@@ -410,7 +282,7 @@ pub async fn serve<G: Gateway>(
                         continue;
                     }
                 };
-                let Some(permit) = runtime.connections.try_acquire() else {
+                let Some(permit) = runtime.shared.connections.try_acquire() else {
                     // Over the limit: closed at once (the client sees the connection end
                     // before any response), and said so at most once a minute.
                     drop(stream);
@@ -419,7 +291,7 @@ pub async fn serve<G: Gateway>(
                         last_refusal_warning = Some(now);
                         crate::warn!(
                             "specgate: {} connections open (--max-connections): refusing new ones",
-                            runtime.connections.max()
+                            runtime.shared.connections.max()
                         );
                     }
                     continue;

@@ -93,6 +93,24 @@ pub enum Source {
 }
 
 impl Source {
+    /// Adds header `name` to an integration response with this source's value; nothing when
+    /// the request has no value or it cannot be a header value.
+    pub fn header(
+        &self,
+        builder: http::response::Builder,
+        name: &'static str,
+        cx: &Context,
+        response_headers: Option<&http::HeaderMap>,
+    ) -> http::response::Builder {
+        match self
+            .value(cx, response_headers)
+            .and_then(|v| http::HeaderValue::from_str(&v).ok())
+        {
+            Some(v) => builder.header(name, v),
+            None => builder,
+        }
+    }
+
     /// The value against a request (and, for integration responses, the backend's headers).
     pub fn value(
         &self,

@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use crate::context::Context;
 use crate::responses::ResponseType;
 use crate::schema::{Path, Report};
-use crate::server::Runtime;
+use crate::state::Runtime;
 use crate::{full, Request, Response};
 
 /// A generated body validator.

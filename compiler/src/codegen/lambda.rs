@@ -25,7 +25,7 @@ pub(super) fn lambda(
         quote! {
             let function = #function;
             let invoked = rt.lambda.invoke(
-                rt,
+                &rt.client,
                 &function,
                 #region,
                 #payload,

@@ -147,14 +147,8 @@ pub(super) fn integration_response(
             Some(v) if is_header_value(v) => {
                 Some(quote!(builder = builder.header(#h, HeaderValue::from_static(#v));))
             }
-            _ => with_value(&s.value, &backend, |v| {
-                let v = v.borrowed;
-                quote! {
-                    if let Ok(v) = HeaderValue::from_str(#v) {
-                        builder = builder.header(#h, v);
-                    }
-                }
-            }),
+            _ => source(&s.value)
+                .map(|src| quote!(builder = #src.header(builder, #h, cx, #backend);)),
         }
     });
     // The backend's payload after `contentHandling` (or the `Accept`-driven conversion of
@@ -184,64 +178,29 @@ pub(super) fn integration_response(
     } else {
         quote!(backend.body)
     };
-    let input = match selector {
-        Selector::Backend | Selector::Lambda => quote!(&#payload),
-        _ => quote!(b""),
-    };
-    let body = if resp.templates.is_empty() {
-        match selector {
-            // Passthrough: the backend's body.
-            Selector::Backend | Selector::Lambda => {
-                quote!(let (content_type, body) = ("application/json", #payload.clone());)
-            }
-            _ => quote!(let (content_type, body) = ("application/json", Bytes::new());),
-        }
+    let ov = if templated {
+        quote!(ov)
     } else {
+        quote!(serde_json::Value::Null)
+    };
+    let finish = if resp.templates.is_empty() {
+        let body = match selector {
+            Selector::Backend | Selector::Lambda => quote!(#payload.clone()),
+            _ => quote!(Bytes::new()),
+        };
+        quote!(vtl::mapping::passthrough(rt, cx, builder, #body, &#ov))
+    } else {
+        let input = match selector {
+            Selector::Backend | Selector::Lambda => quote!(&#payload),
+            _ => quote!(b""),
+        };
         let table = template_table(&resp.templates, handler, Some(n));
-        quote! {
-            let (content_type, body, ov) = match vtl::mapping::map_response(cx, #table, #input, ov) {
-                Ok(Some((media, text, ov))) => (media, Bytes::from(text), ov),
-                Ok(None) => ("application/json", Bytes::new(), serde_json::Value::Null),
-                Err(f) => return vtl::mapping::failure(rt, cx, f),
-            };
-        }
-    };
-    // A `Content-Type` mapped by `responseParameters` wins over the default.
-    let mapped_type = resp.parameters.iter().any(|(t, _)| {
-        t.value
-            .strip_prefix("method.response.header.")
-            .is_some_and(|h| h.eq_ignore_ascii_case("content-type"))
-    });
-    let content_type = if mapped_type {
-        quote! {
-            if !builder.headers_ref().is_some_and(|h| h.contains_key(http::header::CONTENT_TYPE)) {
-                builder = builder.header("content-type", content_type);
-            }
-        }
-    } else {
-        quote!(builder = builder.header("content-type", content_type);)
-    };
-    let finish = if templated {
-        quote! {
-            let mut resp = builder
-                .body(full(body))
-                .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError));
-            vtl::mapping::apply_response_overrides(&mut resp, &ov);
-            resp
-        }
-    } else {
-        quote! {
-            builder
-                .body(full(body))
-                .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))
-        }
+        quote!(vtl::mapping::respond(rt, cx, builder, #table, #input, #ov))
     };
     quote! {
         let mut builder = http::Response::builder().status(#status);
         #(#headers)*
         #convert
-        #body
-        #content_type
         #finish
     }
 }

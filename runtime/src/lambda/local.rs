@@ -25,7 +25,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{InvocationType, InvokeError, Output};
+use super::invocation::{InvocationType, InvokeError, Output};
 
 const PREFIX: &str = "/2018-06-01/runtime/";
 

@@ -3,24 +3,16 @@
 //! contract with its inference for output without `statusCode`.
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::Output;
 use crate::context::Context;
 use crate::responses::ResponseType;
-use crate::server::Runtime;
+use crate::state::Runtime;
 use crate::{full, Response};
 
-/// REST's answer to output it cannot use (AWS-recorded: 502, this body, this error type).
-pub fn bad_gateway() -> Response {
-    http::Response::builder()
-        .status(StatusCode::BAD_GATEWAY)
-        .header("content-type", "application/json")
-        .header("x-amzn-ErrorType", "InternalServerErrorException")
-        .body(full(r#"{"message": "Internal server error"}"#))
-        .expect("static response")
-}
+pub use crate::responses::bad_gateway;
 
 /// A scalar header value as text (`true`, `1`, `"x"`); anything else is not a header value.
 fn header_text(v: &Value) -> Option<String> {

@@ -13,8 +13,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Method};
 use http_body_util::BodyExt;
 
-use super::{InvocationType, InvokeError, Output};
-use crate::server::Runtime;
+use super::invocation::{InvocationType, InvokeError, Output};
+use crate::upstream::pool::Client;
 
 /// The Invoke API client settings.
 pub struct Remote {
@@ -44,7 +44,7 @@ impl Remote {
     /// Invokes `function` through the Invoke API.
     pub async fn invoke(
         &self,
-        rt: &Runtime,
+        client: &Client,
         function: &str,
         region: &str,
         payload: Bytes,
@@ -69,8 +69,7 @@ impl Remote {
         let req = signed_request(&url, region, &keys, payload, kind, SystemTime::now())
             .map_err(InvokeError::Failed)?;
         let exchange = async {
-            let resp = rt
-                .client
+            let resp = client
                 .request(req)
                 .await
                 .map_err(|e| InvokeError::Failed(format!("Invoke API: {e}")))?;

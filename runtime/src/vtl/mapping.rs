@@ -11,7 +11,7 @@ use super::env::overrides;
 use super::{Env, Failure, Overrides};
 use crate::context::Context;
 use crate::responses::ResponseType;
-use crate::server::Runtime;
+use crate::state::Runtime;
 use crate::{Request, Response};
 
 /// A compiled template: what it reads, and the override maps it may write.
@@ -141,6 +141,66 @@ pub fn map_response(
     };
     let text = template(&Env::new(cx, body), &mut ov)?;
     Ok(Some((media, text, ov)))
+}
+
+/// The end of an integration-response arm with response templates: the body by the
+/// template the `Accept` header picks, run over `input`, its `Content-Type` (unless
+/// `responseParameters` mapped one into `builder`), the template's overrides applied. A
+/// template failure is API Gateway's 500 (or 400 for a payload that is not JSON).
+pub fn respond(
+    rt: &Runtime,
+    cx: &mut Context,
+    builder: http::response::Builder,
+    templates: &[(&'static str, Template)],
+    input: &[u8],
+    overrides: Value,
+) -> Response {
+    match map_response(cx, templates, input, overrides) {
+        Ok(Some((media, text, ov))) => finish(rt, cx, builder, media, Bytes::from(text), &ov),
+        Ok(None) => finish(
+            rt,
+            cx,
+            builder,
+            "application/json",
+            Bytes::new(),
+            &Value::Null,
+        ),
+        Err(f) => failure(rt, cx, f),
+    }
+}
+
+/// The end of an integration-response arm without templates: `body` (the backend's, or
+/// none for a mock) as `application/json` unless `responseParameters` mapped a type.
+pub fn passthrough(
+    rt: &Runtime,
+    cx: &mut Context,
+    builder: http::response::Builder,
+    body: Bytes,
+    overrides: &Value,
+) -> Response {
+    finish(rt, cx, builder, "application/json", body, overrides)
+}
+
+fn finish(
+    rt: &Runtime,
+    cx: &mut Context,
+    mut builder: http::response::Builder,
+    content_type: &'static str,
+    body: Bytes,
+    overrides: &Value,
+) -> Response {
+    // Only `responseParameters` put headers into the builder: a mapped type wins.
+    let mapped = builder
+        .headers_ref()
+        .is_some_and(|h| h.contains_key(http::header::CONTENT_TYPE));
+    if !mapped {
+        builder = builder.header(http::header::CONTENT_TYPE, content_type);
+    }
+    let mut resp = builder
+        .body(crate::full(body))
+        .unwrap_or_else(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError));
+    apply_response_overrides(&mut resp, overrides);
+    resp
 }
 
 /// Applies `responseOverride.status` and `responseOverride.header.*` to the answer.

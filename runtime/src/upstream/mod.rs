@@ -1,5 +1,7 @@
-//! Calls to HTTP backends: the shared connection pool, `http_proxy` forwarding with API
+//! Calls to HTTP backends (through the pool in `pool`): `http_proxy` forwarding with API
 //! Gateway's header rules, and buffered calls for non-proxy `http` integrations.
+
+pub mod pool;
 
 use std::time::Duration;
 
@@ -7,47 +9,13 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::context::Context;
-use crate::dns::Resolver;
 use crate::responses::ResponseType;
-use crate::server::Runtime;
+use crate::state::Runtime;
 use crate::{Body, Request, Response};
 
-/// The shared upstream client (HTTP/1.1 and HTTP/2, plain and TLS with webpki roots).
-pub type Client =
-    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector<Resolver>>, Body>;
-
-/// Builds the upstream client.
-pub fn client() -> Result<Client, String> {
-    let mut http = HttpConnector::new_with_resolver(Resolver::default());
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(Duration::from_secs(10)));
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS client setup: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
-    Ok(
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .build(https),
-    )
-}
+pub use pool::{client, Client};
 
 /// Request headers API Gateway does not forward (hop-by-hop and a few of its own).
 const DROP_REQUEST: &[&str] = &[
@@ -103,7 +71,7 @@ impl Failure {
             ),
             // A response API Gateway cannot use: 502 `Internal server error`, as for a
             // malformed Lambda proxy response (unverified for HTTP backends on AWS).
-            Failure::Body(_) => crate::lambda::proxy::bad_gateway(),
+            Failure::Body(_) => crate::responses::bad_gateway(),
             Failure::Client(c) => c.response(),
         }
     }

@@ -1,0 +1,63 @@
+//! The functions a gateway calls: local processes by name (`--function NAME=COMMAND`), every
+//! other through the Invoke API. Shared by every worker of the process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::invocation::{function_name, InvocationType, InvokeError, Output, MAX_PAYLOAD};
+use super::{local, remote};
+use crate::config::Config;
+use crate::upstream::pool::Client;
+
+/// The functions this gateway calls: local ones by name (`--function NAME=COMMAND`), every
+/// other through the Invoke API.
+pub struct Lambda {
+    remote: remote::Remote,
+    local: Option<local::Host>,
+}
+
+impl Lambda {
+    /// From the gateway's flags; local functions start their Runtime API now (their
+    /// processes start on first use).
+    pub fn new(config: &Config) -> Result<Arc<Lambda>, String> {
+        let local = if config.functions.is_empty() {
+            None
+        } else {
+            Some(local::Host::start(
+                &config.functions,
+                config.function_concurrency.max(1),
+                config.function_timeout_seconds,
+            )?)
+        };
+        Ok(Arc::new(Lambda {
+            remote: remote::Remote::new(config.lambda_endpoint.clone()),
+            local,
+        }))
+    }
+
+    /// Invokes `function` (a function ARN, partial ARN or name, with an optional
+    /// `:alias`) in `region` with `payload`.
+    pub async fn invoke(
+        &self,
+        client: &Client,
+        function: &str,
+        region: &str,
+        payload: Bytes,
+        kind: InvocationType,
+        timeout: Duration,
+    ) -> Result<Output, InvokeError> {
+        if payload.len() > MAX_PAYLOAD {
+            return Err(InvokeError::TooLarge);
+        }
+        if let Some(local) = &self.local {
+            if let Some(f) = local.function(function_name(function)) {
+                return f.invoke(payload, kind, timeout).await;
+            }
+        }
+        self.remote
+            .invoke(client, function, region, payload, kind, timeout)
+            .await
+    }
+}

@@ -1,0 +1,48 @@
+//! What an invocation is: its type, its output, how it fails, and the forms of a function's
+//! name. A leaf of `lambda`, used by both ways of reaching a function.
+
+use bytes::Bytes;
+
+/// How a function was invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationType {
+    /// Wait for the result.
+    RequestResponse,
+    /// `X-Amz-Invocation-Type: Event`: queued, not awaited.
+    Event,
+}
+
+/// What a function returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// The payload (the result, or the error object when the function failed).
+    pub payload: Bytes,
+    /// The function failed (`X-Amz-Function-Error`); the payload is
+    /// `{"errorMessage", "errorType", "stackTrace"}`.
+    pub function_error: bool,
+}
+
+/// Why there is no output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeError {
+    /// No answer within the integration timeout.
+    Timeout,
+    /// The function could not be invoked (unknown function, no credentials, the Lambda
+    /// service refused, the local process could not start).
+    Failed(String),
+    /// The payload is over Lambda's 6 MB synchronous invocation limit.
+    TooLarge,
+}
+
+/// Lambda's limit on a synchronous invocation's payload.
+pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
+
+/// The function's name in any of the forms Lambda accepts: `name`, `name:alias`,
+/// `123456789012:function:name`, `arn:aws:lambda:region:account:function:name[:alias]`.
+pub fn function_name(function: &str) -> &str {
+    let parts: Vec<&str> = function.split(':').collect();
+    match parts.iter().position(|p| *p == "function") {
+        Some(i) if i + 1 < parts.len() => parts[i + 1],
+        _ => parts[0],
+    }
+}

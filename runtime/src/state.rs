@@ -1,0 +1,142 @@
+//! The runtime's shared state: what generated handlers get besides the request
+//! ([`Runtime`], one per worker) and what the workers of a process share ([`Shared`]).
+//!
+//! It sits between the clients it holds (the upstream pool, the Lambda functions, caches)
+//! and the request phases that use it (`upstream`, `lambda`, `auth`, `jwt`, `validate`,
+//! `vtl::mapping`); none of those is imported here, so the modules form no cycle.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::responses::{self, ResponseType};
+use crate::upstream::pool;
+use crate::{caches, conn, ApiInfo, Response};
+
+/// What handlers get besides the request: the upstream client, stage, configuration.
+pub struct Runtime {
+    /// Static facts about the API.
+    pub info: &'static ApiInfo,
+    /// The shared upstream connection pool.
+    pub client: pool::Client,
+    /// The configuration the gateway was started with.
+    pub config: Config,
+    /// Lambda functions (shared by every worker).
+    pub lambda: Arc<crate::lambda::functions::Lambda>,
+    /// What the workers of this process share.
+    pub shared: Arc<Shared>,
+    pub(crate) log: crate::log::Buffer,
+    pub(crate) stage: Arc<str>,
+    pub(crate) stage_vars: Arc<Vec<(String, String)>>,
+}
+
+/// What every worker of a gateway process shares (besides the Lambda functions).
+pub struct Shared {
+    /// Lambda authorizer results.
+    pub authorizers: caches::Authorizers,
+    /// JWT issuers' signing keys.
+    pub jwks: caches::Jwks,
+    /// The process-wide connection limit.
+    pub connections: Arc<conn::Limit>,
+}
+
+impl Runtime {
+    /// A runtime for `info` with `config` (stage chosen and variables merged here), with
+    /// its own Lambda functions and shared state.
+    pub fn new(info: &'static ApiInfo, config: Config) -> Result<Runtime, String> {
+        let lambda = crate::lambda::functions::Lambda::new(&config)?;
+        let max = config
+            .max_connections
+            .unwrap_or_else(conn::default_max_connections);
+        let shared = Arc::new(Shared {
+            authorizers: caches::Authorizers::default(),
+            jwks: caches::Jwks::default(),
+            connections: conn::Limit::new(max),
+        });
+        Self::build(info, config, lambda, shared)
+    }
+
+    /// A runtime for another worker: it shares this one's Lambda functions, caches and
+    /// connection limit.
+    pub fn sibling(&self, config: Config) -> Result<Runtime, String> {
+        Self::build(self.info, config, self.lambda.clone(), self.shared.clone())
+    }
+
+    fn build(
+        info: &'static ApiInfo,
+        config: Config,
+        lambda: Arc<crate::lambda::functions::Lambda>,
+        shared: Arc<Shared>,
+    ) -> Result<Runtime, String> {
+        let stage_info = match &config.stage {
+            Some(name) => match info.stages.iter().find(|s| s.name == name) {
+                Some(s) => Some(s),
+                None if info.stages.is_empty() => None,
+                None => {
+                    let names: Vec<&str> = info.stages.iter().map(|s| s.name).collect();
+                    return Err(format!(
+                        "stage `{name}` is not defined; this gateway has: {}",
+                        names.join(", ")
+                    ));
+                }
+            },
+            None => info.stages.first(),
+        };
+        let stage: Arc<str> = match (&config.stage, stage_info) {
+            (_, Some(s)) => s.name.into(),
+            (Some(n), None) => n.as_str().into(),
+            (None, None) => "$default".into(),
+        };
+        let mut vars: Vec<(String, String)> = stage_info
+            .map(|s| {
+                s.variables
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (k, v) in &config.stage_vars {
+            match vars.iter_mut().find(|(n, _)| n == k) {
+                Some(slot) => slot.1 = v.clone(),
+                None => vars.push((k.clone(), v.clone())),
+            }
+        }
+        Ok(Runtime {
+            info,
+            client: pool::client()?,
+            config,
+            lambda,
+            shared,
+            log: crate::log::Buffer::new(),
+            stage,
+            stage_vars: Arc::new(vars),
+        })
+    }
+
+    /// A gateway response of `kind` with its default (or customised) message.
+    pub fn gateway_response(&self, cx: &mut Context, kind: ResponseType) -> Response {
+        responses::render(
+            self.info.flavor,
+            self.info.gateway_responses,
+            cx,
+            kind,
+            None,
+        )
+    }
+
+    /// A gateway response of `kind` with a specific message.
+    pub fn gateway_response_with(
+        &self,
+        cx: &mut Context,
+        kind: ResponseType,
+        message: String,
+    ) -> Response {
+        responses::render(
+            self.info.flavor,
+            self.info.gateway_responses,
+            cx,
+            kind,
+            Some(message),
+        )
+    }
+}
