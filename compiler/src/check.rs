@@ -348,18 +348,7 @@ fn constant_mock_statuses(i: &Integration) -> Option<Vec<u64>> {
     let mut statuses: Vec<u64> = i
         .request_templates
         .values()
-        .map(|t| {
-            let ast = crate::vtl::parse(&t.value).ok()?;
-            if !ast
-                .nodes
-                .iter()
-                .all(|n| matches!(n, crate::vtl::Node::Text(_)))
-            {
-                return None;
-            }
-            let v: serde_json::Value = serde_json::from_str(&t.value).ok()?;
-            v.get("statusCode")?.as_u64()
-        })
+        .map(|t| crate::vtl::constant_status(&t.value))
         .collect::<Option<_>>()?;
     statuses.extend(passed);
     Some(statuses)

@@ -200,6 +200,18 @@ pub const MAX_TEMPLATE_BYTES: usize = 300 * 1024;
 /// Deepest nesting of directives and expressions accepted.
 const MAX_DEPTH: usize = 100;
 
+/// The status a mock's request template always gives: text without directives or
+/// references that is JSON with a `statusCode` (API Gateway's `{"statusCode": 200}`).
+/// `None` when the template computes it.
+pub fn constant_status(template: &str) -> Option<u64> {
+    let ast = parse(template).ok()?;
+    if !ast.nodes.iter().all(|n| matches!(n, Node::Text(_))) {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(template).ok()?;
+    v.get("statusCode")?.as_u64()
+}
+
 /// Parses a template.
 pub fn parse(src: &str) -> Result<Template, ParseError> {
     if src.len() > MAX_TEMPLATE_BYTES {

@@ -82,29 +82,7 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
     assert!(compiled[0].contains("e2e-hello-gateway"), "{log}");
 
     // Run it: port 0, read the bound address from its first line.
-    let mut child = Command::new(&exe)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--stage",
-            "prod",
-            "--quiet",
-            "--workers",
-            "2",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_string();
+    let (mut child, addr) = start(&exe, &["--stage", "prod", "--quiet", "--workers", "2"]);
     let resp = http_get(&addr, "/hello");
     assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
     assert!(
@@ -142,10 +120,11 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Starts the gateway with `args` and stdout piped; returns it and its address.
+/// Starts the gateway on a free port with `args` and stdout piped; returns it and its
+/// address (read from its first line on stderr).
 fn start(exe: &Path, args: &[&str]) -> (std::process::Child, String) {
     let mut child = Command::new(exe)
-        .args(["--listen", "127.0.0.1:0", "--workers", "1"])
+        .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -179,7 +158,7 @@ fn terminate(child: &mut std::process::Child) {
 /// SIGTERM every line reaches a stdout that is read.
 fn access_log_never_stops_the_gateway(exe: &Path) {
     // Closed: the reader is gone before the first line.
-    let (mut child, addr) = start(exe, &[]);
+    let (mut child, addr) = start(exe, &["--workers", "1"]);
     drop(child.stdout.take());
     for _ in 0..50 {
         assert!(http_get(&addr, "/hello").starts_with("HTTP/1.1 200 OK\r\n"));
@@ -189,7 +168,7 @@ fn access_log_never_stops_the_gateway(exe: &Path) {
     terminate(&mut child);
 
     // Full: nobody reads the pipe (64 KiB) while far more than that is logged.
-    let (mut child, addr) = start(exe, &[]);
+    let (mut child, addr) = start(exe, &["--workers", "1"]);
     let stdout = child.stdout.take().unwrap();
     let path = format!("/hello/{}", "x".repeat(400));
     for _ in 0..1500 {
@@ -199,7 +178,7 @@ fn access_log_never_stops_the_gateway(exe: &Path) {
     terminate(&mut child);
 
     // Read: every line arrives, the last ones flushed at SIGTERM.
-    let (mut child, addr) = start(exe, &[]);
+    let (mut child, addr) = start(exe, &["--workers", "1"]);
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut all = String::new();

@@ -239,3 +239,33 @@ pub async fn gateway<G: Gateway>(g: G, stage: Option<&str>, vars: &[(&str, Strin
         .collect();
     spawn(g, config).await.unwrap()
 }
+
+/// A Python virtual environment `~/.cache/specgate/<name>` with `requirement` installed from
+/// PyPI (once per machine); returns its `bin` folder. `probe` (a program in `bin` and its
+/// arguments) succeeds once the package is there.
+pub fn python_env(name: &str, requirement: &str, probe: &[&str]) -> std::path::PathBuf {
+    use std::process::Command;
+    let home = std::env::var("HOME").expect("HOME");
+    let venv = std::path::Path::new(&home)
+        .join(".cache/specgate")
+        .join(name);
+    let bin = venv.join("bin");
+    let ready = Command::new(bin.join(probe[0]))
+        .args(&probe[1..])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "python3 -m venv failed");
+        let ok = Command::new(bin.join("pip"))
+            .args(["install", "--quiet", requirement])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "pip install {requirement} failed");
+    }
+    bin
+}

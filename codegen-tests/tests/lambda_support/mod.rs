@@ -16,27 +16,12 @@ pub fn python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            let home = std::env::var("HOME").expect("HOME");
-            let venv = Path::new(&home).join(".cache/specgate/venv");
-            let python = venv.join("bin/python");
-            let ready = Command::new(&python)
-                .args(["-c", "import awslambdaric"])
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ready {
-                let ok = Command::new("python3")
-                    .args(["-m", "venv"])
-                    .arg(&venv)
-                    .status()
-                    .is_ok_and(|s| s.success());
-                assert!(ok, "python3 -m venv failed");
-                let ok = Command::new(venv.join("bin/pip"))
-                    .args(["install", "--quiet", "awslambdaric==3.*"])
-                    .status()
-                    .is_ok_and(|s| s.success());
-                assert!(ok, "pip install awslambdaric failed");
-            }
-            python
+            crate::common::python_env(
+                "venv",
+                "awslambdaric==3.*",
+                &["python", "-c", "import awslambdaric"],
+            )
+            .join("python")
         })
         .clone()
 }

@@ -11,20 +11,7 @@ pub(super) fn constant_mock_status(i: &Integration) -> Option<u64> {
     let statuses: Vec<u64> = i
         .request_templates
         .values()
-        .map(|t| {
-            let ast = crate::vtl::parse(&t.value).ok()?;
-            if !ast
-                .nodes
-                .iter()
-                .all(|n| matches!(n, crate::vtl::Node::Text(_)))
-            {
-                return None;
-            }
-            let v: serde_json::Value = serde_json::from_str(&t.value).ok()?;
-            v.get("statusCode")?
-                .as_u64()
-                .filter(|s| (100..=599).contains(s))
-        })
+        .map(|t| crate::vtl::constant_status(&t.value).filter(|s| (100..=599).contains(s)))
         .collect::<Option<_>>()?;
     let first = *statuses.first()?;
     // A passed-through request (another media type) is a 200.
