@@ -58,7 +58,7 @@ def main():
         gw_exe = f"{work}/gateway"
         subprocess.run([os.environ["SPECGATE"], "build", os.path.join(ROOT, "specs/bench/lambda.yaml"),
                         "-o", gw_exe], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        gateway = start([gw_exe, "--listen", f"127.0.0.1:{sg}", "--quiet",
+        gateway = start([gw_exe, "--listen", f"127.0.0.1:{sg}", "--quiet", "--account-rate-limit", "0",
                          "--stage-var", f"backend=127.0.0.1:{be}",
                          "--function", f"rust-echo={echo}",
                          "--function-concurrency", str(args.function_concurrency)])

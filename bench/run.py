@@ -190,7 +190,15 @@ backend be
         subprocess.run([specgate, "build", edited, "-o", f"{work}/gateway-edited"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rebuild_s = time.time() - t0
-        gateway = start([gw_exe, "--listen", f"127.0.0.1:{sg}", "--stage-var", f"backend=127.0.0.1:{be}", "--quiet"])
+        # An API key for the key + throttle + quota scenario, in the gateway's state directory.
+        state = f"{work}/state"
+        key = "bench-key-0123456789abcdefghij"
+        subprocess.run([gw_exe, "keys", "create", "--name", "bench", "--plan", "bench", "--value", key,
+                        "--state-dir", state], check=True, stdout=subprocess.DEVNULL)
+        gateway = start([gw_exe, "--listen", f"127.0.0.1:{sg}", "--stage-var", f"backend=127.0.0.1:{be}", "--quiet",
+                         "--state-dir", state,
+                         # Measure the data path, not the account throttle (10,000 rps by default).
+                         "--account-rate-limit", "0"])
         for port in (be, ngx, hap, sg):
             wait_port(port)
 
@@ -203,6 +211,8 @@ backend be
              ["X-Client: bench"], lambda: [gateway.pid]),
             ("specgate + JSON body validation", f"http://127.0.0.1:{sg}/validated/orders", [],
              lambda: [gateway.pid]),
+            ("specgate + API key, throttle, quota", f"http://127.0.0.1:{sg}/keyed/items/1",
+             [f"x-api-key: {key}"], lambda: [gateway.pid]),
             ("specgate mock", f"http://127.0.0.1:{sg}/health", [], lambda: [gateway.pid]),
         ]
         # The body-validation scenario POSTs an order (about 900 bytes of JSON).

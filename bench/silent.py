@@ -31,7 +31,7 @@ def rss_kib(pid):
 
 def start(gateway, extra):
     p = subprocess.Popen(
-        [gateway, "--listen", "127.0.0.1:0", "--quiet", "--workers", "1", *extra],
+        [gateway, "--listen", "127.0.0.1:0", "--quiet", "--workers", "1", "--account-rate-limit", "0", *extra],
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -26,7 +26,7 @@ def handler(event, context):
     query = event.get("queryStringParameters") or {}
     if "tenant" in query:
         context_out["tenant"] = query["tenant"]
-    return {
+    out = {
         "principalId": "id-" + user,
         "policyDocument": {
             "Version": "2012-10-17",
@@ -34,3 +34,7 @@ def handler(event, context):
         },
         "context": context_out,
     }
+    # The API key of `x-amazon-apigateway-api-key-source: AUTHORIZER`.
+    if "usage_key" in query:
+        out["usageIdentifierKey"] = query["usage_key"]
+    return out

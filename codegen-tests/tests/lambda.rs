@@ -512,3 +512,48 @@ async fn http_api_lambda_authorizer_with_simple_responses() {
     );
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn api_key_from_the_authorizer() {
+    let dir = std::env::temp_dir().join(format!("sg-usage-auth-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = specgate_runtime::keys::Store::open(&dir).unwrap();
+    let value = "partner-key-0123456789abcdef";
+    let (key, _) = store.create("partner", "partners", Some(value)).unwrap();
+    let d = dir.clone();
+    let gw = start(gen::usage_authorizer::Api, move |c| {
+        c.state_dir = d;
+        c.functions.push((
+            "authorizer".into(),
+            format!(
+                "cd '{}' && exec '{}' -m awslambdaric authorizer.handler",
+                functions_dir().display(),
+                python().display()
+            ),
+        ));
+    })
+    .await;
+    let call = |q: &str| {
+        let path = format!("/partner{q}");
+        async move { send(gw.addr, "GET", &path, &[("x-user", "ada")], b"").await }
+    };
+    // The authorizer gives no usageIdentifierKey, or an unknown one: 403.
+    let r = call("").await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.json(), serde_json::json!({"message": "Forbidden"}));
+    assert_eq!(call("?usage_key=unknown-key-0123456789").await.status, 403);
+    // Its key, whatever the x-api-key header says; the quota of 2 counts it.
+    let q = format!("?usage_key={value}");
+    let r = call(&q).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"user": "ada", "apiKeyId": key.id})
+    );
+    assert_eq!(call(&q).await.status, 200);
+    let r = call(&q).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.json(), serde_json::json!({"message": "Limit Exceeded"}));
+    gw.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -36,6 +36,8 @@ fn run(exe: &Path, spec: &str, addr: std::net::SocketAddr) {
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--workers", "2", "--request-timeout", "10"])
         .args(["--generation-database", "none"])
+        // Its caches go to a folder of its own, not into the checkout.
+        .current_dir(std::env::temp_dir())
         .env("NO_COLOR", "1")
         .env("SCHEMATHESIS_HOOKS", "")
         .output()

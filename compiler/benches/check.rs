@@ -19,7 +19,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.sample_size(50).measurement_time(Duration::from_secs(3));
-    let pet = root.join("specs/planned/petstore-rest.yaml");
+    let pet = root.join("specs/petstore-rest.yaml");
     g.bench_function("petstore-rest (YAML)", |b| {
         b.iter(|| specgate::analyze_file(&pet).unwrap())
     });

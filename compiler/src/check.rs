@@ -19,6 +19,7 @@ pub fn check(api: &Api, d: &mut Diagnostics) {
         }
     }
     missing_integrations(api, d);
+    usage(api, d);
     if let Some(v) = &api.default_validator {
         if !api.request_validators.contains_key(&v.value) {
             unknown_validator(api, v, d);
@@ -990,4 +991,67 @@ pub(crate) fn last_line(s: &str) -> String {
         .unwrap_or(s)
         .trim()
         .to_string()
+}
+
+/// Whether method key `key` (`/pets/{petId}/GET`, `/pets/*`) names at least one route.
+fn names_a_route(api: &Api, key: &str) -> bool {
+    let Some((path, method)) = key.rsplit_once('/') else {
+        return false;
+    };
+    api.routes.iter().any(|r| {
+        r.path.raw == path
+            && (method == "*"
+                || r.method == Method::Any
+                || r.method.as_str().eq_ignore_ascii_case(method))
+    })
+}
+
+/// Usage plans and stage throttles: their stages exist, their method keys name routes,
+/// and they are REST features.
+fn usage(api: &Api, d: &mut Diagnostics) {
+    let method_key = |key: &Spanned<String>, d: &mut Diagnostics| {
+        if key.value != "*/*" && !names_a_route(api, &key.value) {
+            d.error(
+                &codes::INVALID_VALUE,
+                key.span,
+                format!("`{}` names no route of this API", key.value),
+            )
+            .help("method keys are a route's path as written in `paths` and its method, as in `/pets/{petId}/GET`");
+        }
+    };
+    for s in &api.stages {
+        for (key, _) in &s.method_throttles {
+            method_key(key, d);
+        }
+    }
+    for p in &api.usage_plans {
+        if api.flavor == Flavor::Http {
+            d.error(
+                &codes::FLAVOUR_MISMATCH,
+                p.span,
+                "usage plans and API keys belong to REST APIs; HTTP APIs have none",
+            )
+            .help("throttle HTTP APIs with a stage's `methodSettings`");
+        }
+        for st in &p.api_stages {
+            if !api.stages.iter().any(|s| s.name == st.stage.value) {
+                let names: Vec<&str> = api.stages.iter().map(|s| s.name.as_str()).collect();
+                let e = d.error(
+                    &codes::INVALID_VALUE,
+                    st.stage.span,
+                    format!(
+                        "usage plan `{}` names stage `{}`, which is not defined",
+                        p.name, st.stage.value
+                    ),
+                );
+                match crate::suggest::closest(&st.stage.value, names.iter().copied()) {
+                    Some(c) => e.help(format!("did you mean `{c}`?")),
+                    None => e.help("declare the stage in `x-specgate-stages`"),
+                };
+            }
+            for (key, _) in &st.throttle {
+                method_key(key, d);
+            }
+        }
+    }
 }

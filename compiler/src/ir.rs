@@ -92,6 +92,63 @@ pub struct Api {
     pub documentation_parts: usize,
     /// `x-specgate-stages`, in document order (the first is the default).
     pub stages: Vec<Stage>,
+    /// `x-specgate-usage-plans`, in document order.
+    pub usage_plans: Vec<UsagePlan>,
+}
+
+/// A token bucket: `rateLimit` requests per second refill a bucket of `burstLimit`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throttle {
+    /// Requests per second (may be fractional).
+    pub rate: f64,
+    /// Bucket size.
+    pub burst: u32,
+}
+
+/// A usage plan's quota period (calendar periods in UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaPeriod {
+    /// From 00:00 UTC.
+    Day,
+    /// From Sunday 00:00 UTC.
+    Week,
+    /// From the 1st, 00:00 UTC.
+    Month,
+}
+
+/// `quota` of a usage plan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quota {
+    /// Requests per period.
+    pub limit: u64,
+    /// The period.
+    pub period: QuotaPeriod,
+    /// Requests taken off the limit in a key's first period.
+    pub offset: u64,
+}
+
+/// One entry of `x-specgate-usage-plans` (AWS's field names).
+#[derive(Debug, Clone)]
+pub struct UsagePlan {
+    /// The plan's name (what `keys create --plan` names).
+    pub name: String,
+    /// Per-key throttle.
+    pub throttle: Option<Throttle>,
+    /// Per-key quota.
+    pub quota: Option<Quota>,
+    /// The stages the plan covers, with per-method throttle overrides.
+    pub api_stages: Vec<PlanStage>,
+    /// Where it is defined.
+    pub span: Span,
+}
+
+/// One `apiStages` entry of a usage plan.
+#[derive(Debug, Clone)]
+pub struct PlanStage {
+    /// The stage's name.
+    pub stage: Spanned<String>,
+    /// `"/pets/GET"` → throttle.
+    pub throttle: Vec<(Spanned<String>, Throttle)>,
 }
 
 /// A stage (`x-specgate-stages`): AWS keeps stages outside the spec.
@@ -101,6 +158,8 @@ pub struct Stage {
     pub name: String,
     /// Stage variables.
     pub variables: Vec<(String, String)>,
+    /// `methodSettings` throttles: `"*/*"` or `"/pets/GET"` → throttle.
+    pub method_throttles: Vec<(Spanned<String>, Throttle)>,
     /// Where it is defined.
     pub span: Span,
 }

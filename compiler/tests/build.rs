@@ -117,6 +117,7 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
     terminate(&mut child);
 
     access_log_never_stops_the_gateway(&exe);
+    operator_commands(&exe, &dir);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -196,4 +197,38 @@ fn access_log_never_stops_the_gateway(exe: &Path) {
             .all(|l| l.contains("\"GET /hello HTTP/1.1\" 200")),
         "{log}"
     );
+}
+
+/// `keys …` and `usage …` run instead of serving, against `--state-dir`.
+fn operator_commands(exe: &Path, dir: &Path) {
+    let state = dir.join("state");
+    let run = |args: &[&str]| {
+        Command::new(exe)
+            .args(args)
+            .arg("--state-dir")
+            .arg(&state)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["keys", "list"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    // This API has no usage plans: a key cannot be created.
+    let out = run(&["keys", "create", "--name", "a", "--plan", "gold"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("this gateway has no usage plans"), "{err}");
+    let out = run(&["keys", "show", "nobody"]);
+    assert_eq!(out.status.code(), Some(1));
+    let help = Command::new(exe).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for word in [
+        "keys",
+        "usage",
+        "--state-dir",
+        "--max-connections",
+        "--account-rate-limit",
+    ] {
+        assert!(help.contains(word), "--help lacks {word}: {help}");
+    }
 }

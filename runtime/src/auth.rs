@@ -161,6 +161,11 @@ pub async fn lambda(
     match decide(a.kind, &output, &arn) {
         Decision::Allow(context) => {
             cx.authorizer = Some(context);
+            // The API key of `x-amazon-apigateway-api-key-source: AUTHORIZER`.
+            cx.usage_identifier_key = output
+                .get("usageIdentifierKey")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             Ok(())
         }
         Decision::Deny { explicit } => Err(match (rt.info.flavor, explicit) {

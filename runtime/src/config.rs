@@ -63,6 +63,21 @@ pub struct Config {
     /// 408.
     #[arg(long, env = "SPECGATE_BODY_TIMEOUT", default_value_t = 10)]
     pub body_timeout: u64,
+    /// Where API keys and quota counts are kept (an SQLite database is created there).
+    #[arg(
+        long,
+        env = "SPECGATE_STATE_DIR",
+        default_value = "specgate-state",
+        global = true
+    )]
+    pub state_dir: PathBuf,
+    /// The account-level throttle's rate (requests per second, all routes and keys of this
+    /// process); 0 turns it off. AWS's default: 10,000.
+    #[arg(long, env = "SPECGATE_ACCOUNT_RATE_LIMIT", default_value_t = 10_000.0)]
+    pub account_rate_limit: f64,
+    /// The account-level throttle's burst. AWS's default: 5,000.
+    #[arg(long, env = "SPECGATE_ACCOUNT_BURST_LIMIT", default_value_t = 5_000)]
+    pub account_burst_limit: u32,
     /// Send Lambda Invoke API calls to this endpoint (e.g. `http://127.0.0.1:9001`) instead
     /// of `https://lambda.{region}.amazonaws.com`.
     #[arg(long, env = "SPECGATE_LAMBDA_ENDPOINT")]
@@ -82,6 +97,9 @@ pub struct Config {
     /// must still name ISSUER; its keys come from URL (a local identity provider, a test).
     #[arg(long = "jwt-discovery", value_parser = parse_kv, env = "SPECGATE_JWT_DISCOVERY", value_delimiter = ',')]
     pub jwt_discovery: Vec<(String, String)>,
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<crate::cli::Command>,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -107,6 +125,10 @@ impl Config {
             first_byte_timeout: 10,
             idle_timeout: 60,
             body_timeout: 10,
+            state_dir: std::env::temp_dir().join(format!("specgate-state-{}", std::process::id())),
+            account_rate_limit: 0.0,
+            account_burst_limit: 5_000,
+            command: None,
             workers: None,
             lambda_endpoint: None,
             functions: Vec::new(),

@@ -35,6 +35,10 @@ pub enum Var {
     SourceIp,
     /// `$context.identity.userAgent`
     UserAgent,
+    /// `$context.identity.apiKey`
+    ApiKey,
+    /// `$context.identity.apiKeyId`
+    ApiKeyId,
     /// `$context.domainName`
     DomainName,
     /// `$context.domainPrefix`
@@ -70,6 +74,8 @@ impl Var {
             "requestTimeEpoch" => Var::RequestTimeEpoch,
             "identity.sourceIp" => Var::SourceIp,
             "identity.userAgent" => Var::UserAgent,
+            "identity.apiKey" => Var::ApiKey,
+            "identity.apiKeyId" => Var::ApiKeyId,
             "domainName" => Var::DomainName,
             "domainPrefix" => Var::DomainPrefix,
             "protocol" => Var::Protocol,
@@ -122,6 +128,12 @@ pub struct Context {
     pub validation_detail: Option<String>,
     /// What an authorizer returned (`$context.authorizer`, `requestContext.authorizer`).
     pub authorizer: Option<serde_json::Value>,
+    /// The API key the request was admitted with (`$context.identity.apiKey`).
+    pub api_key: Option<String>,
+    /// Its id (`$context.identity.apiKeyId`).
+    pub api_key_id: Option<String>,
+    /// A Lambda authorizer's `usageIdentifierKey` (the key with the AUTHORIZER key source).
+    pub usage_identifier_key: Option<String>,
     /// HTTP APIs: the matched route's key (`GET /pets/{id}`).
     pub route_key: Option<String>,
 }
@@ -160,6 +172,9 @@ impl Context {
             validation_error: None,
             validation_detail: None,
             authorizer: None,
+            api_key: None,
+            api_key_id: None,
+            usage_identifier_key: None,
             route_key: None,
         }
     }
@@ -195,6 +210,8 @@ impl Context {
             Var::RequestTimeEpoch => Cow::Owned(self.start_ms.to_string()),
             Var::SourceIp => Cow::Owned(self.peer.ip().to_string()),
             Var::UserAgent => Cow::Borrowed(self.header("user-agent")?),
+            Var::ApiKey => Cow::Borrowed(self.api_key.as_deref()?),
+            Var::ApiKeyId => Cow::Borrowed(self.api_key_id.as_deref()?),
             Var::DomainName => Cow::Borrowed(self.header("host")?.split(':').next()?),
             Var::DomainPrefix => Cow::Borrowed(self.header("host")?.split(['.', ':']).next()?),
             Var::Protocol => Cow::Borrowed(self.protocol),

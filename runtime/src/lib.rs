@@ -13,11 +13,14 @@
 pub mod auth;
 pub mod body;
 pub mod caches;
+pub mod calendar;
+pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod context;
 pub mod dns;
 pub mod jwt;
+pub mod keys;
 pub mod lambda;
 pub mod log;
 pub mod memory;
@@ -30,6 +33,7 @@ pub mod server;
 pub mod state;
 pub mod template;
 pub mod upstream;
+pub mod usage;
 pub mod validate;
 pub mod vtl;
 
@@ -69,6 +73,8 @@ pub struct StageInfo {
     pub name: &'static str,
     /// Stage variables.
     pub variables: &'static [(&'static str, &'static str)],
+    /// `methodSettings` throttles: `*/*` or `/pets/GET` → throttle.
+    pub throttles: &'static [(&'static str, usage::Throttle)],
 }
 
 /// What the runtime needs to know about the API (generated as a `static`).
@@ -82,6 +88,10 @@ pub struct ApiInfo {
     pub stages: &'static [StageInfo],
     /// Customised gateway responses.
     pub gateway_responses: &'static [(ResponseType, CustomResponse)],
+    /// Usage plans (`x-specgate-usage-plans`).
+    pub usage_plans: &'static [usage::PlanInfo],
+    /// Where API keys are read from.
+    pub api_key_source: usage::KeySource,
 }
 
 /// The one trait generated code implements.
@@ -123,6 +133,7 @@ pub mod prelude {
     pub use crate::responses::{CustomResponse, ResponseType};
     pub use crate::state::Runtime;
     pub use crate::template::{self, select_template, Part, Source};
+    pub use crate::usage::{KeySource, Period, PlanInfo, QuotaInfo, Throttle};
     pub use crate::validate::{self, In};
     pub use crate::{auth, body, empty, full, jwt, lambda, params, path, upstream, vtl};
     pub use crate::{ApiInfo, Flavor, Gateway, Request, Response, StageInfo};

@@ -48,6 +48,9 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
         })
         .max(1);
     let info = gateway.info();
+    if let Some(command) = &config.command {
+        return crate::cli::run(command, &config.state_dir, info);
+    }
     // Validate the configuration (stage, TLS files) once, before binding anything.
     let first = match Runtime::new(info, config.clone()) {
         Ok(r) => r,
@@ -58,6 +61,7 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
     };
     let gateway = Arc::new(gateway);
     crate::memory::watch(first.shared.connections.clone(), Duration::from_secs(2));
+    first.shared.usage.watch();
     let (stop, stopped) = watch::channel(false);
     let event_loop = |what: &str| {
         tokio::runtime::Builder::new_current_thread()
@@ -123,6 +127,7 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
             Err(e) => eprintln!("warning: cannot start worker {n}: {e}"),
         }
     }
+    let first_usage = first.shared.usage.clone();
     let mut result = rt.block_on(serve(gateway, first, listener, async move {
         shutdown_signal().await;
         let _ = stop.send(true);
@@ -134,6 +139,9 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
         if result.is_ok() {
             result = r;
         }
+    }
+    if let Err(e) = first_usage.flush() {
+        crate::warn!("specgate: usage counts not written: {e}");
     }
     let dropped = crate::log::finish();
     if dropped > 0 {
@@ -217,12 +225,17 @@ pub async fn spawn<G: Gateway>(gateway: G, config: Config) -> Result<Handle, Str
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let runtime = Runtime::new(gateway.info(), config)?;
+    runtime.shared.usage.watch();
+    let usage = runtime.shared.usage.clone();
     let (stop, mut rx) = watch::channel(false);
     let task = tokio::spawn(async move {
-        serve(Arc::new(gateway), runtime, listener, async move {
+        let served = serve(Arc::new(gateway), runtime, listener, async move {
             let _ = rx.wait_for(|v| *v).await;
         })
-        .await
+        .await;
+        // Nothing counted is lost when the gateway stops.
+        usage.flush()?;
+        served
     });
     Ok(Handle { addr, stop, task })
 }

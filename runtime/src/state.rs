@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::responses::{self, ResponseType};
 use crate::upstream::pool;
-use crate::{caches, conn, ApiInfo, Response};
+use crate::{caches, conn, usage, ApiInfo, Response};
 
 /// What handlers get besides the request: the upstream client, stage, configuration.
 pub struct Runtime {
@@ -38,6 +38,8 @@ pub struct Shared {
     pub jwks: caches::Jwks,
     /// The process-wide connection limit.
     pub connections: Arc<conn::Limit>,
+    /// API keys, usage plans, throttles and quotas.
+    pub usage: Arc<usage::Usage>,
 }
 
 impl Runtime {
@@ -48,10 +50,24 @@ impl Runtime {
         let max = config
             .max_connections
             .unwrap_or_else(conn::default_max_connections);
+        let (stage_info, stage) = stage_of(info, &config)?;
+        let account = (config.account_rate_limit > 0.0).then_some(usage::Throttle {
+            rate: config.account_rate_limit,
+            burst: config.account_burst_limit,
+        });
+        let usage = usage::Usage::new(
+            &stage,
+            info.usage_plans,
+            stage_info.map_or(&[], |s| s.throttles),
+            account,
+            info.api_key_source,
+            &config.state_dir,
+        )?;
         let shared = Arc::new(Shared {
             authorizers: caches::Authorizers::default(),
             jwks: caches::Jwks::default(),
             connections: conn::Limit::new(max),
+            usage: Arc::new(usage),
         });
         Self::build(info, config, lambda, shared)
     }
@@ -68,25 +84,7 @@ impl Runtime {
         lambda: Arc<crate::lambda::functions::Lambda>,
         shared: Arc<Shared>,
     ) -> Result<Runtime, String> {
-        let stage_info = match &config.stage {
-            Some(name) => match info.stages.iter().find(|s| s.name == name) {
-                Some(s) => Some(s),
-                None if info.stages.is_empty() => None,
-                None => {
-                    let names: Vec<&str> = info.stages.iter().map(|s| s.name).collect();
-                    return Err(format!(
-                        "stage `{name}` is not defined; this gateway has: {}",
-                        names.join(", ")
-                    ));
-                }
-            },
-            None => info.stages.first(),
-        };
-        let stage: Arc<str> = match (&config.stage, stage_info) {
-            (_, Some(s)) => s.name.into(),
-            (Some(n), None) => n.as_str().into(),
-            (None, None) => "$default".into(),
-        };
+        let (stage_info, stage) = stage_of(info, &config)?;
         let mut vars: Vec<(String, String)> = stage_info
             .map(|s| {
                 s.variables
@@ -111,6 +109,13 @@ impl Runtime {
             stage,
             stage_vars: Arc::new(vars),
         })
+    }
+
+    /// API keys, throttles and quotas for this request (API Gateway checks them after
+    /// authorizers, before validation): the gateway response that refuses it, if one does.
+    pub fn refusal(&self, cx: &mut Context, key_required: bool) -> Option<Response> {
+        let kind = self.shared.usage.admit(cx, key_required).err()?;
+        Some(self.gateway_response(cx, kind))
     }
 
     /// A gateway response of `kind` with its default (or customised) message.
@@ -139,4 +144,31 @@ impl Runtime {
             Some(message),
         )
     }
+}
+
+/// The stage `config` serves (its facts when the spec defines it) and its name.
+fn stage_of(
+    info: &'static ApiInfo,
+    config: &Config,
+) -> Result<(Option<&'static crate::StageInfo>, Arc<str>), String> {
+    let stage_info = match &config.stage {
+        Some(name) => match info.stages.iter().find(|s| s.name == name) {
+            Some(s) => Some(s),
+            None if info.stages.is_empty() => None,
+            None => {
+                let names: Vec<&str> = info.stages.iter().map(|s| s.name).collect();
+                return Err(format!(
+                    "stage `{name}` is not defined; this gateway has: {}",
+                    names.join(", ")
+                ));
+            }
+        },
+        None => info.stages.first(),
+    };
+    let stage: Arc<str> = match (&config.stage, stage_info) {
+        (_, Some(s)) => s.name.into(),
+        (Some(n), None) => n.as_str().into(),
+        (None, None) => "$default".into(),
+    };
+    Ok((stage_info, stage))
 }

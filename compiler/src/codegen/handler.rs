@@ -53,7 +53,8 @@ pub(super) fn handler<'a>(
         IntegrationType::Aws | IntegrationType::AwsProxy => lambda(api, r, i, name),
     };
     let validation = parameter_validation(api, r);
-    let validation = quote!(#authorize #validation);
+    let admit = admission(api, r);
+    let validation = quote!(#authorize #admit #validation);
     let typed = typed_parameters(api, r, name, models);
     let body_validation = body_validation(api, r, name, models);
     let checked = match r.validation.responses.unwrap_or(api.response_validation) {

@@ -44,6 +44,8 @@ pub(crate) fn context_var(name: &str) -> Option<TokenStream> {
         "requestTimeEpoch" => quote!(Var::RequestTimeEpoch),
         "identity.sourceIp" => quote!(Var::SourceIp),
         "identity.userAgent" => quote!(Var::UserAgent),
+        "identity.apiKey" => quote!(Var::ApiKey),
+        "identity.apiKeyId" => quote!(Var::ApiKeyId),
         "domainName" => quote!(Var::DomainName),
         "domainPrefix" => quote!(Var::DomainPrefix),
         "protocol" => quote!(Var::Protocol),

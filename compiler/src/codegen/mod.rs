@@ -20,6 +20,7 @@
 //! | `mock.rs`, `http.rs`, `lambda.rs` | one file per integration kind (`http.rs`: `http` and `http_proxy`) |
 //! | `templates.rs` | compiled mapping templates and request mapping |
 //! | `responses.rs` | integration responses and gateway-response templates |
+//! | `usage.rs` | usage plans, stage throttles, each route's admission check |
 //! | `mapping.rs` | parameter-mapping sources |
 
 use proc_macro2::TokenStream;
@@ -39,6 +40,7 @@ mod responses;
 mod router;
 mod support;
 mod templates;
+mod usage;
 mod validation;
 
 use auth::*;
@@ -50,6 +52,7 @@ use mock::*;
 use responses::*;
 use router::*;
 use templates::*;
+use usage::*;
 use validation::*;
 
 pub(crate) use mapping::context_var;
@@ -161,7 +164,8 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
     let stages = api.stages.iter().map(|s| {
         let name = &s.name;
         let vars = s.variables.iter().map(|(k, v)| quote!((#k, #v)));
-        quote!(StageInfo { name: #name, variables: &[#(#vars),*] })
+        let throttles = stage_throttles(s);
+        quote!(StageInfo { name: #name, variables: &[#(#vars),*], throttles: #throttles })
     });
     let responses = api.gateway_responses.iter().map(|(name, g)| {
         let variant = format_ident!("{}", response_variant(name));
@@ -199,6 +203,8 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         )
     };
     let route_fn = route_function(api);
+    let plans = usage_plans(api);
+    let key_source = key_source(api);
     let templates = templates_module(api);
     let models = if models.is_empty() {
         quote!()
@@ -221,12 +227,15 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         use specgate_runtime::prelude::*;
         use specgate_runtime::serde_json;
 
-        /// Static facts the runtime needs: flavour, stages, customised gateway responses.
+        /// Static facts the runtime needs: flavour, stages, customised gateway responses,
+        /// usage plans.
         pub static API: ApiInfo = ApiInfo {
             title: #title,
             flavor: #flavor,
             stages: &[#(#stages),*],
             gateway_responses: &[#(#responses),*],
+            usage_plans: #plans,
+            api_key_source: #key_source,
         };
 
         /// The gateway.

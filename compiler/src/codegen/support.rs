@@ -1,4 +1,4 @@
-//! Code generation: What the IR holds that code generation cannot generate yet: `SG0105` diagnostics, so that `check` and `build` agree (also the checks of templates that only code generation can make).
+//! Code generation: what the IR holds that code generation cannot generate yet: `SG0105` diagnostics, so that `check` and `build` agree (also the checks of templates that only code generation can make).
 
 use super::*;
 
@@ -138,7 +138,7 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
                 .filter(|(name, _)| {
                     api.security_schemes
                         .get(&name.value)
-                        .is_some_and(|s| s.authorizer.is_none() && !s.is_iam())
+                        .is_some_and(|s| s.authorizer.is_none() && !s.is_iam() && !s.is_api_key())
                 })
                 .map(move |(name, _)| (r, name))
         })
@@ -148,13 +148,13 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
             &codes::UNSUPPORTED,
             r.security_span.unwrap_or(name.span),
             format!(
-                "`security` with `{}` (API keys) is not enforced yet ({} route{})",
+                "`security` with `{}` cannot be enforced ({} route{})",
                 name.value,
                 unenforced.len(),
                 if unenforced.len() == 1 { "" } else { "s" }
             ),
         )
-        .help("API keys and usage plans are planned; a gateway built now would let every caller through");
+        .help("an `apiKey` scheme without an authorizer is API Gateway's API key only when it names the `x-api-key` header; a gateway built now would let every caller through");
     }
     if api.policy.is_some() {
         d.error(

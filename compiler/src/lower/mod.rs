@@ -18,6 +18,7 @@
 //! | `security.rs` | security schemes, authorizers, `security` requirements |
 //! | `responses.rs` | gateway responses |
 //! | `validators.rs` | request validators |
+//! | `usage.rs` | usage plans and `methodSettings` throttles |
 //! | `structure.rs` | the `openapiv3` structure pass (a free function, run on a second thread) |
 
 use indexmap::IndexMap;
@@ -35,6 +36,7 @@ mod responses;
 mod root;
 mod security;
 mod structure;
+mod usage;
 mod validators;
 
 use structure::structure;
@@ -78,7 +80,7 @@ pub const AWS_EXTENSIONS: &[&str] = &[
 pub const SPECGATE_EXTENSIONS: &[(&str, bool)] = &[
     ("x-specgate-api-type", true),
     ("x-specgate-stages", true),
-    ("x-specgate-usage-plans", false),
+    ("x-specgate-usage-plans", true),
     ("x-specgate-validation", true),
     ("x-specgate-websocket", false),
     ("x-specgate-portal", false),

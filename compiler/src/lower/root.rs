@@ -98,6 +98,7 @@ impl<'a> Cx<'a> {
             schemas: IndexMap::new(),
             documentation_parts: 0,
             stages: Vec::new(),
+            usage_plans: Vec::new(),
         };
         const ROOT: &[&str] = &[
             "openapi",
@@ -154,6 +155,9 @@ impl<'a> Cx<'a> {
         }
         if let Some(n) = root.get("x-specgate-stages") {
             api.stages = self.stages(n);
+        }
+        if let Some(n) = root.get("x-specgate-usage-plans") {
+            api.usage_plans = self.usage_plans(n);
         }
         if let Some(n) = root.get("x-specgate-validation") {
             let v = self.specgate_validation(n);
@@ -389,7 +393,6 @@ impl<'a> Cx<'a> {
                 continue;
             }
             const PLANNED: &[&str] = &[
-                "methodSettings",
                 "cacheClusterEnabled",
                 "cacheClusterSize",
                 "accessLogSetting",
@@ -397,7 +400,7 @@ impl<'a> Cx<'a> {
                 "throttlingBurstLimit",
                 "tracingEnabled",
             ];
-            let mut known = vec!["variables", "description"];
+            let mut known = vec!["variables", "description", "methodSettings"];
             known.extend(PLANNED);
             if self
                 .object(&e.value, "a stage", &known, Vocab::Extension)
@@ -432,9 +435,14 @@ impl<'a> Cx<'a> {
                     variables.push((v.key.clone(), val.value));
                 }
             }
+            let method_throttles = match e.value.get("methodSettings") {
+                Some(m) => self.method_settings(m),
+                None => Vec::new(),
+            };
             out.push(Stage {
                 name: e.key.clone(),
                 variables,
+                method_throttles,
                 span: e.key_span,
             });
         }

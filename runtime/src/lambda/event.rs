@@ -240,6 +240,11 @@ pub fn v1_json(
                     _ => id.raw(key, "null"),
                 }
             }
+            // Present when the request was admitted with an API key (AWS-recorded events).
+            if let (Some(k), Some(kid)) = (&cx.api_key, &cx.api_key_id) {
+                id.str("apiKey", k);
+                id.str("apiKeyId", kid);
+            }
             id.close();
         }
         rc.opt("domainName", cx.var(Var::DomainName).as_deref());

@@ -1,0 +1,318 @@
+//! Lowering: API management — `x-specgate-usage-plans` (AWS's usage-plan fields) and the
+//! throttles of a stage's `methodSettings`.
+
+use super::*;
+
+impl<'a> Cx<'a> {
+    /// A number of requests per second (`rateLimit`), a non-negative finite number.
+    fn rate(&mut self, node: &Node, what: &str) -> Option<f64> {
+        let v = node
+            .as_f64()
+            .or_else(|| node.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
+        match v {
+            Some(r) if r.is_finite() && r >= 0.0 => Some(r),
+            Some(_) => {
+                self.d
+                    .error(
+                        &codes::INVALID_LIMIT,
+                        node.span,
+                        format!("{what} must be a number of requests per second, 0 or more"),
+                    )
+                    .label("out of range");
+                None
+            }
+            None => {
+                self.type_error(node, what, "a number");
+                None
+            }
+        }
+    }
+
+    /// A count that fits API Gateway's integer fields (`burstLimit`, `limit`, `offset`).
+    fn count(&mut self, node: &Node, what: &str, max: i64) -> Option<i64> {
+        let v = self.integer(node, what)?;
+        if !(0..=max).contains(&v) {
+            self.d
+                .error(
+                    &codes::INVALID_LIMIT,
+                    node.span,
+                    format!("{what} must be between 0 and {max}"),
+                )
+                .label("out of range");
+            return None;
+        }
+        Some(v)
+    }
+
+    /// A throttle object with `rate`/`burst` named as given. Both are required.
+    fn throttle(
+        &mut self,
+        node: &'a Node,
+        what: &str,
+        rate: &str,
+        burst: &str,
+    ) -> Option<Throttle> {
+        self.object(node, what, &[rate, burst], Vocab::Extension)?;
+        let r = match node.get(rate) {
+            Some(n) => self.rate(n, rate),
+            None => {
+                self.d
+                    .error(
+                        &codes::INVALID_VALUE,
+                        node.span,
+                        format!("{what} has no `{rate}`"),
+                    )
+                    .help(format!(
+                        "a throttle has `{rate}` (requests per second) and `{burst}`"
+                    ));
+                None
+            }
+        };
+        let b = match node.get(burst) {
+            Some(n) => self.count(n, burst, i64::from(u32::MAX)),
+            None => {
+                self.d
+                    .error(
+                        &codes::INVALID_VALUE,
+                        node.span,
+                        format!("{what} has no `{burst}`"),
+                    )
+                    .help(format!(
+                        "a throttle has `{rate}` (requests per second) and `{burst}`"
+                    ));
+                None
+            }
+        };
+        Some(Throttle {
+            rate: r?,
+            burst: u32::try_from(b?).ok()?,
+        })
+    }
+
+    /// A method key: `*/*` or `/resource/path/METHOD` (`*` for any method).
+    fn method_key(&mut self, key: &str, span: Span) -> bool {
+        if key == "*/*" {
+            return true;
+        }
+        let ok = key.starts_with('/')
+            && key.rsplit_once('/').is_some_and(|(path, m)| {
+                !path.is_empty()
+                    && (m == "*"
+                        || OPERATION_METHODS
+                            .iter()
+                            .any(|(n, _)| n.eq_ignore_ascii_case(m))
+                        || m == "ANY")
+            });
+        if !ok {
+            self.d
+                .error(
+                    &codes::INVALID_VALUE,
+                    span,
+                    format!("`{key}` is not a method key"),
+                )
+                .help("method keys are `*/*` or the resource path and method, as in `/pets/{petId}/GET`");
+        }
+        ok
+    }
+
+    /// A stage's `methodSettings`: throttles (caching and logging settings are reported as
+    /// not implemented).
+    pub(super) fn method_settings(&mut self, node: &'a Node) -> Vec<(Spanned<String>, Throttle)> {
+        const PLANNED: &[&str] = &[
+            "cachingEnabled",
+            "cacheTtlInSeconds",
+            "cacheDataEncrypted",
+            "requireAuthorizationForCacheControl",
+            "unauthorizedCacheControlHeaderStrategy",
+            "metricsEnabled",
+            "loggingLevel",
+            "dataTraceEnabled",
+        ];
+        let mut out = Vec::new();
+        let Some(entries) = node.as_object() else {
+            self.type_error(node, "methodSettings", "an object of method keys");
+            return out;
+        };
+        for e in entries {
+            if !self.method_key(&e.key, e.key_span) {
+                continue;
+            }
+            let mut known = vec!["throttlingRateLimit", "throttlingBurstLimit"];
+            known.extend(PLANNED);
+            if self
+                .object(&e.value, "a method setting", &known, Vocab::Extension)
+                .is_none()
+            {
+                continue;
+            }
+            for p in PLANNED {
+                if let Some(k) = e.value.entry(p) {
+                    self.unsupported(
+                        k.key_span,
+                        format!("method setting `{p}` is not implemented yet"),
+                        "method settings carry throttles for now",
+                    );
+                }
+            }
+            let has_throttle = e.value.get("throttlingRateLimit").is_some()
+                || e.value.get("throttlingBurstLimit").is_some();
+            if has_throttle {
+                if let Some(t) = self.throttle(
+                    &e.value,
+                    "a method setting",
+                    "throttlingRateLimit",
+                    "throttlingBurstLimit",
+                ) {
+                    out.push((Spanned::new(e.key.clone(), e.key_span), t));
+                }
+            }
+        }
+        out
+    }
+
+    /// `x-specgate-usage-plans`: name → plan.
+    pub(super) fn usage_plans(&mut self, node: &'a Node) -> Vec<UsagePlan> {
+        let mut out = Vec::new();
+        let Some(entries) = node.as_object() else {
+            self.type_error(node, "x-specgate-usage-plans", "an object of usage plans");
+            return out;
+        };
+        for e in entries {
+            let valid = !e.key.is_empty()
+                && e.key.len() <= 128
+                && e.key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !valid {
+                self.d
+                    .error(
+                        &codes::INVALID_VALUE,
+                        e.key_span,
+                        format!("`{}` is not a valid usage plan name", e.key),
+                    )
+                    .help("plan names use letters, digits, `_`, `-` and `.` (at most 128)");
+                continue;
+            }
+            if self
+                .object(
+                    &e.value,
+                    "a usage plan",
+                    &["description", "throttle", "quota", "apiStages"],
+                    Vocab::Extension,
+                )
+                .is_none()
+            {
+                continue;
+            }
+            let throttle = e
+                .value
+                .get("throttle")
+                .and_then(|t| self.throttle(t, "a usage plan throttle", "rateLimit", "burstLimit"));
+            let quota = e.value.get("quota").and_then(|q| self.quota(q));
+            let mut api_stages = Vec::new();
+            for s in self.items_of(&e.value, "apiStages") {
+                if self
+                    .object(
+                        s,
+                        "an apiStages entry",
+                        &["stage", "apiId", "throttle"],
+                        Vocab::Extension,
+                    )
+                    .is_none()
+                {
+                    continue;
+                }
+                let Some(stage) = s.get("stage").and_then(|n| self.string(n, "stage")) else {
+                    self.d
+                        .error(
+                            &codes::INVALID_VALUE,
+                            s.span,
+                            "an apiStages entry has no `stage`",
+                        )
+                        .help("name one of the stages in `x-specgate-stages`");
+                    continue;
+                };
+                let mut throttle = Vec::new();
+                for m in self.entries_of(s, "throttle") {
+                    if !self.method_key(&m.key, m.key_span) || m.key == "*/*" {
+                        if m.key == "*/*" {
+                            self.d
+                                .error(
+                                    &codes::INVALID_VALUE,
+                                    m.key_span,
+                                    "a usage plan's method throttles name one method",
+                                )
+                                .help("the plan's own `throttle` covers every method");
+                        }
+                        continue;
+                    }
+                    if let Some(t) =
+                        self.throttle(&m.value, "a method throttle", "rateLimit", "burstLimit")
+                    {
+                        throttle.push((Spanned::new(m.key.clone(), m.key_span), t));
+                    }
+                }
+                api_stages.push(PlanStage { stage, throttle });
+            }
+            out.push(UsagePlan {
+                name: e.key.clone(),
+                throttle,
+                quota,
+                api_stages,
+                span: e.key_span,
+            });
+        }
+        out
+    }
+
+    fn quota(&mut self, node: &'a Node) -> Option<Quota> {
+        self.object(
+            node,
+            "a usage plan quota",
+            &["limit", "period", "offset"],
+            Vocab::Extension,
+        )?;
+        let limit = match node.get("limit") {
+            Some(n) => self.count(n, "limit", i64::MAX),
+            None => {
+                self.d
+                    .error(&codes::INVALID_VALUE, node.span, "a quota has no `limit`")
+                    .help("a quota has `limit` (requests) and `period` (DAY, WEEK or MONTH)");
+                None
+            }
+        };
+        let period = match node.get("period") {
+            Some(n) => self.one_of(
+                n,
+                "quota period",
+                &[
+                    ("DAY", QuotaPeriod::Day),
+                    ("WEEK", QuotaPeriod::Week),
+                    ("MONTH", QuotaPeriod::Month),
+                ],
+            ),
+            None => {
+                self.d
+                    .error(&codes::INVALID_VALUE, node.span, "a quota has no `period`")
+                    .help("a quota has `limit` (requests) and `period` (DAY, WEEK or MONTH)");
+                None
+            }
+        };
+        let offset = match node.get("offset") {
+            Some(n) => self.count(n, "offset", i64::MAX),
+            None => Some(0),
+        };
+        let (limit, offset) = (limit? as u64, offset? as u64);
+        if offset > limit {
+            self.d
+                .error(&codes::INVALID_LIMIT, node.span, "a quota's `offset` is larger than its `limit`")
+                .help("`offset` is the number of requests taken off the limit in a key's first period");
+            return None;
+        }
+        Some(Quota {
+            limit,
+            period: period?,
+            offset,
+        })
+    }
+}

@@ -1,0 +1,453 @@
+//! API management on the request path: API keys, usage-plan throttles and quotas, stage
+//! `methodSettings` throttles and the account throttle, in API Gateway's order.
+//!
+//! A request to a route that requires a key must carry one (`x-api-key`, or the Lambda
+//! authorizer's `usageIdentifierKey` with `x-amazon-apigateway-api-key-source: AUTHORIZER`)
+//! that exists, is enabled and belongs to a plan covering this stage: otherwise 403
+//! `Forbidden`. Then the throttles, each a token bucket (governor's GCRA: `rate` per second
+//! refills a bucket of `burst`): the key's method override or its plan throttle, the stage's
+//! method setting or its `*/*`, the account (`--account-rate-limit`/`--account-burst-limit`,
+//! AWS's 10,000 rps and 5,000 burst by default) → 429 `Too Many Requests`. Then the plan's
+//! quota, counted per calendar period in UTC (DAY from 00:00, WEEK from Sunday 00:00 —
+//! AWS's older reference counts weeks from Sunday; unverified — MONTH from the 1st) → 429
+//! `Limit Exceeded`. Everything is counted in this process, shared by all its workers, so
+//! limits are exact within one process; quota counts are written to the state database
+//! (`keys`) every 100 ms and read back at start, so a restart loses none.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota as Gcra, RateLimiter};
+
+pub use crate::calendar::{
+    civil_from_days, days_from_civil, format_day, parse_day, period_start, today, Period,
+};
+use crate::context::Context;
+use crate::keys::{self, Digest, Store};
+use crate::response_type::ResponseType;
+
+/// A token bucket from the spec.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throttle {
+    /// Requests per second.
+    pub rate: f64,
+    /// Bucket size.
+    pub burst: u32,
+}
+
+/// A usage plan's quota.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuotaInfo {
+    /// Requests per period.
+    pub limit: u64,
+    /// The period.
+    pub period: Period,
+    /// Requests taken off the limit in a key's first period.
+    pub offset: u64,
+}
+
+/// A usage plan (generated from `x-specgate-usage-plans`).
+#[derive(Debug)]
+pub struct PlanInfo {
+    /// Its name.
+    pub name: &'static str,
+    /// Per-key throttle.
+    pub throttle: Option<Throttle>,
+    /// Per-key quota.
+    pub quota: Option<QuotaInfo>,
+    /// Stages it covers: stage name → per-method overrides (`/pets/GET` → throttle).
+    pub stages: &'static [(&'static str, &'static [(&'static str, Throttle)])],
+}
+
+/// Where a key is read from (`x-amazon-apigateway-api-key-source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// The `x-api-key` header.
+    Header,
+    /// The Lambda authorizer's `usageIdentifierKey`.
+    Authorizer,
+}
+
+/// A bucket: closed when its rate or burst is zero (nothing passes).
+enum Bucket<L> {
+    Closed,
+    Open(L),
+}
+
+type Direct = Bucket<DefaultDirectRateLimiter>;
+type Keyed = Bucket<DefaultKeyedRateLimiter<u32>>;
+
+fn gcra(t: Throttle) -> Option<Gcra> {
+    let burst = NonZeroU32::new(t.burst)?;
+    if !(t.rate > 0.0 && t.rate.is_finite()) {
+        return None;
+    }
+    let period = Duration::from_secs_f64((1.0 / t.rate).min(1e9));
+    Some(Gcra::with_period(period)?.allow_burst(burst))
+}
+
+fn direct(t: Throttle) -> Direct {
+    match gcra(t) {
+        Some(q) => Bucket::Open(RateLimiter::direct(q)),
+        None => Bucket::Closed,
+    }
+}
+
+fn keyed(t: Throttle) -> Keyed {
+    match gcra(t) {
+        Some(q) => Bucket::Open(RateLimiter::keyed(q)),
+        None => Bucket::Closed,
+    }
+}
+
+impl Direct {
+    fn admit(&self) -> bool {
+        match self {
+            Bucket::Closed => false,
+            Bucket::Open(l) => l.check().is_ok(),
+        }
+    }
+}
+
+impl Keyed {
+    fn admit(&self, key: u32) -> bool {
+        match self {
+            Bucket::Closed => false,
+            Bucket::Open(l) => l.check_key(&key).is_ok(),
+        }
+    }
+}
+
+/// Method-keyed buckets: resource path → method (or `*`) → bucket.
+type Methods<B> = HashMap<&'static str, HashMap<&'static str, B>>;
+
+fn by_method<B>(entries: &[(&'static str, Throttle)], make: impl Fn(Throttle) -> B) -> Methods<B> {
+    let mut out: Methods<B> = HashMap::new();
+    for (key, t) in entries {
+        if let Some((path, method)) = key.rsplit_once('/') {
+            out.entry(path).or_default().insert(method, make(*t));
+        }
+    }
+    out
+}
+
+fn lookup<'m, B>(m: &'m Methods<B>, cx: &Context) -> Option<&'m B> {
+    let methods = m.get(cx.resource_path)?;
+    methods.get(cx.method.as_str()).or_else(|| methods.get("*"))
+}
+
+struct Plan {
+    info: &'static PlanInfo,
+    throttle: Option<Keyed>,
+    methods: Methods<Keyed>,
+}
+
+/// A key as the gateway knows it.
+#[derive(Clone)]
+struct Known {
+    id: Arc<str>,
+    /// A small number for the throttles' keyed buckets.
+    slot: u32,
+    plan: Arc<str>,
+    enabled: bool,
+    created_day: i64,
+}
+
+/// A quota counter: the period it counts and the requests in it.
+struct Counter {
+    period_start: i64,
+    used: u64,
+}
+
+/// What the workers of a process share for API management.
+pub struct Usage {
+    account: Option<Direct>,
+    stage: Option<Direct>,
+    stage_methods: Methods<Direct>,
+    plans: HashMap<&'static str, Plan>,
+    keys: RwLock<HashMap<Digest, Known>>,
+    slots: Mutex<HashMap<String, u32>>,
+    counters: Mutex<HashMap<u32, Counter>>,
+    pending: Mutex<HashMap<(String, i64), u64>>,
+    store: Option<Arc<Store>>,
+    /// Whether any route requires a key (else the store is not opened at all).
+    source: KeySource,
+}
+
+impl Usage {
+    /// The state for serving `stage` of an API with these plans and stage throttles.
+    /// `state_dir` is opened only when the API has usage plans (keys need it).
+    pub fn new(
+        stage: &str,
+        plans: &'static [PlanInfo],
+        stage_throttles: &'static [(&'static str, Throttle)],
+        account: Option<Throttle>,
+        source: KeySource,
+        state_dir: &Path,
+    ) -> Result<Usage, String> {
+        let mut by_name = HashMap::new();
+        for p in plans {
+            let Some((_, overrides)) = p.stages.iter().find(|(s, _)| *s == stage) else {
+                continue;
+            };
+            by_name.insert(
+                p.name,
+                Plan {
+                    info: p,
+                    throttle: p.throttle.map(keyed),
+                    methods: by_method(overrides, keyed),
+                },
+            );
+        }
+        let store = if plans.is_empty() {
+            None
+        } else {
+            Some(Arc::new(Store::open(state_dir)?))
+        };
+        let stage_default = stage_throttles
+            .iter()
+            .find(|(k, _)| *k == "*/*")
+            .map(|(_, t)| direct(*t));
+        let methods: Vec<(&'static str, Throttle)> = stage_throttles
+            .iter()
+            .filter(|(k, _)| *k != "*/*")
+            .copied()
+            .collect();
+        let u = Usage {
+            account: account.map(direct),
+            stage: stage_default,
+            stage_methods: by_method(&methods, direct),
+            plans: by_name,
+            keys: RwLock::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
+            counters: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+            store,
+            source,
+        };
+        u.reload()?;
+        Ok(u)
+    }
+
+    /// Reads the keys from the state database again.
+    pub fn reload(&self) -> Result<(), String> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let index = store.index()?;
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys = HashMap::with_capacity(index.len());
+        for (digest, k) in index {
+            let next = slots.len() as u32;
+            let slot = *slots.entry(k.id.clone()).or_insert(next);
+            let created_day = parse_day(k.created.get(..10).unwrap_or("")).unwrap_or(0);
+            keys.insert(
+                digest,
+                Known {
+                    id: Arc::from(k.id.as_str()),
+                    slot,
+                    plan: Arc::from(k.plan.as_str()),
+                    enabled: k.enabled,
+                    created_day,
+                },
+            );
+        }
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        Ok(())
+    }
+
+    /// Writes the counted requests to the state database.
+    pub fn flush(&self) -> Result<(), String> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Err(e) = store.add_usage(&pending) {
+            // Keep the counts for the next attempt.
+            let mut p = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            for (k, n) in pending {
+                *p.entry(k).or_default() += n;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Starts the thread that writes counts every 100 ms and reloads keys when another
+    /// process (`./gateway keys …`) changed them.
+    pub fn watch(self: &Arc<Self>) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let me = Arc::downgrade(self);
+        let _ = std::thread::Builder::new()
+            .name("specgate-usage".into())
+            .spawn(move || {
+                // Read the version before reloading, so that no change made between the
+                // gateway's first read and this thread's start is missed.
+                let mut version = store.version().unwrap_or(0);
+                if let Some(u) = me.upgrade() {
+                    let _ = u.reload();
+                }
+                let mut last_warning = None::<std::time::Instant>;
+                loop {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let Some(u) = me.upgrade() else { return };
+                    let result = u.flush().and_then(|()| {
+                        let v = store.version()?;
+                        if v != version {
+                            version = v;
+                            u.reload()?;
+                        }
+                        Ok(())
+                    });
+                    if let Err(e) = result {
+                        if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                            last_warning = Some(std::time::Instant::now());
+                            crate::warn!("specgate: state database: {e}");
+                        }
+                    }
+                }
+            });
+    }
+
+    /// Admits the request, or says which gateway response refuses it (`INVALID_API_KEY`
+    /// 403, `THROTTLED` or `QUOTA_EXCEEDED` 429).
+    pub fn admit(&self, cx: &mut Context, key_required: bool) -> Result<(), ResponseType> {
+        let mut key: Option<(Known, &Plan)> = None;
+        if key_required {
+            let value = match self.source {
+                KeySource::Header => cx.header("x-api-key").map(str::to_string),
+                KeySource::Authorizer => cx.usage_identifier_key.clone(),
+            };
+            let Some(value) = value.filter(|v| !v.is_empty() && v.len() <= 1024) else {
+                return Err(ResponseType::InvalidApiKey);
+            };
+            let digest = keys::digest(&value);
+            let known = self
+                .keys
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&digest)
+                .cloned();
+            let Some(known) = known.filter(|k| k.enabled) else {
+                return Err(ResponseType::InvalidApiKey);
+            };
+            let Some(plan) = self.plans.get(&*known.plan) else {
+                // The key's plan does not cover this stage.
+                return Err(ResponseType::InvalidApiKey);
+            };
+            cx.api_key = Some(value);
+            cx.api_key_id = Some(known.id.to_string());
+            key = Some((known, plan));
+        }
+        // Throttles, most specific first: the key's, the stage's, the account's.
+        if let Some((k, plan)) = &key {
+            let bucket = lookup(&plan.methods, cx).or(plan.throttle.as_ref());
+            if bucket.is_some_and(|b| !b.admit(k.slot)) {
+                return Err(ResponseType::Throttled);
+            }
+        }
+        let stage = lookup(&self.stage_methods, cx).or(self.stage.as_ref());
+        if stage.is_some_and(|b| !b.admit()) {
+            return Err(ResponseType::Throttled);
+        }
+        if self.account.as_ref().is_some_and(|b| !b.admit()) {
+            return Err(ResponseType::Throttled);
+        }
+        if let Some((k, plan)) = &key {
+            if let Some(q) = plan.info.quota {
+                if !self.count(k, q) {
+                    return Err(ResponseType::QuotaExceeded);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts one request against key `k`'s quota; `false` when the quota is used up.
+    fn count(&self, k: &Known, q: QuotaInfo) -> bool {
+        let day = today();
+        let start = period_start(q.period, day);
+        let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let c = match counters.get_mut(&k.slot) {
+            Some(c) if c.period_start == start => c,
+            _ => {
+                // A new period (or the first request since start): what the database has.
+                let stored: u64 = self
+                    .store
+                    .as_ref()
+                    .and_then(|s| s.usage(&k.id, start, day).ok())
+                    .map(|days| days.iter().map(|(_, n)| n).sum())
+                    .unwrap_or(0);
+                let pending: u64 = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                    .filter(|((id, d), _)| **id == *k.id && *d >= start)
+                    .map(|(_, n)| *n)
+                    .sum();
+                let first_period = period_start(q.period, k.created_day) == start;
+                let offset = if first_period { q.offset } else { 0 };
+                counters.insert(
+                    k.slot,
+                    Counter {
+                        period_start: start,
+                        used: stored + pending + offset,
+                    },
+                );
+                match counters.get_mut(&k.slot) {
+                    Some(c) => c,
+                    None => return false,
+                }
+            }
+        };
+        if c.used >= q.limit {
+            return false;
+        }
+        c.used += 1;
+        drop(counters);
+        *self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((k.id.to_string(), day))
+            .or_default() += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets() {
+        let t = direct(Throttle {
+            rate: 1.0,
+            burst: 3,
+        });
+        assert!(t.admit() && t.admit() && t.admit());
+        assert!(!t.admit());
+        assert!(!direct(Throttle {
+            rate: 0.0,
+            burst: 3
+        })
+        .admit());
+        assert!(!direct(Throttle {
+            rate: 5.0,
+            burst: 0
+        })
+        .admit());
+        let k = keyed(Throttle {
+            rate: 1.0,
+            burst: 1,
+        });
+        assert!(k.admit(1) && k.admit(2));
+        assert!(!k.admit(1));
+    }
+}
