@@ -13,7 +13,7 @@ Figures per scenario:
   fixed-rate p50/p99  latency at a fixed offered rate (wrk paced with a Lua delay()), so
               that p99 is not just queueing behind a saturated client
 """
-import argparse, json, os, re, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -199,6 +199,20 @@ backend be
                          "--state-dir", state,
                          # Measure the data path, not the account throttle (10,000 rps by default).
                          "--account-rate-limit", "0"])
+        # The same checks with the state in Redis (one round trip per request), when
+        # redis-server is installed: its CPU is counted with the gateway's.
+        redis_gw = None
+        if shutil.which("redis-server"):
+            rp, sg2 = free_port(), free_port()
+            redis = start(["redis-server", "--bind", "127.0.0.1", "--port", str(rp), "--save", "",
+                           "--appendonly", "no"])
+            wait_port(rp)
+            url = f"redis://127.0.0.1:{rp}/0"
+            subprocess.run([gw_exe, "keys", "create", "--name", "bench", "--plan", "bench", "--value", key,
+                            "--state", url], check=True, stdout=subprocess.DEVNULL)
+            redis_gw = start([gw_exe, "--listen", f"127.0.0.1:{sg2}", "--stage-var", f"backend=127.0.0.1:{be}",
+                              "--quiet", "--state", url, "--account-rate-limit", "0"])
+            wait_port(sg2)
         for port in (be, ngx, hap, sg):
             wait_port(port)
 
@@ -215,6 +229,9 @@ backend be
              [f"x-api-key: {key}"], lambda: [gateway.pid]),
             ("specgate mock", f"http://127.0.0.1:{sg}/health", [], lambda: [gateway.pid]),
         ]
+        if redis_gw is not None:
+            scenarios.insert(-1, ("specgate + API key, throttle, quota in Redis", f"http://127.0.0.1:{sg2}/keyed/items/1",
+                                  [f"x-api-key: {key}"], lambda: [redis_gw.pid, redis.pid]))
         # The body-validation scenario POSTs an order (about 900 bytes of JSON).
         body = json.dumps(ORDER)
         scripts = {"specgate + JSON body validation": post_script(f"{work}/post.lua", body)}

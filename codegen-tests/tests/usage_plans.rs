@@ -196,6 +196,7 @@ async fn keys_imported_from_aws_csv_work() {
     let info = specgate_runtime::Gateway::info(&gen::usage_plans::Api);
     let status = run(
         &Command::Keys(Keys::Import { file: csv.clone() }),
+        None,
         &dir,
         info,
     );
@@ -208,6 +209,7 @@ async fn keys_imported_from_aws_csv_work() {
     .unwrap();
     let status = run(
         &Command::Keys(Keys::Import { file: csv.clone() }),
+        None,
         &dir,
         info,
     );

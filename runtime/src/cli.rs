@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use serde_json::{json, Value};
 
-use crate::keys::{Key, Store};
+use crate::keys::{Key, KeyStore};
 use crate::usage::{format_day, parse_day, period_start, today, PlanInfo};
 use crate::ApiInfo;
 
@@ -115,15 +115,20 @@ fn plan<'a>(info: &'a ApiInfo, name: &str) -> Result<&'a PlanInfo, String> {
 
 /// Runs `command`; the exit status is 0, 1 (refused: unknown key, bad input) or 2 (the state
 /// database could not be used).
-pub fn run(command: &Command, state_dir: &std::path::Path, info: &ApiInfo) -> ExitCode {
-    let store = match Store::open(state_dir) {
+pub fn run(
+    command: &Command,
+    state: Option<&str>,
+    state_dir: &std::path::Path,
+    info: &ApiInfo,
+) -> ExitCode {
+    let store = match crate::store::open(state, state_dir, info.title) {
         Ok(s) => s,
         Err(e) => {
             crate::warn!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    match execute(command, &store, info) {
+    match execute(command, &*store, info) {
         Ok(out) => {
             use std::io::Write;
             let _ = writeln!(std::io::stdout(), "{out}");
@@ -136,7 +141,7 @@ pub fn run(command: &Command, state_dir: &std::path::Path, info: &ApiInfo) -> Ex
     }
 }
 
-fn execute(command: &Command, store: &Store, info: &ApiInfo) -> Result<String, String> {
+fn execute(command: &Command, store: &dyn KeyStore, info: &ApiInfo) -> Result<String, String> {
     let missing = |k: &str| format!("no key `{k}`");
     let pretty = |v: Value| serde_json::to_string_pretty(&v).unwrap_or_default();
     Ok(match command {

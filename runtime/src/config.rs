@@ -14,6 +14,15 @@ pub enum LogFormat {
     Text,
 }
 
+/// What happens to requests while the shared state (Redis) is unreachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateFailure {
+    /// Let them through, uncounted.
+    Open,
+    /// Refuse them (500).
+    Closed,
+}
+
 /// Flags of a generated gateway.
 #[derive(Debug, Clone, Parser)]
 #[command(about = "An API gateway compiled by specgate", version)]
@@ -71,6 +80,14 @@ pub struct Config {
         global = true
     )]
     pub state_dir: PathBuf,
+    /// Keep keys, throttles and quotas in Redis, shared by every replica:
+    /// `redis://HOST:PORT[/DB]` or `rediss://…` (TLS).
+    #[arg(long, env = "SPECGATE_STATE", global = true)]
+    pub state: Option<String>,
+    /// While Redis cannot be reached: `open` lets requests through uncounted (keys are still
+    /// checked against the last list read), `closed` refuses them (500).
+    #[arg(long, env = "SPECGATE_STATE_FAILURE", value_enum, default_value_t = StateFailure::Open)]
+    pub state_failure: StateFailure,
     /// The account-level throttle's rate (requests per second, all routes and keys of this
     /// process); 0 turns it off. AWS's default: 10,000.
     #[arg(long, env = "SPECGATE_ACCOUNT_RATE_LIMIT", default_value_t = 10_000.0)]
@@ -126,6 +143,8 @@ impl Config {
             idle_timeout: 60,
             body_timeout: 10,
             state_dir: std::env::temp_dir().join(format!("specgate-state-{}", std::process::id())),
+            state: None,
+            state_failure: StateFailure::Open,
             account_rate_limit: 0.0,
             account_burst_limit: 5_000,
             command: None,

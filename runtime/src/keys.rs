@@ -91,6 +91,86 @@ fn now_rfc3339() -> String {
     )
 }
 
+/// A new key named `name` in `plan`, with `value` or a random one (checked as API Gateway
+/// does), and its value.
+pub fn new_key(name: &str, plan: &str, value: Option<&str>) -> Result<(Key, String), String> {
+    if name.is_empty() || name.len() > 128 {
+        return Err("a key name has 1 to 128 characters".into());
+    }
+    let value = match value {
+        Some(v) if valid_value(v) => v.to_string(),
+        Some(_) => {
+            return Err(
+                "a key value has 20 to 128 visible ASCII characters (API Gateway's rule)".into(),
+            )
+        }
+        None => random_text(40)?,
+    };
+    let key = Key {
+        id: random_text(10)?.to_ascii_lowercase(),
+        name: name.to_string(),
+        plan: plan.to_string(),
+        enabled: true,
+        created: now_rfc3339(),
+        prefix: value.chars().take(4).collect(),
+    };
+    Ok((key, value))
+}
+
+/// Where keys and usage are kept: the SQLite database of a state directory ([`Store`]) or
+/// Redis ([`crate::redis_state::RedisStore`]). The operator commands and the serving
+/// gateway use the same one.
+pub trait KeyStore: Send + Sync {
+    /// Adds a key; returns it and its value (shown once).
+    fn create(&self, name: &str, plan: &str, value: Option<&str>) -> Result<(Key, String), String>;
+    /// Every key, by name.
+    fn list(&self) -> Result<Vec<Key>, String>;
+    /// Every key with its digest.
+    fn index(&self) -> Result<Vec<(Digest, Key)>, String>;
+    /// The key with this id or name.
+    fn find(&self, id_or_name: &str) -> Result<Option<Key>, String>;
+    /// Enables or disables a key; `false` when there is none.
+    fn set_enabled(&self, id_or_name: &str, enabled: bool) -> Result<bool, String>;
+    /// Deletes a key; `false` when there is none.
+    fn delete(&self, id_or_name: &str) -> Result<bool, String>;
+    /// Changes whenever the keys change.
+    fn version(&self) -> Result<i64, String>;
+    /// Adds counted requests: (key id, day) → requests.
+    fn add_usage(&self, counts: &HashMap<(String, i64), u64>) -> Result<(), String>;
+    /// Requests of `key_id` on days `from..=to`, by day.
+    fn usage(&self, key_id: &str, from: i64, to: i64) -> Result<Vec<(i64, u64)>, String>;
+}
+
+impl KeyStore for Store {
+    fn create(&self, name: &str, plan: &str, value: Option<&str>) -> Result<(Key, String), String> {
+        Store::create(self, name, plan, value)
+    }
+    fn list(&self) -> Result<Vec<Key>, String> {
+        Store::list(self)
+    }
+    fn index(&self) -> Result<Vec<(Digest, Key)>, String> {
+        Store::index(self)
+    }
+    fn find(&self, id_or_name: &str) -> Result<Option<Key>, String> {
+        Store::find(self, id_or_name)
+    }
+    fn set_enabled(&self, id_or_name: &str, enabled: bool) -> Result<bool, String> {
+        Store::set_enabled(self, id_or_name, enabled)
+    }
+    fn delete(&self, id_or_name: &str) -> Result<bool, String> {
+        Store::delete(self, id_or_name)
+    }
+    fn version(&self) -> Result<i64, String> {
+        Store::version(self)
+    }
+    fn add_usage(&self, counts: &HashMap<(String, i64), u64>) -> Result<(), String> {
+        Store::add_usage(self, counts)
+    }
+    fn usage(&self, key_id: &str, from: i64, to: i64) -> Result<Vec<(i64, u64)>, String> {
+        Store::usage(self, key_id, from, to)
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Store, String> {
@@ -145,27 +225,7 @@ impl Store {
         plan: &str,
         value: Option<&str>,
     ) -> Result<(Key, String), String> {
-        if name.is_empty() || name.len() > 128 {
-            return Err("a key name has 1 to 128 characters".into());
-        }
-        let value = match value {
-            Some(v) if valid_value(v) => v.to_string(),
-            Some(_) => {
-                return Err(
-                    "a key value has 20 to 128 visible ASCII characters (API Gateway's rule)"
-                        .into(),
-                )
-            }
-            None => random_text(40)?,
-        };
-        let key = Key {
-            id: random_text(10)?.to_ascii_lowercase(),
-            name: name.to_string(),
-            plan: plan.to_string(),
-            enabled: true,
-            created: now_rfc3339(),
-            prefix: value.chars().take(4).collect(),
-        };
+        let (key, value) = new_key(name, plan, value)?;
         let c = self.conn();
         c.execute(
             "INSERT INTO api_keys (id, name, digest, prefix, plan, enabled, created)

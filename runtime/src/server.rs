@@ -49,7 +49,7 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
         .max(1);
     let info = gateway.info();
     if let Some(command) = &config.command {
-        return crate::cli::run(command, &config.state_dir, info);
+        return crate::cli::run(command, config.state.as_deref(), &config.state_dir, info);
     }
     // Validate the configuration (stage, TLS files) once, before binding anything.
     let first = match Runtime::new(info, config.clone()) {

@@ -26,6 +26,8 @@ pub struct Runtime {
     /// What the workers of this process share.
     pub shared: Arc<Shared>,
     pub(crate) log: crate::log::Buffer,
+    /// This worker's connection to Redis (`--state redis://…`), made on first use.
+    redis: usage::RedisConnection,
     pub(crate) stage: Arc<str>,
     pub(crate) stage_vars: Arc<Vec<(String, String)>>,
 }
@@ -61,7 +63,12 @@ impl Runtime {
             stage_info.map_or(&[], |s| s.throttles),
             account,
             info.api_key_source,
-            &config.state_dir,
+            &usage::StateConfig {
+                url: config.state.as_deref(),
+                dir: &config.state_dir,
+                namespace: info.title,
+                fail_open: config.state_failure == crate::config::StateFailure::Open,
+            },
         )?;
         let shared = Arc::new(Shared {
             authorizers: caches::Authorizers::default(),
@@ -106,6 +113,7 @@ impl Runtime {
             lambda,
             shared,
             log: crate::log::Buffer::new(),
+            redis: usage::RedisConnection::new(),
             stage,
             stage_vars: Arc::new(vars),
         })
@@ -113,8 +121,13 @@ impl Runtime {
 
     /// API keys, throttles and quotas for this request (API Gateway checks them after
     /// authorizers, before validation): the gateway response that refuses it, if one does.
-    pub fn refusal(&self, cx: &mut Context, key_required: bool) -> Option<Response> {
-        let kind = self.shared.usage.admit(cx, key_required).err()?;
+    pub async fn refusal(&self, cx: &mut Context, key_required: bool) -> Option<Response> {
+        let kind = self
+            .shared
+            .usage
+            .admit(cx, key_required, &self.redis)
+            .await
+            .err()?;
         Some(self.gateway_response(cx, kind))
     }
 

@@ -26,7 +26,7 @@ pub use crate::calendar::{
     civil_from_days, days_from_civil, format_day, parse_day, period_start, today, Period,
 };
 use crate::context::Context;
-use crate::keys::{self, Digest, Store};
+use crate::keys::{self, Digest, KeyStore};
 use crate::response_type::ResponseType;
 
 /// A token bucket from the spec.
@@ -77,8 +77,16 @@ enum Bucket<L> {
     Open(L),
 }
 
-type Direct = Bucket<DefaultDirectRateLimiter>;
-type Keyed = Bucket<DefaultKeyedRateLimiter<u32>>;
+/// One throttle: its token bucket in this process, and what Redis needs to keep it there
+/// (its name and numbers).
+struct Limit<L> {
+    name: String,
+    throttle: Throttle,
+    local: Bucket<L>,
+}
+
+type Direct = Limit<DefaultDirectRateLimiter>;
+type Keyed = Limit<DefaultKeyedRateLimiter<u32>>;
 
 fn gcra(t: Throttle) -> Option<Gcra> {
     let burst = NonZeroU32::new(t.burst)?;
@@ -89,23 +97,37 @@ fn gcra(t: Throttle) -> Option<Gcra> {
     Some(Gcra::with_period(period)?.allow_burst(burst))
 }
 
-fn direct(t: Throttle) -> Direct {
-    match gcra(t) {
-        Some(q) => Bucket::Open(RateLimiter::direct(q)),
-        None => Bucket::Closed,
+fn direct(name: &str, t: Throttle) -> Direct {
+    Limit {
+        name: name.to_string(),
+        throttle: t,
+        local: match gcra(t) {
+            Some(q) => Bucket::Open(RateLimiter::direct(q)),
+            None => Bucket::Closed,
+        },
     }
 }
 
-fn keyed(t: Throttle) -> Keyed {
-    match gcra(t) {
-        Some(q) => Bucket::Open(RateLimiter::keyed(q)),
-        None => Bucket::Closed,
+fn keyed(name: &str, t: Throttle) -> Keyed {
+    Limit {
+        name: name.to_string(),
+        throttle: t,
+        local: match gcra(t) {
+            Some(q) => Bucket::Open(RateLimiter::keyed(q)),
+            None => Bucket::Closed,
+        },
+    }
+}
+
+impl<L> Limit<L> {
+    fn closed(&self) -> bool {
+        matches!(self.local, Bucket::Closed)
     }
 }
 
 impl Direct {
     fn admit(&self) -> bool {
-        match self {
+        match &self.local {
             Bucket::Closed => false,
             Bucket::Open(l) => l.check().is_ok(),
         }
@@ -114,21 +136,24 @@ impl Direct {
 
 impl Keyed {
     fn admit(&self, key: u32) -> bool {
-        match self {
+        match &self.local {
             Bucket::Closed => false,
             Bucket::Open(l) => l.check_key(&key).is_ok(),
         }
     }
 }
 
-/// Method-keyed buckets: resource path → method (or `*`) → bucket.
+/// Method-keyed limits: resource path → method (or `*`) → limit.
 type Methods<B> = HashMap<&'static str, HashMap<&'static str, B>>;
 
-fn by_method<B>(entries: &[(&'static str, Throttle)], make: impl Fn(Throttle) -> B) -> Methods<B> {
+fn by_method<B>(
+    entries: &[(&'static str, Throttle)],
+    make: impl Fn(&str, Throttle) -> B,
+) -> Methods<B> {
     let mut out: Methods<B> = HashMap::new();
     for (key, t) in entries {
         if let Some((path, method)) = key.rsplit_once('/') {
-            out.entry(path).or_default().insert(method, make(*t));
+            out.entry(path).or_default().insert(method, make(key, *t));
         }
     }
     out
@@ -162,8 +187,27 @@ struct Counter {
     used: u64,
 }
 
+/// Where limits are counted.
+enum Counting {
+    /// In this process (exact within it).
+    Local,
+    /// In Redis, shared by every replica.
+    Redis(Box<Shared>),
+}
+
+/// Counting in Redis.
+struct Shared {
+    client: redis::Client,
+    prefix: String,
+    script: redis::Script,
+    /// Requests pass (uncounted) while Redis cannot be reached.
+    fail_open: bool,
+    last_warning: Mutex<Option<std::time::Instant>>,
+}
+
 /// What the workers of a process share for API management.
 pub struct Usage {
+    stage_name: String,
     account: Option<Direct>,
     stage: Option<Direct>,
     stage_methods: Methods<Direct>,
@@ -172,21 +216,37 @@ pub struct Usage {
     slots: Mutex<HashMap<String, u32>>,
     counters: Mutex<HashMap<u32, Counter>>,
     pending: Mutex<HashMap<(String, i64), u64>>,
-    store: Option<Arc<Store>>,
-    /// Whether any route requires a key (else the store is not opened at all).
+    store: Option<Arc<dyn KeyStore>>,
+    counting: Counting,
     source: KeySource,
 }
 
+/// Where the state is and what to do without it (from the gateway's flags).
+pub struct StateConfig<'a> {
+    /// `--state redis://…`, or `None` for the state directory.
+    pub url: Option<&'a str>,
+    /// `--state-dir`.
+    pub dir: &'a Path,
+    /// Separates APIs sharing one Redis (the API's title).
+    pub namespace: &'a str,
+    /// `--state-failure open`: requests pass while Redis is unreachable.
+    pub fail_open: bool,
+}
+
+/// A multiplexed Redis connection of one worker, made on first use.
+pub type RedisConnection = tokio::sync::OnceCell<redis::aio::ConnectionManager>;
+
 impl Usage {
-    /// The state for serving `stage` of an API with these plans and stage throttles.
-    /// `state_dir` is opened only when the API has usage plans (keys need it).
+    /// The state for serving `stage` of an API with these plans and stage throttles. The
+    /// key store is opened only when the API has usage plans (keys need it); Redis, when
+    /// named, counts the throttles and quotas.
     pub fn new(
         stage: &str,
         plans: &'static [PlanInfo],
         stage_throttles: &'static [(&'static str, Throttle)],
         account: Option<Throttle>,
         source: KeySource,
-        state_dir: &Path,
+        state: &StateConfig<'_>,
     ) -> Result<Usage, String> {
         let mut by_name = HashMap::new();
         for p in plans {
@@ -197,27 +257,41 @@ impl Usage {
                 p.name,
                 Plan {
                     info: p,
-                    throttle: p.throttle.map(keyed),
+                    throttle: p.throttle.map(|t| keyed("plan", t)),
                     methods: by_method(overrides, keyed),
                 },
             );
         }
+        let counting = match state.url {
+            Some(url) => {
+                let store = crate::redis_state::RedisStore::connect(url, state.namespace)?;
+                Counting::Redis(Box::new(Shared {
+                    client: store.client().clone(),
+                    prefix: store.key_prefix().to_string(),
+                    script: redis::Script::new(crate::redis_state::ADMIT),
+                    fail_open: state.fail_open,
+                    last_warning: Mutex::new(None),
+                }))
+            }
+            None => Counting::Local,
+        };
         let store = if plans.is_empty() {
             None
         } else {
-            Some(Arc::new(Store::open(state_dir)?))
+            Some(crate::store::open(state.url, state.dir, state.namespace)?)
         };
         let stage_default = stage_throttles
             .iter()
             .find(|(k, _)| *k == "*/*")
-            .map(|(_, t)| direct(*t));
+            .map(|(k, t)| direct(k, *t));
         let methods: Vec<(&'static str, Throttle)> = stage_throttles
             .iter()
             .filter(|(k, _)| *k != "*/*")
             .copied()
             .collect();
         let u = Usage {
-            account: account.map(direct),
+            stage_name: stage.to_string(),
+            account: account.map(|t| direct("account", t)),
             stage: stage_default,
             stage_methods: by_method(&methods, direct),
             plans: by_name,
@@ -226,6 +300,7 @@ impl Usage {
             counters: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             store,
+            counting,
             source,
         };
         u.reload()?;
@@ -316,56 +391,169 @@ impl Usage {
 
     /// Admits the request, or says which gateway response refuses it (`INVALID_API_KEY`
     /// 403, `THROTTLED` or `QUOTA_EXCEEDED` 429).
-    pub fn admit(&self, cx: &mut Context, key_required: bool) -> Result<(), ResponseType> {
-        let mut key: Option<(Known, &Plan)> = None;
-        if key_required {
-            let value = match self.source {
-                KeySource::Header => cx.header("x-api-key").map(str::to_string),
-                KeySource::Authorizer => cx.usage_identifier_key.clone(),
-            };
-            let Some(value) = value.filter(|v| !v.is_empty() && v.len() <= 1024) else {
-                return Err(ResponseType::InvalidApiKey);
-            };
-            let digest = keys::digest(&value);
-            let known = self
-                .keys
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&digest)
-                .cloned();
-            let Some(known) = known.filter(|k| k.enabled) else {
-                return Err(ResponseType::InvalidApiKey);
-            };
-            let Some(plan) = self.plans.get(&*known.plan) else {
-                // The key's plan does not cover this stage.
-                return Err(ResponseType::InvalidApiKey);
-            };
-            cx.api_key = Some(value);
-            cx.api_key_id = Some(known.id.to_string());
-            key = Some((known, plan));
-        }
-        // Throttles, most specific first: the key's, the stage's, the account's.
-        if let Some((k, plan)) = &key {
-            let bucket = lookup(&plan.methods, cx).or(plan.throttle.as_ref());
-            if bucket.is_some_and(|b| !b.admit(k.slot)) {
-                return Err(ResponseType::Throttled);
+    pub async fn admit(
+        &self,
+        cx: &mut Context,
+        key_required: bool,
+        redis: &RedisConnection,
+    ) -> Result<(), ResponseType> {
+        let key = if key_required {
+            Some(self.identify(cx)?)
+        } else {
+            None
+        };
+        let key_limit = key
+            .as_ref()
+            .and_then(|(_, plan)| lookup(&plan.methods, cx).or(plan.throttle.as_ref()));
+        let stage_limit = lookup(&self.stage_methods, cx).or(self.stage.as_ref());
+        match &self.counting {
+            Counting::Local => {
+                // Throttles, most specific first: the key's, the stage's, the account's.
+                if let (Some((k, _)), Some(l)) = (&key, key_limit) {
+                    if !l.admit(k.slot) {
+                        return Err(ResponseType::Throttled);
+                    }
+                }
+                if stage_limit.is_some_and(|l| !l.admit()) {
+                    return Err(ResponseType::Throttled);
+                }
+                if self.account.as_ref().is_some_and(|l| !l.admit()) {
+                    return Err(ResponseType::Throttled);
+                }
+                if let Some((k, plan)) = &key {
+                    if let Some(q) = plan.info.quota {
+                        if !self.count(k, q) {
+                            return Err(ResponseType::QuotaExceeded);
+                        }
+                    }
+                }
+                Ok(())
             }
-        }
-        let stage = lookup(&self.stage_methods, cx).or(self.stage.as_ref());
-        if stage.is_some_and(|b| !b.admit()) {
-            return Err(ResponseType::Throttled);
-        }
-        if self.account.as_ref().is_some_and(|b| !b.admit()) {
-            return Err(ResponseType::Throttled);
-        }
-        if let Some((k, plan)) = &key {
-            if let Some(q) = plan.info.quota {
-                if !self.count(k, q) {
-                    return Err(ResponseType::QuotaExceeded);
+            Counting::Redis(shared) => {
+                let Shared {
+                    client,
+                    prefix,
+                    script,
+                    fail_open,
+                    last_warning,
+                } = &**shared;
+                let closed = key_limit.is_some_and(Limit::closed)
+                    || stage_limit.is_some_and(Limit::closed)
+                    || self.account.as_ref().is_some_and(Limit::closed);
+                if closed {
+                    return Err(ResponseType::Throttled);
+                }
+                let mut inv = script.prepare_invoke();
+                let mut n = 0usize;
+                let mut args: Vec<String> = Vec::new();
+                let mut bucket = |name: String, t: Throttle| {
+                    inv.key(name);
+                    args.push(t.rate.to_string());
+                    args.push(t.burst.to_string());
+                    n += 1;
+                };
+                if let (Some((k, plan)), Some(l)) = (&key, key_limit) {
+                    bucket(
+                        format!("{prefix}b:{}:{}:{}", plan.info.name, k.id, l.name),
+                        l.throttle,
+                    );
+                }
+                if let Some(l) = stage_limit {
+                    bucket(
+                        format!("{prefix}b:stage:{}:{}", self.stage_name, l.name),
+                        l.throttle,
+                    );
+                }
+                if let Some(l) = &self.account {
+                    bucket(format!("{prefix}b:account"), l.throttle);
+                }
+                let quota = key
+                    .as_ref()
+                    .and_then(|(k, plan)| Some((k, plan.info.quota?)));
+                match quota {
+                    Some((k, q)) => {
+                        let day = today();
+                        let start = period_start(q.period, day);
+                        let ttl_days = match q.period {
+                            Period::Day => 2,
+                            Period::Week => 8,
+                            Period::Month => 32,
+                        };
+                        let first = period_start(q.period, k.created_day) == start;
+                        inv.key(format!("{prefix}q:{}:{start}", k.id));
+                        inv.key(format!("{prefix}usage:{}:{day}", k.id));
+                        args.push(q.limit.to_string());
+                        args.push((ttl_days * 86_400).to_string());
+                        args.push(crate::redis_state::USAGE_TTL_SECONDS.to_string());
+                        args.push(if first { q.offset } else { 0 }.to_string());
+                    }
+                    None => args.extend(["-1", "0", "0", "0"].map(str::to_string)),
+                }
+                inv.arg(n);
+                for a in &args {
+                    inv.arg(a);
+                }
+                let outcome = async {
+                    let conn = redis
+                        .get_or_try_init(|| redis::aio::ConnectionManager::new(client.clone()))
+                        .await?;
+                    let mut conn = conn.clone();
+                    inv.invoke_async::<i64>(&mut conn).await
+                };
+                match tokio::time::timeout(Duration::from_secs(1), outcome).await {
+                    Ok(Ok(0)) => Ok(()),
+                    Ok(Ok(2)) => Err(ResponseType::QuotaExceeded),
+                    Ok(Ok(_)) => Err(ResponseType::Throttled),
+                    failed => {
+                        let why = match failed {
+                            Ok(Err(e)) => e.to_string(),
+                            _ => "no answer within 1 s".to_string(),
+                        };
+                        let mut last = last_warning.lock().unwrap_or_else(|p| p.into_inner());
+                        if last.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                            *last = Some(std::time::Instant::now());
+                            crate::warn!(
+                                "specgate: Redis unreachable ({why}): requests {} uncounted",
+                                if *fail_open { "pass" } else { "are refused" }
+                            );
+                        }
+                        if *fail_open {
+                            Ok(())
+                        } else {
+                            Err(ResponseType::Default5xx)
+                        }
+                    }
                 }
             }
         }
-        Ok(())
+    }
+
+    /// The request's API key, or `INVALID_API_KEY`: missing, unknown, disabled, or in a plan
+    /// that does not cover this stage.
+    fn identify(&self, cx: &mut Context) -> Result<(Known, &Plan), ResponseType> {
+        let value = match self.source {
+            KeySource::Header => cx.header("x-api-key").map(str::to_string),
+            KeySource::Authorizer => cx.usage_identifier_key.clone(),
+        };
+        let Some(value) = value.filter(|v| !v.is_empty() && v.len() <= 1024) else {
+            return Err(ResponseType::InvalidApiKey);
+        };
+        let digest = keys::digest(&value);
+        let known = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&digest)
+            .cloned();
+        let Some(known) = known.filter(|k| k.enabled) else {
+            return Err(ResponseType::InvalidApiKey);
+        };
+        let Some(plan) = self.plans.get(&*known.plan) else {
+            return Err(ResponseType::InvalidApiKey);
+        };
+        cx.api_key = Some(value);
+        cx.api_key_id = Some(known.id.to_string());
+        Ok((known, plan))
     }
 
     /// Counts one request against key `k`'s quota; `false` when the quota is used up.
@@ -427,26 +615,38 @@ mod tests {
 
     #[test]
     fn buckets() {
-        let t = direct(Throttle {
-            rate: 1.0,
-            burst: 3,
-        });
+        let t = direct(
+            "t",
+            Throttle {
+                rate: 1.0,
+                burst: 3,
+            },
+        );
         assert!(t.admit() && t.admit() && t.admit());
         assert!(!t.admit());
-        assert!(!direct(Throttle {
-            rate: 0.0,
-            burst: 3
-        })
+        assert!(!direct(
+            "t",
+            Throttle {
+                rate: 0.0,
+                burst: 3
+            }
+        )
         .admit());
-        assert!(!direct(Throttle {
-            rate: 5.0,
-            burst: 0
-        })
+        assert!(!direct(
+            "t",
+            Throttle {
+                rate: 5.0,
+                burst: 0
+            }
+        )
         .admit());
-        let k = keyed(Throttle {
-            rate: 1.0,
-            burst: 1,
-        });
+        let k = keyed(
+            "k",
+            Throttle {
+                rate: 1.0,
+                burst: 1,
+            },
+        );
         assert!(k.admit(1) && k.admit(2));
         assert!(!k.admit(1));
     }

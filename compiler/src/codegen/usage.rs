@@ -85,7 +85,7 @@ pub(super) fn key_required(api: &Api, r: &Route) -> bool {
 pub(super) fn admission(api: &Api, r: &Route) -> TokenStream {
     let required = key_required(api, r);
     quote! {
-        if let Some(resp) = rt.refusal(cx, #required) {
+        if let Some(resp) = rt.refusal(cx, #required).await {
             return resp;
         }
     }
