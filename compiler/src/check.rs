@@ -1023,6 +1023,17 @@ fn usage(api: &Api, d: &mut Diagnostics) {
         for (key, _) in &s.method_throttles {
             method_key(key, d);
         }
+        for (key, _) in &s.method_caching {
+            method_key(key, d);
+        }
+        if api.flavor == Flavor::Http && (s.cache_cluster || !s.method_caching.is_empty()) {
+            d.error(
+                &codes::FLAVOUR_MISMATCH,
+                s.span,
+                format!("stage `{}` has a cache; HTTP APIs have none", s.name),
+            )
+            .help("the stage cache belongs to REST APIs");
+        }
     }
     for p in &api.usage_plans {
         if api.flavor == Flavor::Http {

@@ -105,6 +105,30 @@ pub struct Throttle {
     pub burst: u32,
 }
 
+/// What a client's `Cache-Control: max-age=0` gets when it is not authorised to invalidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnauthorizedCacheControl {
+    /// 403.
+    FailWith403,
+    /// Served from the cache, with a `Warning` header.
+    SucceedWithResponseHeader,
+    /// Served from the cache.
+    SucceedWithoutResponseHeader,
+}
+
+/// The caching fields of one `methodSettings` entry (unset: inherited or AWS's default).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CacheSetting {
+    /// `cachingEnabled`.
+    pub enabled: Option<bool>,
+    /// `cacheTtlInSeconds` (0–3600).
+    pub ttl: Option<u32>,
+    /// `requireAuthorizationForCacheControl`.
+    pub require_authorization: Option<bool>,
+    /// `unauthorizedCacheControlHeaderStrategy`.
+    pub unauthorized: Option<UnauthorizedCacheControl>,
+}
+
 /// A usage plan's quota period (calendar periods in UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuotaPeriod {
@@ -160,6 +184,12 @@ pub struct Stage {
     pub variables: Vec<(String, String)>,
     /// `methodSettings` throttles: `"*/*"` or `"/pets/GET"` → throttle.
     pub method_throttles: Vec<(Spanned<String>, Throttle)>,
+    /// `methodSettings` caching: `"*/*"` or `"/pets/GET"` → settings.
+    pub method_caching: Vec<(Spanned<String>, CacheSetting)>,
+    /// `cacheClusterEnabled`.
+    pub cache_cluster: bool,
+    /// `cacheClusterSize` in MB (API Gateway's sizes are GB: 0.5 … 237).
+    pub cache_size_mb: u64,
     /// Where it is defined.
     pub span: Span,
 }

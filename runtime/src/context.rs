@@ -134,6 +134,8 @@ pub struct Context {
     pub api_key_id: Option<String>,
     /// A Lambda authorizer's `usageIdentifierKey` (the key with the AUTHORIZER key source).
     pub usage_identifier_key: Option<String>,
+    /// `hit` or `miss` when the stage cache was asked (access log `cacheStatus`).
+    pub cache_status: Option<&'static str>,
     /// HTTP APIs: the matched route's key (`GET /pets/{id}`).
     pub route_key: Option<String>,
 }
@@ -175,6 +177,7 @@ impl Context {
             api_key: None,
             api_key_id: None,
             usage_identifier_key: None,
+            cache_status: None,
             route_key: None,
         }
     }

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod cache;
 pub mod caches;
 pub mod calendar;
 pub mod cli;
@@ -77,6 +78,8 @@ pub struct StageInfo {
     pub variables: &'static [(&'static str, &'static str)],
     /// `methodSettings` throttles: `*/*` or `/pets/GET` → throttle.
     pub throttles: &'static [(&'static str, usage::Throttle)],
+    /// The stage cache, when `cacheClusterEnabled`.
+    pub cache: Option<&'static cache::CacheInfo>,
 }
 
 /// What the runtime needs to know about the API (generated as a `static`).
@@ -131,6 +134,8 @@ pub use serde_json;
 
 /// Everything generated code uses.
 pub mod prelude {
+    pub use crate::cache;
+    pub use crate::cache::{CacheInfo, KeyParts, Setting as CacheSetting, Unauthorized};
     pub use crate::context::{Context, Var};
     pub use crate::responses::{CustomResponse, ResponseType};
     pub use crate::state::Runtime;

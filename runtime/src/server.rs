@@ -467,6 +467,7 @@ fn access_log_line(format: LogFormat, cx: &Context, status: u16) -> String {
             "errorResponseType": cx.error.as_ref().map(|(t, _)| t.name()),
             "validationErrorString": cx.validation_error,
             "validationErrors": cx.validation_detail,
+            "cacheStatus": cx.cache_status,
         })
         .to_string(),
         LogFormat::Text => format!(

@@ -42,6 +42,8 @@ pub struct Shared {
     pub connections: Arc<conn::Limit>,
     /// API keys, usage plans, throttles and quotas.
     pub usage: Arc<usage::Usage>,
+    /// The stage cache (`cacheClusterEnabled`).
+    pub cache: Option<crate::cache::StageCache>,
 }
 
 impl Runtime {
@@ -75,6 +77,7 @@ impl Runtime {
             jwks: caches::Jwks::default(),
             connections: conn::Limit::new(max),
             usage: Arc::new(usage),
+            cache: crate::cache::StageCache::new(stage_info.and_then(|s| s.cache)),
         });
         Self::build(info, config, lambda, shared)
     }
@@ -129,6 +132,32 @@ impl Runtime {
             .await
             .err()?;
         Some(self.gateway_response(cx, kind))
+    }
+
+    /// Asks the stage cache about this request (after validation, before the integration).
+    pub fn cache_lookup(
+        &self,
+        cx: &mut Context,
+        parts: &crate::cache::KeyParts,
+    ) -> crate::cache::Step {
+        use crate::cache::{Lookup, Step};
+        let Some(cache) = &self.shared.cache else {
+            return Step::Off;
+        };
+        match cache.lookup(cx, parts) {
+            Lookup::Off => Step::Off,
+            Lookup::Hit(r) => Step::Answer(r),
+            Lookup::Refused(kind) => Step::Answer(self.gateway_response(cx, kind)),
+            Lookup::Miss(t) => Step::Miss(t),
+        }
+    }
+
+    /// Keeps the integration's answer for a cache miss.
+    pub async fn cache_store(&self, ticket: crate::cache::Ticket, resp: Response) -> Response {
+        match &self.shared.cache {
+            Some(cache) => cache.store(ticket, resp).await,
+            None => resp,
+        }
     }
 
     /// A gateway response of `kind` with its default (or customised) message.

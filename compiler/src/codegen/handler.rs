@@ -52,6 +52,11 @@ pub(super) fn handler<'a>(
         IntegrationType::Http => http(api, r, i, name),
         IntegrationType::Aws | IntegrationType::AwsProxy => lambda(api, r, i, name),
     };
+    let body = if cacheable(api, r) {
+        cached(r, i, body)
+    } else {
+        body
+    };
     let validation = parameter_validation(api, r);
     let admit = admission(api, r);
     let validation = quote!(#authorize #admit #validation);

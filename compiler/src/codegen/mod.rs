@@ -21,6 +21,7 @@
 //! | `templates.rs` | compiled mapping templates and request mapping |
 //! | `responses.rs` | integration responses and gateway-response templates |
 //! | `usage.rs` | usage plans, stage throttles, each route's admission check |
+//! | `cache.rs` | the stage cache: settings, lookup before the integration, store after |
 //! | `mapping.rs` | parameter-mapping sources |
 
 use proc_macro2::TokenStream;
@@ -31,6 +32,7 @@ use crate::diag::Diagnostics;
 use crate::ir::*;
 
 mod auth;
+mod cache;
 mod handler;
 mod http;
 mod lambda;
@@ -44,6 +46,7 @@ mod usage;
 mod validation;
 
 use auth::*;
+use cache::*;
 use handler::*;
 use http::*;
 use lambda::*;
@@ -165,7 +168,8 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         let name = &s.name;
         let vars = s.variables.iter().map(|(k, v)| quote!((#k, #v)));
         let throttles = stage_throttles(s);
-        quote!(StageInfo { name: #name, variables: &[#(#vars),*], throttles: #throttles })
+        let cache = stage_cache(s);
+        quote!(StageInfo { name: #name, variables: &[#(#vars),*], throttles: #throttles, cache: #cache })
     });
     let responses = api.gateway_responses.iter().map(|(name, g)| {
         let variant = format_ident!("{}", response_variant(name));

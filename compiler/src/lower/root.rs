@@ -393,14 +393,18 @@ impl<'a> Cx<'a> {
                 continue;
             }
             const PLANNED: &[&str] = &[
-                "cacheClusterEnabled",
-                "cacheClusterSize",
                 "accessLogSetting",
                 "throttlingRateLimit",
                 "throttlingBurstLimit",
                 "tracingEnabled",
             ];
-            let mut known = vec!["variables", "description", "methodSettings"];
+            let mut known = vec![
+                "variables",
+                "description",
+                "methodSettings",
+                "cacheClusterEnabled",
+                "cacheClusterSize",
+            ];
             known.extend(PLANNED);
             if self
                 .object(&e.value, "a stage", &known, Vocab::Extension)
@@ -435,14 +439,28 @@ impl<'a> Cx<'a> {
                     variables.push((v.key.clone(), val.value));
                 }
             }
-            let method_throttles = match e.value.get("methodSettings") {
+            let (method_throttles, method_caching) = match e.value.get("methodSettings") {
                 Some(m) => self.method_settings(m),
-                None => Vec::new(),
+                None => (Vec::new(), Vec::new()),
             };
+            let cache_cluster = e
+                .value
+                .get("cacheClusterEnabled")
+                .and_then(|n| self.boolean(n, "cacheClusterEnabled"))
+                .unwrap_or(false);
+            // API Gateway's smallest cache, 0.5 GB, unless a size is given.
+            let cache_size_mb = e
+                .value
+                .get("cacheClusterSize")
+                .and_then(|n| self.cache_size(n))
+                .unwrap_or(512);
             out.push(Stage {
                 name: e.key.clone(),
                 variables,
                 method_throttles,
+                method_caching,
+                cache_cluster,
+                cache_size_mb,
                 span: e.key_span,
             });
         }

@@ -115,29 +115,40 @@ impl<'a> Cx<'a> {
         ok
     }
 
-    /// A stage's `methodSettings`: throttles (caching and logging settings are reported as
+    /// A stage's `methodSettings`: throttles and caching (logging settings are reported as
     /// not implemented).
-    pub(super) fn method_settings(&mut self, node: &'a Node) -> Vec<(Spanned<String>, Throttle)> {
-        const PLANNED: &[&str] = &[
+    #[allow(clippy::type_complexity)]
+    pub(super) fn method_settings(
+        &mut self,
+        node: &'a Node,
+    ) -> (
+        Vec<(Spanned<String>, Throttle)>,
+        Vec<(Spanned<String>, CacheSetting)>,
+    ) {
+        const CACHING: &[&str] = &[
             "cachingEnabled",
             "cacheTtlInSeconds",
-            "cacheDataEncrypted",
             "requireAuthorizationForCacheControl",
             "unauthorizedCacheControlHeaderStrategy",
+        ];
+        const PLANNED: &[&str] = &[
+            "cacheDataEncrypted",
             "metricsEnabled",
             "loggingLevel",
             "dataTraceEnabled",
         ];
-        let mut out = Vec::new();
+        let mut throttles = Vec::new();
+        let mut caching = Vec::new();
         let Some(entries) = node.as_object() else {
             self.type_error(node, "methodSettings", "an object of method keys");
-            return out;
+            return (throttles, caching);
         };
         for e in entries {
             if !self.method_key(&e.key, e.key_span) {
                 continue;
             }
             let mut known = vec!["throttlingRateLimit", "throttlingBurstLimit"];
+            known.extend(CACHING);
             known.extend(PLANNED);
             if self
                 .object(&e.value, "a method setting", &known, Vocab::Extension)
@@ -150,7 +161,7 @@ impl<'a> Cx<'a> {
                     self.unsupported(
                         k.key_span,
                         format!("method setting `{p}` is not implemented yet"),
-                        "method settings carry throttles for now",
+                        "method settings carry throttles and caching for now",
                     );
                 }
             }
@@ -163,11 +174,69 @@ impl<'a> Cx<'a> {
                     "throttlingRateLimit",
                     "throttlingBurstLimit",
                 ) {
-                    out.push((Spanned::new(e.key.clone(), e.key_span), t));
+                    throttles.push((Spanned::new(e.key.clone(), e.key_span), t));
                 }
             }
+            if CACHING.iter().any(|k| e.value.get(k).is_some()) {
+                let mut c = CacheSetting::default();
+                if let Some(n) = e.value.get("cachingEnabled") {
+                    c.enabled = self.boolean(n, "cachingEnabled");
+                }
+                if let Some(n) = e.value.get("cacheTtlInSeconds") {
+                    c.ttl = self.count(n, "cacheTtlInSeconds", 3600).map(|t| t as u32);
+                }
+                if let Some(n) = e.value.get("requireAuthorizationForCacheControl") {
+                    c.require_authorization =
+                        self.boolean(n, "requireAuthorizationForCacheControl");
+                }
+                if let Some(n) = e.value.get("unauthorizedCacheControlHeaderStrategy") {
+                    c.unauthorized = self.one_of(
+                        n,
+                        "unauthorizedCacheControlHeaderStrategy",
+                        &[
+                            ("FAIL_WITH_403", UnauthorizedCacheControl::FailWith403),
+                            (
+                                "SUCCEED_WITH_RESPONSE_HEADER",
+                                UnauthorizedCacheControl::SucceedWithResponseHeader,
+                            ),
+                            (
+                                "SUCCEED_WITHOUT_RESPONSE_HEADER",
+                                UnauthorizedCacheControl::SucceedWithoutResponseHeader,
+                            ),
+                        ],
+                    );
+                }
+                caching.push((Spanned::new(e.key.clone(), e.key_span), c));
+            }
         }
-        out
+        (throttles, caching)
+    }
+
+    /// `cacheClusterSize`: one of API Gateway's sizes (GB), as MB.
+    pub(super) fn cache_size(&mut self, node: &Node) -> Option<u64> {
+        const SIZES: &[(&str, u64)] = &[
+            ("0.5", 512),
+            ("1.6", 1_638),
+            ("6.1", 6_246),
+            ("13.5", 13_824),
+            ("28.4", 29_082),
+            ("58.2", 59_597),
+            ("118", 120_832),
+            ("237", 242_688),
+        ];
+        let text = self.scalar_string(node, "cacheClusterSize")?;
+        if let Some((_, mb)) = SIZES.iter().find(|(s, _)| *s == text.value) {
+            return Some(*mb);
+        }
+        let names: Vec<&str> = SIZES.iter().map(|(s, _)| *s).collect();
+        self.d
+            .error(
+                &codes::INVALID_VALUE,
+                node.span,
+                format!("`{}` is not a cache cluster size", text.value),
+            )
+            .help(format!("API Gateway's sizes (GB): {}", names.join(", ")));
+        None
     }
 
     /// `x-specgate-usage-plans`: name → plan.
