@@ -129,6 +129,35 @@ async fn quotas_are_exact_and_survive_a_restart() {
     let id = store.find("q").unwrap().unwrap().id;
     let today = specgate_runtime::usage::today();
     assert_eq!(store.usage(&id, today, today).unwrap(), vec![(today, 5)]);
+    // `./gateway usage --plan gold`: AWS's get-usage shape, [used, remaining] per day.
+    use specgate_runtime::cli::{execute, Command};
+    let info = specgate_runtime::Gateway::info(&gen::usage_plans::Api);
+    let day = specgate_runtime::usage::format_day(today);
+    let out = execute(
+        &Command::Usage {
+            plan: "gold".into(),
+            key: Some("q".into()),
+            from: Some(day.clone()),
+            to: Some(day.clone()),
+        },
+        &store,
+        info,
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v,
+        json!({"usagePlanId": "gold", "startDate": day, "endDate": day, "items": {id.clone(): [[5, 0]]}})
+    );
+    let bad = Command::Usage {
+        plan: "platinum".into(),
+        key: None,
+        from: None,
+        to: None,
+    };
+    assert!(execute(&bad, &store, info)
+        .unwrap_err()
+        .contains("no usage plan `platinum`"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -227,4 +256,20 @@ async fn keys_imported_from_aws_csv_work() {
     gw.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&csv);
+}
+
+#[tokio::test]
+async fn http_api_route_settings_throttle() {
+    let backend = common::Backend::start().await;
+    let gw = common::gateway(
+        gen::http_throttle::Api,
+        None,
+        &[("backend", backend.addr.to_string())],
+    )
+    .await;
+    assert_eq!(get(&gw, "/limited", None).await.status, 200);
+    assert_eq!(get(&gw, "/limited", None).await.status, 200);
+    assert_refused(&get(&gw, "/limited", None).await, 429, "Too Many Requests");
+    assert_eq!(get(&gw, "/other", None).await.status, 200);
+    gw.shutdown().await.unwrap();
 }

@@ -141,7 +141,8 @@ pub fn run(
     }
 }
 
-fn execute(command: &Command, store: &dyn KeyStore, info: &ApiInfo) -> Result<String, String> {
+/// Runs `command` against `store`; what it prints on success.
+pub fn execute(command: &Command, store: &dyn KeyStore, info: &ApiInfo) -> Result<String, String> {
     let missing = |k: &str| format!("no key `{k}`");
     let pretty = |v: Value| serde_json::to_string_pretty(&v).unwrap_or_default();
     Ok(match command {

@@ -404,6 +404,8 @@ impl<'a> Cx<'a> {
                 "methodSettings",
                 "cacheClusterEnabled",
                 "cacheClusterSize",
+                "defaultRouteSettings",
+                "routeSettings",
             ];
             known.extend(PLANNED);
             if self
@@ -439,10 +441,13 @@ impl<'a> Cx<'a> {
                     variables.push((v.key.clone(), val.value));
                 }
             }
-            let (method_throttles, method_caching) = match e.value.get("methodSettings") {
+            let (mut method_throttles, method_caching) = match e.value.get("methodSettings") {
                 Some(m) => self.method_settings(m),
                 None => (Vec::new(), Vec::new()),
             };
+            // HTTP APIs: `defaultRouteSettings` and `routeSettings` ("GET /pets"), read as
+            // the method settings `*/*` and `/pets/GET`.
+            method_throttles.extend(self.route_settings(&e.value));
             let cache_cluster = e
                 .value
                 .get("cacheClusterEnabled")

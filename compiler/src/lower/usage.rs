@@ -212,6 +212,71 @@ impl<'a> Cx<'a> {
         (throttles, caching)
     }
 
+    /// An HTTP API stage's `defaultRouteSettings` and `routeSettings` throttles, as method
+    /// keys (`*/*`, `/pets/GET`; `ANY /pets` is `/pets/*`).
+    pub(super) fn route_settings(&mut self, stage: &'a Node) -> Vec<(Spanned<String>, Throttle)> {
+        const FIELDS: &[&str] = &[
+            "throttlingRateLimit",
+            "throttlingBurstLimit",
+            "detailedMetricsEnabled",
+            "loggingLevel",
+            "dataTraceEnabled",
+        ];
+        let mut out = Vec::new();
+        let mut one = |cx: &mut Self, node: &'a Node, key: String, span: Span| {
+            if cx
+                .object(node, "route settings", FIELDS, Vocab::Extension)
+                .is_none()
+            {
+                return;
+            }
+            for p in &FIELDS[2..] {
+                if let Some(k) = node.entry(p) {
+                    cx.unsupported(
+                        k.key_span,
+                        format!("route setting `{p}` is not implemented yet"),
+                        "route settings carry throttles for now",
+                    );
+                }
+            }
+            if node.get("throttlingRateLimit").is_some()
+                || node.get("throttlingBurstLimit").is_some()
+            {
+                if let Some(t) = cx.throttle(
+                    node,
+                    "route settings",
+                    "throttlingRateLimit",
+                    "throttlingBurstLimit",
+                ) {
+                    out.push((Spanned::new(key, span), t));
+                }
+            }
+        };
+        if let Some(e) = stage.entry("defaultRouteSettings") {
+            one(self, &e.value, "*/*".into(), e.key_span);
+        }
+        for e in self.entries_of(stage, "routeSettings") {
+            let key = match e.key.split_once(' ') {
+                Some((m, path)) if path.starts_with('/') => {
+                    let m = if m == "ANY" { "*" } else { m };
+                    format!("{path}/{m}")
+                }
+                _ => {
+                    self.d
+                        .error(
+                            &codes::INVALID_VALUE,
+                            e.key_span,
+                            format!("`{}` is not a route key", e.key),
+                        )
+                        .help("route keys are a method and a path, as in `GET /pets`");
+                    continue;
+                }
+            };
+            one(self, &e.value, key, e.key_span);
+        }
+        out
+    }
+
     /// `cacheClusterSize`: one of API Gateway's sizes (GB), as MB.
     pub(super) fn cache_size(&mut self, node: &Node) -> Option<u64> {
         const SIZES: &[(&str, u64)] = &[
