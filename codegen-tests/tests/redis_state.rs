@@ -228,3 +228,34 @@ async fn two_replicas_share_keys_quotas_and_throttles() {
     drop(redis);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_the_stage_cache() {
+    let dir = std::env::temp_dir().join(format!("sg-redis-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let redis = Redis::start(0, &dir);
+    let backend = common::Backend::start().await;
+    let start = || async {
+        let mut config = Config::for_tests();
+        config.stage = Some("prod".into());
+        config.state = Some(redis.url());
+        config.stage_vars = vec![("backend".into(), backend.addr.to_string())];
+        spawn(gen::cache::Api, config).await.unwrap()
+    };
+    let (a, b) = (start().await, start().await);
+    let first = get(a.addr, "/items?type=shared", None).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(backend.seen().len(), 1);
+    // The other replica answers from the entry the first one stored.
+    let second = get(b.addr, "/items?type=shared", None).await;
+    assert_eq!(second.status, 200);
+    assert_eq!(second.body, first.body);
+    assert_eq!(backend.seen().len(), 1);
+    // Another key misses on both.
+    get(b.addr, "/items?type=other", None).await;
+    assert_eq!(backend.seen().len(), 2);
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+}

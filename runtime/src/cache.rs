@@ -18,7 +18,9 @@
 //!   entry is fetched again and replaced.
 //!
 //! The cache is held in this process (moka, bounded by `cacheClusterSize`, entries weighed
-//! by their size) and shared by its workers. Hits and misses are counted and reach the
+//! by their size) and shared by its workers; with `--state redis://…` it is held in Redis
+//! instead (entries expire there with their TTL) and shared by every replica, and an
+//! unreachable Redis is a miss. Hits and misses are counted and reach the
 //! access log (`cacheStatus`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -129,17 +131,26 @@ pub enum Step {
     Miss(Ticket),
 }
 
+/// Where entries are kept when several replicas share them (`--state redis://…`).
+pub struct Shared {
+    /// The Redis client (each worker keeps its own connection).
+    pub client: redis::Client,
+    /// The API's key prefix.
+    pub prefix: String,
+}
+
 /// The cache of the stage being served.
 pub struct StageCache {
     info: &'static CacheInfo,
     entries: moka::sync::Cache<String, Arc<Entry>>,
+    shared: Option<Shared>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
 impl StageCache {
     /// The cache for `info` (`None` when the stage has no cache cluster).
-    pub fn new(info: Option<&'static CacheInfo>) -> Option<StageCache> {
+    pub fn new(info: Option<&'static CacheInfo>, shared: Option<Shared>) -> Option<StageCache> {
         let info = info?;
         let entries = moka::sync::Cache::builder()
             .max_capacity(info.size_mb.saturating_mul(1 << 20))
@@ -156,6 +167,7 @@ impl StageCache {
         Some(StageCache {
             info,
             entries,
+            shared,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         })
@@ -192,7 +204,12 @@ impl StageCache {
     }
 
     /// Looks the request up.
-    pub fn lookup(&self, cx: &mut Context, parts: &KeyParts) -> Lookup {
+    pub async fn lookup(
+        &self,
+        cx: &mut Context,
+        parts: &KeyParts,
+        conn: &crate::usage::RedisConnection,
+    ) -> Lookup {
         let s = self.setting(cx);
         let enabled = s.enabled.unwrap_or(cx.method == http::Method::GET);
         let ttl = s.ttl.unwrap_or(300);
@@ -228,9 +245,10 @@ impl StageCache {
                 }
             } else {
                 self.entries.invalidate(&key);
+                self.forget(&key, conn).await;
             }
         }
-        if let Some(e) = self.entries.get(&key) {
+        if let Some(e) = self.get(&key, conn).await {
             self.hits.fetch_add(1, Ordering::Relaxed);
             cx.cache_status = Some("hit");
             let mut r = http::Response::new(crate::full(e.body.clone()));
@@ -251,7 +269,12 @@ impl StageCache {
     }
 
     /// Keeps the integration's answer for the ticket's TTL (2xx, at most 1 MB) and returns it.
-    pub async fn store(&self, ticket: Ticket, resp: Response) -> Response {
+    pub async fn store(
+        &self,
+        ticket: Ticket,
+        resp: Response,
+        conn: &crate::usage::RedisConnection,
+    ) -> Response {
         if !resp.status().is_success() {
             return resp;
         }
@@ -262,15 +285,16 @@ impl StageCache {
             Err(_) => return crate::responses::internal_error(),
         };
         if body.len() <= MAX_ENTRY {
-            self.entries.insert(
-                ticket.key,
-                Arc::new(Entry {
-                    status: parts.status.as_u16(),
-                    headers: parts.headers.clone(),
-                    body: body.clone(),
-                    ttl: ticket.ttl,
-                }),
-            );
+            let entry = Entry {
+                status: parts.status.as_u16(),
+                headers: parts.headers.clone(),
+                body: body.clone(),
+                ttl: ticket.ttl,
+            };
+            match &self.shared {
+                Some(shared) => self.put_shared(shared, &ticket.key, &entry, conn).await,
+                None => self.entries.insert(ticket.key, Arc::new(entry)),
+            }
         }
         let mut r = http::Response::from_parts(parts, crate::full(body));
         if ticket.warning {
@@ -278,6 +302,117 @@ impl StageCache {
         }
         r
     }
+}
+
+impl StageCache {
+    async fn connection(
+        &self,
+        shared: &Shared,
+        conn: &crate::usage::RedisConnection,
+    ) -> Option<redis::aio::ConnectionManager> {
+        let c = tokio::time::timeout(
+            Duration::from_secs(1),
+            conn.get_or_try_init(|| redis::aio::ConnectionManager::new(shared.client.clone())),
+        )
+        .await;
+        match c {
+            Ok(Ok(c)) => Some(c.clone()),
+            _ => None,
+        }
+    }
+
+    /// The entry for `key`: from Redis when replicas share the cache (an unreachable Redis
+    /// is a miss), else from this process.
+    async fn get(&self, key: &str, conn: &crate::usage::RedisConnection) -> Option<Arc<Entry>> {
+        let Some(shared) = &self.shared else {
+            return self.entries.get(key);
+        };
+        let mut c = self.connection(shared, conn).await?;
+        let name = format!("{}cache:{key}", shared.prefix);
+        let got = tokio::time::timeout(
+            Duration::from_secs(1),
+            redis::cmd("GET")
+                .arg(&name)
+                .query_async::<Option<Vec<u8>>>(&mut c),
+        )
+        .await;
+        let bytes = got.ok()?.ok()??;
+        decode(&bytes).map(Arc::new)
+    }
+
+    async fn put_shared(
+        &self,
+        shared: &Shared,
+        key: &str,
+        e: &Entry,
+        conn: &crate::usage::RedisConnection,
+    ) {
+        let Some(mut c) = self.connection(shared, conn).await else {
+            return;
+        };
+        let name = format!("{}cache:{key}", shared.prefix);
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            redis::cmd("SET")
+                .arg(&name)
+                .arg(encode(e))
+                .arg("PX")
+                .arg(e.ttl.as_millis().max(1) as u64)
+                .query_async::<()>(&mut c),
+        )
+        .await;
+    }
+
+    async fn forget(&self, key: &str, conn: &crate::usage::RedisConnection) {
+        let Some(shared) = &self.shared else { return };
+        let Some(mut c) = self.connection(shared, conn).await else {
+            return;
+        };
+        let name = format!("{}cache:{key}", shared.prefix);
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            redis::cmd("DEL").arg(&name).query_async::<()>(&mut c),
+        )
+        .await;
+    }
+}
+
+/// An entry as kept in Redis: status, headers and body in a small JSON record (header values
+/// and body in base64: they need not be UTF-8).
+fn encode(e: &Entry) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let headers: Vec<serde_json::Value> = e
+        .headers
+        .iter()
+        .map(|(n, v)| serde_json::json!([n.as_str(), b64.encode(v.as_bytes())]))
+        .collect();
+    serde_json::json!({
+        "status": e.status,
+        "headers": headers,
+        "body": b64.encode(&e.body),
+        "ttlMs": e.ttl.as_millis() as u64,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn decode(bytes: &[u8]) -> Option<Entry> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut headers = HeaderMap::new();
+    for h in v.get("headers")?.as_array()? {
+        let name = http::HeaderName::from_bytes(h.get(0)?.as_str()?.as_bytes()).ok()?;
+        let value = http::HeaderValue::from_bytes(&b64.decode(h.get(1)?.as_str()?).ok()?).ok()?;
+        headers.append(name, value);
+    }
+    Some(Entry {
+        status: u16::try_from(v.get("status")?.as_u64()?).ok()?,
+        headers,
+        body: Bytes::from(b64.decode(v.get("body")?.as_str()?).ok()?),
+        ttl: Duration::from_millis(v.get("ttlMs")?.as_u64()?),
+    })
 }
 
 /// API Gateway's notice that `Cache-Control` was ignored (wording unverified).
@@ -288,4 +423,31 @@ fn add_warning(r: &mut Response) {
             "199 - \"Cache-control headers were ignored because the caller was unauthorized.\"",
         ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_survive_encoding() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            http::HeaderValue::from_static("application/json"),
+        );
+        headers.append("x-a", http::HeaderValue::from_bytes(b"\xfftext").unwrap());
+        let e = Entry {
+            status: 201,
+            headers,
+            body: Bytes::from_static(b"\x00\xffbody"),
+            ttl: Duration::from_millis(1500),
+        };
+        let d = decode(&encode(&e)).unwrap();
+        assert_eq!(
+            (d.status, &d.headers, &d.body, d.ttl),
+            (e.status, &e.headers, &e.body, e.ttl)
+        );
+        assert!(decode(b"{}").is_none());
+    }
 }

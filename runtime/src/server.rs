@@ -468,6 +468,7 @@ fn access_log_line(format: LogFormat, cx: &Context, status: u16) -> String {
             "validationErrorString": cx.validation_error,
             "validationErrors": cx.validation_detail,
             "cacheStatus": cx.cache_status,
+            "apiKeyId": cx.api_key_id,
         })
         .to_string(),
         LogFormat::Text => format!(

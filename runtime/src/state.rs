@@ -77,7 +77,21 @@ impl Runtime {
             jwks: caches::Jwks::default(),
             connections: conn::Limit::new(max),
             usage: Arc::new(usage),
-            cache: crate::cache::StageCache::new(stage_info.and_then(|s| s.cache)),
+            cache: crate::cache::StageCache::new(
+                stage_info.and_then(|s| s.cache),
+                config
+                    .state
+                    .as_deref()
+                    .map(|url| -> Result<_, String> {
+                        Ok(crate::cache::Shared {
+                            client: redis::Client::open(url).map_err(|e| {
+                                format!("{}: {e}", crate::redis_state::redacted(url))
+                            })?,
+                            prefix: crate::redis_state::prefix(info.title),
+                        })
+                    })
+                    .transpose()?,
+            ),
         });
         Self::build(info, config, lambda, shared)
     }
@@ -135,7 +149,7 @@ impl Runtime {
     }
 
     /// Asks the stage cache about this request (after validation, before the integration).
-    pub fn cache_lookup(
+    pub async fn cache_lookup(
         &self,
         cx: &mut Context,
         parts: &crate::cache::KeyParts,
@@ -144,7 +158,7 @@ impl Runtime {
         let Some(cache) = &self.shared.cache else {
             return Step::Off;
         };
-        match cache.lookup(cx, parts) {
+        match cache.lookup(cx, parts, &self.redis).await {
             Lookup::Off => Step::Off,
             Lookup::Hit(r) => Step::Answer(r),
             Lookup::Refused(kind) => Step::Answer(self.gateway_response(cx, kind)),
@@ -155,7 +169,7 @@ impl Runtime {
     /// Keeps the integration's answer for a cache miss.
     pub async fn cache_store(&self, ticket: crate::cache::Ticket, resp: Response) -> Response {
         match &self.shared.cache {
-            Some(cache) => cache.store(ticket, resp).await,
+            Some(cache) => cache.store(ticket, resp, &self.redis).await,
             None => resp,
         }
     }

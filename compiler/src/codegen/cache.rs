@@ -80,7 +80,7 @@ pub(super) fn cached(r: &Route, i: &Integration, body: TokenStream) -> TokenStre
             parameters: &[#(#params),*],
             namespace: #namespace,
         };
-        let ticket = match rt.cache_lookup(cx, &CACHE_KEY) {
+        let ticket = match rt.cache_lookup(cx, &CACHE_KEY).await {
             cache::Step::Off => None,
             cache::Step::Answer(resp) => return resp,
             cache::Step::Miss(ticket) => Some(ticket),
