@@ -218,6 +218,8 @@ pub struct Usage {
     pending: Mutex<HashMap<(String, i64), u64>>,
     store: Option<Arc<dyn KeyStore>>,
     counting: Counting,
+    /// Admissions Redis could not decide (unreachable, too slow): for the metrics.
+    pub state_errors: std::sync::atomic::AtomicU64,
     source: KeySource,
 }
 
@@ -301,6 +303,7 @@ impl Usage {
             pending: Mutex::new(HashMap::new()),
             store,
             counting,
+            state_errors: std::sync::atomic::AtomicU64::new(0),
             source,
         };
         u.reload()?;
@@ -505,6 +508,8 @@ impl Usage {
                     Ok(Ok(2)) => Err(ResponseType::QuotaExceeded),
                     Ok(Ok(_)) => Err(ResponseType::Throttled),
                     failed => {
+                        self.state_errors
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let why = match failed {
                             Ok(Err(e)) => e.to_string(),
                             _ => "no answer within 1 s".to_string(),
