@@ -397,14 +397,7 @@ async fn authorized() -> Handle {
 
 async fn authorized_with<G: specgate_runtime::Gateway>(g: G) -> Handle {
     start(g, |c| {
-        c.functions.push((
-            "authorizer".into(),
-            format!(
-                "cd '{}' && exec '{}' -m awslambdaric authorizer.handler",
-                functions_dir().display(),
-                python().display()
-            ),
-        ));
+        c.functions.push(authorizer_function());
     })
     .await
 }
@@ -523,14 +516,7 @@ async fn api_key_from_the_authorizer() {
     let d = dir.clone();
     let gw = start(gen::usage_authorizer::Api, move |c| {
         c.state_dir = d;
-        c.functions.push((
-            "authorizer".into(),
-            format!(
-                "cd '{}' && exec '{}' -m awslambdaric authorizer.handler",
-                functions_dir().display(),
-                python().display()
-            ),
-        ));
+        c.functions.push(authorizer_function());
     })
     .await;
     let call = |q: &str| {

@@ -67,3 +67,15 @@ pub async fn start<G: Gateway>(g: G, configure: impl FnOnce(&mut Config)) -> Han
     configure(&mut config);
     spawn(g, config).await.unwrap()
 }
+
+/// The Python authorizer (`functions/authorizer.py`) as `--function authorizer=…`.
+pub fn authorizer_function() -> (String, String) {
+    (
+        "authorizer".to_string(),
+        format!(
+            "cd '{}' && exec '{}' -m awslambdaric authorizer.handler",
+            functions_dir().display(),
+            python().display()
+        ),
+    )
+}
