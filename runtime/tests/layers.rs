@@ -18,8 +18,12 @@ fn module_of(rel: &str) -> String {
 }
 
 fn files(dir: &Path, base: &Path, out: &mut Vec<(String, String)>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
+    // A folder that vanished meanwhile (a tool's temporary one) has no sources to read.
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
         if p.is_dir() {
             files(&p, base, out);
         } else if p.extension().is_some_and(|x| x == "rs") {

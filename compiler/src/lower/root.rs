@@ -398,7 +398,7 @@ impl<'a> Cx<'a> {
                 "throttlingBurstLimit",
                 "tracingEnabled",
             ];
-            let mut known = vec![
+            const KNOWN: &[&str] = &[
                 "variables",
                 "description",
                 "methodSettings",
@@ -407,21 +407,17 @@ impl<'a> Cx<'a> {
                 "defaultRouteSettings",
                 "routeSettings",
             ];
-            known.extend(PLANNED);
             if self
-                .object(&e.value, "a stage", &known, Vocab::Extension)
+                .object_with_planned(
+                    &e.value,
+                    "a stage",
+                    KNOWN,
+                    PLANNED,
+                    "stages carry variables, method and route settings, and the cache for now",
+                )
                 .is_none()
             {
                 continue;
-            }
-            for p in PLANNED {
-                if let Some(k) = e.value.entry(p) {
-                    self.unsupported(
-                        k.key_span,
-                        format!("stage setting `{p}` is not implemented yet"),
-                        "stages carry `variables` for now",
-                    );
-                }
             }
             let mut variables = Vec::new();
             for v in self.entries_of(&e.value, "variables") {

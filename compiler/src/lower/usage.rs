@@ -89,6 +89,41 @@ impl<'a> Cx<'a> {
         })
     }
 
+    /// An object of `known` fields and of `planned` ones, which are reported as not
+    /// implemented yet (`help` says what the object does carry).
+    pub(super) fn object_with_planned(
+        &mut self,
+        node: &'a Node,
+        what: &str,
+        known: &[&str],
+        planned: &[&str],
+        help: &str,
+    ) -> Option<()> {
+        let all: Vec<&str> = known.iter().chain(planned).copied().collect();
+        self.object(node, what, &all, Vocab::Extension)?;
+        for p in planned {
+            if let Some(k) = node.entry(p) {
+                self.unsupported(
+                    k.key_span,
+                    format!("`{p}` in {what} is not implemented yet"),
+                    help,
+                );
+            }
+        }
+        Some(())
+    }
+
+    /// `throttlingRateLimit`/`throttlingBurstLimit` when either is set (a method or route
+    /// setting may carry none).
+    fn setting_throttle(&mut self, node: &'a Node, what: &str) -> Option<Throttle> {
+        const RATE: &str = "throttlingRateLimit";
+        const BURST: &str = "throttlingBurstLimit";
+        if node.get(RATE).is_none() && node.get(BURST).is_none() {
+            return None;
+        }
+        self.throttle(node, what, RATE, BURST)
+    }
+
     /// A method key: `*/*` or `/resource/path/METHOD` (`*` for any method).
     fn method_key(&mut self, key: &str, span: Span) -> bool {
         if key == "*/*" {
@@ -149,33 +184,20 @@ impl<'a> Cx<'a> {
             }
             let mut known = vec!["throttlingRateLimit", "throttlingBurstLimit"];
             known.extend(CACHING);
-            known.extend(PLANNED);
             if self
-                .object(&e.value, "a method setting", &known, Vocab::Extension)
+                .object_with_planned(
+                    &e.value,
+                    "a method setting",
+                    &known,
+                    PLANNED,
+                    "method settings carry throttles and caching for now",
+                )
                 .is_none()
             {
                 continue;
             }
-            for p in PLANNED {
-                if let Some(k) = e.value.entry(p) {
-                    self.unsupported(
-                        k.key_span,
-                        format!("method setting `{p}` is not implemented yet"),
-                        "method settings carry throttles and caching for now",
-                    );
-                }
-            }
-            let has_throttle = e.value.get("throttlingRateLimit").is_some()
-                || e.value.get("throttlingBurstLimit").is_some();
-            if has_throttle {
-                if let Some(t) = self.throttle(
-                    &e.value,
-                    "a method setting",
-                    "throttlingRateLimit",
-                    "throttlingBurstLimit",
-                ) {
-                    throttles.push((Spanned::new(e.key.clone(), e.key_span), t));
-                }
+            if let Some(t) = self.setting_throttle(&e.value, "a method setting") {
+                throttles.push((Spanned::new(e.key.clone(), e.key_span), t));
             }
             if CACHING.iter().any(|k| e.value.get(k).is_some()) {
                 let mut c = CacheSetting::default();
@@ -215,39 +237,17 @@ impl<'a> Cx<'a> {
     /// An HTTP API stage's `defaultRouteSettings` and `routeSettings` throttles, as method
     /// keys (`*/*`, `/pets/GET`; `ANY /pets` is `/pets/*`).
     pub(super) fn route_settings(&mut self, stage: &'a Node) -> Vec<(Spanned<String>, Throttle)> {
-        const FIELDS: &[&str] = &[
-            "throttlingRateLimit",
-            "throttlingBurstLimit",
-            "detailedMetricsEnabled",
-            "loggingLevel",
-            "dataTraceEnabled",
-        ];
         let mut out = Vec::new();
         let mut one = |cx: &mut Self, node: &'a Node, key: String, span: Span| {
-            if cx
-                .object(node, "route settings", FIELDS, Vocab::Extension)
-                .is_none()
-            {
-                return;
-            }
-            for p in &FIELDS[2..] {
-                if let Some(k) = node.entry(p) {
-                    cx.unsupported(
-                        k.key_span,
-                        format!("route setting `{p}` is not implemented yet"),
-                        "route settings carry throttles for now",
-                    );
-                }
-            }
-            if node.get("throttlingRateLimit").is_some()
-                || node.get("throttlingBurstLimit").is_some()
-            {
-                if let Some(t) = cx.throttle(
-                    node,
-                    "route settings",
-                    "throttlingRateLimit",
-                    "throttlingBurstLimit",
-                ) {
+            let planned = cx.object_with_planned(
+                node,
+                "route settings",
+                &["throttlingRateLimit", "throttlingBurstLimit"],
+                &["detailedMetricsEnabled", "loggingLevel", "dataTraceEnabled"],
+                "route settings carry throttles for now",
+            );
+            if planned.is_some() {
+                if let Some(t) = cx.setting_throttle(node, "route settings") {
                     out.push((Spanned::new(key, span), t));
                 }
             }
