@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const CORPUS: &[&str] = &[
     "openapi-basepath-server-variable.yaml",
     "openapi.spec.stage-variables.json",
+    "swagger-mock-cors.json",
 ];
 
 fn main() {
@@ -126,7 +127,7 @@ fn vtl_conformance(root: &Path, out_dir: &Path) -> String {
     println!("cargo:rerun-if-changed={}", path.display());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut diags = specgate::diag::Diagnostics::default();
-    let loaded = specgate::load::Loaded::load_text(&path, text, &mut diags);
+    let loaded = specgate::load::Loaded::load_text(&path, text, &Default::default(), &mut diags);
     let doc = match loaded.root_tree() {
         Some(t) if diags.error_count() == 0 => t.to_json(),
         _ => panic!(

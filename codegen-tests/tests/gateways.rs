@@ -493,7 +493,9 @@ async fn aws_stage_variables_build_the_backend_url() {
     // The document's URI is `https://${stageVariables.TestHost}/...`: the gateway must open a
     // TLS connection to the host the stage variable names. A raw listener there sees the
     // ClientHello (record type 0x16, TLS major version 3); with no certificate to offer it
-    // hangs up, and the gateway answers with an integration failure.
+    // hangs up, and the gateway answers with an integration failure. The document uses
+    // `payloadFormatVersion`, an HTTP API feature, so it is an HTTP API: its integration
+    // failures are 500 `Internal Server Error`.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let host = listener.local_addr().unwrap();
     let hello = tokio::spawn(async move {
@@ -510,11 +512,8 @@ async fn aws_stage_variables_build_the_backend_url() {
     let gw = gateway(gen::aws_openapi_spec_stage_variables::Api, None, &vars).await;
     let r = get(gw.addr, "/path1?x=1").await;
     assert_eq!(hello.await.unwrap(), [0x16, 0x03]);
-    assert_eq!(r.status, 504);
-    assert_eq!(
-        r.text(),
-        r#"{"message":"Network error communicating with endpoint"}"#
-    );
+    assert_eq!(r.status, 500);
+    assert_eq!(r.text(), r#"{"message":"Internal Server Error"}"#);
     gw.shutdown().await.unwrap();
 }
 

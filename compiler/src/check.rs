@@ -386,8 +386,9 @@ fn integration(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {
             );
         }
         (IntegrationType::Mock, None) => {}
-        // A missing uri is reported by lowering; an invalid one too.
+        // A missing uri is reported by lowering; an invalid one too; a placeholder as such.
         (_, None) => {}
+        (_, Some(u)) if matches!(u.value, IntegrationUri::Placeholder(_)) => {}
         (IntegrationType::Http | IntegrationType::HttpProxy, Some(u)) => {
             let ok = matches!(u.value, IntegrationUri::Http(_))
                 || (api.flavor == Flavor::Http
@@ -585,13 +586,17 @@ fn integration(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {
         for (target, source) in &i.request_parameters {
             request_mapping(r, target, source, d);
         }
-    } else {
+    } else if i.integration_subtype.is_none() {
+        // With a subtype, `requestParameters` are the AWS service's parameters, not mappings.
         for (target, source) in &i.request_parameters {
             http_request_mapping(target, source, d);
         }
     }
     if let Some(c) = &i.credentials {
-        iam_arn(c, d);
+        // A placeholder is reported once, as a placeholder.
+        if crate::placeholders::names_in(&c.value).is_empty() {
+            iam_arn(c, d);
+        }
     }
 }
 
@@ -802,7 +807,12 @@ fn authorizer(api: &Api, s: &SecurityScheme, a: &Authorizer, d: &mut Diagnostics
         match &a.uri {
             // Missing or unreadable: reported by lowering.
             None => {}
-            Some(u) if !matches!(u.value, IntegrationUri::Lambda { .. }) => {
+            Some(u)
+                if !matches!(
+                    u.value,
+                    IntegrationUri::Lambda { .. } | IntegrationUri::Placeholder(_)
+                ) =>
+            {
                 d.error(
                     &codes::AUTHORIZER,
                     u.span,

@@ -31,6 +31,7 @@ codes! {
     REF_UNRESOLVED = "SG0010" "ref-unresolved" "a `$ref` points at nothing";
     REF_CYCLE = "SG0011" "ref-cycle" "a `$ref` chain leads back to itself without reaching a value";
     REF_REMOTE = "SG0012" "ref-remote" "a `$ref` to a URL (only local pointers and relative files are read)";
+    PLACEHOLDER = "SG0013" "placeholder" "a CloudFormation or Terraform placeholder (`Fn::Sub`, `!GetAtt`, `${AWS::Region}`, `${name}`) left without a value";
     VERSION = "SG0100" "openapi-version" "the document is not OpenAPI 3.0.x";
     STRUCTURE = "SG0101" "structure" "a value does not have the type or shape OpenAPI 3.0 requires";
     UNKNOWN_FIELD = "SG0102" "unknown-field" "a field that OpenAPI 3.0 does not define";

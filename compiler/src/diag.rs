@@ -158,6 +158,11 @@ impl Diagnostics {
                 d.primary.span.end,
             )
         });
+        // One root cause, one diagnostic: a node reached twice (an integration two
+        // operations `$ref`) is read twice but reported once.
+        self.items.dedup_by(|a, b| {
+            a.code == b.code && a.primary.span == b.primary.span && a.message == b.message
+        });
     }
     /// Consumes into the list.
     pub fn into_vec(self) -> Vec<Diagnostic> {

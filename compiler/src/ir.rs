@@ -94,6 +94,9 @@ pub struct Api {
     pub stages: Vec<Stage>,
     /// `x-specgate-usage-plans`, in document order.
     pub usage_plans: Vec<UsagePlan>,
+    /// Placeholders without a value where the gateway needs one (an integration URI,
+    /// credentials, an authorizer URI, an issuer, a VPC link).
+    pub unresolved: Vec<Unresolved>,
 }
 
 /// A token bucket: `rateLimit` requests per second refill a bucket of `burstLimit`.
@@ -650,6 +653,9 @@ impl IntegrationType {
 /// What an integration `uri` (or `authorizerUri`) is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IntegrationUri {
+    /// A CloudFormation or Terraform placeholder with no value yet (`${uri}`): fine for
+    /// `check`, refused by `build` (see `placeholders.rs`).
+    Placeholder(String),
     /// An http(s) URL (may hold `{param}` and `${stageVariables.x}` placeholders).
     Http(String),
     /// A Lambda function, through the Invoke API.
@@ -674,6 +680,17 @@ pub enum IntegrationUri {
     },
     /// A listener/service ARN used with VPC links (HTTP APIs).
     Other(String),
+}
+
+/// A placeholder without a value where the gateway needs one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unresolved {
+    /// The name a value is given under (`--var NAME=…`).
+    pub name: String,
+    /// Where it is written.
+    pub span: Span,
+    /// What needs it, for messages ("the integration uri").
+    pub what: &'static str,
 }
 
 /// `passthroughBehavior`.
@@ -722,7 +739,9 @@ pub struct Integration {
     pub cache_key_parameters: Vec<Spanned<String>>,
     /// `cacheNamespace`.
     pub cache_namespace: Option<String>,
-    /// `connectionType` is `VPC_LINK`.
+    /// `connectionType: VPC_LINK`: the `connectionId` (a link id, or
+    /// `${stageVariables.x}`), whose private target the gateway is given at start-up
+    /// (`--vpc-link ID=HOST:PORT`).
     pub vpc_link: Option<Spanned<String>>,
     /// `integrationTarget` (REST VPC link v2).
     pub integration_target: Option<Spanned<String>>,

@@ -16,11 +16,13 @@ pub mod ir;
 pub mod json;
 pub mod load;
 pub mod lower;
+pub mod placeholders;
 pub mod routes;
 pub mod schema;
 pub mod schema_check;
 pub mod source;
 pub mod suggest;
+pub mod swagger2;
 pub mod tree;
 pub mod vtl;
 pub mod vtl_gen;
@@ -48,23 +50,57 @@ impl Analysis {
     }
 }
 
+/// How a document is analysed.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Values for CloudFormation and Terraform placeholders.
+    pub vars: placeholders::Vars,
+    /// For `build`/`run`/`emit`: a placeholder whose value the gateway needs is an error
+    /// (in `check` it is a warning: a spec in CI is checked before it is rendered).
+    pub for_build: bool,
+}
+
 /// load → lower → check for a file.
 pub fn analyze_file(path: &Path) -> Result<Analysis, Fatal> {
+    analyze_file_with(path, &Options::default())
+}
+
+/// load → lower → check for a file, with placeholder values and the mode.
+pub fn analyze_file_with(path: &Path, opts: &Options) -> Result<Analysis, Fatal> {
     let mut d = Diagnostics::default();
-    let loaded = Loaded::load(path, &mut d)?;
-    Ok(finish(loaded, d))
+    let loaded = Loaded::load(path, &opts.vars, &mut d)?;
+    Ok(finish(loaded, d, opts))
 }
 
 /// load → lower → check for a document held in memory (relative `$ref`s resolve against
 /// `path`'s folder).
 pub fn analyze_text(path: &Path, text: String) -> Analysis {
-    let mut d = Diagnostics::default();
-    let loaded = Loaded::load_text(path, text, &mut d);
-    finish(loaded, d)
+    analyze_text_with(path, text, &Options::default())
 }
 
-fn finish(loaded: Loaded, mut d: Diagnostics) -> Analysis {
+/// [`analyze_text`] with placeholder values and the mode.
+pub fn analyze_text_with(path: &Path, text: String, opts: &Options) -> Analysis {
+    let mut d = Diagnostics::default();
+    let loaded = Loaded::load_text(path, text, &opts.vars, &mut d);
+    finish(loaded, d, opts)
+}
+
+fn finish(loaded: Loaded, mut d: Diagnostics, opts: &Options) -> Analysis {
     let api = lower::lower(&loaded, &mut d);
+    let needed: Vec<_> = api
+        .as_ref()
+        .map(|a| {
+            a.unresolved
+                .iter()
+                .map(|u| (u.name.clone(), u.span, u.what))
+                .collect()
+        })
+        .unwrap_or_default();
+    if opts.for_build {
+        placeholders::require(&needed, &mut d);
+    } else {
+        placeholders::report(&loaded.placeholders, &needed, &mut d);
+    }
     if let Some(api) = &api {
         check::check(api, &mut d);
         codegen::support(api, &loaded.db, &mut d);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::codes;
 use crate::diag::Diagnostics;
+use crate::placeholders::Vars;
 use crate::source::{FileId, SourceDb, Span};
 use crate::tree::{self, Node, NodeValue};
 
@@ -41,6 +42,8 @@ pub struct Loaded {
     trees: HashMap<FileId, Node>,
     /// The root file (`None` when it could not be read at all).
     pub root: Option<FileId>,
+    /// CloudFormation and Terraform placeholders left without a value (`placeholders.rs`).
+    pub placeholders: Vec<crate::placeholders::Placeholder>,
 }
 
 /// The root file could not be read: `specgate check` exits with status 2.
@@ -55,21 +58,26 @@ const MAX_REF_CHAIN: usize = 64;
 impl Loaded {
     /// Loads `path` and everything it references. An unreadable root is [`Fatal`]; everything
     /// else is a diagnostic.
-    pub fn load(path: &Path, diags: &mut Diagnostics) -> Result<Loaded, Fatal> {
+    pub fn load(path: &Path, vars: &Vars, diags: &mut Diagnostics) -> Result<Loaded, Fatal> {
         let text = read_text(path).map_err(Fatal)?;
-        Ok(Self::load_text(path, text, diags))
+        Ok(Self::load_text(path, text, vars, diags))
     }
 
     /// Loads a root document from memory; relative `$ref`s resolve against `path`'s folder.
-    pub fn load_text(path: &Path, text: String, diags: &mut Diagnostics) -> Loaded {
+    /// Placeholders are rendered with `vars` as each file is read.
+    pub fn load_text(path: &Path, text: String, vars: &Vars, diags: &mut Diagnostics) -> Loaded {
         let mut l = Loaded::default();
         let root = l.db.add(path, text);
         l.root = Some(root);
         let mut queue = vec![root];
         while let Some(id) = queue.pop() {
-            let Some(node) = tree::parse(id, l.db.file(id), diags) else {
+            let Some(mut node) = tree::parse(id, l.db.file(id), diags) else {
                 continue;
             };
+            if id == root && crate::swagger2::is_swagger2(&node) {
+                crate::swagger2::upgrade(&mut node, diags);
+            }
+            crate::placeholders::render(&mut node, l.db.file(id), vars, &mut l.placeholders, diags);
             let mut refs = Vec::new();
             collect_file_refs(&node, &mut refs);
             l.trees.insert(id, node);
@@ -370,7 +378,7 @@ mod tests {
         )
         .unwrap();
         let mut d = Diagnostics::default();
-        let l = Loaded::load(&dir.join("root.yaml"), &mut d).unwrap();
+        let l = Loaded::load(&dir.join("root.yaml"), &Default::default(), &mut d).unwrap();
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d.items()[0].code.id, codes::IO.id);
         let root = l.root.unwrap();

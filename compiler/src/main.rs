@@ -18,6 +18,39 @@ struct Cli {
     command: Command,
 }
 
+/// Values for the placeholders of unrendered SAM, CloudFormation and Terraform documents.
+#[derive(clap::Args, Clone, Default)]
+struct VarArgs {
+    /// A placeholder's value, `NAME=VALUE` (repeatable): `Ref`/`${Name}` as `Name`,
+    /// `Fn::GetAtt [X, Arn]` as `X.Arn`, pseudo parameters as `AWS::AccountId`.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// A JSON or YAML file mapping placeholder names to values (repeatable; nested maps
+    /// give dotted names, so `{X: {Arn: …}}` is `X.Arn`); `--var` wins over it.
+    #[arg(long = "vars", value_name = "FILE")]
+    var_files: Vec<PathBuf>,
+    /// The value of `${AWS::Region}` (default: `AWS_REGION`, then `AWS_DEFAULT_REGION`).
+    #[arg(long)]
+    region: Option<String>,
+}
+
+impl VarArgs {
+    fn options(&self, for_build: bool) -> Result<specgate::Options, ExitCode> {
+        let region = self
+            .region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok());
+        match specgate::placeholders::Vars::new(&self.vars, &self.var_files, region) {
+            Ok(vars) => Ok(specgate::Options { vars, for_build }),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check documents for every problem, with exact locations (exit 0 ok, 1 errors, 2 could not run).
@@ -34,6 +67,8 @@ enum Command {
         /// Colour for human output.
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        #[command(flatten)]
+        vars: VarArgs,
     },
     /// Write the generated gateway crate (readable, formatted, deterministic).
     Emit {
@@ -42,6 +77,8 @@ enum Command {
         /// Directory to write the crate into.
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        vars: VarArgs,
     },
     /// Compile a spec into one statically linked gateway executable.
     Build {
@@ -53,6 +90,8 @@ enum Command {
         /// Link dynamically (faster to link; the binary then needs the host's libc).
         #[arg(long)]
         no_static: bool,
+        #[command(flatten)]
+        vars: VarArgs,
     },
     /// Build, then start the gateway (default 127.0.0.1:8080); extra arguments go to the gateway.
     Run {
@@ -61,6 +100,8 @@ enum Command {
         /// Arguments for the gateway, after `--` (e.g. `-- --listen 0.0.0.0:8080 --stage prod`).
         #[arg(last = true)]
         gateway_args: Vec<String>,
+        #[command(flatten)]
+        vars: VarArgs,
     },
     /// Show the route table the gateway will have.
     Routes {
@@ -101,24 +142,45 @@ fn main() -> ExitCode {
             format,
             deny_warnings,
             color,
-        } => check(&files, format, deny_warnings, color),
+            vars,
+        } => match vars.options(false) {
+            Ok(opts) => check(&files, format, deny_warnings, color, &opts),
+            Err(code) => code,
+        },
         Command::Routes { file, format } => routes(&file, format),
-        Command::Emit { file, out } => emit(&file, &out),
+        Command::Emit { file, out, vars } => match vars.options(true) {
+            Ok(opts) => emit(&file, &out, &opts),
+            Err(code) => code,
+        },
         Command::Build {
             file,
             output,
             no_static,
-        } => match build(&file, &output, !no_static) {
+            vars,
+        } => match vars
+            .options(true)
+            .and_then(|opts| build(&file, &output, !no_static, &opts))
+        {
             Ok(_) => ExitCode::SUCCESS,
             Err(code) => code,
         },
-        Command::Run { file, gateway_args } => run(&file, &gateway_args),
+        Command::Run {
+            file,
+            gateway_args,
+            vars,
+        } => match vars.options(true) {
+            Ok(opts) => run(&file, &gateway_args, &opts),
+            Err(code) => code,
+        },
     }
 }
 
 /// Analyses a spec for emit/build/run: errors are printed and stop the command.
-fn analyze_for_codegen(file: &std::path::Path) -> Result<specgate::ir::Api, ExitCode> {
-    let a = match specgate::analyze_file(file) {
+fn analyze_for_codegen(
+    file: &std::path::Path,
+    opts: &specgate::Options,
+) -> Result<specgate::ir::Api, ExitCode> {
+    let a = match specgate::analyze_file_with(file, opts) {
         Ok(a) => a,
         Err(specgate::Fatal(msg)) => {
             eprintln!("error: cannot read {msg}");
@@ -144,8 +206,8 @@ fn analyze_for_codegen(file: &std::path::Path) -> Result<specgate::ir::Api, Exit
     }
 }
 
-fn emit(file: &std::path::Path, out: &std::path::Path) -> ExitCode {
-    let api = match analyze_for_codegen(file) {
+fn emit(file: &std::path::Path, out: &std::path::Path, opts: &specgate::Options) -> ExitCode {
+    let api = match analyze_for_codegen(file, opts) {
         Ok(a) => a,
         Err(c) => return c,
     };
@@ -170,8 +232,9 @@ fn build(
     file: &std::path::Path,
     output: &std::path::Path,
     static_link: bool,
+    opts: &specgate::Options,
 ) -> Result<PathBuf, ExitCode> {
-    let api = analyze_for_codegen(file)?;
+    let api = analyze_for_codegen(file, opts)?;
     eprintln!(
         "specgate: compiling {} ({} routes)",
         file.display(),
@@ -197,13 +260,13 @@ fn build(
     }
 }
 
-fn run(file: &std::path::Path, args: &[String]) -> ExitCode {
+fn run(file: &std::path::Path, args: &[String], opts: &specgate::Options) -> ExitCode {
     let out = specgate::build::cache_dir().join("bin").join(
         file.file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "gateway".into()),
     );
-    let exe = match build(file, &out, true) {
+    let exe = match build(file, &out, true, opts) {
         Ok(p) => p,
         Err(c) => return c,
     };
@@ -227,7 +290,13 @@ fn exec(exe: &std::path::Path, args: &[String]) -> std::io::Error {
     }
 }
 
-fn check(files: &[PathBuf], format: OutFormat, deny_warnings: bool, color: Color) -> ExitCode {
+fn check(
+    files: &[PathBuf],
+    format: OutFormat,
+    deny_warnings: bool,
+    color: Color,
+    opts: &specgate::Options,
+) -> ExitCode {
     let format = match format {
         OutFormat::Human => Format::Human,
         OutFormat::Json => Format::Json,
@@ -244,7 +313,7 @@ fn check(files: &[PathBuf], format: OutFormat, deny_warnings: bool, color: Color
     let mut dbs = Vec::new();
     let mut fatal = false;
     for f in files {
-        match specgate::analyze_file(f) {
+        match specgate::analyze_file_with(f, opts) {
             Ok(a) => {
                 all.extend(
                     a.diagnostics

@@ -47,7 +47,7 @@ fn row(api: &Api, r: &Route, base: &str) -> RouteRow {
                 }) => {
                     format!("{service}:{kind}/{target}")
                 }
-                Some(IntegrationUri::Other(o)) => o.clone(),
+                Some(IntegrationUri::Other(o) | IntegrationUri::Placeholder(o)) => o.clone(),
             };
             (i.kind.value.as_str().to_string(), target)
         }

@@ -198,14 +198,62 @@ enum Frame {
     Seq {
         start: Span,
         anchor: usize,
+        intrinsic: Option<&'static str>,
         items: Vec<Node>,
     },
     Map {
         start: Span,
         anchor: usize,
+        intrinsic: Option<&'static str>,
         entries: Vec<Entry>,
         pending_key: Option<(String, Span)>,
     },
+}
+
+/// CloudFormation's short-form tags (`!Sub`, `!GetAtt`, …) and the long form each stands for.
+/// A tagged node is read as the one-key mapping the long form writes (`{"Fn::Sub": …}`), so
+/// the placeholder pass (`placeholders.rs`) sees one shape.
+fn cloudformation_tag(tag: Option<&saphyr_parser::Tag>) -> Option<&'static str> {
+    let tag = tag?;
+    if tag.handle != "!" {
+        return None;
+    }
+    Some(match tag.suffix.as_str() {
+        "Ref" => "Ref",
+        "Condition" => "Condition",
+        "Sub" => "Fn::Sub",
+        "GetAtt" => "Fn::GetAtt",
+        "Join" => "Fn::Join",
+        "If" => "Fn::If",
+        "ImportValue" => "Fn::ImportValue",
+        "Select" => "Fn::Select",
+        "Split" => "Fn::Split",
+        "FindInMap" => "Fn::FindInMap",
+        "Base64" => "Fn::Base64",
+        "GetAZs" => "Fn::GetAZs",
+        "Cidr" => "Fn::Cidr",
+        "Equals" => "Fn::Equals",
+        "Not" => "Fn::Not",
+        "And" => "Fn::And",
+        "Or" => "Fn::Or",
+        "Transform" => "Fn::Transform",
+        _ => return None,
+    })
+}
+
+/// Wraps a node read with a CloudFormation short-form tag into its long form.
+fn intrinsic_node(function: Option<&'static str>, node: Node) -> Node {
+    match function {
+        None => node,
+        Some(f) => Node {
+            span: node.span,
+            value: NodeValue::Object(vec![Entry {
+                key: f.to_string(),
+                key_span: node.span,
+                value: node,
+            }]),
+        },
+    }
 }
 
 /// Parses a YAML or JSON text into a tree. Problems are reported to `diags`; `None` when the
@@ -302,13 +350,13 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
             Event::Scalar(text, style, anchor, tag) => {
                 total_nodes += 1;
                 let value = scalar_value(&text, style, tag.as_deref().map(|t| t.suffix.as_str()));
-                let n = Node { span, value };
+                let n = intrinsic_node(cloudformation_tag(tag.as_deref()), Node { span, value });
                 if anchor > 0 {
                     anchors.push((anchor, n.clone()));
                 }
                 n
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(anchor, tag) => {
                 if stack.len() >= MAX_DEPTH {
                     diags.error(
                         &codes::TOO_LARGE,
@@ -320,11 +368,12 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                 stack.push(Frame::Seq {
                     start: span,
                     anchor,
+                    intrinsic: cloudformation_tag(tag.as_deref()),
                     items: Vec::new(),
                 });
                 continue;
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(anchor, tag) => {
                 if stack.len() >= MAX_DEPTH {
                     diags.error(
                         &codes::TOO_LARGE,
@@ -336,6 +385,7 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                 stack.push(Frame::Map {
                     start: span,
                     anchor,
+                    intrinsic: cloudformation_tag(tag.as_deref()),
                     entries: Vec::new(),
                     pending_key: None,
                 });
@@ -347,24 +397,32 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                     Some(Frame::Seq {
                         start,
                         anchor,
+                        intrinsic,
                         items,
                     }) => (
-                        Node {
-                            span: Span::new(file_id, start.start as usize, span.end as usize),
-                            value: NodeValue::Array(items),
-                        },
+                        intrinsic_node(
+                            intrinsic,
+                            Node {
+                                span: Span::new(file_id, start.start as usize, span.end as usize),
+                                value: NodeValue::Array(items),
+                            },
+                        ),
                         anchor,
                     ),
                     Some(Frame::Map {
                         start,
                         anchor,
+                        intrinsic,
                         entries,
                         ..
                     }) => (
-                        Node {
-                            span: Span::new(file_id, start.start as usize, span.end as usize),
-                            value: NodeValue::Object(entries),
-                        },
+                        intrinsic_node(
+                            intrinsic,
+                            Node {
+                                span: Span::new(file_id, start.start as usize, span.end as usize),
+                                value: NodeValue::Object(entries),
+                            },
+                        ),
                         anchor,
                     ),
                     None => continue,

@@ -205,3 +205,70 @@ fn no_panic_on_unreadable_input() {
     assert!(err.contains("SG0002"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Placeholders: `check` warns and passes; `emit`/`build` refuse what the gateway needs,
+/// listing each missing name at its place with the flag to pass; `--var`, `--vars` and
+/// `--region` give the values, which reach the generated code.
+#[test]
+fn placeholders_are_warnings_in_check_and_values_in_build() {
+    let spec = "specs/invalid/sg0013-placeholder.yaml";
+    let (code, _, err) = run(&["check", "--color", "never", spec]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("0 errors, 5 warnings"), "{err}");
+
+    let out = std::env::temp_dir().join(format!("specgate-placeholders-{}", std::process::id()));
+    let out_s = out.to_str().unwrap();
+    let (code, _, err) = run(&["emit", spec, "--out", out_s]);
+    assert_eq!(code, 1, "{err}");
+    for (name, at) in [
+        ("AWS::Region", "sg0013-placeholder.yaml:14:39"),
+        ("OrdersFunction.Arn", "sg0013-placeholder.yaml:14:87"),
+        ("ApiRole.Arn", "sg0013-placeholder.yaml:16:11"),
+        ("legacy_base_url", "sg0013-placeholder.yaml:23:15"),
+    ] {
+        assert!(
+            err.contains(&format!("error[SG0013]: `{name}` has no value")),
+            "{name}: {err}"
+        );
+        assert!(err.contains(at), "{name} at {at}: {err}");
+        assert!(err.contains(&format!("pass `--var {name}=VALUE`")), "{err}");
+    }
+    // The title's `${AWS::StackName}` is only text: not required.
+    assert!(!err.contains("`AWS::StackName` has no value"), "{err}");
+    assert!(err.contains("not compiled: 4 errors"), "{err}");
+
+    let vars = out.with_extension("vars.yaml");
+    std::fs::write(
+        &vars,
+        "OrdersFunction:\n  Arn: arn:aws:lambda:eu-west-1:123456789012:function:orders\nlegacy_base_url: http://127.0.0.1:9\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "emit",
+        spec,
+        "--out",
+        out_s,
+        "--vars",
+        vars.to_str().unwrap(),
+        "--var",
+        "ApiRole.Arn=arn:aws:iam::123456789012:role/api",
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let code_text = std::fs::read_to_string(out.join("src/gateway.rs")).unwrap();
+    assert!(
+        code_text.contains("arn:aws:lambda:eu-west-1:123456789012:function:orders"),
+        "the function ARN reaches the gateway"
+    );
+    assert!(
+        code_text.contains("http://127.0.0.1:9/items"),
+        "the Terraform variable reaches the gateway"
+    );
+    // A --var on the command line wins over a --vars file; malformed pairs are usage errors.
+    let (code, _, err) = run(&["emit", spec, "--out", out_s, "--var", "novalue"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--var `novalue` is not NAME=VALUE"), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_file(&vars);
+}

@@ -16,7 +16,12 @@ fn seeds() -> &'static [(String, String)] {
 fn load_seeds() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let mut v = Vec::new();
-    for dir in ["specs", "specs/invalid", "../shared/corpora/aws-specs"] {
+    for dir in [
+        "specs",
+        "specs/invalid",
+        "../shared/corpora/aws-specs",
+        "../shared/corpora/aws-real",
+    ] {
         let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };

@@ -114,6 +114,11 @@ pub struct Config {
     /// must still name ISSUER; its keys come from URL (a local identity provider, a test).
     #[arg(long = "jwt-discovery", value_parser = parse_kv, env = "SPECGATE_JWT_DISCOVERY", value_delimiter = ',')]
     pub jwt_discovery: Vec<(String, String)>,
+    /// Where a VPC link's private backend is, `ID=HOST:PORT` (repeatable): integrations with
+    /// `connectionType: VPC_LINK` and that `connectionId` connect there, sending the host of
+    /// their `uri` as `Host`.
+    #[arg(long = "vpc-link", value_parser = parse_vpc_link, env = "SPECGATE_VPC_LINKS", value_delimiter = ',')]
+    pub vpc_links: Vec<(String, String)>,
     /// What to do instead of serving.
     #[command(subcommand)]
     pub command: Option<crate::cli::Command>,
@@ -124,6 +129,20 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("`{s}` is not name=value")),
     }
+}
+
+fn parse_vpc_link(s: &str) -> Result<(String, String), String> {
+    let (id, target) = parse_kv(s)?;
+    let ok = match target.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
+        None => false,
+    };
+    if !ok {
+        return Err(format!(
+            "`{target}` is not HOST:PORT (in --vpc-link {id}=HOST:PORT)"
+        ));
+    }
+    Ok((id, target))
 }
 
 impl Config {
@@ -154,6 +173,7 @@ impl Config {
             function_concurrency: 4,
             function_timeout_seconds: None,
             jwt_discovery: Vec::new(),
+            vpc_links: Vec::new(),
         }
     }
 }

@@ -97,6 +97,8 @@ pub struct ApiInfo {
     pub usage_plans: &'static [usage::PlanInfo],
     /// Where API keys are read from.
     pub api_key_source: usage::KeySource,
+    /// VPC links the API names by id; each needs `--vpc-link ID=HOST:PORT`.
+    pub vpc_links: &'static [&'static str],
 }
 
 /// The one trait generated code implements.

@@ -50,6 +50,20 @@ impl Runtime {
     /// A runtime for `info` with `config` (stage chosen and variables merged here), with
     /// its own Lambda functions and shared state.
     pub fn new(info: &'static ApiInfo, config: Config) -> Result<Runtime, String> {
+        let missing: Vec<&str> = info
+            .vpc_links
+            .iter()
+            .copied()
+            .filter(|id| !config.vpc_links.iter().any(|(k, _)| k == id))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "the API sends requests through VPC link{} {}; give the private address of each: {}",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+                missing.iter().map(|m| format!("--vpc-link {m}=HOST:PORT")).collect::<Vec<_>>().join(" ")
+            ));
+        }
         let lambda = crate::lambda::functions::Lambda::new(&config)?;
         let max = config
             .max_connections

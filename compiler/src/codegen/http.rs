@@ -12,6 +12,14 @@ pub(super) fn url_builder(r: &Route, i: &Integration) -> TokenStream {
 /// wrote (in `request_overrides`) fills `{name}` first.
 pub(super) fn url_builder_with(r: &Route, i: &Integration, overrides: bool) -> TokenStream {
     let Some(IntegrationUri::Http(uri)) = i.uri.as_ref().map(|u| &u.value) else {
+        if i.vpc_link.is_some() {
+            // A load balancer's ARN behind a VPC link (HTTP APIs): the request path goes to
+            // the address `--vpc-link` gives (`vpc_link` below puts it in).
+            return quote! {
+                let mut url = String::from("http://vpc-link");
+                url.push_str(&cx.path);
+            };
+        }
         return quote!(let mut url = String::new(););
     };
     let path_maps = mapped(i, "path");
@@ -103,6 +111,30 @@ pub(super) fn url_builder_with(r: &Route, i: &Integration, overrides: bool) -> T
     }
 }
 
+/// With `connectionType: VPC_LINK`: the backend URL's address becomes the link's private
+/// target (`--vpc-link ID=HOST:PORT`) and the URL's host is sent as `Host`, as AWS does.
+pub(super) fn vpc_link(i: &Integration) -> TokenStream {
+    let Some(id) = &i.vpc_link else {
+        return quote!();
+    };
+    let id = match id
+        .value
+        .strip_prefix("${stageVariables.")
+        .and_then(|v| v.strip_suffix('}'))
+    {
+        Some(var) => quote!(&cx.stage_var(#var).unwrap_or("").to_string()),
+        None => {
+            let id = &id.value;
+            quote!(#id)
+        }
+    };
+    quote! {
+        if let Some(resp) = upstream::via_vpc_link(rt, cx, #id, &mut url, &mut headers) {
+            return resp;
+        }
+    }
+}
+
 pub(super) fn header_mappings(i: &Integration) -> TokenStream {
     let none = quote!(None);
     let hs = mapped(i, "header").into_iter().filter_map(|(name, expr)| {
@@ -142,11 +174,13 @@ pub(super) fn http_proxy(_api: &Api, r: &Route, i: &Integration) -> TokenStream 
         }
     };
     let timeout = i.timeout_ms.value as u64;
+    let vpc = vpc_link(i);
     quote! {
         #url
         upstream::append_query(&mut url, cx.query.as_deref());
         #queries
         #headers
+        #vpc
         upstream::http_proxy(rt, cx, req, url, #method, headers, #timeout).await
     }
 }
@@ -201,6 +235,7 @@ pub(super) fn http(
         (quote!(), quote!(), quote!(req.into_body()), quote!(#ov))
     };
     let bind_overrides = mapping.then(|| quote!(let request_overrides = mapped.overrides();));
+    let vpc = vpc_link(i);
     quote! {
         let method = #method;
         #prepare
@@ -214,6 +249,7 @@ pub(super) fn http(
             headers.push((std::borrow::Cow::Borrowed("content-type"), ct.to_string()));
         }
         #overrides
+        #vpc
         #ov
         let backend = match upstream::http_call(rt, cx, method, url, headers, #payload, #timeout).await {
             Ok(b) => b,

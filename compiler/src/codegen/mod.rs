@@ -209,6 +209,17 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
     let route_fn = route_function(api);
     let plans = usage_plans(api);
     let key_source = key_source(api);
+    // VPC links named by id (not by a stage variable): the gateway refuses to start without
+    // their targets.
+    let mut vpc_links: Vec<&str> = api
+        .routes
+        .iter()
+        .filter_map(|r| r.integration.as_ref()?.vpc_link.as_ref())
+        .map(|id| id.value.as_str())
+        .filter(|id| !id.starts_with("${"))
+        .collect();
+    vpc_links.sort_unstable();
+    vpc_links.dedup();
     let templates = templates_module(api);
     let models = if models.is_empty() {
         quote!()
@@ -240,6 +251,7 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
             gateway_responses: &[#(#responses),*],
             usage_plans: #plans,
             api_key_source: #key_source,
+            vpc_links: &[#(#vpc_links),*],
         };
 
         /// The gateway.

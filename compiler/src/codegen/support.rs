@@ -51,7 +51,10 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
                 .help("supported: method.request.{path|querystring|header}.x, context.x, stageVariables.x, 'static', integration.response.header.x");
             }
         }
-        if api.flavor == Flavor::Http && !i.request_parameters.is_empty() {
+        if api.flavor == Flavor::Http
+            && !i.request_parameters.is_empty()
+            && i.integration_subtype.is_none()
+        {
             d.error(
                 &codes::UNSUPPORTED,
                 i.request_parameters[0].0.span,
@@ -101,19 +104,21 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
             _ if s.is_iam() => Some("IAM (SigV4) authorization is not enforced yet"),
             None => None,
             Some(a) => match a.kind {
+                // A placeholder uri is reported as such (and refused by `build`); a missing or
+                // malformed one by lowering.
                 AuthorizerKind::Token | AuthorizerKind::Request => (!matches!(
                     a.uri.as_ref().map(|u| &u.value),
-                    Some(IntegrationUri::Lambda { .. })
+                    None | Some(IntegrationUri::Lambda { .. } | IntegrationUri::Placeholder(_))
                 ))
                 .then_some("its `authorizerUri` is not a Lambda function specgate can call"),
                 AuthorizerKind::Jwt => a
                     .jwt
                     .is_none()
                     .then_some("it has no `jwtConfiguration` to check tokens with"),
-                AuthorizerKind::CognitoUserPools => (!a
-                    .provider_arns
-                    .iter()
-                    .any(|p| cognito_issuer(&p.value).is_some()))
+                AuthorizerKind::CognitoUserPools => (!a.provider_arns.iter().any(|p| {
+                    cognito_issuer(&p.value).is_some()
+                        || !crate::placeholders::names_in(&p.value).is_empty()
+                }))
                 .then_some("it has no user pool ARN to find the pool's keys with"),
             },
         };

@@ -51,10 +51,18 @@ impl<'a> Cx<'a> {
         )?;
         let uri = node.get("uri").and_then(|n| {
             let s = self.string(n, "uri")?;
-            let u = self.classify_uri(&s)?;
+            let u = if self.needs(&s, "the integration uri") {
+                self.classify_unrendered(&s)
+            } else {
+                self.classify_uri(&s)?
+            };
             Some(Spanned::new(u, s.span))
         });
-        if node.get("uri").is_none() && kind != IntegrationType::Mock {
+        // Subtype (AWS service) integrations of HTTP APIs name their target in parameters.
+        if node.get("uri").is_none()
+            && kind != IntegrationType::Mock
+            && node.get("integrationSubtype").is_none()
+        {
             self.d.error(
                 &codes::INTEGRATION_COMBINATION,
                 node.span,
@@ -68,6 +76,9 @@ impl<'a> Cx<'a> {
         let credentials = node
             .get("credentials")
             .and_then(|n| self.string(n, "credentials"));
+        if let Some(c) = &credentials {
+            self.needs(c, "the integration credentials");
+        }
         let mut request_parameters = Vec::new();
         if let Some(rp) = node.get("requestParameters") {
             request_parameters = self.string_map(rp, "a request parameter");
@@ -118,6 +129,9 @@ impl<'a> Cx<'a> {
             .and_then(|n| self.string(n, "cacheNamespace"))
             .map(|s| s.value);
         let mut vpc_link = None;
+        let connection_id = node
+            .get("connectionId")
+            .and_then(|n| self.string(n, "connectionId"));
         if let Some(n) = node.get("connectionType") {
             if let Some(is_vpc) = self.one_of(
                 n,
@@ -125,28 +139,25 @@ impl<'a> Cx<'a> {
                 &[("INTERNET", false), ("VPC_LINK", true)],
             ) {
                 if is_vpc {
-                    vpc_link = Some(Spanned::new("VPC_LINK".to_string(), n.span));
-                    self.unsupported(
-                        n.span,
-                        "VPC links reach private networks inside AWS; a self-hosted gateway cannot use them",
-                        "set `connectionType: INTERNET` (or remove it) and point `uri` at the backend's address",
-                    );
+                    match &connection_id {
+                        Some(id) => {
+                            self.needs(id, "the VPC link id");
+                            vpc_link = Some(id.clone());
+                        }
+                        None => {
+                            self.d
+                                .error(&codes::INTEGRATION_COMBINATION, n.span, "a `VPC_LINK` connection needs a `connectionId`")
+                                .help("name the VPC link (its id, or `${stageVariables.vpcLinkId}`); the gateway is given its private address with `--vpc-link ID=HOST:PORT`");
+                        }
+                    }
                 }
             }
         }
-        if let Some(n) = node.get("connectionId") {
-            self.string(n, "connectionId");
-        }
+        // The load balancer behind a VPC link: AWS routes to it; here `--vpc-link` names the
+        // address, so the ARN is read and kept for the route table only.
         let integration_target = node
             .get("integrationTarget")
             .and_then(|n| self.string(n, "integrationTarget"));
-        if let Some(t) = &integration_target {
-            self.unsupported(
-                t.span,
-                "`integrationTarget` (VPC link v2) exists only inside AWS",
-                "point `uri` at the backend's address instead",
-            );
-        }
         let mut tls_insecure_skip_verification = false;
         let mut tls_server_name = None;
         if let Some(t) = node.get("tlsConfig") {
@@ -323,6 +334,28 @@ impl<'a> Cx<'a> {
             });
         }
         out
+    }
+
+    /// Classifies a uri that still holds placeholders as far as the rest of it tells (an ARN
+    /// or URL around `${…}` keeps its kind); what the placeholder would make malformed is not
+    /// reported, since the placeholder already is.
+    pub(super) fn classify_unrendered(&mut self, s: &Spanned<String>) -> IntegrationUri {
+        let v = s.value.trim();
+        if v.starts_with("${") {
+            return IntegrationUri::Placeholder(v.to_string());
+        }
+        // `${AWS::Region}` would split an ARN at its colons: classify with them hidden.
+        let mut hidden = s.clone();
+        for name in crate::placeholders::names_in(&s.value) {
+            hidden.value = hidden.value.replace(
+                &format!("${{{name}}}"),
+                &format!("${{{}}}", name.replace(':', "_")),
+            );
+        }
+        let reported = std::mem::take(self.d);
+        let u = self.classify_uri(&hidden);
+        *self.d = reported;
+        u.unwrap_or_else(|| IntegrationUri::Placeholder(v.to_string()))
     }
 
     /// Classifies an integration or authorizer uri; malformed ARNs are reported here.

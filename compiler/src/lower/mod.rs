@@ -12,6 +12,7 @@
 //!
 //! | file | lowers |
 //! | --- | --- |
+//! | `flavor.rs` | REST or HTTP API: `x-specgate-api-type`, or inferred from the features used |
 //! | `root.rs` | the version, the root object, `x-specgate-*` settings, stages, servers, endpoint types, CORS, documentation, resource policies |
 //! | `paths.rs` | paths and path templates, operations, parameters, request bodies |
 //! | `integration.rs` | `x-amazon-apigateway-integration`, integration responses, integration URIs and ARNs |
@@ -30,6 +31,7 @@ use crate::load::{Loaded, Pointer};
 use crate::source::Span;
 use crate::tree::{Entry, Node, NodeValue};
 
+mod flavor;
 mod integration;
 mod paths;
 mod responses;
@@ -123,6 +125,7 @@ pub fn lower(l: &Loaded, diags: &mut Diagnostics) -> Option<Api> {
         l,
         d: diags,
         flavor: Flavor::Rest,
+        unresolved: Vec::new(),
     };
     if !cx.version(root) {
         return None;
@@ -130,7 +133,8 @@ pub fn lower(l: &Loaded, diags: &mut Diagnostics) -> Option<Api> {
     // The openapiv3 structure pass is independent of lowering: run it on a second core.
     std::thread::scope(|scope| {
         let structure = scope.spawn(|| structure(l, root));
-        let api = cx.api(root, &ptr);
+        let mut api = cx.api(root, &ptr);
+        api.unresolved = std::mem::take(&mut cx.unresolved);
         match structure.join() {
             Ok(d) => cx.d.extend(d),
             Err(_) => {
@@ -158,6 +162,8 @@ struct Cx<'a> {
     l: &'a Loaded,
     d: &'a mut Diagnostics,
     flavor: Flavor,
+    /// Placeholders without a value found where the gateway needs a value.
+    unresolved: Vec<Unresolved>,
 }
 
 /// What kind of object a field table describes, for messages and for which unknown keys
@@ -423,6 +429,32 @@ impl<'a> Cx<'a> {
                 Span::new(span.file, start, start + part.len())
             })
             .unwrap_or(span)
+    }
+
+    /// Records the unresolved placeholders in a value the gateway needs (`what` names it for
+    /// messages); true when there are any, so that the caller skips checks the placeholder
+    /// would fail (one root cause, one diagnostic).
+    fn needs(&mut self, s: &Spanned<String>, what: &'static str) -> bool {
+        let names = crate::placeholders::names_in(&s.value);
+        for name in &names {
+            let span = self
+                .l
+                .placeholders
+                .iter()
+                .find(|p| {
+                    p.name == *name
+                        && p.span.file == s.span.file
+                        && p.span.start >= s.span.start
+                        && p.span.end <= s.span.end
+                })
+                .map_or(s.span, |p| p.span);
+            self.unresolved.push(Unresolved {
+                name: name.to_string(),
+                span,
+                what,
+            });
+        }
+        !names.is_empty()
     }
 
     fn unsupported(&mut self, span: Span, msg: impl Into<String>, help: &str) {

@@ -270,6 +270,17 @@ impl<'a> Cx<'a> {
             );
             return None;
         };
+        if let Some(v @ ("body" | "formData")) = inn.as_str() {
+            self.d
+                .error(&codes::VERSION, inn.span, format!("`in: {v}` is Swagger 2.0; OpenAPI 3.0 has no {v} parameters"))
+                .label("Swagger 2.0 leftover")
+                .help(if v == "body" {
+                    "describe the body with the operation's `requestBody: {content: {application/json: {schema: …}}}`"
+                } else {
+                    "describe form fields as a `requestBody` with `application/x-www-form-urlencoded` content and an object schema"
+                });
+            return None;
+        }
         let location = self.one_of(
             inn,
             "parameter location",

@@ -9,17 +9,6 @@ impl<'a> Cx<'a> {
             self.type_error(root, "an OpenAPI document", "an object");
             return false;
         }
-        if let Some(sw) = root.get("swagger") {
-            self.d
-                .error(
-                    &codes::VERSION,
-                    sw.span,
-                    "Swagger 2.0 documents are not supported yet; specgate reads OpenAPI 3.0.x",
-                )
-                .label("Swagger 2.0")
-                .help("export the API as OpenAPI 3 (`aws apigateway get-export --export-type oas30`) or convert it with swagger2openapi");
-            return false;
-        }
         let Some(v) = root.get("openapi") else {
             self.d
                 .error(
@@ -56,23 +45,7 @@ impl<'a> Cx<'a> {
 
     pub(super) fn api(&mut self, root: &'a Node, ptr: &Pointer) -> Api {
         // Flavour first: it changes how everything else is read.
-        let mut flavor = if root
-            .get("x-amazon-apigateway-importexport-version")
-            .is_some()
-        {
-            Flavor::Http
-        } else {
-            Flavor::Rest
-        };
-        if let Some(n) = root.get("x-specgate-api-type") {
-            if let Some(f) = self.one_of(
-                n,
-                "API type",
-                &[("rest", Flavor::Rest), ("http", Flavor::Http)],
-            ) {
-                flavor = f;
-            }
-        }
+        let flavor = self.infer_flavor(root);
         self.flavor = flavor;
         let mut api = Api {
             flavor,
@@ -99,6 +72,7 @@ impl<'a> Cx<'a> {
             documentation_parts: 0,
             stages: Vec::new(),
             usage_plans: Vec::new(),
+            unresolved: Vec::new(),
         };
         const ROOT: &[&str] = &[
             "openapi",
@@ -129,7 +103,33 @@ impl<'a> Cx<'a> {
             "x-specgate-websocket",
             "x-specgate-portal",
         ];
-        let Some(entries) = self.object(root, "the OpenAPI object", ROOT, Vocab::OpenApi) else {
+        // Swagger 2.0 keys left in an OpenAPI 3.0 document: say where 3.0 keeps them.
+        const SWAGGER2: &[(&str, &str)] = &[
+            ("definitions", "schemas go under `components.schemas` (and `#/definitions/X` references become `#/components/schemas/X`)"),
+            ("securityDefinitions", "security schemes go under `components.securitySchemes`"),
+            ("host", "the address goes into `servers: [{url: https://host/basePath}]`"),
+            ("basePath", "the base path goes into `servers: [{url: https://host/basePath}]`"),
+            ("schemes", "the scheme goes into `servers: [{url: https://host/basePath}]`"),
+            ("consumes", "request media types are the keys of each `requestBody.content`"),
+            ("produces", "response media types are the keys of each response's `content`"),
+        ];
+        let mut known = ROOT.to_vec();
+        if let Some(entries) = root.as_object() {
+            for e in entries {
+                if let Some((_, home)) = SWAGGER2.iter().find(|(k, _)| *k == e.key) {
+                    known.push(e.key.as_str());
+                    self.d
+                        .warning(
+                            &codes::VERSION,
+                            e.key_span,
+                            format!("`{}` is Swagger 2.0; this OpenAPI 3.0 document does not read it", e.key),
+                        )
+                        .label("Swagger 2.0 leftover")
+                        .help(format!("in OpenAPI 3.0 {home}; or declare the whole file `swagger: \"2.0\"` if it is one"));
+                }
+            }
+        }
+        let Some(entries) = self.object(root, "the OpenAPI object", &known, Vocab::OpenApi) else {
             return api;
         };
         // Unimplemented specgate extensions are errors, never silently dropped.
@@ -324,7 +324,53 @@ impl<'a> Cx<'a> {
                 self.type_error(paths, "`paths`", "an object");
             }
         }
+        self.implicit_api_key_scheme(&mut api);
         api
+    }
+
+    /// AWS's own samples require API keys with `security: [{api_key: []}]` and no scheme
+    /// defined. The name is API Gateway's convention for "API key required" (its exports
+    /// define `api_key` as the `x-api-key` header), so such a requirement is read that way,
+    /// with a warning. (Whether the importer itself fills the scheme in is not confirmed;
+    /// this is the reading consistent with its exports.)
+    fn implicit_api_key_scheme(&mut self, api: &mut Api) {
+        if api.security_schemes.contains_key("api_key") {
+            return;
+        }
+        let mut first = None;
+        for r in &api.routes {
+            for req in &r.security {
+                for (name, _) in &req.schemes {
+                    if name.value == "api_key"
+                        && first.is_none_or(|f: Span| name.span.start < f.start)
+                    {
+                        first = Some(name.span);
+                    }
+                }
+            }
+        }
+        let Some(span) = first else { return };
+        self.d
+            .warning(
+                &codes::UNKNOWN_SECURITY_SCHEME,
+                span,
+                "security scheme `api_key` is not defined; it is read as API Gateway's API key (the `x-api-key` header)",
+            )
+            .label("undefined scheme")
+            .help("define it: `api_key: {type: apiKey, name: x-api-key, in: header}` under `components.securitySchemes` (Swagger 2.0: `securityDefinitions`)");
+        api.security_schemes.insert(
+            "api_key".into(),
+            SecurityScheme {
+                name: "api_key".into(),
+                kind: SchemeKind::ApiKey {
+                    location: ParamIn::Header,
+                    name: "x-api-key".into(),
+                },
+                auth_type: None,
+                authorizer: None,
+                span,
+            },
+        );
     }
 
     /// `x-specgate-validation`: `parameters: aws | typed`, `bodies: aws | typed`,
@@ -476,7 +522,7 @@ impl<'a> Cx<'a> {
                     span,
                     format!("`{what}` applies to REST APIs; this is an HTTP API, which ignores it"),
                 )
-                .help("remove it, or drop `x-amazon-apigateway-importexport-version` / set `x-specgate-api-type: rest` if this is a REST API");
+                .help("remove it, or set `x-specgate-api-type: rest` if this is a REST API");
         }
     }
 
@@ -488,14 +534,20 @@ impl<'a> Cx<'a> {
                     span,
                     format!("`{what}` applies to HTTP APIs; this is a REST API, which ignores it"),
                 )
-                .help("set `x-specgate-api-type: http` (or add `x-amazon-apigateway-importexport-version: \"1.0\"`) if this is an HTTP API");
+                .help("set `x-specgate-api-type: http` if this is an HTTP API");
         }
     }
 
     pub(super) fn servers(&mut self, node: &'a Node) -> Vec<Server> {
-        let Some(items) = node.as_array() else {
-            self.type_error(node, "`servers`", "an array");
-            return Vec::new();
+        // A single Server object where a list belongs is read as one (API Gateway accepts
+        // it; the structure pass warns).
+        let items = match node.as_array() {
+            Some(items) => items,
+            None if node.as_object().is_some() => std::slice::from_ref(node),
+            None => {
+                self.type_error(node, "`servers`", "an array");
+                return Vec::new();
+            }
         };
         let mut out = Vec::new();
         for s in items {
@@ -654,7 +706,7 @@ impl<'a> Cx<'a> {
             .object(
                 node,
                 "x-amazon-apigateway-documentation",
-                &["version", "documentationParts"],
+                &["version", "createdDate", "documentationParts"],
                 Vocab::Extension,
             )
             .is_none()

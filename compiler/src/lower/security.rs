@@ -149,7 +149,11 @@ impl<'a> Cx<'a> {
         }
         let uri = node.get("authorizerUri").and_then(|n| {
             let s = self.string(n, "authorizerUri")?;
-            let u = self.classify_uri(&s)?;
+            let u = if self.needs(&s, "the authorizer uri") {
+                self.classify_unrendered(&s)
+            } else {
+                self.classify_uri(&s)?
+            };
             Some(Spanned::new(u, s.span))
         });
         if node.get("authorizerUri").is_none()
@@ -164,6 +168,9 @@ impl<'a> Cx<'a> {
         let credentials = node
             .get("authorizerCredentials")
             .and_then(|n| self.string(n, "authorizerCredentials"));
+        if let Some(c) = &credentials {
+            self.needs(c, "the authorizer credentials");
+        }
         let identity_source: Vec<Spanned<String>> = match node.get("identitySource") {
             Some(n) => match &n.value {
                 // HTTP exports write a comma-separated string; the v2 API takes a list.
@@ -213,6 +220,9 @@ impl<'a> Cx<'a> {
             .get("providerARNs")
             .map(|n| self.string_list(n, "a provider ARN"))
             .unwrap_or_default();
+        for p in &provider_arns {
+            self.needs(p, "the Cognito user pool ARN");
+        }
         let payload_format_version = node
             .get("authorizerPayloadFormatVersion")
             .and_then(|n| self.scalar_string(n, "authorizerPayloadFormatVersion"));
@@ -228,7 +238,11 @@ impl<'a> Cx<'a> {
                 Vocab::Extension,
             )?;
             let issuer = match n.get("issuer") {
-                Some(i) => self.string(i, "issuer")?,
+                Some(i) => {
+                    let issuer = self.string(i, "issuer")?;
+                    self.needs(&issuer, "the JWT issuer");
+                    issuer
+                }
                 None => {
                     self.d.error(
                         &codes::AUTHORIZER,

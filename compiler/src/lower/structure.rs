@@ -17,6 +17,7 @@ pub(super) fn structure(l: &Loaded, root: &Node) -> Diagnostics {
     // locations; openapiv3's Schema model would reject draft-04 forms API Gateway accepts.
     blank_schemas(&mut json, false);
     let mut reported: Vec<String> = Vec::new();
+    let mut removed: Vec<String> = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let result: Result<openapiv3::OpenAPI, _> = serde_path_to_error::deserialize(&json);
         let Err(e) = result else { return diags };
@@ -33,12 +34,7 @@ pub(super) fn structure(l: &Loaded, root: &Node) -> Diagnostics {
             .iter()
             .map(|t| format!("/{}", crate::tree::escape_pointer_token(t)))
             .collect();
-        let inner = e.inner().to_string();
-        let inner = inner
-            .split(" at line ")
-            .next()
-            .unwrap_or(&inner)
-            .to_string();
+        let inner = humanize(&e.inner().to_string());
         // openapiv3 reads `paths` through its own map type, which loses the path below it;
         // reading the path items one by one finds the exact place.
         let (pointer, inner) = if pointer == "/paths" {
@@ -82,6 +78,25 @@ pub(super) fn structure(l: &Loaded, root: &Node) -> Diagnostics {
             }
             continue;
         }
+        if let Some((what, patch)) = aws_accepts(&inner, &pointer) {
+            // A field this pass removed itself (reported as an error) is not missing twice.
+            let field = inner
+                .strip_prefix("missing field `")
+                .and_then(|f| f.strip_suffix('`'));
+            if field.is_some_and(|f| removed.contains(&format!("{pointer}/{f}"))) {
+                if patch(&mut json, &pointer) {
+                    continue;
+                }
+                return diags;
+            }
+            d.warning(&codes::STRUCTURE, span, what)
+                .label(format!("at `{at}`"))
+                .help("other OpenAPI tools may refuse this; write it as OpenAPI 3.0 has it");
+            if patch(&mut json, &pointer) {
+                continue;
+            }
+            return diags;
+        }
         d.error(
             &codes::STRUCTURE,
             span,
@@ -89,7 +104,7 @@ pub(super) fn structure(l: &Loaded, root: &Node) -> Diagnostics {
         )
         .label(format!("at `{at}`"));
         // Remove the offending value and read again to find further problems.
-        let removed = match pointer.rsplit_once('/') {
+        let removed_now = match pointer.rsplit_once('/') {
             Some((parent, last)) => match json.pointer_mut(parent) {
                 Some(serde_json::Value::Object(m)) => m
                     .shift_remove(&*crate::tree::unescape_pointer_token(last))
@@ -105,11 +120,84 @@ pub(super) fn structure(l: &Loaded, root: &Node) -> Diagnostics {
             },
             None => false,
         };
-        if !removed {
+        if !removed_now {
             return diags;
         }
+        removed.push(pointer);
     }
     diags
+}
+
+/// serde's message without its position and without the Rust type names of the `openapiv3`
+/// model (`ParameterSchemaOrContent`, `ReferenceOr`), which mean nothing to a spec's author.
+fn humanize(message: &str) -> String {
+    let m = message.split(" at line ").next().unwrap_or(message);
+    if m.contains("ParameterSchemaOrContent") {
+        return "a parameter needs a `schema` (or `content`)".into();
+    }
+    if let Some(i) = m.find("untagged enum ") {
+        let name = m[i + "untagged enum ".len()..]
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
+        return if name.starts_with("ReferenceOr") {
+            "this is neither a `$ref` nor the object OpenAPI 3.0 expects here".into()
+        } else {
+            "this value has none of the shapes OpenAPI 3.0 allows here".into()
+        };
+    }
+    if m.contains("variant of enum ") {
+        return "this value has none of the shapes OpenAPI 3.0 allows here".into();
+    }
+    m.to_string()
+}
+
+type Patch = fn(&mut serde_json::Value, &str) -> bool;
+
+/// Departures from OpenAPI 3.0 that API Gateway's importer accepts: what is missing, and how
+/// to patch the document so that the structure check goes on.
+fn aws_accepts(inner: &str, pointer: &str) -> Option<(&'static str, Patch)> {
+    fn insert(
+        json: &mut serde_json::Value,
+        pointer: &str,
+        key: &str,
+        value: serde_json::Value,
+    ) -> bool {
+        match json.pointer_mut(pointer) {
+            Some(serde_json::Value::Object(m)) => m.insert(key.to_string(), value).is_none(),
+            _ => false,
+        }
+    }
+    match inner {
+        "missing field `responses`" => Some((
+            "OpenAPI 3.0 requires `responses` in every operation; API Gateway's importer accepts an operation without them, and so does specgate",
+            |j, p| insert(j, p, "responses", serde_json::json!({})),
+        )),
+        "missing field `version`" if pointer == "/info" => Some((
+            "OpenAPI 3.0 requires `info.version`; API Gateway's importer accepts a document without it, and so does specgate",
+            |j, p| insert(j, p, "version", serde_json::json!("")),
+        )),
+        "missing field `url`" if pointer.starts_with("/servers/") => Some((
+            "OpenAPI 3.0 requires a `url` in every Server object; API Gateway's importer accepts one without it, and specgate ignores it",
+            |j, p| insert(j, p, "url", serde_json::json!("/")),
+        )),
+        "a parameter needs a `schema` (or `content`)" => Some((
+            "OpenAPI 3.0 requires a `schema` (or `content`) for every parameter; API Gateway's importer accepts one without, and specgate reads it as a string",
+            |j, p| insert(j, p, "schema", serde_json::json!({"type": "string"})),
+        )),
+        _ if pointer == "/servers" && inner.starts_with("invalid type: map") => Some((
+            "OpenAPI 3.0 requires `servers` to be a list; API Gateway's importer accepts a single Server object, and so does specgate",
+            |j, p| match j.pointer_mut(p) {
+                Some(v) => {
+                    let server = v.take();
+                    *v = serde_json::Value::Array(vec![server]);
+                    true
+                }
+                None => false,
+            },
+        )),
+        _ => None,
+    }
 }
 
 /// Replaces every schema (a `schema` value, and the members of `components.schemas`) with
@@ -162,13 +250,7 @@ fn refine_paths(json: &serde_json::Value) -> Option<(String, String)> {
                 pointer.push('/');
                 pointer.push_str(&crate::tree::escape_pointer_token(&tok));
             }
-            let inner = e.inner().to_string();
-            let inner = inner
-                .split(" at line ")
-                .next()
-                .unwrap_or(&inner)
-                .to_string();
-            return Some((pointer, inner));
+            return Some((pointer, humanize(&e.inner().to_string())));
         }
     }
     None

@@ -213,6 +213,39 @@ pub async fn http_proxy(
     out
 }
 
+/// Sends a request through a VPC link: the backend URL's address becomes the link's private
+/// target (`--vpc-link ID=HOST:PORT`), and the URL's own host goes as the `Host` header, as
+/// API Gateway sends it. A link without a target (one named by a stage variable) is the
+/// API's configuration error (500), logged with the id: the answer is returned.
+pub fn via_vpc_link(
+    rt: &Runtime,
+    cx: &mut Context,
+    id: &str,
+    url: &mut String,
+    headers: &mut Vec<(std::borrow::Cow<'static, str>, String)>,
+) -> Option<Response> {
+    let Some((_, target)) = rt.config.vpc_links.iter().find(|(k, _)| k == id) else {
+        crate::warn!(
+            "specgate: {}: no --vpc-link target for VPC link `{id}`; answering 500",
+            cx.request_id
+        );
+        return Some(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
+    };
+    let Some(scheme_end) = url.find("://") else {
+        return Some(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
+    };
+    let start = scheme_end + 3;
+    let end = url[start..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| start + i);
+    let host = url[start..end].to_string();
+    url.replace_range(start..end, target);
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        headers.push((std::borrow::Cow::Borrowed("host"), host));
+    }
+    None
+}
+
 fn forwarded_for(h: &mut HeaderMap, cx: &Context) {
     let ip = cx.peer.ip().to_string();
     let value = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
