@@ -286,6 +286,178 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
             Err(_) => {}
         }
     }
+    match parse_yaml(file_id, file, diags) {
+        Ok(root) => root,
+        Err((at, info)) => {
+            if info.contains("invalid indentation in quoted scalar") {
+                if let Some(root) = reparse_lenient(file_id, file, at, diags) {
+                    return Some(root);
+                }
+            }
+            diags
+                .error(
+                    &codes::SYNTAX,
+                    Span::new(file_id, at, at),
+                    format!("this file is not valid YAML or JSON: {info}"),
+                )
+                .label("the parser stopped here");
+            None
+        }
+    }
+}
+
+/// Inserted indentation: (offset in the original text, spaces inserted there), sorted.
+type Inserted = Vec<(usize, usize)>;
+
+/// PyYAML, and so CloudFormation and SAM, accept a multi-line quoted scalar whose
+/// continuation lines are indented less than YAML 1.2 requires; saphyr does not. Such
+/// scalars are re-indented in a copy of the text (which does not change their value: a
+/// quoted scalar's line breaks fold and leading spaces are dropped), the copy is parsed, and
+/// every span is mapped back to the original text. One warning per scalar.
+fn reparse_lenient(
+    file_id: FileId,
+    file: &SourceFile,
+    first_error: usize,
+    diags: &mut Diagnostics,
+) -> Option<Node> {
+    let mut inserted: Inserted = Vec::new();
+    let mut at = first_error;
+    let mut fixed_scalars = Vec::new();
+    for _ in 0..256 {
+        // `at` is an offset in the original text: the quoted scalar's opening quote.
+        let more = reindent_scalar(&file.text, at)?;
+        if more.is_empty() {
+            return None;
+        }
+        fixed_scalars.push(at);
+        inserted.extend(more);
+        inserted.sort_unstable();
+        let mut text = String::with_capacity(file.text.len() + inserted.len() * 8);
+        let mut last = 0;
+        for (pos, n) in &inserted {
+            text.push_str(&file.text[last..*pos]);
+            text.extend(std::iter::repeat_n(' ', *n));
+            last = *pos;
+        }
+        text.push_str(&file.text[last..]);
+        let mut db = crate::source::SourceDb::new();
+        let tmp = db.add(file.path.clone(), text);
+        let mut local = Diagnostics::default();
+        match parse_yaml(file_id, db.file(tmp), &mut local) {
+            Ok(root) => {
+                let mut root = root?;
+                remap_node(&mut root, &inserted);
+                for mut d in local.into_vec() {
+                    d.primary.span = remap(d.primary.span, &inserted);
+                    for l in &mut d.secondary {
+                        l.span = remap(l.span, &inserted);
+                    }
+                    let nd = diags.push(d.severity, d.code, d.primary.span, d.message);
+                    nd.primary.message = d.primary.message;
+                    nd.secondary = d.secondary;
+                    nd.help = d.help;
+                }
+                for start in fixed_scalars {
+                    diags
+                        .warning(&codes::SYNTAX, Span::new(file_id, start, start + 1), "this quoted scalar's continuation lines are indented less than YAML requires; PyYAML and CloudFormation accept it, and so does specgate")
+                        .label("multi-line quoted scalar")
+                        .help("indent each continuation line more than the key it belongs to");
+                }
+                return Some(root);
+            }
+            Err((next, info)) if info.contains("invalid indentation in quoted scalar") => {
+                at = remap_offset(next as u32, &inserted) as usize;
+            }
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The spaces to insert so that the quoted scalar opening at `at` has every continuation
+/// line indented past the line it starts on.
+fn reindent_scalar(text: &str, at: usize) -> Option<Inserted> {
+    let bytes = text.as_bytes();
+    let quote = *bytes.get(at)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let need = text[line_start..at]
+        .bytes()
+        .take_while(|b| *b == b' ')
+        .count()
+        + 1;
+    let mut out = Vec::new();
+    let mut i = at + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(out),
+            b'\n' => {
+                i += 1;
+                let have = bytes[i..].iter().take_while(|b| **b == b' ').count();
+                let blank = matches!(bytes.get(i + have), Some(b'\n' | b'\r') | None);
+                if have < need && !blank {
+                    out.push((i, need - have));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// An offset in the re-indented text → the original text (inserted spaces map to the place
+/// they were inserted at).
+fn remap_offset(b: u32, inserted: &Inserted) -> u32 {
+    let mut shift = 0usize;
+    for (pos, n) in inserted {
+        let at = pos + shift;
+        if (b as usize) < at {
+            break;
+        }
+        if (b as usize) < at + n {
+            return *pos as u32;
+        }
+        shift += n;
+    }
+    (b as usize - shift) as u32
+}
+
+fn remap(s: Span, inserted: &Inserted) -> Span {
+    Span {
+        file: s.file,
+        start: remap_offset(s.start, inserted),
+        end: remap_offset(s.end, inserted),
+    }
+}
+
+fn remap_node(n: &mut Node, inserted: &Inserted) {
+    n.span = remap(n.span, inserted);
+    match &mut n.value {
+        NodeValue::Object(entries) => {
+            for e in entries {
+                e.key_span = remap(e.key_span, inserted);
+                remap_node(&mut e.value, inserted);
+            }
+        }
+        NodeValue::Array(items) => {
+            for i in items {
+                remap_node(i, inserted);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The YAML reading proper: `Err((byte offset, message))` when the parser stops.
+fn parse_yaml(
+    file_id: FileId,
+    file: &SourceFile,
+    diags: &mut Diagnostics,
+) -> Result<Option<Node>, (usize, String)> {
     let to_span = |s: &YSpan| {
         Span::new(
             file_id,
@@ -303,15 +475,7 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
         let (event, yspan) = match item {
             Ok(x) => x,
             Err(e) => {
-                let at = file.byte_of_char(e.marker().index());
-                diags
-                    .error(
-                        &codes::SYNTAX,
-                        Span::new(file_id, at, at),
-                        format!("this file is not valid YAML or JSON: {}", e.info()),
-                    )
-                    .label("the parser stopped here");
-                return None;
+                return Err((file.byte_of_char(e.marker().index()), e.info().to_string()));
             }
         };
         let span = to_span(&yspan);
@@ -324,7 +488,7 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                         span,
                         "a spec file holds one document; this is a second YAML document",
                     );
-                    return None;
+                    return Ok(None);
                 }
                 continue;
             }
@@ -338,13 +502,13 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                             span,
                             format!("aliases expand this document past {MAX_NODES} nodes"),
                         );
-                        return None;
+                        return Ok(None);
                     }
                     n.clone()
                 }
                 None => {
                     diags.error(&codes::SYNTAX, span, "alias to an unknown anchor");
-                    return None;
+                    return Ok(None);
                 }
             },
             Event::Scalar(text, style, anchor, tag) => {
@@ -363,7 +527,7 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                         span,
                         format!("nesting deeper than {MAX_DEPTH} levels"),
                     );
-                    return None;
+                    return Ok(None);
                 }
                 stack.push(Frame::Seq {
                     start: span,
@@ -380,7 +544,7 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                         span,
                         format!("nesting deeper than {MAX_DEPTH} levels"),
                     );
-                    return None;
+                    return Ok(None);
                 }
                 stack.push(Frame::Map {
                     start: span,
@@ -439,7 +603,7 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                 span,
                 format!("this document has more than {MAX_NODES} nodes"),
             );
-            return None;
+            return Ok(None);
         }
         match stack.last_mut() {
             None => root = Some(node),
@@ -463,7 +627,7 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                                 node.span,
                                 "mapping keys must be strings, not sequences or mappings",
                             );
-                            return None;
+                            return Ok(None);
                         }
                     };
                     *pending_key = Some((key, node.span));
@@ -489,7 +653,7 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
             "the file is empty: expected an OpenAPI document",
         );
     }
-    root
+    Ok(root)
 }
 
 fn duplicate_key(diags: &mut Diagnostics, key: &str, again: Span, first: Span) {

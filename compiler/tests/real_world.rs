@@ -266,3 +266,43 @@ fn swagger2_diagnostics_point_into_the_2_0_file() {
     let p = &api.routes[0].parameters[0];
     assert_eq!(p.name, "q");
 }
+
+/// A multi-line quoted scalar indented as PyYAML (and so CloudFormation) accepts it: read
+/// with PyYAML's value, one warning, and every later location still exact.
+#[test]
+fn under_indented_quoted_scalars_are_read_as_pyyaml_reads_them() {
+    let text = "openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses: {'200': {description: ok}}\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates:\n          application/json: \"{\n  \\\"statusCode\\\": 200\n}\"\n        responses: {default: {statusCode: '200'}}\n        timeoutInMillis: 5\n";
+    let a = specgate::analyze_text(Path::new("sam.yaml"), text.into());
+    let root = a.loaded.root_tree().unwrap();
+    let t = root
+        .pointer(
+            "/paths/~1a/get/x-amazon-apigateway-integration/requestTemplates/application~1json",
+        )
+        .unwrap();
+    assert_eq!(
+        t.as_str(),
+        Some("{ \"statusCode\": 200 }"),
+        "PyYAML's value"
+    );
+    let found: Vec<String> = a
+        .diagnostics
+        .items()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d.severity.as_str(),
+                d.code.id,
+                a.loaded.db.location(d.primary.span)
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            "warning SG0002 sam.yaml:10:29",
+            "error SG0303 sam.yaml:14:26"
+        ],
+        "{found:?}"
+    );
+}
