@@ -24,6 +24,10 @@ def handler(event, context):
             time.sleep(0.02)
         if len(os.listdir(folder)) < n:
             raise RuntimeError("not enough concurrent invocations")
+    if path.endswith("/trace"):
+        # The X-Ray trace header the runtime received (awslambdaric sets it from
+        # Lambda-Runtime-Trace-Id).
+        return {"statusCode": 200, "body": os.environ.get("_X_AMZN_TRACE_ID", "")}
     if path.endswith("/raise") or event.get("fail"):
         raise ValueError("something went wrong: item not found")
     if path.endswith("/malformed"):

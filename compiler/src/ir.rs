@@ -193,6 +193,10 @@ pub struct Stage {
     pub cache_cluster: bool,
     /// `cacheClusterSize` in MB (API Gateway's sizes are GB: 0.5 … 237).
     pub cache_size_mb: u64,
+    /// `accessLogSetting.format`.
+    pub access_log_format: Option<Spanned<String>>,
+    /// `methodSettings.*.metricsEnabled` / `detailedMetricsEnabled`: method key → on/off.
+    pub detailed_metrics: Vec<(Spanned<String>, bool)>,
     /// Where it is defined.
     pub span: Span,
 }

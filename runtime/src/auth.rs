@@ -111,9 +111,18 @@ pub async fn lambda(
     } else {
         None
     };
+    let counts = &rt.shared.metrics.counts;
     let output = match cached {
-        Some(v) => v,
+        Some(v) => {
+            counts
+                .authorizer_cache_hits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            v
+        }
         None => {
+            counts
+                .authorizer_cache_misses
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let event = event(cx, a, &arn, &values);
             let started = Instant::now();
             let invoked = rt
@@ -126,6 +135,7 @@ pub async fn lambda(
                     InvocationType::RequestResponse,
                     // An authorizer has 10 s (reference §1.3).
                     Duration::from_secs(10),
+                    cx.trace_id().as_deref(),
                 )
                 .await;
             let out = match invoked {

@@ -42,6 +42,13 @@ pub struct Config {
     /// No access log.
     #[arg(long, env = "SPECGATE_QUIET")]
     pub quiet: bool,
+    /// Write the access log to this file (appended; reopened on SIGHUP, for logrotate)
+    /// instead of stdout.
+    #[arg(long, env = "SPECGATE_ACCESS_LOG_FILE")]
+    pub access_log_file: Option<PathBuf>,
+    /// Serve `/metrics`, `/healthz` and `/readyz` on this address (off the public port).
+    #[arg(long, env = "SPECGATE_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
     /// PEM certificate chain; with `--tls-key`, serve HTTPS (HTTP/1.1 and h2 by ALPN).
     #[arg(long, env = "SPECGATE_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -154,6 +161,8 @@ impl Config {
             stage_vars: Vec::new(),
             log_format: LogFormat::Text,
             quiet: true,
+            access_log_file: None,
+            admin_listen: None,
             tls_cert: None,
             tls_key: None,
             drain_seconds: 5,

@@ -138,6 +138,10 @@ pub struct Context {
     pub cache_status: Option<&'static str>,
     /// HTTP APIs: the matched route's key (`GET /pets/{id}`).
     pub route_key: Option<String>,
+    /// Milliseconds the integration took (`$context.integrationLatency`), once called.
+    pub integration_ms: Option<f64>,
+    /// The integration's status code (`$context.integration.status`), once called.
+    pub integration_status: Option<u16>,
 }
 
 impl Context {
@@ -179,6 +183,8 @@ impl Context {
             usage_identifier_key: None,
             cache_status: None,
             route_key: None,
+            integration_ms: None,
+            integration_status: None,
         }
     }
 
@@ -227,6 +233,34 @@ impl Context {
             Var::ErrorResponseType => Cow::Borrowed(self.error.as_ref()?.0.name()),
             Var::ErrorValidationErrorString => Cow::Borrowed(self.validation_error.as_deref()?),
         })
+    }
+
+    /// The X-Ray trace header of this request (`$context.xrayTraceId`): the client's
+    /// `X-Amzn-Trace-Id` when it carries a `Root=1-…`, else one started here from the
+    /// request's time and id (`Root=1-{epoch seconds, hex}-{24 hex digits}`), the same every
+    /// time it is asked for.
+    pub fn trace_id(&self) -> Option<Cow<'_, str>> {
+        if let Some(h) = self.header("x-amzn-trace-id") {
+            if h.len() <= 256 && h.split(';').any(|p| p.trim().starts_with("Root=1-")) {
+                return Some(Cow::Borrowed(h));
+            }
+        }
+        let digits: String = self
+            .request_id
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .take(24)
+            .collect();
+        Some(Cow::Owned(format!(
+            "Root=1-{:08x}-{digits}",
+            (self.start_ms / 1000) as u32
+        )))
+    }
+
+    /// Notes how long the integration took and what it answered.
+    pub fn integration_done(&mut self, started: std::time::Instant, status: Option<u16>) {
+        self.integration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+        self.integration_status = status;
     }
 
     /// A request header (first value).

@@ -10,6 +10,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access_log;
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod cache;
@@ -25,6 +27,7 @@ pub mod keys;
 pub mod lambda;
 pub mod log;
 pub mod memory;
+pub mod metrics;
 pub mod params;
 pub mod path;
 pub mod redis_state;
@@ -80,6 +83,10 @@ pub struct StageInfo {
     pub throttles: &'static [(&'static str, usage::Throttle)],
     /// The stage cache, when `cacheClusterEnabled`.
     pub cache: Option<&'static cache::CacheInfo>,
+    /// `accessLogSetting.format`, parsed.
+    pub access_log: Option<&'static [access_log::Part]>,
+    /// Detailed (per-method) metrics: `*/*`, `/pets/*` or `/pets/GET` → on or off.
+    pub detailed_metrics: &'static [(&'static str, bool)],
 }
 
 /// What the runtime needs to know about the API (generated as a `static`).
@@ -136,6 +143,7 @@ pub use serde_json;
 
 /// Everything generated code uses.
 pub mod prelude {
+    pub use crate::access_log;
     pub use crate::cache;
     pub use crate::cache::{CacheInfo, KeyParts, Setting as CacheSetting, Unauthorized};
     pub use crate::context::{Context, Var};

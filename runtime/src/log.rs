@@ -45,9 +45,51 @@ fn writer() -> &'static Writer {
     })
 }
 
+/// Where the access log goes: stdout, or a file (`--access-log-file`).
+static FILE: OnceLock<std::path::PathBuf> = OnceLock::new();
+/// Set by SIGHUP: the file is reopened before the next write (logrotate moves it away).
+static REOPEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sends the access log to `path` (appended, created if missing) instead of stdout. Call
+/// before serving; the file is opened here once so that a bad path fails at start-up.
+pub fn to_file(path: &std::path::Path) -> Result<(), String> {
+    open(path).map_err(|e| format!("cannot open the access log {}: {e}", path.display()))?;
+    let _ = FILE.set(path.to_path_buf());
+    Ok(())
+}
+
+/// Reopens the access-log file before the next write (on SIGHUP).
+pub fn reopen() {
+    REOPEN.store(true, Ordering::Relaxed);
+}
+
+fn open(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
 fn write_loop(rx: Receiver<Vec<u8>>) {
     let mut broken = false;
+    let mut file = FILE.get().and_then(|p| open(p).ok());
     for chunk in rx {
+        if let Some(path) = FILE.get() {
+            if REOPEN.swap(false, Ordering::Relaxed) || file.is_none() {
+                file = open(path).ok();
+                broken = false;
+            }
+            match &mut file {
+                Some(f) if !broken => broken = f.write_all(&chunk).is_err(),
+                _ => {
+                    let lines = chunk.iter().filter(|b| **b == b'\n').count() as u64;
+                    if let Some(w) = WRITER.get() {
+                        w.dropped.fetch_add(lines, Ordering::Relaxed);
+                    }
+                }
+            }
+            continue;
+        }
         if !broken {
             let mut out = std::io::stdout().lock();
             broken = out.write_all(&chunk).and_then(|()| out.flush()).is_err();
@@ -106,6 +148,16 @@ fn hand_over(chunk: Vec<u8>) {
     let lines = lost.iter().filter(|b| **b == b'\n').count() as u64;
     w.dropped.fetch_add(lines, Ordering::Relaxed);
 }
+
+/// Lines dropped so far because the writer could not keep up.
+pub fn dropped() -> u64 {
+    WRITER
+        .get()
+        .map_or(0, |w| w.dropped.load(Ordering::Relaxed))
+}
+
+/// Requests that panicked (each answered 500 and the process served on).
+pub static PANICS: AtomicU64 = AtomicU64::new(0);
 
 /// Stops the writer after it has written everything handed over; returns how many lines
 /// were dropped because it could not keep up.

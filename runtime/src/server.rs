@@ -59,6 +59,12 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(path) = &config.access_log_file {
+        if let Err(e) = crate::log::to_file(path) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let gateway = Arc::new(gateway);
     crate::memory::watch(first.shared.connections.clone(), Duration::from_secs(2));
     first.shared.usage.watch();
@@ -128,10 +134,30 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
         }
     }
     let first_usage = first.shared.usage.clone();
+    let admin = match admin_listener(&rt, &first) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    #[cfg(unix)]
+    rt.spawn(async {
+        // logrotate: reopen the access-log file.
+        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            while hup.recv().await.is_some() {
+                crate::log::reopen();
+            }
+        }
+    });
     let mut result = rt.block_on(serve(gateway, first, listener, async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     }));
+    if let Some(a) = admin {
+        a.abort();
+    }
     for t in threads {
         let r = t
             .join()
@@ -206,6 +232,8 @@ async fn shutdown_signal() {
 pub struct Handle {
     /// The bound address.
     pub addr: SocketAddr,
+    /// The admin listener's address (`--admin-listen`).
+    pub admin_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), String>>,
 }
@@ -227,17 +255,62 @@ pub async fn spawn<G: Gateway>(gateway: G, config: Config) -> Result<Handle, Str
     let runtime = Runtime::new(gateway.info(), config)?;
     runtime.shared.usage.watch();
     let usage = runtime.shared.usage.clone();
+    let (admin_addr, admin) = match runtime.config.admin_listen {
+        Some(a) => {
+            let l = TcpListener::bind(a)
+                .await
+                .map_err(|e| format!("cannot listen on {a} (--admin-listen): {e}"))?;
+            let admin_addr = l.local_addr().ok();
+            let shared = runtime.shared.clone();
+            let state = runtime.config.state.clone();
+            (
+                admin_addr,
+                Some(tokio::spawn(crate::admin::serve(l, shared, state))),
+            )
+        }
+        None => (None, None),
+    };
     let (stop, mut rx) = watch::channel(false);
     let task = tokio::spawn(async move {
         let served = serve(Arc::new(gateway), runtime, listener, async move {
             let _ = rx.wait_for(|v| *v).await;
         })
         .await;
+        if let Some(a) = admin {
+            a.abort();
+        }
         // Nothing counted is lost when the gateway stops.
         usage.flush()?;
         served
     });
-    Ok(Handle { addr, stop, task })
+    Ok(Handle {
+        addr,
+        admin_addr,
+        stop,
+        task,
+    })
+}
+
+/// Starts the admin listener (`--admin-listen`) on the main event loop.
+fn admin_listener(
+    rt: &tokio::runtime::Runtime,
+    first: &Runtime,
+) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    let Some(addr) = first.config.admin_listen else {
+        return Ok(None);
+    };
+    let listener = rt
+        .block_on(TcpListener::bind(addr))
+        .map_err(|e| format!("cannot listen on {addr} (--admin-listen): {e}"))?;
+    eprintln!(
+        "specgate: admin endpoints on http://{} (/metrics, /healthz, /readyz)",
+        listener.local_addr().unwrap_or(addr)
+    );
+    Ok(Some(rt.spawn(crate::admin::serve(
+        listener,
+        first.shared.clone(),
+        first.config.state.clone(),
+    ))))
 }
 
 /// Serves until `shutdown` completes, then drains for up to `drain_seconds`.
@@ -344,6 +417,10 @@ pub async fn serve<G: Gateway>(
             _ = &mut shutdown => break,
         }
     }
+    runtime
+        .shared
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     drop(listener);
     let result = tokio::select! {
         _ = graceful.shutdown() => Ok(()),
@@ -377,8 +454,7 @@ fn tls_acceptor(
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
 }
 
-/// Requests that panicked (each answered 500 and the process served on).
-pub static PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub use crate::log::PANICS;
 
 /// The size API Gateway limits: the request line and the header values.
 fn header_size(parts: &http::request::Parts) -> usize {
@@ -436,14 +512,44 @@ async fn handle<G: Gateway>(
     if !resp.headers().contains_key("x-amzn-requestid") {
         responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
     }
+    let status = resp.status().as_u16();
+    let latency_ms = now_ms().saturating_sub(cx.start_ms) as u64;
+    let response_length = hyper::body::Body::size_hint(resp.body()).exact();
+    let data_processed = declared.unwrap_or(0) + response_length.unwrap_or(0);
+    rt.metric_handles.record(
+        &rt.shared.metrics,
+        &cx,
+        &crate::metrics::Sample {
+            status,
+            latency_ms: latency_ms as f64,
+            bytes: data_processed,
+        },
+    );
     if !rt.config.quiet {
-        rt.log.line(&access_log_line(
-            rt.config.log_format,
-            &cx,
-            resp.status().as_u16(),
-        ));
+        let line = match rt.access_log {
+            // The stage's `accessLogSetting.format`.
+            Some(parts) => crate::access_log::render(
+                parts,
+                &cx,
+                &crate::access_log::Outcome {
+                    status,
+                    response_length,
+                    latency_ms,
+                    data_processed,
+                },
+            ),
+            None => access_log_line(rt.config.log_format, &cx, status),
+        };
+        rt.log.line(&line);
     }
     resp
+}
+
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 /// One access-log line.

@@ -30,6 +30,10 @@ pub struct Runtime {
     redis: usage::RedisConnection,
     pub(crate) stage: Arc<str>,
     pub(crate) stage_vars: Arc<Vec<(String, String)>>,
+    /// This worker's handles on the per-route metrics.
+    pub(crate) metric_handles: crate::metrics::Handles,
+    /// The stage's access-log format, if it has one.
+    pub(crate) access_log: Option<&'static [crate::access_log::Part]>,
 }
 
 /// What every worker of a gateway process shares (besides the Lambda functions).
@@ -44,6 +48,10 @@ pub struct Shared {
     pub usage: Arc<usage::Usage>,
     /// The stage cache (`cacheClusterEnabled`).
     pub cache: Option<crate::cache::StageCache>,
+    /// Metrics for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
+    /// Set when the gateway stops accepting (`/readyz` answers 503).
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl Runtime {
@@ -86,11 +94,27 @@ impl Runtime {
                 fail_open: config.state_failure == crate::config::StateFailure::Open,
             },
         )?;
+        let connections = conn::Limit::new(max);
+        let usage = Arc::new(usage);
+        // One stage per process: its name lives as long as the process.
+        let stage_name: &'static str = Box::leak(stage.to_string().into_boxed_str());
+        let metrics = crate::metrics::Metrics::new(
+            info.title,
+            stage_name,
+            info.flavor,
+            stage_info.map_or(&[], |s| s.detailed_metrics),
+            crate::metrics::Sources {
+                connections: connections.clone(),
+                usage: usage.clone(),
+            },
+        );
         let shared = Arc::new(Shared {
             authorizers: caches::Authorizers::default(),
             jwks: caches::Jwks::default(),
-            connections: conn::Limit::new(max),
-            usage: Arc::new(usage),
+            connections,
+            usage,
+            metrics,
+            draining: std::sync::atomic::AtomicBool::new(false),
             cache: crate::cache::StageCache::new(
                 stage_info.and_then(|s| s.cache),
                 config
@@ -147,6 +171,8 @@ impl Runtime {
             redis: usage::RedisConnection::new(),
             stage,
             stage_vars: Arc::new(vars),
+            metric_handles: crate::metrics::Handles::default(),
+            access_log: stage_info.and_then(|s| s.access_log),
         })
     }
 

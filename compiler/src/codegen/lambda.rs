@@ -24,14 +24,19 @@ pub(super) fn lambda(
     let invoke = |payload: TokenStream, kind: TokenStream| {
         quote! {
             let function = #function;
+            let payload = #payload;
+            let trace = cx.trace_id().map(|t| t.into_owned());
+            let started = std::time::Instant::now();
             let invoked = rt.lambda.invoke(
                 &rt.client,
                 &function,
                 #region,
-                #payload,
+                payload,
                 #kind,
                 std::time::Duration::from_millis(#timeout),
+                trace.as_deref(),
             ).await;
+            cx.integration_done(started, invoked.as_ref().ok().map(|_| 200));
         }
     };
     let sync = quote!(lambda::InvocationType::RequestResponse);

@@ -38,6 +38,7 @@ mod http;
 mod lambda;
 mod mapping;
 mod mock;
+mod monitoring;
 mod responses;
 mod router;
 mod support;
@@ -52,6 +53,7 @@ use http::*;
 use lambda::*;
 use mapping::*;
 use mock::*;
+use monitoring::*;
 use responses::*;
 use router::*;
 use templates::*;
@@ -169,7 +171,16 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         let vars = s.variables.iter().map(|(k, v)| quote!((#k, #v)));
         let throttles = stage_throttles(s);
         let cache = stage_cache(s);
-        quote!(StageInfo { name: #name, variables: &[#(#vars),*], throttles: #throttles, cache: #cache })
+        let access_log = stage_access_log(s);
+        let detailed = stage_detailed_metrics(s);
+        quote!(StageInfo {
+            name: #name,
+            variables: &[#(#vars),*],
+            throttles: #throttles,
+            cache: #cache,
+            access_log: #access_log,
+            detailed_metrics: #detailed,
+        })
     });
     let responses = api.gateway_responses.iter().map(|(name, g)| {
         let variant = format_ident!("{}", response_variant(name));

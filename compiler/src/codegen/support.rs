@@ -4,6 +4,7 @@ use super::*;
 
 /// Reports what this version cannot generate. Run by `check` and by `build`.
 pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
+    check_access_logs(api, d);
     for r in &api.routes {
         let Some(i) = &r.integration else { continue };
         if let Some(u) = &i.uri {

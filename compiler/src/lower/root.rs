@@ -438,13 +438,10 @@ impl<'a> Cx<'a> {
                     .help("stage names use letters, digits, `_` and `-` (at most 128)");
                 continue;
             }
-            const PLANNED: &[&str] = &[
-                "accessLogSetting",
-                "throttlingRateLimit",
-                "throttlingBurstLimit",
-                "tracingEnabled",
-            ];
+            const PLANNED: &[&str] = &["throttlingRateLimit", "throttlingBurstLimit"];
             const KNOWN: &[&str] = &[
+                "accessLogSetting",
+                "tracingEnabled",
                 "variables",
                 "description",
                 "methodSettings",
@@ -459,7 +456,7 @@ impl<'a> Cx<'a> {
                     "a stage",
                     KNOWN,
                     PLANNED,
-                    "stages carry variables, method and route settings, and the cache for now",
+                    "stages carry variables, method and route settings, the cache and access logs for now",
                 )
                 .is_none()
             {
@@ -483,13 +480,33 @@ impl<'a> Cx<'a> {
                     variables.push((v.key.clone(), val.value));
                 }
             }
-            let (mut method_throttles, method_caching) = match e.value.get("methodSettings") {
-                Some(m) => self.method_settings(m),
-                None => (Vec::new(), Vec::new()),
-            };
+            let (mut method_throttles, method_caching, mut detailed_metrics) =
+                match e.value.get("methodSettings") {
+                    Some(m) => self.method_settings(m),
+                    None => (Vec::new(), Vec::new(), Vec::new()),
+                };
             // HTTP APIs: `defaultRouteSettings` and `routeSettings` ("GET /pets"), read as
             // the method settings `*/*` and `/pets/GET`.
-            method_throttles.extend(self.route_settings(&e.value));
+            let (route_throttles, route_metrics) = self.route_settings(&e.value);
+            method_throttles.extend(route_throttles);
+            detailed_metrics.extend(route_metrics);
+            if let Some(t) = e.value.get("tracingEnabled") {
+                // X-Ray trace headers are always accepted, started and passed on.
+                self.boolean(t, "tracingEnabled");
+            }
+            let access_log_format = e.value.get("accessLogSetting").and_then(|a| {
+                self.object(
+                    a,
+                    "accessLogSetting",
+                    &["format", "destinationArn"],
+                    Vocab::Extension,
+                )?;
+                if let Some(d) = a.get("destinationArn") {
+                    // The destination is the gateway's own (stdout or `--access-log-file`).
+                    self.string(d, "destinationArn");
+                }
+                a.get("format").and_then(|f| self.string(f, "format"))
+            });
             let cache_cluster = e
                 .value
                 .get("cacheClusterEnabled")
@@ -508,6 +525,8 @@ impl<'a> Cx<'a> {
                 method_caching,
                 cache_cluster,
                 cache_size_mb,
+                access_log_format,
+                detailed_metrics,
                 span: e.key_span,
             });
         }

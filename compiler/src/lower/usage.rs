@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// A method key and whether it has detailed metrics.
+type MetricsSetting = (Spanned<String>, bool);
+
 impl<'a> Cx<'a> {
     /// A number of requests per second (`rateLimit`), a non-negative finite number.
     fn rate(&mut self, node: &Node, what: &str) -> Option<f64> {
@@ -159,6 +162,7 @@ impl<'a> Cx<'a> {
     ) -> (
         Vec<(Spanned<String>, Throttle)>,
         Vec<(Spanned<String>, CacheSetting)>,
+        Vec<(Spanned<String>, bool)>,
     ) {
         const CACHING: &[&str] = &[
             "cachingEnabled",
@@ -166,23 +170,23 @@ impl<'a> Cx<'a> {
             "requireAuthorizationForCacheControl",
             "unauthorizedCacheControlHeaderStrategy",
         ];
-        const PLANNED: &[&str] = &[
-            "cacheDataEncrypted",
-            "metricsEnabled",
-            "loggingLevel",
-            "dataTraceEnabled",
-        ];
+        const PLANNED: &[&str] = &["cacheDataEncrypted", "loggingLevel", "dataTraceEnabled"];
         let mut throttles = Vec::new();
         let mut caching = Vec::new();
+        let mut metrics = Vec::new();
         let Some(entries) = node.as_object() else {
             self.type_error(node, "methodSettings", "an object of method keys");
-            return (throttles, caching);
+            return (throttles, caching, metrics);
         };
         for e in entries {
             if !self.method_key(&e.key, e.key_span) {
                 continue;
             }
-            let mut known = vec!["throttlingRateLimit", "throttlingBurstLimit"];
+            let mut known = vec![
+                "throttlingRateLimit",
+                "throttlingBurstLimit",
+                "metricsEnabled",
+            ];
             known.extend(CACHING);
             if self
                 .object_with_planned(
@@ -190,11 +194,18 @@ impl<'a> Cx<'a> {
                     "a method setting",
                     &known,
                     PLANNED,
-                    "method settings carry throttles and caching for now",
+                    "method settings carry throttles, caching and metrics for now",
                 )
                 .is_none()
             {
                 continue;
+            }
+            if let Some(on) = e
+                .value
+                .get("metricsEnabled")
+                .and_then(|n| self.boolean(n, "metricsEnabled"))
+            {
+                metrics.push((Spanned::new(e.key.clone(), e.key_span), on));
             }
             if let Some(t) = self.setting_throttle(&e.value, "a method setting") {
                 throttles.push((Spanned::new(e.key.clone(), e.key_span), t));
@@ -231,24 +242,38 @@ impl<'a> Cx<'a> {
                 caching.push((Spanned::new(e.key.clone(), e.key_span), c));
             }
         }
-        (throttles, caching)
+        (throttles, caching, metrics)
     }
 
     /// An HTTP API stage's `defaultRouteSettings` and `routeSettings` throttles, as method
     /// keys (`*/*`, `/pets/GET`; `ANY /pets` is `/pets/*`).
-    pub(super) fn route_settings(&mut self, stage: &'a Node) -> Vec<(Spanned<String>, Throttle)> {
+    pub(super) fn route_settings(
+        &mut self,
+        stage: &'a Node,
+    ) -> (Vec<(Spanned<String>, Throttle)>, Vec<MetricsSetting>) {
         let mut out = Vec::new();
+        let mut metrics = Vec::new();
         let mut one = |cx: &mut Self, node: &'a Node, key: String, span: Span| {
             let planned = cx.object_with_planned(
                 node,
                 "route settings",
-                &["throttlingRateLimit", "throttlingBurstLimit"],
-                &["detailedMetricsEnabled", "loggingLevel", "dataTraceEnabled"],
-                "route settings carry throttles for now",
+                &[
+                    "throttlingRateLimit",
+                    "throttlingBurstLimit",
+                    "detailedMetricsEnabled",
+                ],
+                &["loggingLevel", "dataTraceEnabled"],
+                "route settings carry throttles and metrics for now",
             );
             if planned.is_some() {
                 if let Some(t) = cx.setting_throttle(node, "route settings") {
-                    out.push((Spanned::new(key, span), t));
+                    out.push((Spanned::new(key.clone(), span), t));
+                }
+                if let Some(on) = node
+                    .get("detailedMetricsEnabled")
+                    .and_then(|n| cx.boolean(n, "detailedMetricsEnabled"))
+                {
+                    metrics.push((Spanned::new(key, span), on));
                 }
             }
         };
@@ -274,7 +299,7 @@ impl<'a> Cx<'a> {
             };
             one(self, &e.value, key, e.key_span);
         }
-        out
+        (out, metrics)
     }
 
     /// `cacheClusterSize`: one of API Gateway's sizes (GB), as MB.

@@ -38,7 +38,10 @@ impl Lambda {
     }
 
     /// Invokes `function` (a function ARN, partial ARN or name, with an optional
-    /// `:alias`) in `region` with `payload`.
+    /// `:alias`) in `region` with `payload`; `trace` is the request's X-Ray trace header,
+    /// passed on to the function.
+    // The Invoke API's parameters, passed through as they are.
+    #[allow(clippy::too_many_arguments)]
     pub async fn invoke(
         &self,
         client: &Client,
@@ -47,17 +50,18 @@ impl Lambda {
         payload: Bytes,
         kind: InvocationType,
         timeout: Duration,
+        trace: Option<&str>,
     ) -> Result<Output, InvokeError> {
         if payload.len() > MAX_PAYLOAD {
             return Err(InvokeError::TooLarge);
         }
         if let Some(local) = &self.local {
             if let Some(f) = local.function(function_name(function)) {
-                return f.invoke(payload, kind, timeout).await;
+                return f.invoke(payload, kind, timeout, trace).await;
             }
         }
         self.remote
-            .invoke(client, function, region, payload, kind, timeout)
+            .invoke(client, function, region, payload, kind, timeout, trace)
             .await
     }
 }

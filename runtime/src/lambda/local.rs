@@ -39,6 +39,8 @@ struct Job {
     /// The function's own timeout, when it ends the invocation before the integration's.
     task_timeout: Option<Duration>,
     reply: Option<Reply>,
+    /// The request's X-Ray trace header (`Lambda-Runtime-Trace-Id`).
+    trace: Option<String>,
 }
 
 /// The local functions and the thread that runs them.
@@ -177,6 +179,7 @@ impl Function {
         payload: Bytes,
         kind: InvocationType,
         timeout: Duration,
+        trace: Option<&str>,
     ) -> Result<Output, InvokeError> {
         let task_timeout = self.timeout.filter(|t| *t < timeout);
         let limit = task_timeout.unwrap_or(timeout);
@@ -187,6 +190,7 @@ impl Function {
             deadline_ms: now_ms() + limit.as_millis() as u64,
             task_timeout,
             reply: (kind == InvocationType::RequestResponse).then_some(tx),
+            trace: trace.map(str::to_string),
         };
         self.queue
             .send(job)
@@ -504,7 +508,10 @@ async fn runtime_api(
             .header("Lambda-Runtime-Aws-Request-Id", &job.id)
             .header("Lambda-Runtime-Deadline-Ms", job.deadline_ms.to_string())
             .header("Lambda-Runtime-Invoked-Function-Arn", &f.arn)
-            .header("Lambda-Runtime-Trace-Id", trace_id(&job.id))
+            .header(
+                "Lambda-Runtime-Trace-Id",
+                job.trace.clone().unwrap_or_else(|| trace_id(&job.id)),
+            )
             .body(Full::new(job.payload.clone()))
             .expect("valid headers");
         let deadline = job.deadline_ms;

@@ -42,6 +42,8 @@ impl Remote {
     }
 
     /// Invokes `function` through the Invoke API.
+    // The Invoke API's parameters, passed through as they are.
+    #[allow(clippy::too_many_arguments)]
     pub async fn invoke(
         &self,
         client: &Client,
@@ -50,6 +52,7 @@ impl Remote {
         payload: Bytes,
         kind: InvocationType,
         timeout: Duration,
+        trace: Option<&str>,
     ) -> Result<Output, InvokeError> {
         let keys = credentials().ok_or_else(|| {
             InvokeError::Failed(
@@ -66,8 +69,12 @@ impl Remote {
             "{endpoint}/2015-03-31/functions/{}/invocations",
             encode_function(function)
         );
-        let req = signed_request(&url, region, &keys, payload, kind, SystemTime::now())
+        let mut req = signed_request(&url, region, &keys, payload, kind, SystemTime::now())
             .map_err(InvokeError::Failed)?;
+        // Not signed: X-Ray's header is added to signed calls as they travel.
+        if let Some(v) = trace.and_then(|t| http::HeaderValue::from_str(t).ok()) {
+            req.headers_mut().insert("x-amzn-trace-id", v);
+        }
         let exchange = async {
             let resp = client
                 .request(req)

@@ -189,6 +189,7 @@ pub async fn http_proxy(
         h.remove(*name);
     }
     forwarded_for(h, cx);
+    trace_header(h, cx);
     for (name, value) in headers {
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
@@ -201,7 +202,10 @@ pub async fn http_proxy(
     *upstream_req.method_mut() = method.unwrap_or(parts.method);
     *upstream_req.uri_mut() = uri;
     *upstream_req.headers_mut() = parts.headers;
-    let mut resp = match exchange(rt, upstream_req, timeout_ms).await {
+    let started = std::time::Instant::now();
+    let exchanged = exchange(rt, upstream_req, timeout_ms).await;
+    cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
+    let mut resp = match exchanged {
         Ok(r) => r,
         Err(f) => return f.respond(rt, cx),
     };
@@ -303,10 +307,24 @@ pub async fn http_call(
             }
         }
     }
+    if let Some(h) = b.headers_mut() {
+        trace_header(h, cx);
+    }
     let req = b
         .body(body)
         .map_err(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))?;
-    exchange(rt, req, timeout_ms)
-        .await
-        .map_err(|f| f.respond(rt, cx))
+    let started = std::time::Instant::now();
+    let exchanged = exchange(rt, req, timeout_ms).await;
+    cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
+    exchanged.map_err(|f| f.respond(rt, cx))
+}
+
+/// The X-Ray trace header goes to the backend: the client's, or the one started here.
+fn trace_header(h: &mut HeaderMap, cx: &Context) {
+    if h.contains_key("x-amzn-trace-id") {
+        return;
+    }
+    if let Some(v) = cx.trace_id().and_then(|t| HeaderValue::from_str(&t).ok()) {
+        h.insert("x-amzn-trace-id", v);
+    }
 }
