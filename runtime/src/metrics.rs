@@ -261,6 +261,10 @@ impl Metrics {
             "Requests refused by a throttle or a quota (reason: throttle, quota).",
             refused.clone(),
         );
+        // Present from the start (at 0), so that dashboards and alerts see the series.
+        for reason in ["throttle", "quota"] {
+            refused.get_or_create(&ReasonLabels { api, stage, reason });
+        }
         registry.register_collector(Box::new(ProcessCollector {
             connections: sources.connections,
             usage: sources.usage,
