@@ -199,6 +199,11 @@ backend be
                          "--state-dir", state,
                          # Measure the data path, not the account throttle (10,000 rps by default).
                          "--account-rate-limit", "0"])
+        # The same proxy with a JSON access log written to a file (metrics are always on).
+        lg = free_port()
+        logged = start([gw_exe, "--listen", f"127.0.0.1:{lg}", "--stage-var", f"backend=127.0.0.1:{be}",
+                        "--log-format", "json", "--access-log-file", f"{work}/access.log",
+                        "--state-dir", state, "--account-rate-limit", "0"])
         # The same checks with the state in Redis (one round trip per request), when
         # redis-server is installed: its CPU is counted with the gateway's.
         redis_gw = None
@@ -213,7 +218,7 @@ backend be
             redis_gw = start([gw_exe, "--listen", f"127.0.0.1:{sg2}", "--stage-var", f"backend=127.0.0.1:{be}",
                               "--quiet", "--state", url, "--account-rate-limit", "0"])
             wait_port(sg2)
-        for port in (be, ngx, hap, sg):
+        for port in (be, ngx, hap, sg, lg):
             wait_port(port)
 
         scenarios = [
@@ -221,6 +226,7 @@ backend be
             ("nginx", f"http://127.0.0.1:{ngx}/items/1", [], lambda: family(nginx.pid)),
             ("haproxy", f"http://127.0.0.1:{hap}/items/1", [], lambda: [haproxy.pid]),
             ("specgate http_proxy", f"http://127.0.0.1:{sg}/items/1", [], lambda: [gateway.pid]),
+            ("specgate http_proxy + JSON access log", f"http://127.0.0.1:{lg}/items/1", [], lambda: [logged.pid]),
             ("specgate + parameter validation", f"http://127.0.0.1:{sg}/validated/items/1?fields=name",
              ["X-Client: bench"], lambda: [gateway.pid]),
             ("specgate + JSON body validation", f"http://127.0.0.1:{sg}/validated/orders", [],

@@ -116,13 +116,13 @@ pub struct Metrics {
 pub struct Sources {
     /// Open client connections.
     pub connections: Arc<crate::conn::Limit>,
-    /// The usage state (its store errors).
-    pub usage: Arc<crate::usage::Usage>,
+    /// The usage state (its store errors), when there is one.
+    pub usage: Option<Arc<crate::usage::Usage>>,
 }
 
 struct ProcessCollector {
     connections: Arc<crate::conn::Limit>,
-    usage: Arc<crate::usage::Usage>,
+    usage: Option<Arc<crate::usage::Usage>>,
     counts: Arc<Counts>,
 }
 
@@ -143,7 +143,9 @@ impl Collector for ProcessCollector {
             &mut encoder,
             "specgate_state_store_errors",
             "Operations on the shared state (Redis) that failed.",
-            self.usage.state_errors.load(Ordering::Relaxed),
+            self.usage
+                .as_ref()
+                .map_or(0, |u| u.state_errors.load(Ordering::Relaxed)),
         )?;
         counter(
             &mut encoder,
@@ -263,7 +265,7 @@ impl Metrics {
         );
         // Present from the start (at 0), so that dashboards and alerts see the series.
         for reason in ["throttle", "quota"] {
-            refused.get_or_create(&ReasonLabels { api, stage, reason });
+            let _ = refused.get_or_create(&ReasonLabels { api, stage, reason });
         }
         registry.register_collector(Box::new(ProcessCollector {
             connections: sources.connections,

@@ -538,7 +538,7 @@ async fn handle<G: Gateway>(
                     data_processed,
                 },
             ),
-            None => access_log_line(rt.config.log_format, &cx, status),
+            None => access_log_line(rt.config.log_format, &cx, status, latency_ms),
         };
         rt.log.line(&line);
     }
@@ -552,43 +552,91 @@ fn now_ms() -> u128 {
         .unwrap_or(0)
 }
 
-/// One access-log line.
-fn access_log_line(format: LogFormat, cx: &Context, status: u16) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(cx.start_ms);
-    let latency = now.saturating_sub(cx.start_ms);
+/// One access-log line, written straight into a string (no intermediate JSON value: this
+/// runs for every request).
+fn access_log_line(format: LogFormat, cx: &Context, status: u16, latency: u64) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(320);
     match format {
-        LogFormat::Json => serde_json::json!({
-            "requestId": cx.request_id,
-            "ip": cx.peer.ip().to_string(),
-            "requestTime": crate::context::clf_time(cx.start_ms),
-            "httpMethod": cx.method.as_str(),
-            "path": cx.path,
-            "resourcePath": cx.resource_path,
-            "status": status,
-            "protocol": cx.protocol,
-            "responseLatency": latency as u64,
-            "errorResponseType": cx.error.as_ref().map(|(t, _)| t.name()),
-            "validationErrorString": cx.validation_error,
-            "validationErrors": cx.validation_detail,
-            "cacheStatus": cx.cache_status,
-            "apiKeyId": cx.api_key_id,
-        })
-        .to_string(),
-        LogFormat::Text => format!(
-            "{} - - [{}] \"{} {} {}\" {} {} {}ms",
-            cx.peer.ip(),
-            crate::context::clf_time(cx.start_ms),
-            cx.method,
-            cx.path,
-            cx.protocol,
-            status,
-            cx.request_id,
-            latency
-        ),
+        LogFormat::Json => {
+            let field = |out: &mut String, name: &str, v: Option<&str>| {
+                out.push_str(",\"");
+                out.push_str(name);
+                out.push_str("\":");
+                match v {
+                    Some(v) => json_string(out, v),
+                    None => out.push_str("null"),
+                }
+            };
+            out.push_str("{\"requestId\":");
+            json_string(&mut out, &cx.request_id);
+            let _ = write!(out, ",\"ip\":\"{}\"", cx.peer.ip());
+            field(
+                &mut out,
+                "requestTime",
+                Some(&crate::context::clf_time(cx.start_ms)),
+            );
+            field(&mut out, "httpMethod", Some(cx.method.as_str()));
+            field(&mut out, "path", Some(&cx.path));
+            field(&mut out, "resourcePath", Some(cx.resource_path));
+            let _ = write!(out, ",\"status\":{status}");
+            field(&mut out, "protocol", Some(cx.protocol));
+            let _ = write!(out, ",\"responseLatency\":{latency}");
+            field(
+                &mut out,
+                "errorResponseType",
+                cx.error.as_ref().map(|(t, _)| t.name()),
+            );
+            field(
+                &mut out,
+                "validationErrorString",
+                cx.validation_error.as_deref(),
+            );
+            field(
+                &mut out,
+                "validationErrors",
+                cx.validation_detail.as_deref(),
+            );
+            field(&mut out, "cacheStatus", cx.cache_status);
+            field(&mut out, "apiKeyId", cx.api_key_id.as_deref());
+            out.push('}');
+        }
+        LogFormat::Text => {
+            let _ = write!(
+                out,
+                "{} - - [{}] \"{} {} {}\" {} {} {}ms",
+                cx.peer.ip(),
+                crate::context::clf_time(cx.start_ms),
+                cx.method,
+                cx.path,
+                cx.protocol,
+                status,
+                cx.request_id,
+                latency
+            );
+        }
     }
+    out
+}
+
+/// `s` as a JSON string.
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -613,8 +661,11 @@ mod tests {
         cx.validation_detail =
             Some(r#"/owner/pets/0: object has missing required properties (["kind"])"#.into());
         let line: serde_json::Value =
-            serde_json::from_str(&access_log_line(LogFormat::Json, &cx, 400)).unwrap();
+            serde_json::from_str(&access_log_line(LogFormat::Json, &cx, 400, 3)).unwrap();
         assert_eq!(line["status"], 400);
+        assert_eq!(line["responseLatency"], 3);
+        assert_eq!(line["httpMethod"], "POST");
+        assert_eq!(line["apiKeyId"], serde_json::Value::Null);
         assert_eq!(line["path"], "/pets");
         assert_eq!(
             line["validationErrors"],
@@ -624,5 +675,10 @@ mod tests {
             line["validationErrorString"],
             r#"[object has missing required properties (["kind"])]"#
         );
+        // Control characters and quotes stay valid JSON.
+        cx.validation_error = Some("a \"quoted\"\n\u{1}value\\".into());
+        let line: serde_json::Value =
+            serde_json::from_str(&access_log_line(LogFormat::Json, &cx, 400, 3)).unwrap();
+        assert_eq!(line["validationErrorString"], "a \"quoted\"\n\u{1}value\\");
     }
 }

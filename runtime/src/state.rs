@@ -105,7 +105,7 @@ impl Runtime {
             stage_info.map_or(&[], |s| s.detailed_metrics),
             crate::metrics::Sources {
                 connections: connections.clone(),
-                usage: usage.clone(),
+                usage: Some(usage.clone()),
             },
         );
         let shared = Arc::new(Shared {
