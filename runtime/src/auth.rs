@@ -138,6 +138,11 @@ pub async fn lambda(
                     cx.trace_id().as_deref(),
                 )
                 .await;
+            cx.span(
+                "authorizer",
+                started.elapsed(),
+                invoked.as_ref().map_or(true, |o| o.function_error),
+            );
             let out = match invoked {
                 Ok(out) => out,
                 Err(InvokeError::Timeout | InvokeError::Failed(_) | InvokeError::TooLarge) => {

@@ -46,6 +46,14 @@ pub struct Config {
     /// instead of stdout.
     #[arg(long, env = "SPECGATE_ACCESS_LOG_FILE")]
     pub access_log_file: Option<PathBuf>,
+    /// Export spans (request, authorizer, validation, integration) over OTLP/HTTP to this
+    /// collector (`http://127.0.0.1:4318`; sent to `/v1/traces`).
+    #[arg(long, env = "SPECGATE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// The share of requests traced when the client does not say (`Sampled=` or the
+    /// `traceparent` flag), 0 to 1.
+    #[arg(long, env = "SPECGATE_TRACE_SAMPLE_RATE", default_value_t = 0.05)]
+    pub trace_sample_rate: f64,
     /// Serve `/metrics`, `/healthz` and `/readyz` on this address (off the public port).
     #[arg(long, env = "SPECGATE_ADMIN_LISTEN")]
     pub admin_listen: Option<SocketAddr>,
@@ -163,6 +171,8 @@ impl Config {
             quiet: true,
             access_log_file: None,
             admin_listen: None,
+            otlp_endpoint: None,
+            trace_sample_rate: 0.05,
             tls_cert: None,
             tls_key: None,
             drain_seconds: 5,

@@ -142,6 +142,8 @@ pub struct Context {
     pub integration_ms: Option<f64>,
     /// The integration's status code (`$context.integration.status`), once called.
     pub integration_status: Option<u16>,
+    /// The trace, when spans are exported (`--otlp-endpoint`).
+    pub trace: Option<Box<crate::trace::Trace>>,
 }
 
 impl Context {
@@ -185,6 +187,7 @@ impl Context {
             route_key: None,
             integration_ms: None,
             integration_status: None,
+            trace: None,
         }
     }
 
@@ -245,6 +248,11 @@ impl Context {
                 return Some(Cow::Borrowed(h));
             }
         }
+        // A trace the client started with `traceparent` keeps its id in X-Ray's form too.
+        if let Some(t) = &self.trace {
+            let h = crate::trace::hex(&t.trace_id);
+            return Some(Cow::Owned(format!("Root=1-{}-{}", &h[..8], &h[8..])));
+        }
         let digits: String = self
             .request_id
             .chars()
@@ -257,10 +265,22 @@ impl Context {
         )))
     }
 
-    /// Notes how long the integration took and what it answered.
+    /// Notes how long the integration took and what it answered (and its span, when traced).
     pub fn integration_done(&mut self, started: std::time::Instant, status: Option<u16>) {
-        self.integration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+        let elapsed = started.elapsed();
+        self.integration_ms = Some(elapsed.as_secs_f64() * 1000.0);
         self.integration_status = status;
+        let error = status.is_none_or(|s| s >= 500);
+        self.span("integration", elapsed, error);
+    }
+
+    /// Records a child span that ended now and lasted `elapsed` (when the request is traced).
+    pub fn span(&mut self, name: &'static str, elapsed: std::time::Duration, error: bool) {
+        if let Some(t) = &mut self.trace {
+            let end = crate::trace::now_ns();
+            let start = end.saturating_sub(elapsed.as_nanos() as u64);
+            t.child(name, start, end, error);
+        }
     }
 
     /// A request header (first value).

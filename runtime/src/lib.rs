@@ -38,6 +38,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod template;
+pub mod trace;
 pub mod upstream;
 pub mod usage;
 pub mod validate;

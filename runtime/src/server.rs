@@ -65,6 +65,12 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Some(endpoint) = &config.otlp_endpoint {
+        if let Err(e) = crate::trace::start(endpoint, info.title) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let gateway = Arc::new(gateway);
     crate::memory::watch(first.shared.connections.clone(), Duration::from_secs(2));
     first.shared.usage.watch();
@@ -253,6 +259,11 @@ pub async fn spawn<G: Gateway>(gateway: G, config: Config) -> Result<Handle, Str
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let runtime = Runtime::new(gateway.info(), config)?;
+    if let Some(endpoint) = &runtime.config.otlp_endpoint {
+        if !crate::trace::enabled() {
+            crate::trace::start(endpoint, gateway.info().title)?;
+        }
+    }
     runtime.shared.usage.watch();
     let usage = runtime.shared.usage.clone();
     let (admin_addr, admin) = match runtime.config.admin_listen {
@@ -474,6 +485,12 @@ async fn handle<G: Gateway>(
     use futures_util::FutureExt;
     let (parts, body) = req.into_parts();
     let mut cx = Context::new(&parts, peer, rt.stage.clone(), rt.stage_vars.clone());
+    if crate::trace::enabled() {
+        let xray = cx.trace_id().map(|t| t.into_owned()).unwrap_or_default();
+        let traceparent = cx.header("traceparent");
+        let trace = crate::trace::Trace::of(&xray, traceparent, rt.config.trace_sample_rate);
+        cx.trace = Some(Box::new(trace));
+    }
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -541,6 +558,32 @@ async fn handle<G: Gateway>(
             None => access_log_line(rt.config.log_format, &cx, status, latency_ms),
         };
         rt.log.line(&line);
+    }
+    if let Some(t) = cx.trace.take().filter(|t| t.sampled) {
+        let resource = if cx.resource_path.is_empty() {
+            cx.path.as_str()
+        } else {
+            cx.resource_path
+        };
+        crate::trace::export(crate::trace::Finished {
+            name: format!("{} {resource}", cx.method),
+            start: t.start,
+            end: crate::trace::now_ns(),
+            attributes: vec![
+                ("http.request.method", cx.method.to_string()),
+                ("url.path", cx.path.clone()),
+                ("http.route", cx.resource_path.to_string()),
+                ("http.response.status_code", status.to_string()),
+                ("aws.request_id", cx.request_id.clone()),
+                (
+                    "aws.xray.trace_id",
+                    cx.trace_id().unwrap_or_default().into_owned(),
+                ),
+                ("apigateway.stage", cx.stage.to_string()),
+            ],
+            error: status >= 500,
+            trace: *t,
+        });
     }
     resp
 }

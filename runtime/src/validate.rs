@@ -50,6 +50,7 @@ pub async fn body(
     } else {
         serde_json::from_slice::<serde_json::Value>(&bytes)
     };
+    let started = std::time::Instant::now();
     let failure = match parsed {
         // Unverified on AWS: the exact validationErrorString for a body that is not JSON.
         // fge never sees such a body; API Gateway answers `Invalid request body`.
@@ -60,6 +61,7 @@ pub async fn body(
             (!report.ok()).then(|| (report.error_string(), report.detail()))
         }
     };
+    cx.span("validation", started.elapsed(), failure.is_some());
     if let Some((message, detail)) = failure {
         cx.validation_error = Some(message);
         cx.validation_detail = Some(detail);

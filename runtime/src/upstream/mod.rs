@@ -319,8 +319,14 @@ pub async fn http_call(
     exchanged.map_err(|f| f.respond(rt, cx))
 }
 
-/// The X-Ray trace header goes to the backend: the client's, or the one started here.
-fn trace_header(h: &mut HeaderMap, cx: &Context) {
+/// The X-Ray trace header goes to the backend (the client's, or the one started here), and
+/// when spans are exported the W3C `traceparent` naming the integration's span.
+fn trace_header(h: &mut HeaderMap, cx: &mut Context) {
+    if let Some(t) = &mut cx.trace {
+        if let Ok(v) = HeaderValue::from_str(&t.call_header()) {
+            h.insert("traceparent", v);
+        }
+    }
     if h.contains_key("x-amzn-trace-id") {
         return;
     }
