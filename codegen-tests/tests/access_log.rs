@@ -1,7 +1,8 @@
 //! Access logs in the stage's `accessLogSetting.format` (`specs/monitoring.yaml`): AWS's
 //! CLF, JSON, XML and CSV examples, written to a file (`--access-log-file`), every field
 //! checked against what the client saw; and no line lost when the gateway stops under load.
-//! The log destination is process-wide, so this file holds one test.
+//! Execution logs (`loggingLevel`, `dataTraceEnabled`) are checked here too, with secrets
+//! masked. The log destinations are process-wide, so this file holds one test.
 
 mod common;
 
@@ -29,11 +30,36 @@ async fn formats_render_every_field_and_nothing_is_lost_at_shutdown() {
     let path = dir.join("access.log");
     let _ = std::fs::remove_file(&path);
     specgate_runtime::log::to_file(&path).unwrap();
+    let exec_path = dir.join("execution.log");
+    let _ = std::fs::remove_file(&exec_path);
+    specgate_runtime::log::EXECUTION
+        .to_file(&exec_path)
+        .unwrap();
     let backend = Backend::start().await;
     let mut replies = Vec::new();
     for stage in ["prod", "json", "xml", "csv"] {
         replies.push(serve_and_log(stage, &backend).await);
     }
+    // Execution logs (stage `prod`): INFO with bodies for `GET /pets`, ERROR elsewhere.
+    let exec = {
+        let mut config = Config::for_tests();
+        config.quiet = false;
+        config.stage = Some("prod".into());
+        config.stage_vars = vec![("backend".into(), backend.addr.to_string())];
+        let gw = spawn(gen::monitoring::Api, config).await.unwrap();
+        let secret = [
+            ("authorization", "Bearer secret-token-XYZ9"),
+            ("x-api-key", "key-abcdef-1234"),
+        ];
+        let info = common::send(gw.addr, "GET", "/pets?limit=2", &secret, b"").await;
+        let json = [("content-type", "application/json")];
+        let invalid = common::send(gw.addr, "POST", "/pets", &json, b"{}").await;
+        let valid = common::send(gw.addr, "POST", "/pets", &json, br#"{"name": "x"}"#).await;
+        gw.shutdown().await.unwrap();
+        (info, invalid, valid)
+    };
+    // The access-log lines of those three (stage `prod`, CLF).
+    let exec_access_lines = 3;
 
     // Under load: 200 requests in flight when the gateway is told to stop.
     let mut config = Config::for_tests();
@@ -61,7 +87,7 @@ async fn formats_render_every_field_and_nothing_is_lost_at_shutdown() {
 
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 8 + answered, "{text}");
+    assert_eq!(lines.len(), 8 + exec_access_lines + answered, "{text}");
     let id = |r: &Reply| r.request_id();
     let len = |r: &Reply| r.body.len().to_string();
 
@@ -141,8 +167,75 @@ async fn formats_render_every_field_and_nothing_is_lost_at_shutdown() {
     );
     assert_eq!((f[8], f[9]), (len(ok).as_str(), id(ok).as_str()));
     // The lines written under load are CSV lines of answered requests.
-    assert!(lines[8..]
+    assert!(lines[8 + exec_access_lines..]
         .iter()
         .all(|l| l.split(',').nth(7) == Some("200")));
+
+    let log = std::fs::read_to_string(&exec_path).unwrap();
+    let (info, invalid, valid) = exec;
+    let of = |r: &Reply| -> Vec<String> {
+        let prefix = format!("({}) ", r.request_id());
+        log.lines()
+            .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+            .collect()
+    };
+    let lines = of(&info);
+    assert!(
+        lines.contains(&"HTTP Method: GET, Resource Path: /pets".to_string()),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.contains(&"Method request query string: {limit=2}".to_string()),
+        "{lines:#?}"
+    );
+    let headers = lines
+        .iter()
+        .find(|l| l.starts_with("Method request headers: "))
+        .unwrap();
+    assert!(
+        headers.contains("authorization=********************XYZ9"),
+        "{headers}"
+    );
+    assert!(headers.contains("x-api-key=***********1234"), "{headers}");
+    assert!(
+        !log.contains("secret-token") && !log.contains("key-abcdef"),
+        "secrets are masked"
+    );
+    let uri = format!("Endpoint request URI: http://{}/pets?limit=2", backend.addr);
+    assert!(lines.contains(&uri), "{lines:#?}");
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("Received response. Status: 200, Integration latency: ")));
+    let body = lines
+        .iter()
+        .find(|l| l.starts_with("Endpoint response body before transformations: "))
+        .unwrap();
+    assert!(body.contains("\"target\":\"/pets?limit=2\""), "{body}");
+    assert!(lines.contains(&"Successfully completed execution".to_string()));
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("Method completed with status: 200"),
+        "{lines:#?}"
+    );
+    // ERROR level: only what went wrong.
+    let lines = of(&invalid);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(
+        lines[0].starts_with(
+            "Request body does not match model schema for content type application/json: "
+        ),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines[1],
+        "Gateway response type: BAD_REQUEST_BODY with status code: 400"
+    );
+    assert!(lines[2].starts_with("Method completed with status: 400"));
+    assert!(
+        of(&valid).is_empty(),
+        "a success logs nothing at ERROR level"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

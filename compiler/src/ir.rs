@@ -197,8 +197,19 @@ pub struct Stage {
     pub access_log_format: Option<Spanned<String>>,
     /// `methodSettings.*.metricsEnabled` / `detailedMetricsEnabled`: method key → on/off.
     pub detailed_metrics: Vec<(Spanned<String>, bool)>,
+    /// `methodSettings.*.loggingLevel` / `dataTraceEnabled`: method key → settings.
+    pub execution_logs: Vec<(Spanned<String>, ExecutionLog)>,
     /// Where it is defined.
     pub span: Span,
+}
+
+/// A method's execution-log settings (unset fields fall through to `*/*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExecutionLog {
+    /// `loggingLevel`: `OFF` (0), `ERROR` (1), `INFO` (2).
+    pub level: Option<u8>,
+    /// `dataTraceEnabled`.
+    pub data_trace: Option<bool>,
 }
 
 /// `x-amazon-apigateway-api-key-source`.

@@ -143,6 +143,20 @@ pub async fn lambda(
                 started.elapsed(),
                 invoked.as_ref().map_or(true, |o| o.function_error),
             );
+            let ms = started.elapsed().as_millis();
+            match &invoked {
+                Ok(o) if !o.function_error => {
+                    cx.exec_info(|| format!("Authorizer {function} answered in {ms} ms"))
+                }
+                Ok(_) => cx.exec_error(|| {
+                    format!("Execution failed: the authorizer {function} failed ({ms} ms)")
+                }),
+                Err(e) => cx.exec_error(|| {
+                    format!(
+                        "Execution failed due to configuration error: authorizer {function}: {e:?}"
+                    )
+                }),
+            }
             let out = match invoked {
                 Ok(out) => out,
                 Err(InvokeError::Timeout | InvokeError::Failed(_) | InvokeError::TooLarge) => {

@@ -54,6 +54,10 @@ pub struct Config {
     /// `traceparent` flag), 0 to 1.
     #[arg(long, env = "SPECGATE_TRACE_SAMPLE_RATE", default_value_t = 0.05)]
     pub trace_sample_rate: f64,
+    /// Write execution logs (`loggingLevel` in the stage's method settings) to this file
+    /// (appended; reopened on SIGHUP) instead of stderr.
+    #[arg(long, env = "SPECGATE_EXECUTION_LOG_FILE")]
+    pub execution_log_file: Option<PathBuf>,
     /// Serve `/metrics`, `/healthz` and `/readyz` on this address (off the public port).
     #[arg(long, env = "SPECGATE_ADMIN_LISTEN")]
     pub admin_listen: Option<SocketAddr>,
@@ -171,6 +175,7 @@ impl Config {
             quiet: true,
             access_log_file: None,
             admin_listen: None,
+            execution_log_file: None,
             otlp_endpoint: None,
             trace_sample_rate: 0.05,
             tls_cert: None,

@@ -144,6 +144,8 @@ pub struct Context {
     pub integration_status: Option<u16>,
     /// The trace, when spans are exported (`--otlp-endpoint`).
     pub trace: Option<Box<crate::trace::Trace>>,
+    /// The execution log, when the stage configures one.
+    pub exec: Option<Box<crate::exec_log::ExecLog>>,
 }
 
 impl Context {
@@ -188,6 +190,7 @@ impl Context {
             integration_ms: None,
             integration_status: None,
             trace: None,
+            exec: None,
         }
     }
 
@@ -272,6 +275,27 @@ impl Context {
         self.integration_status = status;
         let error = status.is_none_or(|s| s >= 500);
         self.span("integration", elapsed, error);
+    }
+
+    /// An INFO execution-log line (built only when the stage logs executions).
+    pub fn exec_info(&mut self, line: impl FnOnce() -> String) {
+        if let Some(e) = &mut self.exec {
+            e.info(line());
+        }
+    }
+
+    /// An ERROR execution-log line.
+    pub fn exec_error(&mut self, line: impl FnOnce() -> String) {
+        if let Some(e) = &mut self.exec {
+            e.error(line());
+        }
+    }
+
+    /// A body in the execution log (with `dataTraceEnabled`).
+    pub fn exec_body(&mut self, what: &str, body: &[u8]) {
+        if let Some(e) = &mut self.exec {
+            e.body(what, body);
+        }
     }
 
     /// Records a child span that ended now and lasted `elapsed` (when the request is traced).

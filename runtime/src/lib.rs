@@ -22,6 +22,7 @@ pub mod config;
 pub mod conn;
 pub mod context;
 pub mod dns;
+pub mod exec_log;
 pub mod jwt;
 pub mod keys;
 pub mod lambda;
@@ -88,6 +89,8 @@ pub struct StageInfo {
     pub access_log: Option<&'static [access_log::Part]>,
     /// Detailed (per-method) metrics: `*/*`, `/pets/*` or `/pets/GET` → on or off.
     pub detailed_metrics: &'static [(&'static str, bool)],
+    /// Execution logging (`loggingLevel`, `dataTraceEnabled`) by method key.
+    pub execution_logs: &'static [(&'static str, exec_log::Setting)],
 }
 
 /// What the runtime needs to know about the API (generated as a `static`).
@@ -148,6 +151,7 @@ pub mod prelude {
     pub use crate::cache;
     pub use crate::cache::{CacheInfo, KeyParts, Setting as CacheSetting, Unauthorized};
     pub use crate::context::{Context, Var};
+    pub use crate::exec_log;
     pub use crate::responses::{CustomResponse, ResponseType};
     pub use crate::state::Runtime;
     pub use crate::template::{self, select_template, Part, Source};

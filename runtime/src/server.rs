@@ -65,6 +65,12 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Some(path) = &config.execution_log_file {
+        if let Err(e) = crate::log::EXECUTION.to_file(path) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     if let Some(endpoint) = &config.otlp_endpoint {
         if let Err(e) = crate::trace::start(endpoint, info.title) {
             eprintln!("error: {e}");
@@ -357,12 +363,14 @@ pub async fn serve<G: Gateway>(
     // Access-log lines are handed to the writer thread on an interval (see `log`).
     let flusher = {
         let log = runtime.log.clone();
+        let exec_log = runtime.exec_log.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(crate::log::FLUSH_INTERVAL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
                 log.flush();
+                exec_log.flush();
             }
         })
     };
@@ -439,6 +447,7 @@ pub async fn serve<G: Gateway>(
     };
     flusher.abort();
     runtime.log.flush();
+    runtime.exec_log.flush();
     result
 }
 
@@ -485,6 +494,13 @@ async fn handle<G: Gateway>(
     use futures_util::FutureExt;
     let (parts, body) = req.into_parts();
     let mut cx = Context::new(&parts, peer, rt.stage.clone(), rt.stage_vars.clone());
+    if !rt.exec_settings.is_empty() {
+        let data = rt
+            .exec_settings
+            .iter()
+            .any(|(_, s)| s.data_trace == Some(true));
+        cx.exec = Some(Box::new(crate::exec_log::ExecLog::new(data)));
+    }
     if crate::trace::enabled() {
         let xray = cx.trace_id().map(|t| t.into_owned()).unwrap_or_default();
         let traceparent = cx.header("traceparent");
@@ -559,6 +575,9 @@ async fn handle<G: Gateway>(
         };
         rt.log.line(&line);
     }
+    if cx.exec.is_some() {
+        execution_log(rt, &mut cx, status, resp.headers(), latency_ms);
+    }
     if let Some(t) = cx.trace.take().filter(|t| t.sampled) {
         let resource = if cx.resource_path.is_empty() {
             cx.path.as_str()
@@ -586,6 +605,84 @@ async fn handle<G: Gateway>(
         });
     }
     resp
+}
+
+/// Writes a request's execution log, as the route's `loggingLevel` says: what the method
+/// received, what was collected on the way, and how it ended.
+fn execution_log(
+    rt: &Runtime,
+    cx: &mut Context,
+    status: u16,
+    response_headers: &http::HeaderMap,
+    latency_ms: u64,
+) {
+    use crate::exec_log::{headers, Level};
+    let Some(exec) = cx.exec.take() else { return };
+    let (level, data) =
+        crate::exec_log::setting(rt.exec_settings, cx.resource_path, cx.method.as_str());
+    if level == Level::Off {
+        return;
+    }
+    let id = cx.request_id.clone();
+    let mut lines = Vec::new();
+    if level >= Level::Info {
+        let path_params: Vec<String> = cx
+            .path_params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        lines.push(format!(
+            "({id}) Extended Request Id: {}",
+            &id[..id.len().min(16)]
+        ));
+        lines.push(format!("({id}) Starting execution for request: {id}"));
+        lines.push(format!(
+            "({id}) HTTP Method: {}, Resource Path: {}",
+            cx.method, cx.path
+        ));
+        lines.push(format!(
+            "({id}) Method request path: {{{}}}",
+            path_params.join(", ")
+        ));
+        lines.push(format!(
+            "({id}) Method request query string: {{{}}}",
+            cx.query.as_deref().unwrap_or("").replace('&', ", ")
+        ));
+        lines.push(format!(
+            "({id}) Method request headers: {}",
+            headers(&cx.headers)
+        ));
+    }
+    exec.render(level, &id, data, &mut lines);
+    if let Some((kind, message)) = &cx.error {
+        lines.push(format!(
+            "({id}) Gateway response type: {} with status code: {status}",
+            kind.name()
+        ));
+        if level >= Level::Info && !message.is_empty() {
+            lines.push(format!(
+                "({id}) Gateway response body: {{\"message\":{}}}",
+                serde_json::Value::from(message.as_str())
+            ));
+        }
+    }
+    if level >= Level::Info {
+        lines.push(format!(
+            "({id}) Method response headers: {}",
+            headers(response_headers)
+        ));
+        if status < 400 {
+            lines.push(format!("({id}) Successfully completed execution"));
+        }
+    }
+    if level >= Level::Info || status >= 400 {
+        lines.push(format!(
+            "({id}) Method completed with status: {status} ({latency_ms} ms)"
+        ));
+    }
+    for l in lines {
+        rt.exec_log.line(&l);
+    }
 }
 
 fn now_ms() -> u128 {

@@ -26,6 +26,10 @@ pub struct Runtime {
     /// What the workers of this process share.
     pub shared: Arc<Shared>,
     pub(crate) log: crate::log::Buffer,
+    /// This worker's execution-log buffer.
+    pub(crate) exec_log: crate::log::Buffer,
+    /// The stage's execution-log settings.
+    pub(crate) exec_settings: &'static [(&'static str, crate::exec_log::Setting)],
     /// This worker's connection to Redis (`--state redis://…`), made on first use.
     redis: usage::RedisConnection,
     pub(crate) stage: Arc<str>,
@@ -168,6 +172,8 @@ impl Runtime {
             lambda,
             shared,
             log: crate::log::Buffer::new(),
+            exec_log: crate::log::Buffer::to(&crate::log::EXECUTION),
+            exec_settings: stage_info.map_or(&[], |s| s.execution_logs),
             redis: usage::RedisConnection::new(),
             stage,
             stage_vars: Arc::new(vars),

@@ -50,6 +50,7 @@ pub async fn body(
     } else {
         serde_json::from_slice::<serde_json::Value>(&bytes)
     };
+    cx.exec_body("Method request body before transformations", &bytes);
     let started = std::time::Instant::now();
     let failure = match parsed {
         // Unverified on AWS: the exact validationErrorString for a body that is not JSON.
@@ -63,6 +64,10 @@ pub async fn body(
     };
     cx.span("validation", started.elapsed(), failure.is_some());
     if let Some((message, detail)) = failure {
+        let media = media_type(cx);
+        cx.exec_error(|| {
+            format!("Request body does not match model schema for content type {media}: {message}")
+        });
         cx.validation_error = Some(message);
         cx.validation_detail = Some(detail);
         return Err(rt.gateway_response(cx, ResponseType::BadRequestBody));
@@ -107,6 +112,7 @@ pub fn missing_parameters(cx: &mut Context, required: &[(In, &str)]) -> Option<S
         "Missing required request parameters: [{}]",
         missing.join(", ")
     );
+    cx.exec_error(|| format!("Request validation failed: {message}"));
     cx.validation_error = Some(message.clone());
     Some(message)
 }

@@ -25,6 +25,7 @@ pub(super) fn lambda(
         quote! {
             let function = #function;
             let payload = #payload;
+            cx.exec_body("Endpoint request body after transformations", &payload);
             let trace = cx.trace_id().map(|t| t.into_owned());
             let started = std::time::Instant::now();
             let invoked = rt.lambda.invoke(
@@ -37,6 +38,7 @@ pub(super) fn lambda(
                 trace.as_deref(),
             ).await;
             cx.integration_done(started, invoked.as_ref().ok().map(|_| 200));
+            lambda::log_invocation(cx, &function, &invoked);
         }
     };
     let sync = quote!(lambda::InvocationType::RequestResponse);

@@ -173,6 +173,7 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         let cache = stage_cache(s);
         let access_log = stage_access_log(s);
         let detailed = stage_detailed_metrics(s);
+        let execution = stage_execution_logs(s);
         quote!(StageInfo {
             name: #name,
             variables: &[#(#vars),*],
@@ -180,6 +181,7 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
             cache: #cache,
             access_log: #access_log,
             detailed_metrics: #detailed,
+            execution_logs: #execution,
         })
     });
     let responses = api.gateway_responses.iter().map(|(name, g)| {

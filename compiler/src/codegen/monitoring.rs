@@ -125,6 +125,25 @@ pub(super) fn stage_detailed_metrics(s: &Stage) -> TokenStream {
     quote!(&[#(#items),*])
 }
 
+/// `StageInfo.execution_logs`.
+pub(super) fn stage_execution_logs(s: &Stage) -> TokenStream {
+    let items = s.execution_logs.iter().map(|(k, l)| {
+        let k = &k.value;
+        let level = match l.level {
+            None => quote!(None),
+            Some(0) => quote!(Some(exec_log::Level::Off)),
+            Some(1) => quote!(Some(exec_log::Level::Error)),
+            Some(_) => quote!(Some(exec_log::Level::Info)),
+        };
+        let data = match l.data_trace {
+            None => quote!(None),
+            Some(b) => quote!(Some(#b)),
+        };
+        quote!((#k, exec_log::Setting { level: #level, data_trace: #data }))
+    });
+    quote!(&[#(#items),*])
+}
+
 /// An access-log format AWS would refuse: no request id, or an unknown variable.
 pub(crate) fn check_access_logs(api: &Api, d: &mut Diagnostics) {
     for s in &api.stages {

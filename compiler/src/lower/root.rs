@@ -480,10 +480,10 @@ impl<'a> Cx<'a> {
                     variables.push((v.key.clone(), val.value));
                 }
             }
-            let (mut method_throttles, method_caching, mut detailed_metrics) =
+            let (mut method_throttles, method_caching, mut detailed_metrics, execution_logs) =
                 match e.value.get("methodSettings") {
                     Some(m) => self.method_settings(m),
-                    None => (Vec::new(), Vec::new(), Vec::new()),
+                    None => (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
                 };
             // HTTP APIs: `defaultRouteSettings` and `routeSettings` ("GET /pets"), read as
             // the method settings `*/*` and `/pets/GET`.
@@ -527,6 +527,7 @@ impl<'a> Cx<'a> {
                 cache_size_mb,
                 access_log_format,
                 detailed_metrics,
+                execution_logs,
                 span: e.key_span,
             });
         }

@@ -153,8 +153,7 @@ impl<'a> Cx<'a> {
         ok
     }
 
-    /// A stage's `methodSettings`: throttles and caching (logging settings are reported as
-    /// not implemented).
+    /// A stage's `methodSettings`: throttles, caching, detailed metrics, execution logs.
     #[allow(clippy::type_complexity)]
     pub(super) fn method_settings(
         &mut self,
@@ -162,7 +161,8 @@ impl<'a> Cx<'a> {
     ) -> (
         Vec<(Spanned<String>, Throttle)>,
         Vec<(Spanned<String>, CacheSetting)>,
-        Vec<(Spanned<String>, bool)>,
+        Vec<MetricsSetting>,
+        Vec<(Spanned<String>, ExecutionLog)>,
     ) {
         const CACHING: &[&str] = &[
             "cachingEnabled",
@@ -170,13 +170,14 @@ impl<'a> Cx<'a> {
             "requireAuthorizationForCacheControl",
             "unauthorizedCacheControlHeaderStrategy",
         ];
-        const PLANNED: &[&str] = &["cacheDataEncrypted", "loggingLevel", "dataTraceEnabled"];
+        const PLANNED: &[&str] = &["cacheDataEncrypted"];
         let mut throttles = Vec::new();
         let mut caching = Vec::new();
         let mut metrics = Vec::new();
+        let mut logs = Vec::new();
         let Some(entries) = node.as_object() else {
             self.type_error(node, "methodSettings", "an object of method keys");
-            return (throttles, caching, metrics);
+            return (throttles, caching, metrics, logs);
         };
         for e in entries {
             if !self.method_key(&e.key, e.key_span) {
@@ -186,6 +187,8 @@ impl<'a> Cx<'a> {
                 "throttlingRateLimit",
                 "throttlingBurstLimit",
                 "metricsEnabled",
+                "loggingLevel",
+                "dataTraceEnabled",
             ];
             known.extend(CACHING);
             if self
@@ -206,6 +209,18 @@ impl<'a> Cx<'a> {
                 .and_then(|n| self.boolean(n, "metricsEnabled"))
             {
                 metrics.push((Spanned::new(e.key.clone(), e.key_span), on));
+            }
+            let logging = ExecutionLog {
+                level: e.value.get("loggingLevel").and_then(|n| {
+                    self.one_of(n, "loggingLevel", &[("OFF", 0), ("ERROR", 1), ("INFO", 2)])
+                }),
+                data_trace: e
+                    .value
+                    .get("dataTraceEnabled")
+                    .and_then(|n| self.boolean(n, "dataTraceEnabled")),
+            };
+            if logging != ExecutionLog::default() {
+                logs.push((Spanned::new(e.key.clone(), e.key_span), logging));
             }
             if let Some(t) = self.setting_throttle(&e.value, "a method setting") {
                 throttles.push((Spanned::new(e.key.clone(), e.key_span), t));
@@ -242,7 +257,7 @@ impl<'a> Cx<'a> {
                 caching.push((Spanned::new(e.key.clone(), e.key_span), c));
             }
         }
-        (throttles, caching, metrics)
+        (throttles, caching, metrics, logs)
     }
 
     /// An HTTP API stage's `defaultRouteSettings` and `routeSettings` throttles, as method
@@ -261,10 +276,22 @@ impl<'a> Cx<'a> {
                     "throttlingRateLimit",
                     "throttlingBurstLimit",
                     "detailedMetricsEnabled",
+                    "loggingLevel",
+                    "dataTraceEnabled",
                 ],
-                &["loggingLevel", "dataTraceEnabled"],
-                "route settings carry throttles and metrics for now",
+                &[],
+                "route settings carry throttles and metrics",
             );
+            for k in ["loggingLevel", "dataTraceEnabled"] {
+                if let Some(e) = node.entry(k) {
+                    cx.d.warning(
+                        &codes::FLAVOUR_MISMATCH,
+                        e.key_span,
+                        format!("`{k}` applies to WebSocket APIs; HTTP APIs have no execution logs and ignore it"),
+                    )
+                    .help("use the access log (`accessLogSetting`) for HTTP APIs");
+                }
+            }
             if planned.is_some() {
                 if let Some(t) = cx.setting_throttle(node, "route settings") {
                     out.push((Spanned::new(key.clone(), span), t));

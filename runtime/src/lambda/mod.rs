@@ -17,6 +17,28 @@ use crate::responses::ResponseType;
 use crate::state::Runtime;
 use crate::Response;
 
+/// The execution log's view of a Lambda invocation.
+pub fn log_invocation(cx: &mut Context, function: &str, invoked: &Result<Output, InvokeError>) {
+    cx.exec_info(|| format!("Sending request to Lambda function {function}"));
+    match invoked {
+        Ok(out) => {
+            let ms = cx.integration_ms.unwrap_or(0.0).round() as u64;
+            cx.exec_info(|| {
+                format!("Received response. Status: 200, Integration latency: {ms} ms")
+            });
+            cx.exec_body(
+                "Endpoint response body before transformations",
+                &out.payload,
+            );
+            if out.function_error {
+                let message = error_message(out);
+                cx.exec_error(|| format!("Lambda function returned an error: {message}"));
+            }
+        }
+        Err(e) => cx.exec_error(|| format!("Execution failed due to configuration error: {e:?}")),
+    }
+}
+
 /// The gateway response for a failed invocation: a timeout is 504 `Endpoint request timed
 /// out`; anything else is a 500 `Internal server error` (API Gateway's answer when it cannot
 /// invoke the function, e.g. without permission).

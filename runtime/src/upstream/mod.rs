@@ -202,9 +202,11 @@ pub async fn http_proxy(
     *upstream_req.method_mut() = method.unwrap_or(parts.method);
     *upstream_req.uri_mut() = uri;
     *upstream_req.headers_mut() = parts.headers;
+    log_request(cx, upstream_req.uri(), upstream_req.headers());
     let started = std::time::Instant::now();
     let exchanged = exchange(rt, upstream_req, timeout_ms).await;
     cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
+    log_response(cx, &exchanged);
     let mut resp = match exchanged {
         Ok(r) => r,
         Err(f) => return f.respond(rt, cx),
@@ -313,10 +315,56 @@ pub async fn http_call(
     let req = b
         .body(body)
         .map_err(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))?;
+    log_request(cx, req.uri(), req.headers());
     let started = std::time::Instant::now();
     let exchanged = exchange(rt, req, timeout_ms).await;
     cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
+    log_response(cx, &exchanged);
     exchanged.map_err(|f| f.respond(rt, cx))
+}
+
+/// The execution log's view of an integration request.
+fn log_request(cx: &mut Context, uri: &http::Uri, headers: &HeaderMap) {
+    cx.exec_info(|| format!("Endpoint request URI: {uri}"));
+    cx.exec_info(|| {
+        format!(
+            "Endpoint request headers: {}",
+            crate::exec_log::headers(headers)
+        )
+    });
+    cx.exec_info(|| format!("Sending request to {uri}"));
+}
+
+/// The execution log's view of an integration response, or of why there is none.
+fn log_response(cx: &mut Context, exchanged: &Result<Buffered, Failure>) {
+    match exchanged {
+        Ok(r) => {
+            let ms = cx.integration_ms.unwrap_or(0.0).round() as u64;
+            cx.exec_info(|| {
+                format!(
+                    "Received response. Status: {}, Integration latency: {ms} ms",
+                    r.status
+                )
+            });
+            cx.exec_info(|| {
+                format!(
+                    "Endpoint response headers: {}",
+                    crate::exec_log::headers(&r.headers)
+                )
+            });
+            cx.exec_body("Endpoint response body before transformations", &r.body);
+        }
+        Err(Failure::Timeout) => cx.exec_error(|| "Execution failed due to a timeout error".into()),
+        Err(Failure::Network(e)) => {
+            cx.exec_error(|| format!("Execution failed due to configuration error: {e}"))
+        }
+        Err(Failure::Body(e)) => {
+            cx.exec_error(|| format!("Execution failed: the endpoint's response broke off: {e}"))
+        }
+        Err(Failure::Client(_)) => {
+            cx.exec_error(|| "Execution failed: the client's request body broke off".into())
+        }
+    }
 }
 
 /// The X-Ray trace header goes to the backend (the client's, or the one started here), and
