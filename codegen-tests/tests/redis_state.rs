@@ -197,9 +197,23 @@ async fn two_replicas_share_keys_quotas_and_throttles() {
         "{admitted} admitted over both replicas, {expected:.0} expected"
     );
 
-    // Redis stops: requests pass uncounted (open), or are refused (closed).
-    let closed = replica(&url, |c| c.state_failure = StateFailure::Closed).await;
+    // Redis stops: requests pass uncounted (open), or are refused (closed), and the
+    // replicas say they are not ready.
+    let closed = replica(&url, |c| {
+        c.state_failure = StateFailure::Closed;
+        c.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let admin = closed.admin_addr.unwrap();
+    assert_eq!(get(admin, "/readyz", None).await.status, 200);
     redis.stop();
+    let r = get(admin, "/readyz", None).await;
+    assert_eq!(r.status, 503);
+    assert!(
+        r.text().starts_with("state store unreachable"),
+        "{}",
+        r.text()
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let r = get(a.addr, "/keyed", Some(&silver)).await;
     assert_eq!(r.status, 200, "fail open: {}", r.text());

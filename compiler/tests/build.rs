@@ -117,6 +117,7 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
     terminate(&mut child);
 
     access_log_never_stops_the_gateway(&exe);
+    no_log_line_lost_under_load(&exe, &dir);
     operator_commands(&exe, &dir);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -196,6 +197,74 @@ fn access_log_never_stops_the_gateway(exe: &Path) {
         log.lines()
             .all(|l| l.contains("\"GET /hello HTTP/1.1\" 200")),
         "{log}"
+    );
+}
+
+/// SIGTERM while clients keep sending: every request a client got an answer to is in the
+/// access-log file (`--access-log-file`), found by its request id.
+fn no_log_line_lost_under_load(exe: &Path, dir: &Path) {
+    let file = dir.join("access.log");
+    let (mut child, addr) = start(
+        exe,
+        &[
+            "--workers",
+            "2",
+            "--access-log-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let addr = addr.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Ok(mut s) = TcpStream::connect(&addr) else {
+                        break;
+                    };
+                    let _ = write!(
+                        s,
+                        "GET /hello HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+                    );
+                    let mut out = String::new();
+                    if s.read_to_string(&mut out).is_err() || !out.starts_with("HTTP/1.1 200") {
+                        continue;
+                    }
+                    if let Some(id) = out
+                        .lines()
+                        .find_map(|l| l.strip_prefix("x-amzn-requestid: "))
+                    {
+                        ids.push(id.trim().to_string());
+                    }
+                }
+                ids
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    terminate(&mut child);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answered: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let log = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        answered.len() > 100,
+        "only {} requests answered",
+        answered.len()
+    );
+    let missing: Vec<&String> = answered
+        .iter()
+        .filter(|id| !log.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} answered requests not logged",
+        missing.len(),
+        answered.len()
     );
 }
 
