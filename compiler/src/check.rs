@@ -468,6 +468,15 @@ fn integration(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {
                 )
                 .label("must be POST")
                 .help("`httpMethod` is the method toward the backend; the client's method can be anything");
+            } else if m.value == "ANY" && kind == IntegrationType::Aws {
+                // AWS deploys it (real SAM templates call Step Functions this way); the
+                // service request is a POST whatever is written.
+                d.warning(
+                    &codes::INTEGRATION_COMBINATION,
+                    m.span,
+                    "`httpMethod: ANY` on an `aws` integration: AWS services are called with POST",
+                )
+                .help("write `httpMethod: POST`");
             } else if m.value == "ANY" && kind != IntegrationType::HttpProxy {
                 d.error(
                     &codes::INTEGRATION_COMBINATION,
@@ -631,6 +640,10 @@ fn request_mapping(
         .help("targets look like `integration.request.header.X-Tenant`, `integration.request.querystring.q` or `integration.request.path.id`");
     }
     let s = &source.value;
+    // A placeholder is reported once, as a placeholder.
+    if !crate::placeholders::names_in(s).is_empty() {
+        return;
+    }
     if let Some(rest) = s.strip_prefix("method.request.") {
         let (loc, name) = rest.split_once('.').unwrap_or((rest, ""));
         let known_loc = matches!(
@@ -716,6 +729,10 @@ fn response_mapping(target: &Spanned<String>, source: &Spanned<String>, d: &mut 
         .help("targets look like `method.response.header.Access-Control-Allow-Origin`");
     }
     let s = &source.value;
+    // A placeholder is reported once, as a placeholder.
+    if !crate::placeholders::names_in(s).is_empty() {
+        return;
+    }
     let ok = s == "integration.response.body"
         || s.strip_prefix("integration.response.body.")
             .is_some_and(|p| !p.is_empty())

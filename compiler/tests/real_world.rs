@@ -306,3 +306,35 @@ fn under_indented_quoted_scalars_are_read_as_pyyaml_reads_them() {
         "{found:?}"
     );
 }
+
+/// Found in a public SAM project: a CORS header value kept in a template parameter
+/// (`Fn::Sub: ${CorsHeaders}`) is a placeholder the gateway needs, reported once, not also
+/// an invalid mapping expression.
+#[test]
+fn placeholders_in_mappings_are_placeholders_only() {
+    let text = "openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses: {'200': {description: ok, headers: {Access-Control-Allow-Headers: {schema: {type: string}}}}}\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates: {application/json: '{\"statusCode\": 200}'}\n        requestParameters:\n          integration.request.header.x-stage: {'Fn::Sub': \"'${Stage}'\"}\n        responses:\n          default:\n            statusCode: 200\n            responseParameters:\n              method.response.header.Access-Control-Allow-Headers:\n                Fn::Sub: ${CorsHeaders}\n";
+    let a = analyze(text, &[]);
+    let m = messages(&a);
+    assert_eq!(a.diagnostics.error_count(), 0, "{m:?}");
+    assert!(
+        m.iter().any(|x| x.contains(
+            "`CorsHeaders` has no value; the gateway needs it for a response parameter mapping"
+        )),
+        "{m:?}"
+    );
+    assert!(
+        m.iter().any(|x| x.contains(
+            "`Stage` has no value; the gateway needs it for a request parameter mapping"
+        )),
+        "{m:?}"
+    );
+    // With values, the mappings are checked as usual.
+    let a = analyze(text, &["CorsHeaders='Content-Type'", "Stage=prod"]);
+    assert!(
+        messages(&a)
+            .iter()
+            .all(|x| !x.contains("SG0013") && !x.contains("SG0307")),
+        "{:?}",
+        messages(&a)
+    );
+}

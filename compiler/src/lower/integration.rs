@@ -83,6 +83,9 @@ impl<'a> Cx<'a> {
         if let Some(rp) = node.get("requestParameters") {
             request_parameters = self.string_map(rp, "a request parameter");
         }
+        for (_, v) in &request_parameters {
+            self.needs(v, "a request parameter mapping");
+        }
         let request_templates = node
             .get("requestTemplates")
             .map(|t| self.string_map(t, "a request template"))
@@ -314,6 +317,9 @@ impl<'a> Cx<'a> {
                 .get("responseParameters")
                 .map(|p| self.string_map(p, "a response parameter"))
                 .unwrap_or_default();
+            for (_, v) in &parameters {
+                self.needs(v, "a response parameter mapping");
+            }
             let templates = n
                 .get("responseTemplates")
                 .map(|t| self.string_map(t, "a response template"))
