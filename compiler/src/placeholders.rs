@@ -206,6 +206,7 @@ fn is_placeholder_name(name: &str) -> bool {
     const API_GATEWAY: &[&str] = &[
         "stageVariables.",
         "request.",
+        "response.",
         "context.",
         "method.",
         "integration.",

@@ -23,10 +23,17 @@ fn run(args: &[&str]) -> (i32, String, String) {
 fn exit_codes() {
     assert_eq!(run(&["check", "specs/petstore.yaml"]).0, 0);
     // A valid document that uses features not generated yet: errors that say so.
-    let (code, _, err) = run(&["check", "--color", "never", "specs/planned/http-api.yaml"]);
+    let (code, _, err) = run(&[
+        "check",
+        "--color",
+        "never",
+        "specs/planned/iam-and-services.yaml",
+    ]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("error[SG0105]: `x-amazon-apigateway-cors` is not supported yet"),
+        err.contains(
+            "error[SG0105]: AWS-service integrations (other than Lambda) are not supported yet"
+        ),
         "{err}"
     );
     let (code, _, err) = run(&[
@@ -177,7 +184,7 @@ fn routes_table_and_json() {
     assert!(lines.iter().any(
         |l| l.starts_with("GET     /pets/{petId}") && l.contains("cognito(cognito)[pets/read]")
     ));
-    let (_, out, _) = run(&["routes", "--format", "json", "specs/planned/http-api.yaml"]);
+    let (_, out, _) = run(&["routes", "--format", "json", "specs/http-orders.yaml"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let default = v
         .as_array()

@@ -63,7 +63,7 @@ fn aws_specs() {
 
 /// Real API Gateway definitions as users keep them (SAM and Terraform placeholders, Swagger
 /// 2.0, AWS service integrations). The errors left are either features other open issues
-/// add (SG0105: AWS-service integrations, HTTP API CORS and parameter mapping, IAM) or real
+/// add (SG0105: AWS-service integrations and subtypes, IAM) or real
 /// defects of the documents: `25-…` and `oas30_documentation_parts` have operations without
 /// integrations (AWS refuses to deploy them), `openapi.spec.json` and
 /// `petstore-authorizer.swagger.json` write `account-id` where an account number belongs,

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod context;
+pub mod cors;
 pub mod dns;
 pub mod exec_log;
 pub mod jwt;
@@ -110,6 +111,8 @@ pub struct ApiInfo {
     pub api_key_source: usage::KeySource,
     /// VPC links the API names by id; each needs `--vpc-link ID=HOST:PORT`.
     pub vpc_links: &'static [&'static str],
+    /// HTTP APIs' gateway-managed CORS.
+    pub cors: Option<&'static cors::CorsInfo>,
 }
 
 /// The one trait generated code implements.
@@ -151,10 +154,12 @@ pub mod prelude {
     pub use crate::cache;
     pub use crate::cache::{CacheInfo, KeyParts, Setting as CacheSetting, Unauthorized};
     pub use crate::context::{Context, Var};
+    pub use crate::cors::CorsInfo;
     pub use crate::exec_log;
     pub use crate::responses::{CustomResponse, ResponseType};
     pub use crate::state::Runtime;
     pub use crate::template::{self, select_template, Part, Source};
+    pub use crate::upstream::http_mapping;
     pub use crate::usage::{KeySource, Period, PlanInfo, QuotaInfo, Throttle};
     pub use crate::validate::{self, In};
     pub use crate::{auth, body, empty, full, jwt, lambda, params, path, upstream, vtl};

@@ -41,7 +41,7 @@ impl Seen {
 /// `server: test-backend`. The request can ask for something else (so that both proxy and
 /// non-proxy integrations can steer it): a header `x-want-status: N` or `x-trace-id: want-N`,
 /// or a query parameter `max=N` with N ≥ 300, sets the status; `x-want-delay-ms: N` delays
-/// the answer; `x-want-body: text` (with `x-want-content-type`, default `text/plain`)
+/// the answer; `x-want-header: name: value` adds a response header; `x-want-body: text` (with `x-want-content-type`, default `text/plain`)
 /// replaces the echo.
 pub struct Backend {
     pub addr: SocketAddr,
@@ -157,13 +157,19 @@ async fn answer(
         "target": target,
         "body": String::from_utf8_lossy(&body),
     });
-    hyper::Response::builder()
+    let mut b = hyper::Response::builder()
         .status(status as u16)
         .header("content-type", "application/json")
         .header("x-version", "7")
-        .header("server", "test-backend")
-        .body(Full::new(Bytes::from(echo.to_string())))
-        .unwrap()
+        .header("server", "test-backend");
+    // `x-want-header: name: value` adds a response header.
+    if let Some((name, value)) = seen
+        .header("x-want-header")
+        .and_then(|h| h.split_once(": "))
+    {
+        b = b.header(name, value);
+    }
+    b.body(Full::new(Bytes::from(echo.to_string()))).unwrap()
 }
 
 /// A response as the client received it.

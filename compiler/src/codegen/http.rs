@@ -135,6 +135,134 @@ pub(super) fn vpc_link(i: &Integration) -> TokenStream {
     }
 }
 
+/// An HTTP API value (`$request.header.x`, `${request.path.id}-x`, static text) as the
+/// runtime's `Val` pieces; `None` for what is not supported yet (bodies).
+pub(crate) fn http_mapping_value(v: &str) -> Option<Vec<TokenStream>> {
+    let expr = |e: &str| -> Option<TokenStream> {
+        use upstream_vals as u;
+        u::one(e)
+    };
+    if v.contains("${") {
+        let mut out = Vec::new();
+        let mut rest = v;
+        while let Some(i) = rest.find("${") {
+            if i > 0 {
+                let lit = &rest[..i];
+                out.push(quote!(http_mapping::Val::Lit(#lit)));
+            }
+            let after = &rest[i + 2..];
+            let end = after.find('}')?;
+            out.push(expr(&after[..end])?);
+            rest = &after[end + 1..];
+        }
+        if !rest.is_empty() {
+            out.push(quote!(http_mapping::Val::Lit(#rest)));
+        }
+        return Some(out);
+    }
+    if let Some(e) = v.strip_prefix('$') {
+        return Some(vec![expr(e)?]);
+    }
+    let lit = if v == "''" { "" } else { v };
+    Some(vec![quote!(http_mapping::Val::Lit(#lit))])
+}
+
+mod upstream_vals {
+    use super::*;
+
+    /// One `request.header.x`-style expression.
+    pub(super) fn one(e: &str) -> Option<TokenStream> {
+        if let Some(n) = e.strip_prefix("request.header.") {
+            let n = n.to_ascii_lowercase();
+            return Some(quote!(http_mapping::Val::Header(#n)));
+        }
+        if let Some(n) = e.strip_prefix("request.querystring.") {
+            return Some(quote!(http_mapping::Val::Query(#n)));
+        }
+        if e == "request.path" {
+            return Some(quote!(http_mapping::Val::Path));
+        }
+        if let Some(n) = e.strip_prefix("request.path.") {
+            return Some(quote!(http_mapping::Val::PathParam(#n)));
+        }
+        if let Some(n) = e.strip_prefix("stageVariables.") {
+            return Some(quote!(http_mapping::Val::StageVar(#n)));
+        }
+        if let Some(n) = e.strip_prefix("response.header.") {
+            let n = n.to_ascii_lowercase();
+            return Some(quote!(http_mapping::Val::ResponseHeader(#n)));
+        }
+        if let Some(n) = e.strip_prefix("context.authorizer.claims.") {
+            return Some(quote!(http_mapping::Val::Authorizer("claims", #n)));
+        }
+        if let Some(n) = e.strip_prefix("context.") {
+            if let Some(v) = context_var(n) {
+                return Some(quote!(http_mapping::Val::Context(#v)));
+            }
+            if let Some(k) = n.strip_prefix("authorizer.").filter(|k| !k.contains('.')) {
+                return Some(quote!(http_mapping::Val::Authorizer("", #k)));
+            }
+        }
+        None
+    }
+}
+
+/// One HTTP API mapping key (`append:header.X`, `overwrite:path`, `overwrite:statuscode`).
+fn http_mapping_target(key: &str) -> Option<(TokenStream, TokenStream)> {
+    let (op, target) = key.split_once(':')?;
+    let op = match op {
+        "append" => quote!(http_mapping::Op::Append),
+        "overwrite" => quote!(http_mapping::Op::Overwrite),
+        "remove" => quote!(http_mapping::Op::Remove),
+        _ => return None,
+    };
+    let target = if let Some(h) = target.strip_prefix("header.") {
+        let h = h.to_ascii_lowercase();
+        quote!(http_mapping::Target::Header(#h))
+    } else if let Some(q) = target.strip_prefix("querystring.") {
+        quote!(http_mapping::Target::Query(#q))
+    } else if target == "path" {
+        quote!(http_mapping::Target::Path)
+    } else if target == "statuscode" {
+        quote!(http_mapping::Target::StatusCode)
+    } else {
+        return None;
+    };
+    Some((op, target))
+}
+
+/// An HTTP API integration's parameter mapping as a `static MAPPING` (`None` without one).
+pub(super) fn http_api_mapping(api: &Api, i: &Integration) -> Option<TokenStream> {
+    if api.flavor != Flavor::Http
+        || (i.request_parameters.is_empty() && i.http_response_parameters.is_empty())
+    {
+        return None;
+    }
+    let one = |k: &str, v: &str| -> Option<TokenStream> {
+        let (op, target) = http_mapping_target(k)?;
+        let parts = http_mapping_value(v)?;
+        Some(quote!(http_mapping::Mapping { op: #op, target: #target, value: &[#(#parts),*] }))
+    };
+    let request = i
+        .request_parameters
+        .iter()
+        .filter_map(|(k, v)| one(&k.value, &v.value));
+    let responses = i
+        .http_response_parameters
+        .iter()
+        .filter_map(|(status, maps)| {
+            let status: u16 = status.parse().ok()?;
+            let maps = maps.iter().filter_map(|(k, v)| one(&k.value, &v.value));
+            Some(quote!((#status, &[#(#maps),*])))
+        });
+    Some(quote! {
+        static MAPPING: http_mapping::HttpMapping = http_mapping::HttpMapping {
+            request: &[#(#request),*],
+            responses: &[#(#responses),*],
+        };
+    })
+}
+
 pub(super) fn header_mappings(i: &Integration) -> TokenStream {
     let none = quote!(None);
     let hs = mapped(i, "header").into_iter().filter_map(|(name, expr)| {
@@ -175,13 +303,18 @@ pub(super) fn http_proxy(_api: &Api, r: &Route, i: &Integration) -> TokenStream 
     };
     let timeout = i.timeout_ms.value as u64;
     let vpc = vpc_link(i);
+    let (mapping_static, mapping) = match http_api_mapping(_api, i) {
+        Some(m) => (m, quote!(Some(&MAPPING))),
+        None => (quote!(), quote!(None)),
+    };
     quote! {
+        #mapping_static
         #url
         upstream::append_query(&mut url, cx.query.as_deref());
         #queries
         #headers
         #vpc
-        upstream::http_proxy(rt, cx, req, url, #method, headers, #timeout).await
+        upstream::http_proxy(rt, cx, req, url, #method, headers, #timeout, #mapping).await
     }
 }
 

@@ -222,6 +222,7 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
     let route_fn = route_function(api);
     let plans = usage_plans(api);
     let key_source = key_source(api);
+    let cors = cors_info(api);
     // VPC links named by id (not by a stage variable): the gateway refuses to start without
     // their targets.
     let mut vpc_links: Vec<&str> = api
@@ -265,6 +266,7 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
             usage_plans: #plans,
             api_key_source: #key_source,
             vpc_links: &[#(#vpc_links),*],
+            cors: #cors,
         };
 
         /// The gateway.

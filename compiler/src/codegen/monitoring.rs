@@ -125,6 +125,33 @@ pub(super) fn stage_detailed_metrics(s: &Stage) -> TokenStream {
     quote!(&[#(#items),*])
 }
 
+/// `ApiInfo.cors`: HTTP APIs' gateway-managed CORS (REST APIs ignore the extension).
+pub(super) fn cors_info(api: &Api) -> TokenStream {
+    let Some(c) = api.cors.as_ref().filter(|_| api.flavor == Flavor::Http) else {
+        return quote!(None);
+    };
+    let origins = &c.allow_origins;
+    let expose = &c.expose_headers;
+    let methods = &c.allow_methods;
+    let headers = &c.allow_headers;
+    let credentials = c.allow_credentials;
+    let max_age = match c.max_age {
+        Some(m) => {
+            let m = m.clamp(0, 86_400) as u32;
+            quote!(Some(#m))
+        }
+        None => quote!(None),
+    };
+    quote!(Some(&CorsInfo {
+        allow_origins: &[#(#origins),*],
+        allow_credentials: #credentials,
+        expose_headers: &[#(#expose),*],
+        max_age: #max_age,
+        allow_methods: &[#(#methods),*],
+        allow_headers: &[#(#headers),*],
+    }))
+}
+
 /// `StageInfo.execution_logs`.
 pub(super) fn stage_execution_logs(s: &Stage) -> TokenStream {
     let items = s.execution_logs.iter().map(|(k, l)| {

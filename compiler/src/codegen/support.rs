@@ -52,15 +52,8 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
                 .help("supported: method.request.{path|querystring|header}.x, context.x, stageVariables.x, 'static', integration.response.header.x");
             }
         }
-        if api.flavor == Flavor::Http
-            && !i.request_parameters.is_empty()
-            && i.integration_subtype.is_none()
-        {
-            d.error(
-                &codes::UNSUPPORTED,
-                i.request_parameters[0].0.span,
-                "HTTP API parameter mapping is not supported yet",
-            );
+        if api.flavor == Flavor::Http && i.integration_subtype.is_none() {
+            http_mapping_support(i, d);
         }
         if i.content_handling.is_some() && i.kind.value == IntegrationType::HttpProxy {
             d.error(
@@ -90,14 +83,6 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
                 gateway_response_template(d, t, &format!("{name} {media}"), &why);
             }
         }
-    }
-    // REST APIs ignore `x-amazon-apigateway-cors` (check warns about it); HTTP APIs need it.
-    if let Some(c) = api.cors.as_ref().filter(|_| api.flavor == Flavor::Http) {
-        d.error(
-            &codes::UNSUPPORTED,
-            c.span,
-            "`x-amazon-apigateway-cors` is not supported yet",
-        );
     }
     for s in api.security_schemes.values() {
         // Refuse to build a gateway that would silently let every caller through.
@@ -298,4 +283,69 @@ pub(super) fn template_offset(
         s = src_line_start + line.len();
     }
     Some(s)
+}
+
+/// HTTP API parameter mapping: on `http_proxy` integrations, with every value form but
+/// bodies (`$request.body.*`, `$response.body.*`); response mappings keyed by status code.
+fn http_mapping_support(i: &Integration, d: &mut Diagnostics) {
+    let mapped = !i.request_parameters.is_empty() || !i.http_response_parameters.is_empty();
+    if mapped && i.kind.value != IntegrationType::HttpProxy {
+        let span = i.request_parameters.first().map_or(i.span, |(k, _)| k.span);
+        d.error(
+            &codes::UNSUPPORTED,
+            span,
+            format!(
+                "parameter mapping on `{}` integrations is not supported yet",
+                i.kind.value.as_str()
+            ),
+        )
+        .help("HTTP API parameter mapping works on `http_proxy` integrations");
+        return;
+    }
+    let all = i
+        .request_parameters
+        .iter()
+        .chain(i.http_response_parameters.values().flatten());
+    for (_, v) in all {
+        if crate::placeholders::names_in(&v.value).is_empty()
+            && http_mapping_value(&v.value).is_none()
+        {
+            let body = v.value.contains("request.body") || v.value.contains("response.body");
+            if body {
+                d.error(&codes::UNSUPPORTED, v.span, "mapping from a body (`$request.body.*`, `$response.body.*`) is not supported yet")
+                    .help("map headers, query strings, the path, `$context.*` or `$stageVariables.*`");
+            } else {
+                d.error(&codes::INVALID_MAPPING, v.span, format!("`{}` is not an HTTP API mapping value", v.value))
+                    .help("values are `$request.header.x`, `$request.querystring.x`, `$request.path[.x]`, `$context.x`, `$stageVariables.x`, `$response.header.x`, static text, or `${…}` concatenations of them");
+            }
+        }
+    }
+    for (status, maps) in &i.http_response_parameters {
+        if status
+            .parse::<u16>()
+            .map_or(true, |s| !(100..600).contains(&s))
+        {
+            if let Some((k, _)) = maps.first() {
+                d.error(
+                    &codes::INVALID_MAPPING,
+                    k.span,
+                    format!("`{status}` is not a status code"),
+                )
+                .help("response parameters are keyed by the backend's status code, e.g. `\"404\"`");
+            }
+        }
+        for (k, _) in maps {
+            let ok = match k.value.split_once(':') {
+                Some(("overwrite", "statuscode")) => true,
+                Some(("append" | "overwrite" | "remove", rest)) => {
+                    rest.strip_prefix("header.").is_some_and(|n| !n.is_empty())
+                }
+                _ => false,
+            };
+            if !ok {
+                d.error(&codes::INVALID_MAPPING, k.span, format!("`{}` is not an HTTP API response mapping", k.value))
+                    .help("keys look like `append:header.X-Id`, `remove:header.Server` or `overwrite:statuscode`");
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Calls to HTTP backends (through the pool in `pool`): `http_proxy` forwarding with API
 //! Gateway's header rules, and buffered calls for non-proxy `http` integrations.
 
+pub mod http_mapping;
 pub mod pool;
 
 use std::time::Duration;
@@ -169,6 +170,8 @@ pub fn add_query_param(url: &mut String, name: &str, value: &str) {
 /// `http_proxy`: forwards the request (method, headers, streamed body) to `url` and the
 /// response back, with API Gateway's header rules. `method` `None` keeps the client's.
 /// `headers` are mapped request headers (set, replacing the client's).
+// The generated handler's pieces of the backend request, passed as they are.
+#[allow(clippy::too_many_arguments)]
 pub async fn http_proxy(
     rt: &Runtime,
     cx: &mut Context,
@@ -177,12 +180,10 @@ pub async fn http_proxy(
     method: Option<Method>,
     headers: Vec<(std::borrow::Cow<'static, str>, String)>,
     timeout_ms: u64,
+    mapping: Option<&'static http_mapping::HttpMapping>,
 ) -> Response {
+    let mut url = url;
     let (mut parts, body) = req.into_parts();
-    // The URL came from the spec and request values: an unusable URL is the API's fault.
-    let Ok(uri) = url.parse::<http::Uri>() else {
-        return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
-    };
     // Forward the client's headers in place (no copy), minus the ones API Gateway drops.
     let h = &mut parts.headers;
     for name in DROP_REQUEST {
@@ -198,6 +199,13 @@ pub async fn http_proxy(
             h.insert(n, v);
         }
     }
+    if let Some(m) = mapping {
+        http_mapping::apply_request(cx, m.request, &mut url, h);
+    }
+    // The URL came from the spec and request values: an unusable URL is the API's fault.
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+    };
     let mut upstream_req = http::Request::new(body);
     *upstream_req.method_mut() = method.unwrap_or(parts.method);
     *upstream_req.uri_mut() = uri;
@@ -216,6 +224,11 @@ pub async fn http_proxy(
     *out.status_mut() =
         http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
     *out.headers_mut() = resp.headers;
+    if let Some(m) = mapping {
+        let (mut parts, body) = out.into_parts();
+        http_mapping::apply_response(cx, m, &mut parts.status, &mut parts.headers);
+        out = http::Response::from_parts(parts, body);
+    }
     out
 }
 
