@@ -355,6 +355,22 @@ fn constant_mock_statuses(i: &Integration) -> Option<Vec<u64>> {
     Some(statuses)
 }
 
+/// AWS services whose `action/…` protocol the runtime knows (`aws_service::protocol`).
+const KNOWN_ACTION_SERVICES: &[&str] = &[
+    "dynamodb",
+    "states",
+    "kinesis",
+    "events",
+    "firehose",
+    "logs",
+    "sqs",
+    "sns",
+    "sts",
+    "ses",
+    "email",
+    "monitoring",
+];
+
 fn integration(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {
     unmatched_statuses(api, r, i, d);
     let kind = i.kind.value;
@@ -421,14 +437,27 @@ fn integration(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {
                     "an `aws` integration needs an `arn:aws:apigateway:` service or Lambda ARN",
                 )
                 .help("HTTP backends use `http` or `http_proxy`");
-            } else if matches!(u.value, IntegrationUri::AwsService { .. }) {
-                d.error(
-                    &codes::UNSUPPORTED,
-                    u.span,
-                    "AWS-service integrations (other than Lambda) are not supported yet",
-                )
-                .label("not supported")
-                .help("call the service from a Lambda function for now");
+            } else if let IntegrationUri::AwsService { service, kind, .. } = &u.value {
+                let svc = service.rsplit('.').next().unwrap_or(service);
+                if kind == "action" && !KNOWN_ACTION_SERVICES.contains(&svc) {
+                    d.error(
+                        &codes::UNSUPPORTED,
+                        u.span,
+                        format!("actions of the AWS service `{svc}` are not supported yet"),
+                    )
+                    .label("not supported")
+                    .help("supported: DynamoDB, Kinesis, Step Functions, EventBridge, Firehose, CloudWatch Logs, SQS, SNS, STS, SES; any service through `path/…`");
+                }
+                if i.credentials
+                    .as_ref()
+                    .is_some_and(|c| c.value.contains(":user/*"))
+                {
+                    d.error(
+                        &codes::UNSUPPORTED,
+                        i.credentials.as_ref().map_or(u.span, |c| c.span),
+                        "calling the service with the caller's credentials needs IAM authorization, which is not supported yet",
+                    );
+                }
             }
         }
     }

@@ -13,6 +13,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod auth;
+pub mod aws_service;
 pub mod body;
 pub mod cache;
 pub mod caches;
@@ -151,6 +152,7 @@ pub use serde_json;
 /// Everything generated code uses.
 pub mod prelude {
     pub use crate::access_log;
+    pub use crate::aws_service;
     pub use crate::cache;
     pub use crate::cache::{CacheInfo, KeyParts, Setting as CacheSetting, Unauthorized};
     pub use crate::context::{Context, Var};

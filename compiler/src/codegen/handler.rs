@@ -50,6 +50,14 @@ pub(super) fn handler<'a>(
         IntegrationType::Mock => mock(api, i, name),
         IntegrationType::HttpProxy => http_proxy(api, r, i),
         IntegrationType::Http => http(api, r, i, name),
+        IntegrationType::Aws
+            if matches!(
+                i.uri.as_ref().map(|u| &u.value),
+                Some(IntegrationUri::AwsService { .. })
+            ) =>
+        {
+            aws_service(api, r, i, name)
+        }
         IntegrationType::Aws | IntegrationType::AwsProxy => lambda(api, r, i, name),
     };
     let body = if cacheable(api, r) {

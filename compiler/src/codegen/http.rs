@@ -11,6 +11,16 @@ pub(super) fn url_builder(r: &Route, i: &Integration) -> TokenStream {
 /// [`url_builder`]; with `overrides`, a `requestOverride.path.<name>` a request template
 /// wrote (in `request_overrides`) fills `{name}` first.
 pub(super) fn url_builder_with(r: &Route, i: &Integration, overrides: bool) -> TokenStream {
+    if let Some(IntegrationUri::AwsService { kind, target, .. }) = i.uri.as_ref().map(|u| &u.value)
+    {
+        // The path on the service's endpoint (`path/…`), or `/` for an action.
+        let template = if kind == "path" {
+            format!("/{}", target.trim_start_matches('/'))
+        } else {
+            "/".to_string()
+        };
+        return url_from_template(r, i, &template, overrides);
+    }
     let Some(IntegrationUri::Http(uri)) = i.uri.as_ref().map(|u| &u.value) else {
         if i.vpc_link.is_some() {
             // A load balancer's ARN behind a VPC link (HTTP APIs): the request path goes to
@@ -22,6 +32,11 @@ pub(super) fn url_builder_with(r: &Route, i: &Integration, overrides: bool) -> T
         }
         return quote!(let mut url = String::new(););
     };
+    url_from_template(r, i, uri, overrides)
+}
+
+/// [`url_builder_with`] for a URL template (`{name}` and `${stageVariables.x}` filled in).
+fn url_from_template(r: &Route, i: &Integration, uri: &str, overrides: bool) -> TokenStream {
     let path_maps = mapped(i, "path");
     let greedy: Vec<&str> = r
         .path
@@ -33,7 +48,7 @@ pub(super) fn url_builder_with(r: &Route, i: &Integration, overrides: bool) -> T
         })
         .collect();
     let mut stmts = Vec::new();
-    let mut rest = uri.as_str();
+    let mut rest = uri;
     let mut lit = String::new();
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix("${stageVariables.") {
@@ -385,6 +400,98 @@ pub(super) fn http(
         #vpc
         #ov
         let backend = match upstream::http_call(rt, cx, method, url, headers, #payload, #timeout).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
+        #responses
+    }
+}
+
+/// A REST `aws` integration with an AWS service other than Lambda: the request the mapping
+/// builds (template body, mapped path, query string and headers), sent to the service signed
+/// with SigV4 (`aws_service::call`), its answer mapped by the integration responses.
+pub(super) fn aws_service(
+    api: &Api,
+    r: &Route,
+    i: &Integration,
+    handler: &proc_macro2::Ident,
+) -> TokenStream {
+    let Some(IntegrationUri::AwsService {
+        region,
+        service,
+        kind,
+        target,
+    }) = i.uri.as_ref().map(|u| &u.value)
+    else {
+        return quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
+    };
+    let action = if kind == "action" {
+        quote!(Some(#target))
+    } else {
+        quote!(None)
+    };
+    let role = match i.credentials.as_ref().map(|c| c.value.as_str()) {
+        Some(c) => quote!(Some(#c)),
+        None => quote!(None),
+    };
+    let mapping = !i.request_templates.is_empty();
+    let url = url_builder_with(r, i, mapping);
+    let queries = query_mappings(i);
+    let headers = header_mappings(i);
+    let method = match i.http_method.as_ref().map(|m| m.value.as_str()) {
+        None | Some("ANY") => quote!(Method::POST),
+        Some(m) => {
+            let m = format_ident!("{}", m);
+            quote!(Method::#m)
+        }
+    };
+    let timeout = i.timeout_ms.value as u64;
+    let responses = if i.responses.is_empty() {
+        quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
+    } else {
+        integration_responses(api, i, Selector::Backend, handler)
+    };
+    let (prepare, overrides, payload, ov) = if mapping {
+        (
+            request_mapping(api, i, handler),
+            quote! {
+                for (k, v) in &request_overrides.request_query {
+                    upstream::set_query_param(&mut url, k, v);
+                }
+                vtl::mapping::override_headers(&mut headers, &request_overrides);
+            },
+            quote!(mapped.body.unwrap_or(body)),
+            quote!(let ov = mapped.overrides;),
+        )
+    } else {
+        let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
+        (
+            read_request_body(api, i),
+            quote!(),
+            quote!(body),
+            quote!(#ov),
+        )
+    };
+    let bind_overrides = mapping.then(|| quote!(let request_overrides = mapped.overrides();));
+    quote! {
+        static SERVICE: aws_service::Service = aws_service::Service {
+            service: #service,
+            region: #region,
+            action: #action,
+            role: #role,
+        };
+        let method = #method;
+        #prepare
+        #bind_overrides
+        #url
+        #queries
+        #headers
+        if let Some(ct) = cx.header("content-type") {
+            headers.push((std::borrow::Cow::Borrowed("content-type"), ct.to_string()));
+        }
+        #overrides
+        #ov
+        let backend = match aws_service::call(rt, cx, &SERVICE, method, url, headers, #payload, #timeout).await {
             Ok(b) => b,
             Err(resp) => return resp,
         };

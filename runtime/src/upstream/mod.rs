@@ -118,6 +118,28 @@ async fn exchange(
     }
 }
 
+/// Sends a prepared request and buffers the answer within `timeout_ms` (AWS-service calls).
+pub async fn send(
+    rt: &Runtime,
+    req: http::Request<Body>,
+    timeout_ms: u64,
+) -> Result<Buffered, Failure> {
+    exchange(rt, req, timeout_ms).await
+}
+
+/// [`send`], with the failure as text (calls made for the gateway itself, like STS).
+pub async fn send_buffered(
+    rt: &Runtime,
+    req: http::Request<Body>,
+    timeout_ms: u64,
+) -> Result<Buffered, String> {
+    exchange(rt, req, timeout_ms).await.map_err(|f| match f {
+        Failure::Timeout => "timed out".to_string(),
+        Failure::Network(e) | Failure::Body(e) => e,
+        Failure::Client(_) => "the request body failed".to_string(),
+    })
+}
+
 /// Sets query parameter `name` in a backend URL: earlier values of it are removed
 /// (`requestOverride.querystring.*`).
 pub fn set_query_param(url: &mut String, name: &str, value: &str) {

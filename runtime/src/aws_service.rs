@@ -1,0 +1,314 @@
+//! REST `aws` integrations with AWS services other than Lambda
+//! (`arn:aws:apigateway:{region}:{service}:action/{Action}` and `…:path/{path}`): the
+//! request API Gateway would send, signed with SigV4 (aws-sigv4), with the integration's
+//! `credentials` role assumed through STS (cached until shortly before it expires) or the
+//! gateway's own credentials.
+//!
+//! - JSON-protocol services (DynamoDB, Kinesis, Step Functions, EventBridge, Firehose, CloudWatch
+//!   Logs), `action/X`: `POST /` with `X-Amz-Target: {prefix}.X` and
+//!   `application/x-amz-json-1.0|1.1`, the body the request template built.
+//! - Query-protocol services (SQS, SNS, STS, SES, CloudWatch), `action/X`: `?Action=X` and the
+//!   mapped query string, with the integration's method and body.
+//! - `path/…`: the path on the service's endpoint, with the integration's method, headers,
+//!   query string and body (S3, SQS queue URLs, …).
+//!
+//! Endpoints follow the AWS SDKs: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`
+//! (so a gateway can point at a local emulator), else `https://{service}.{region}.amazonaws.com`.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::Method;
+
+use crate::context::Context;
+use crate::lambda::remote::Keys;
+use crate::responses::ResponseType;
+use crate::state::Runtime;
+use crate::upstream::Buffered;
+use crate::Response;
+
+/// What an integration calls.
+#[derive(Debug)]
+pub struct Service {
+    /// The service (`dynamodb`, `sqs`, `states`, …), or `subdomain.service`.
+    pub service: &'static str,
+    /// The region of the ARN.
+    pub region: &'static str,
+    /// `action/X`: the action.
+    pub action: Option<&'static str>,
+    /// The integration's `credentials` (a role to assume), if any.
+    pub role: Option<&'static str>,
+}
+
+/// How an action-style service is called.
+pub enum Protocol {
+    /// `X-Amz-Target: {prefix}.{Action}`, `application/x-amz-json-{version}`.
+    Json(&'static str, &'static str),
+    /// `?Action={Action}`.
+    Query,
+}
+
+/// The protocol of an action-style service, `None` when specgate does not know it.
+pub fn protocol(service: &str) -> Option<Protocol> {
+    Some(match service {
+        "dynamodb" => Protocol::Json("DynamoDB_20120810", "1.0"),
+        "states" => Protocol::Json("AWSStepFunctions", "1.0"),
+        "kinesis" => Protocol::Json("Kinesis_20131202", "1.1"),
+        "events" => Protocol::Json("AWSEvents", "1.1"),
+        "firehose" => Protocol::Json("Firehose_20150804", "1.1"),
+        "logs" => Protocol::Json("Logs_20140328", "1.1"),
+        "sqs" | "sns" | "sts" | "ses" | "email" | "monitoring" => Protocol::Query,
+        _ => return None,
+    })
+}
+
+/// The SDKs' service id for `AWS_ENDPOINT_URL_<ID>` (and the signing name).
+fn service_id(service: &str) -> (&str, &str) {
+    match service {
+        "states" => ("SFN", "states"),
+        "events" => ("EVENTBRIDGE", "events"),
+        "logs" => ("CLOUDWATCH_LOGS", "logs"),
+        "monitoring" => ("CLOUDWATCH", "monitoring"),
+        "email" => ("SES", "ses"),
+        s => (s, s),
+    }
+}
+
+/// The service's base URL (no trailing slash).
+pub fn endpoint(service: &str, region: &str) -> String {
+    let (sub, svc) = match service.rsplit_once('.') {
+        Some((sub, svc)) => (Some(sub), svc),
+        None => (None, service),
+    };
+    let (id, _) = service_id(svc);
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let key = format!(
+        "AWS_ENDPOINT_URL_{}",
+        id.to_ascii_uppercase().replace('-', "_")
+    );
+    if let Some(e) = env(&key).or_else(|| env("AWS_ENDPOINT_URL")) {
+        return e.trim_end_matches('/').to_string();
+    }
+    match sub {
+        Some(sub) => format!("https://{sub}.{svc}.{region}.amazonaws.com"),
+        None => format!("https://{svc}.{region}.amazonaws.com"),
+    }
+}
+
+/// Assumed roles' credentials, until shortly before they expire.
+static ASSUMED: Mutex<Vec<(String, Keys, SystemTime)>> = Mutex::new(Vec::new());
+
+/// The credentials to call with: the role's (assumed through STS), or the gateway's own.
+async fn keys(rt: &Runtime, role: Option<&str>, region: &str) -> Result<Keys, String> {
+    let base = crate::lambda::remote::credentials().ok_or_else(|| {
+        "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials)".to_string()
+    })?;
+    let Some(role) = role.filter(|r| r.starts_with("arn:") && r.contains(":role/")) else {
+        return Ok(base);
+    };
+    let now = SystemTime::now();
+    if let Some((_, k, _)) = ASSUMED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .find(|(r, _, until)| r == role && *until > now)
+    {
+        return Ok(k.clone());
+    }
+    let url = format!(
+        "{}/?Action=AssumeRole&Version=2011-06-15&RoleSessionName=specgate&RoleArn={}",
+        endpoint("sts", region),
+        crate::path::encode_query(role)
+    );
+    let req = signed(
+        Method::POST,
+        &url,
+        region,
+        "sts",
+        &base,
+        Vec::new(),
+        Bytes::new(),
+    )?;
+    let resp = crate::upstream::send_buffered(rt, req, 10_000)
+        .await
+        .map_err(|e| format!("AssumeRole {role}: {e}"))?;
+    let text = String::from_utf8_lossy(&resp.body);
+    if resp.status != 200 {
+        return Err(format!("AssumeRole {role}: {} {text}", resp.status));
+    }
+    let tag = |t: &str| -> Option<String> {
+        let start = text.find(&format!("<{t}>"))? + t.len() + 2;
+        let end = text[start..].find(&format!("</{t}>"))? + start;
+        Some(text[start..end].to_string())
+    };
+    let keys = Keys {
+        access_key: tag("AccessKeyId").ok_or("AssumeRole: no AccessKeyId")?,
+        secret_key: tag("SecretAccessKey").ok_or("AssumeRole: no SecretAccessKey")?,
+        session_token: tag("SessionToken"),
+    };
+    // Assumed roles last an hour by default; renewed five minutes early.
+    let until = now + Duration::from_secs(55 * 60);
+    let mut cache = ASSUMED.lock().unwrap_or_else(|p| p.into_inner());
+    cache.retain(|(r, _, _)| r != role);
+    cache.push((role.to_string(), keys.clone(), until));
+    Ok(keys)
+}
+
+/// A SigV4-signed request.
+fn signed(
+    method: Method,
+    url: &str,
+    region: &str,
+    signing_name: &str,
+    keys: &Keys,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+) -> Result<http::Request<crate::Body>, String> {
+    use aws_sigv4::http_request::{
+        sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings,
+    };
+    use aws_sigv4::sign::v4;
+    let uri: http::Uri = url.parse().map_err(|e| format!("`{url}`: {e}"))?;
+    let host = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .ok_or_else(|| format!("`{url}` has no host"))?;
+    let mut req = http::Request::builder()
+        .method(method.clone())
+        .uri(uri)
+        .body(())
+        .map_err(|e| e.to_string())?;
+    let h = req.headers_mut();
+    for (k, v) in headers {
+        h.insert(k, v);
+    }
+    h.insert(
+        http::header::HOST,
+        HeaderValue::from_str(&host).map_err(|e| e.to_string())?,
+    );
+    let identity = aws_credential_types::Credentials::new(
+        keys.access_key.clone(),
+        keys.secret_key.clone(),
+        keys.session_token.clone(),
+        None,
+        "specgate",
+    )
+    .into();
+    let mut settings = SigningSettings::default();
+    if signing_name == "s3" {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    }
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(signing_name)
+        .time(SystemTime::now())
+        .settings(settings)
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let signed_headers: Vec<(&str, &str)> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect();
+    let signable = SignableRequest::new(
+        method.as_str(),
+        url,
+        signed_headers.into_iter(),
+        SignableBody::Bytes(&body),
+    )
+    .map_err(|e| e.to_string())?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    let (mut parts, ()) = req.into_parts();
+    parts
+        .headers
+        .insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Ok(http::Request::from_parts(parts, crate::full(body)))
+}
+
+/// Calls the service: `target` is the path and query string the integration built (`/` for
+/// actions), `headers` its mapped headers, `body` what its template rendered.
+// The integration request's pieces, passed as the generated handler has them.
+#[allow(clippy::too_many_arguments)]
+pub async fn call(
+    rt: &Runtime,
+    cx: &mut Context,
+    svc: &Service,
+    method: Method,
+    target: String,
+    headers: Vec<(std::borrow::Cow<'static, str>, String)>,
+    body: Bytes,
+    timeout_ms: u64,
+) -> Result<Buffered, Response> {
+    let base_service = svc.service.rsplit('.').next().unwrap_or(svc.service);
+    let (_, signing_name) = service_id(base_service);
+    let mut url = format!("{}{}", endpoint(svc.service, svc.region), target);
+    let mut extra: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    let mut method = method;
+    if let Some(action) = svc.action {
+        match protocol(base_service) {
+            Some(Protocol::Json(prefix, version)) => {
+                method = Method::POST;
+                if let Ok(v) = HeaderValue::from_str(&format!("{prefix}.{action}")) {
+                    extra.push((HeaderName::from_static("x-amz-target"), v));
+                }
+                if let Ok(v) = HeaderValue::from_str(&format!("application/x-amz-json-{version}")) {
+                    extra.push((http::header::CONTENT_TYPE, v));
+                }
+            }
+            Some(Protocol::Query) | None => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                url = format!("{url}{sep}Action={action}");
+            }
+        }
+    }
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            if !extra.iter().any(|(k, _)| *k == n) {
+                extra.push((n, v));
+            }
+        }
+    }
+    let keys = match keys(rt, svc.role, svc.region).await {
+        Ok(k) => k,
+        Err(e) => {
+            crate::warn!("specgate: {}: {e}", cx.request_id);
+            cx.exec_error(|| format!("Execution failed due to configuration error: {e}"));
+            return Err(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
+        }
+    };
+    let req = match signed(method, &url, svc.region, signing_name, &keys, extra, body) {
+        Ok(r) => r,
+        Err(e) => {
+            crate::warn!("specgate: {}: {e}", cx.request_id);
+            return Err(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
+        }
+    };
+    cx.exec_info(|| format!("Endpoint request URI: {url}"));
+    let started = std::time::Instant::now();
+    let sent = crate::upstream::send(rt, req, timeout_ms).await;
+    cx.integration_done(started, sent.as_ref().ok().map(|r| r.status));
+    match sent {
+        Ok(r) => {
+            let ms = cx.integration_ms.unwrap_or(0.0).round() as u64;
+            cx.exec_info(|| {
+                format!(
+                    "Received response. Status: {}, Integration latency: {ms} ms",
+                    r.status
+                )
+            });
+            cx.exec_body("Endpoint response body before transformations", &r.body);
+            Ok(r)
+        }
+        Err(f) => Err(f.respond(rt, cx)),
+    }
+}
