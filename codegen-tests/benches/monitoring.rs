@@ -43,6 +43,7 @@ fn bench(c: &mut Criterion) {
         Sources {
             connections: specgate_runtime::conn::Limit::new(1000),
             usage: None,
+            lambda: None,
         },
     );
     let handles = Handles::default();

@@ -138,6 +138,9 @@ async fn metrics_count_what_was_served_and_pass_promtool() {
         0.0
     );
     assert!(sample(&text, "specgate_connections_open", &[]) >= 0.0);
+    // Process-wide (other tests of this binary run beside this one): present, not exact.
+    assert!(sample(&text, "specgate_upstream_requests_in_flight", &[]) >= 0.0);
+    assert!(sample(&text, "specgate_upstream_timeouts_total", &[]) >= 0.0);
     assert_eq!(sample(&text, "specgate_panics_total", &[]), 0.0);
 
     // promtool reads it as Prometheus does.
@@ -271,7 +274,10 @@ async fn trace_ids_reach_the_backend() {
 
 #[tokio::test]
 async fn trace_ids_reach_a_lambda_function() {
-    let gw = lambda_support::start(gen::lambda::Api, |_| {}).await;
+    let gw = lambda_support::start(gen::lambda::Api, |c| {
+        c.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
     let given = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
     let r = send(
         gw.addr,
@@ -283,5 +289,13 @@ async fn trace_ids_reach_a_lambda_function() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.text(), given);
+    // The local function's process shows in the metrics.
+    let m = get(gw.admin_addr.unwrap(), "/metrics").await.text();
+    let running = [("function", "echo"), ("state", "running")];
+    assert_eq!(
+        sample(&m, "specgate_lambda_processes", &running),
+        1.0,
+        "{m}"
+    );
     gw.shutdown().await.unwrap();
 }

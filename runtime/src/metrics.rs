@@ -118,11 +118,14 @@ pub struct Sources {
     pub connections: Arc<crate::conn::Limit>,
     /// The usage state (its store errors), when there is one.
     pub usage: Option<Arc<crate::usage::Usage>>,
+    /// The Lambda functions (their local processes), when there are some.
+    pub lambda: Option<Arc<crate::lambda::functions::Lambda>>,
 }
 
 struct ProcessCollector {
     connections: Arc<crate::conn::Limit>,
     usage: Option<Arc<crate::usage::Usage>>,
+    lambda: Option<Arc<crate::lambda::functions::Lambda>>,
     counts: Arc<Counts>,
 }
 
@@ -177,14 +180,54 @@ impl Collector for ProcessCollector {
             "Lambda authorizer invocations (not in the cache).",
             self.counts.authorizer_cache_misses.load(Ordering::Relaxed),
         )?;
-        let g = ConstGauge::new(self.connections.active() as i64);
-        let m = encoder.encode_descriptor(
+        use crate::upstream::pool;
+        counter(
+            &mut encoder,
+            "specgate_upstream_timeouts",
+            "Backend requests that timed out (answered 504).",
+            pool::TIMEOUTS.load(Ordering::Relaxed),
+        )?;
+        counter(
+            &mut encoder,
+            "specgate_upstream_failures",
+            "Backend requests that could not connect or broke off.",
+            pool::FAILURES.load(Ordering::Relaxed),
+        )?;
+        let gauge = |encoder: &mut DescriptorEncoder, name: &str, help: &str, v: i64| {
+            let g = ConstGauge::new(v);
+            let m = encoder.encode_descriptor(name, help, None, g.metric_type())?;
+            g.encode(m)
+        };
+        gauge(
+            &mut encoder,
+            "specgate_upstream_requests_in_flight",
+            "Backend requests waiting for their answer now (the upstream pool's load).",
+            pool::IN_FLIGHT.load(Ordering::Relaxed),
+        )?;
+        if let Some(l) = &self.lambda {
+            let procs = l.local_processes();
+            if !procs.is_empty() {
+                let mut family = encoder.encode_descriptor(
+                    "specgate_lambda_processes",
+                    "Local Lambda function processes (state: running, idle).",
+                    None,
+                    prometheus_client::metrics::MetricType::Gauge,
+                )?;
+                for (name, running, idle) in procs {
+                    for (state, n) in [("running", running), ("idle", idle)] {
+                        let labels = [("function", name.as_str()), ("state", state)];
+                        let m = family.encode_family(&labels)?;
+                        ConstGauge::new(n as i64).encode(m)?;
+                    }
+                }
+            }
+        }
+        gauge(
+            &mut encoder,
             "specgate_connections_open",
             "Client connections open now.",
-            None,
-            g.metric_type(),
-        )?;
-        g.encode(m)
+            self.connections.active() as i64,
+        )
     }
 }
 
@@ -270,6 +313,7 @@ impl Metrics {
         registry.register_collector(Box::new(ProcessCollector {
             connections: sources.connections,
             usage: sources.usage,
+            lambda: sources.lambda,
             counts: counts.clone(),
         }));
         Metrics {

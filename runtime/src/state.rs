@@ -110,6 +110,7 @@ impl Runtime {
             crate::metrics::Sources {
                 connections: connections.clone(),
                 usage: Some(usage.clone()),
+                lambda: Some(lambda.clone()),
             },
         );
         let shared = Arc::new(Shared {

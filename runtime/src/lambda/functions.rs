@@ -37,6 +37,14 @@ impl Lambda {
         }))
     }
 
+    /// Each local function's processes: name, running, idle.
+    pub fn local_processes(&self) -> Vec<(String, usize, usize)> {
+        self.local
+            .as_ref()
+            .map(|l| l.processes())
+            .unwrap_or_default()
+    }
+
     /// Invokes `function` (a function ARN, partial ARN or name, with an optional
     /// `:alias`) in `region` with `payload`; `trace` is the request's X-Ray trace header,
     /// passed on to the function.

@@ -126,6 +126,20 @@ impl Host {
     pub fn function(&self, name: &str) -> Option<&Arc<Function>> {
         self.functions.get(name)
     }
+
+    /// Each local function's processes: name, running (or starting), waiting for work.
+    pub fn processes(&self) -> Vec<(String, usize, usize)> {
+        let mut out: Vec<(String, usize, usize)> = self
+            .functions
+            .values()
+            .map(|f| {
+                let c = f.counts.lock().unwrap_or_else(|p| p.into_inner());
+                (f.name.clone(), c.processes, c.idle)
+            })
+            .collect();
+        out.sort();
+        out
+    }
 }
 
 #[derive(Default)]

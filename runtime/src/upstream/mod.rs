@@ -112,10 +112,23 @@ async fn exchange(
             body,
         })
     };
-    match tokio::time::timeout(Duration::from_millis(timeout_ms), exchange).await {
+    use std::sync::atomic::Ordering;
+    pool::IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
+    let r = match tokio::time::timeout(Duration::from_millis(timeout_ms), exchange).await {
         Err(_) => Err(Failure::Timeout),
         Ok(r) => r,
+    };
+    pool::IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
+    match &r {
+        Err(Failure::Timeout) => {
+            pool::TIMEOUTS.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(Failure::Network(_) | Failure::Body(_)) => {
+            pool::FAILURES.fetch_add(1, Ordering::Relaxed);
+        }
+        _ => {}
     }
+    r
 }
 
 /// Sends a prepared request and buffers the answer within `timeout_ms` (AWS-service calls).

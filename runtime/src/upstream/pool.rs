@@ -9,6 +9,13 @@ use hyper_util::rt::TokioExecutor;
 use crate::dns::Resolver;
 use crate::Body;
 
+/// Backend requests in flight (all workers), and those that failed, for the metrics.
+pub static IN_FLIGHT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+/// Backend requests that timed out.
+pub static TIMEOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Backend requests that failed to connect or broke off.
+pub static FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The shared upstream client (HTTP/1.1 and HTTP/2, plain and TLS with webpki roots).
 pub type Client =
     hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector<Resolver>>, Body>;
