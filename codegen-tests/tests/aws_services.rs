@@ -92,12 +92,13 @@ async fn dynamodb_sqs_and_sns_through_the_gateway() {
          topic = sns.create_topic(Name='orders')['TopicArn']\n\
          sns.subscribe(TopicArn=topic, Protocol='sqs', Endpoint=arn)",
     );
-    // The gateway's own credentials and the emulator's address, as a deployment would set them.
-    std::env::set_var("AWS_ENDPOINT_URL", &moto.url);
+    // The gateway's own credentials, as a deployment would set them, and the emulator's
+    // address (`--aws-endpoint-url`; the second gateway below uses `AWS_ENDPOINT_URL`).
     std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
     let mut config = Config::for_tests();
     config.stage = Some("test".into());
+    config.aws_endpoint_url = Some(moto.url.clone());
     let gw = specgate_runtime::server::spawn(gen::aws_services::Api, config)
         .await
         .unwrap();
@@ -117,6 +118,7 @@ async fn dynamodb_sqs_and_sns_through_the_gateway() {
     assert_eq!(r.json(), serde_json::json!({"id": "42", "name": "Ada"}));
 
     // A service error (no such table in this stage's variables) selects the 4xx response.
+    std::env::set_var("AWS_ENDPOINT_URL", &moto.url);
     let mut config = Config::for_tests();
     config.stage = Some("test".into());
     config.stage_vars = vec![("table".into(), "missing".into())];

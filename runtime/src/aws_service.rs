@@ -12,8 +12,9 @@
 //! - `path/…`: the path on the service's endpoint, with the integration's method, headers,
 //!   query string and body (S3, SQS queue URLs, …).
 //!
-//! Endpoints follow the AWS SDKs: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`
-//! (so a gateway can point at a local emulator), else `https://{service}.{region}.amazonaws.com`.
+//! Endpoints follow the AWS SDKs: `AWS_ENDPOINT_URL_<SERVICE>`, then the gateway's
+//! `--aws-endpoint-url`, then `AWS_ENDPOINT_URL` (so a gateway can point at a local
+//! emulator), else `https://{service}.{region}.amazonaws.com`.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -76,8 +77,8 @@ fn service_id(service: &str) -> (&str, &str) {
     }
 }
 
-/// The service's base URL (no trailing slash).
-pub fn endpoint(service: &str, region: &str) -> String {
+/// The service's base URL (no trailing slash); `flag` is `--aws-endpoint-url`.
+pub fn endpoint(service: &str, region: &str, flag: Option<&str>) -> String {
     let (sub, svc) = match service.rsplit_once('.') {
         Some((sub, svc)) => (Some(sub), svc),
         None => (None, service),
@@ -88,7 +89,8 @@ pub fn endpoint(service: &str, region: &str) -> String {
         "AWS_ENDPOINT_URL_{}",
         id.to_ascii_uppercase().replace('-', "_")
     );
-    if let Some(e) = env(&key).or_else(|| env("AWS_ENDPOINT_URL")) {
+    let flag = flag.filter(|f| !f.is_empty()).map(str::to_string);
+    if let Some(e) = env(&key).or(flag).or_else(|| env("AWS_ENDPOINT_URL")) {
         return e.trim_end_matches('/').to_string();
     }
     match sub {
@@ -119,7 +121,7 @@ async fn keys(rt: &Runtime, role: Option<&str>, region: &str) -> Result<Keys, St
     }
     let url = format!(
         "{}/?Action=AssumeRole&Version=2011-06-15&RoleSessionName=specgate&RoleArn={}",
-        endpoint("sts", region),
+        endpoint("sts", region, rt.config.aws_endpoint_url.as_deref()),
         crate::path::encode_query(role)
     );
     let req = signed(
@@ -248,7 +250,12 @@ pub async fn call(
 ) -> Result<Buffered, Response> {
     let base_service = svc.service.rsplit('.').next().unwrap_or(svc.service);
     let (_, signing_name) = service_id(base_service);
-    let mut url = format!("{}{}", endpoint(svc.service, svc.region), target);
+    let base = endpoint(
+        svc.service,
+        svc.region,
+        rt.config.aws_endpoint_url.as_deref(),
+    );
+    let mut url = format!("{base}{target}");
     let mut extra: Vec<(HeaderName, HeaderValue)> = Vec::new();
     let mut method = method;
     if let Some(action) = svc.action {

@@ -133,6 +133,11 @@ pub struct Config {
     /// must still name ISSUER; its keys come from URL (a local identity provider, a test).
     #[arg(long = "jwt-discovery", value_parser = parse_kv, env = "SPECGATE_JWT_DISCOVERY", value_delimiter = ',')]
     pub jwt_discovery: Vec<(String, String)>,
+    /// Send AWS-service integrations (and STS) to this endpoint instead of
+    /// `https://{service}.{region}.amazonaws.com`, as `AWS_ENDPOINT_URL` does for the SDKs;
+    /// a service's own `AWS_ENDPOINT_URL_<SERVICE>` still wins.
+    #[arg(long, env = "SPECGATE_AWS_ENDPOINT_URL")]
+    pub aws_endpoint_url: Option<String>,
     /// Where a VPC link's private backend is, `ID=HOST:PORT` (repeatable): integrations with
     /// `connectionType: VPC_LINK` and that `connectionId` connect there, sending the host of
     /// their `uri` as `Host`.
@@ -198,6 +203,7 @@ impl Config {
             function_timeout_seconds: None,
             jwt_discovery: Vec::new(),
             vpc_links: Vec::new(),
+            aws_endpoint_url: None,
         }
     }
 }
