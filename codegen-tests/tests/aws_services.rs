@@ -154,5 +154,69 @@ async fn dynamodb_sqs_and_sns_through_the_gateway() {
          print(json.loads(sqs.receive_message(QueueUrl=url)['Messages'][0]['Body'])['Message'])",
     );
     assert_eq!(delivered, "hello");
+
+    // Container credentials (ECS/EKS): no keys in the environment, a credentials endpoint
+    // that wants its token.
+    let creds = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let creds_addr = creds.local_addr().unwrap();
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = creds.accept().await else {
+                continue;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let counter = counter.clone();
+                        async move {
+                            let ok = req
+                                .headers()
+                                .get("authorization")
+                                .is_some_and(|v| v == "container-token");
+                            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let body = if ok {
+                                r#"{"AccessKeyId":"testing","SecretAccessKey":"testing","Token":"session","Expiration":"2099-01-01T00:00:00Z"}"#
+                            } else {
+                                "{}"
+                            };
+                            Ok::<_, std::convert::Infallible>(
+                                hyper::Response::builder()
+                                    .status(if ok { 200 } else { 401 })
+                                    .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                                    .unwrap(),
+                            )
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    std::env::remove_var("AWS_ACCESS_KEY_ID");
+    std::env::remove_var("AWS_SECRET_ACCESS_KEY");
+    std::env::set_var(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        format!("http://{creds_addr}/v2/credentials"),
+    );
+    std::env::set_var("AWS_CONTAINER_AUTHORIZATION_TOKEN", "container-token");
+    let mut config = Config::for_tests();
+    config.stage = Some("test".into());
+    let container = specgate_runtime::server::spawn(gen::aws_services::Api, config)
+        .await
+        .unwrap();
+    let r = send(container.addr, "GET", "/orders/42", &json, b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["name"], "Ada");
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "asked once, then cached"
+    );
+    container.shutdown().await.unwrap();
     gw.shutdown().await.unwrap();
 }

@@ -104,7 +104,7 @@ static ASSUMED: Mutex<Vec<(String, Keys, SystemTime)>> = Mutex::new(Vec::new());
 
 /// The credentials to call with: the role's (assumed through STS), or the gateway's own.
 async fn keys(rt: &Runtime, role: Option<&str>, region: &str) -> Result<Keys, String> {
-    let base = crate::lambda::remote::credentials().ok_or_else(|| {
+    let base = crate::credentials::resolve(&rt.client).await.ok_or_else(|| {
         "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials)".to_string()
     })?;
     let Some(role) = role.filter(|r| r.starts_with("arn:") && r.contains(":role/")) else {

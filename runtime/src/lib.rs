@@ -23,6 +23,7 @@ pub mod config;
 pub mod conn;
 pub mod context;
 pub mod cors;
+pub mod credentials;
 pub mod dns;
 pub mod exec_log;
 pub mod jwt;

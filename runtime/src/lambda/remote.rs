@@ -6,7 +6,6 @@
 //! read. `--lambda-endpoint` sends the calls to any compatible endpoint instead of
 //! `https://lambda.{region}.amazonaws.com`.
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -16,20 +15,11 @@ use http_body_util::BodyExt;
 use super::invocation::{InvocationType, InvokeError, Output};
 use crate::upstream::pool::Client;
 
+pub use crate::credentials::{credentials, Keys};
+
 /// The Invoke API client settings.
 pub struct Remote {
     endpoint: Option<String>,
-}
-
-/// Access keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keys {
-    /// `aws_access_key_id`.
-    pub access_key: String,
-    /// `aws_secret_access_key`.
-    pub secret_key: String,
-    /// `aws_session_token`.
-    pub session_token: Option<String>,
 }
 
 impl Remote {
@@ -54,7 +44,7 @@ impl Remote {
         timeout: Duration,
         trace: Option<&str>,
     ) -> Result<Output, InvokeError> {
-        let keys = credentials().ok_or_else(|| {
+        let keys = crate::credentials::resolve(client).await.ok_or_else(|| {
             InvokeError::Failed(
                 "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a \
                  profile in ~/.aws/credentials), and no local function of this name"
@@ -179,105 +169,9 @@ pub fn signed_request(
     Ok(http::Request::from_parts(parts, crate::full(payload)))
 }
 
-/// Credentials from the environment, then the shared files.
-pub fn credentials() -> Option<Keys> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let (Some(access_key), Some(secret_key)) =
-        (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
-    {
-        return Some(Keys {
-            access_key,
-            secret_key,
-            session_token: env("AWS_SESSION_TOKEN"),
-        });
-    }
-    let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".to_string());
-    let home = env("HOME").map(PathBuf::from);
-    let credentials_file = env("AWS_SHARED_CREDENTIALS_FILE")
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".aws/credentials")));
-    let config_file = env("AWS_CONFIG_FILE")
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".aws/config")));
-    // The credentials file names sections `[name]`; the config file `[profile name]`
-    // (`[default]` for the default profile).
-    let config_section = if profile == "default" {
-        profile.clone()
-    } else {
-        format!("profile {profile}")
-    };
-    [
-        (credentials_file, profile.clone()),
-        (config_file, config_section),
-    ]
-    .into_iter()
-    .filter_map(|(file, section)| {
-        let text = std::fs::read_to_string(file?).ok()?;
-        keys_in(&text, &section)
-    })
-    .next()
-}
-
-/// The keys of `[section]` in an AWS shared config/credentials file (INI: `key = value`
-/// lines, `#`/`;` comments). Written here because the format needs a dozen lines and the
-/// AWS SDK's loader would bring the whole SDK runtime.
-fn keys_in(text: &str, section: &str) -> Option<Keys> {
-    let mut current = String::new();
-    let (mut ak, mut sk, mut token) = (None, None, None);
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = name.trim().to_string();
-            continue;
-        }
-        if current != section {
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        let v = v.trim().to_string();
-        match k.trim() {
-            "aws_access_key_id" => ak = Some(v),
-            "aws_secret_access_key" => sk = Some(v),
-            "aws_session_token" => token = Some(v),
-            _ => {}
-        }
-    }
-    Some(Keys {
-        access_key: ak?,
-        secret_key: sk?,
-        session_token: token,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shared_files() {
-        let text = "[default]\naws_access_key_id = AKID\naws_secret_access_key=SECRET\n\n[profile dev]\n# comment\naws_access_key_id = DEV\naws_secret_access_key = DEVSECRET\naws_session_token = TOKEN\n";
-        assert_eq!(
-            keys_in(text, "default"),
-            Some(Keys {
-                access_key: "AKID".into(),
-                secret_key: "SECRET".into(),
-                session_token: None
-            })
-        );
-        assert_eq!(
-            keys_in(text, "profile dev")
-                .unwrap()
-                .session_token
-                .as_deref(),
-            Some("TOKEN")
-        );
-        assert_eq!(keys_in(text, "nope"), None);
-    }
 
     #[test]
     fn requests_are_signed() {
