@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{gateway, send, Backend};
+use common::{get, send, Backend};
 use specgate_codegen_tests as gen;
 
 const ORIGIN: &str = "https://app.example.com";
@@ -12,12 +12,12 @@ const ORIGIN: &str = "https://app.example.com";
 #[tokio::test]
 async fn preflights_and_answers_carry_the_configured_headers() {
     let backend = Backend::start().await;
-    let gw = gateway(
-        gen::http_cors::Api,
-        None,
-        &[("backend", backend.addr.to_string())],
-    )
-    .await;
+    let mut config = specgate_runtime::config::Config::for_tests();
+    config.stage_vars = vec![("backend".into(), backend.addr.to_string())];
+    config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let gw = specgate_runtime::server::spawn(gen::http_cors::Api, config)
+        .await
+        .unwrap();
     let preflight = |path: &'static str, origin: &'static str| {
         let addr = gw.addr;
         async move {
@@ -92,5 +92,23 @@ async fn preflights_and_answers_carry_the_configured_headers() {
     // A plain OPTIONS (no preflight headers) is routed as usual: no OPTIONS route here.
     let r = send(gw.addr, "OPTIONS", "/items", &[("origin", ORIGIN)], b"").await;
     assert_eq!(r.status, 404);
+
+    // An HTTP API's metrics have CloudWatch's HTTP API names: `4xx`, `5xx`, `DataProcessed`.
+    let m = get(gw.admin_addr.unwrap(), "/metrics").await.text();
+    let value = |name: &str| -> f64 {
+        m.lines()
+            .find(|l| l.starts_with(name) && l.contains(r#"api="HTTP CORS""#))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{m}"))
+    };
+    assert_eq!(value("apigateway_count_total"), 8.0);
+    assert_eq!(value("apigateway_4xx_total"), 2.0, "the 401 and the 404");
+    assert_eq!(value("apigateway_5xx_total"), 0.0);
+    assert!(value("apigateway_data_processed_bytes_total") > 0.0);
+    assert!(
+        !m.contains("apigateway_4xx_error"),
+        "REST's names are not used"
+    );
     gw.shutdown().await.unwrap();
 }
