@@ -319,3 +319,191 @@ pub async fn call(
         Err(f) => Err(f.respond(rt, cx)),
     }
 }
+
+/// An HTTP API subtype integration (`integrationSubtype`): the service call its
+/// `requestParameters` describe, answered with the service's own status and body, as API
+/// Gateway answers.
+// The call's pieces, as the generated handler has them.
+#[allow(clippy::too_many_arguments)]
+pub async fn subtype(
+    rt: &Runtime,
+    cx: &mut Context,
+    subtype: &str,
+    role: Option<&'static str>,
+    params: &[(&str, &[crate::upstream::http_mapping::Val])],
+    body: &[u8],
+    timeout_ms: u64,
+) -> Response {
+    use crate::upstream::http_mapping::value_with_body;
+    let get = |name: &str| -> Option<String> {
+        params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| value_with_body(cx, v, body))
+    };
+    let region_of = |arn_or_url: &str| -> Option<String> {
+        if let Some(rest) = arn_or_url.strip_prefix("arn:") {
+            return rest
+                .split(':')
+                .nth(2)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string);
+        }
+        // https://sqs.{region}.amazonaws.com/…
+        let host = arn_or_url.split("://").nth(1)?.split('/').next()?;
+        let mut parts = host.split('.');
+        let (_, region) = (parts.next()?, parts.next()?);
+        region.contains('-').then(|| region.to_string())
+    };
+    let default_region = || {
+        std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|_| "us-east-1".into())
+    };
+    let flag = rt.config.aws_endpoint_url.as_deref();
+    let (url, region, service, extra, payload) = match subtype {
+        "SQS-SendMessage" => {
+            let queue = get("QueueUrl").unwrap_or_default();
+            let mut form = format!(
+                "Action=SendMessage&MessageBody={}",
+                crate::path::encode_query(&get("MessageBody").unwrap_or_default())
+            );
+            for k in ["DelaySeconds", "MessageGroupId", "MessageDeduplicationId"] {
+                if let Some(v) = get(k) {
+                    form.push_str(&format!("&{k}={}", crate::path::encode_query(&v)));
+                }
+            }
+            let region = region_of(&queue).unwrap_or_else(default_region);
+            // The queue URL names its own host; an endpoint override still applies to it.
+            let url = match endpoint_override("sqs", flag) {
+                Some(base) => {
+                    let path = queue
+                        .split("://")
+                        .nth(1)
+                        .and_then(|r| r.find('/').map(|i| r[i..].to_string()))
+                        .unwrap_or_default();
+                    format!("{base}{path}")
+                }
+                None => queue,
+            };
+            let form_type = HeaderValue::from_static("application/x-www-form-urlencoded");
+            (
+                url,
+                region,
+                "sqs",
+                vec![(http::header::CONTENT_TYPE, form_type)],
+                Bytes::from(form),
+            )
+        }
+        "EventBridge-PutEvents" => {
+            let mut entry = serde_json::Map::new();
+            for k in [
+                "Detail",
+                "DetailType",
+                "Source",
+                "EventBusName",
+                "Time",
+                "TraceHeader",
+            ] {
+                if let Some(v) = get(k) {
+                    entry.insert(k.into(), serde_json::Value::String(v));
+                }
+            }
+            if let Some(r) = get("Resources") {
+                let list: Vec<serde_json::Value> = r
+                    .split(',')
+                    .map(|s| serde_json::Value::from(s.trim()))
+                    .collect();
+                entry.insert("Resources".into(), serde_json::Value::Array(list));
+            }
+            let region = get("Region").unwrap_or_else(default_region);
+            let body = serde_json::json!({ "Entries": [entry] }).to_string();
+            let url = format!("{}/", endpoint("events", &region, flag));
+            (
+                url,
+                region,
+                "events",
+                json_headers("AWSEvents.PutEvents", "1.1"),
+                Bytes::from(body),
+            )
+        }
+        "StepFunctions-StartExecution" => {
+            let arn = get("StateMachineArn").unwrap_or_default();
+            let mut start = serde_json::Map::new();
+            start.insert(
+                "stateMachineArn".into(),
+                serde_json::Value::String(arn.clone()),
+            );
+            if let Some(n) = get("Name") {
+                start.insert("name".into(), serde_json::Value::String(n));
+            }
+            if let Some(i) = get("Input") {
+                start.insert("input".into(), serde_json::Value::String(i));
+            }
+            let region = get("Region")
+                .or_else(|| region_of(&arn))
+                .unwrap_or_else(default_region);
+            let url = format!("{}/", endpoint("states", &region, flag));
+            let body = serde_json::Value::Object(start).to_string();
+            (
+                url,
+                region,
+                "states",
+                json_headers("AWSStepFunctions.StartExecution", "1.0"),
+                Bytes::from(body),
+            )
+        }
+        _ => return rt.gateway_response(cx, ResponseType::ApiConfigurationError),
+    };
+    let keys = match keys(rt, role, &region).await {
+        Ok(k) => k,
+        Err(e) => {
+            crate::warn!("specgate: {}: {e}", cx.request_id);
+            return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+        }
+    };
+    let req = match signed(Method::POST, &url, &region, service, &keys, extra, payload) {
+        Ok(r) => r,
+        Err(e) => {
+            crate::warn!("specgate: {}: {e}", cx.request_id);
+            return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+        }
+    };
+    let started = std::time::Instant::now();
+    let sent = crate::upstream::send(rt, req, timeout_ms).await;
+    cx.integration_done(started, sent.as_ref().ok().map(|r| r.status));
+    match sent {
+        Ok(r) => {
+            let mut out = http::Response::new(crate::full(r.body));
+            *out.status_mut() =
+                http::StatusCode::from_u16(r.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+            if let Some(ct) = r.headers.get(http::header::CONTENT_TYPE) {
+                out.headers_mut()
+                    .insert(http::header::CONTENT_TYPE, ct.clone());
+            }
+            out
+        }
+        Err(f) => f.respond(rt, cx),
+    }
+}
+
+fn json_headers(target: &str, version: &str) -> Vec<(HeaderName, HeaderValue)> {
+    let mut h = Vec::new();
+    if let Ok(v) = HeaderValue::from_str(target) {
+        h.push((HeaderName::from_static("x-amz-target"), v));
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("application/x-amz-json-{version}")) {
+        h.push((http::header::CONTENT_TYPE, v));
+    }
+    h
+}
+
+/// An endpoint override for `service`, if one is set.
+fn endpoint_override(service: &str, flag: Option<&str>) -> Option<String> {
+    let (id, _) = service_id(service);
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    env(&format!("AWS_ENDPOINT_URL_{}", id.to_ascii_uppercase()))
+        .or(flag.filter(|f| !f.is_empty()).map(str::to_string))
+        .or_else(|| env("AWS_ENDPOINT_URL"))
+        .map(|e| e.trim_end_matches('/').to_string())
+}

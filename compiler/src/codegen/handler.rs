@@ -58,6 +58,7 @@ pub(super) fn handler<'a>(
         {
             aws_service(api, r, i, name)
         }
+        IntegrationType::AwsProxy if i.integration_subtype.is_some() => aws_subtype(i),
         IntegrationType::Aws | IntegrationType::AwsProxy => lambda(api, r, i, name),
     };
     let body = if cacheable(api, r) {

@@ -203,6 +203,12 @@ mod upstream_vals {
         if let Some(n) = e.strip_prefix("stageVariables.") {
             return Some(quote!(http_mapping::Val::StageVar(#n)));
         }
+        if e == "request.body" {
+            return Some(quote!(http_mapping::Val::Body("")));
+        }
+        if let Some(p) = e.strip_prefix("request.body.") {
+            return Some(quote!(http_mapping::Val::Body(#p)));
+        }
         if let Some(n) = e.strip_prefix("response.header.") {
             let n = n.to_ascii_lowercase();
             return Some(quote!(http_mapping::Val::ResponseHeader(#n)));
@@ -496,5 +502,32 @@ pub(super) fn aws_service(
             Err(resp) => return resp,
         };
         #responses
+    }
+}
+
+/// An HTTP API subtype integration (`integrationSubtype`): its parameters as mapping values
+/// (`$request.body.x` included), the body read, the service called (`aws_service::subtype`).
+pub(super) fn aws_subtype(i: &Integration) -> TokenStream {
+    let Some(subtype) = &i.integration_subtype else {
+        return quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
+    };
+    let subtype = &subtype.value;
+    let params = i.request_parameters.iter().filter_map(|(k, v)| {
+        let name = &k.value;
+        let parts = http_mapping_value(&v.value)?;
+        Some(quote!((#name, &[#(#parts),*])))
+    });
+    let role = match i.credentials.as_ref().map(|c| c.value.as_str()) {
+        Some(c) => quote!(Some(#c)),
+        None => quote!(None),
+    };
+    let timeout = i.timeout_ms.value as u64;
+    quote! {
+        static PARAMS: &[(&str, &[http_mapping::Val])] = &[#(#params),*];
+        let body = match vtl::mapping::read_body(req).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        aws_service::subtype(rt, cx, #subtype, #role, PARAMS, &body, #timeout).await
     }
 }

@@ -307,10 +307,10 @@ fn http_mapping_support(i: &Integration, d: &mut Diagnostics) {
         .iter()
         .chain(i.http_response_parameters.values().flatten());
     for (_, v) in all {
+        let body = v.value.contains("request.body") || v.value.contains("response.body");
         if crate::placeholders::names_in(&v.value).is_empty()
-            && http_mapping_value(&v.value).is_none()
+            && (body || http_mapping_value(&v.value).is_none())
         {
-            let body = v.value.contains("request.body") || v.value.contains("response.body");
             if body {
                 d.error(&codes::UNSUPPORTED, v.span, "mapping from a body (`$request.body.*`, `$response.body.*`) is not supported yet")
                     .help("map headers, query strings, the path, `$context.*` or `$stageVariables.*`");

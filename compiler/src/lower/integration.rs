@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// HTTP API subtype integrations specgate calls, and their required parameters.
+pub(crate) const SUBTYPES: &[(&str, &[&str])] = &[
+    ("SQS-SendMessage", &["QueueUrl", "MessageBody"]),
+    ("EventBridge-PutEvents", &["Detail", "DetailType", "Source"]),
+    ("StepFunctions-StartExecution", &["StateMachineArn"]),
+];
+
 impl<'a> Cx<'a> {
     pub(super) fn integration(&mut self, node: &'a Node, ptr: &Pointer) -> Option<Integration> {
         let (node, _) = self.deref(node, ptr)?;
@@ -201,11 +208,31 @@ impl<'a> Cx<'a> {
             .get("integrationSubtype")
             .and_then(|n| self.string(n, "integrationSubtype"));
         if let Some(s) = &integration_subtype {
-            self.unsupported(
-                s.span,
-                format!("AWS-service integration `{}` is not supported yet", s.value),
-                "call the service from a Lambda function, or an http_proxy integration, for now",
-            );
+            match SUBTYPES.iter().find(|(name, _)| *name == s.value) {
+                None => self.unsupported(
+                    s.span,
+                    format!("AWS-service integration `{}` is not supported yet", s.value),
+                    "supported: SQS-SendMessage, EventBridge-PutEvents, StepFunctions-StartExecution",
+                ),
+                Some((_, required)) => {
+                    let given: Vec<&str> = node
+                        .get("requestParameters")
+                        .and_then(Node::as_object)
+                        .map(|e| e.iter().map(|e| e.key.as_str()).collect())
+                        .unwrap_or_default();
+                    for r in *required {
+                        if !given.contains(r) {
+                            self.d
+                                .error(
+                                    &codes::INVALID_MAPPING,
+                                    s.span,
+                                    format!("`{}` needs the request parameter `{r}`", s.value),
+                                )
+                                .help(format!("add `{r}` to `requestParameters`"));
+                        }
+                    }
+                }
+            }
         }
         let stream_response = node.get("responseTransferMode").and_then(|n| {
             let stream = self.one_of(

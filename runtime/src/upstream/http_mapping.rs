@@ -54,6 +54,8 @@ pub enum Val {
     StageVar(&'static str),
     /// `$response.header.<name>`.
     ResponseHeader(&'static str),
+    /// `$request.body` (`""`) or `$request.body.<a.b>` (subtype integrations).
+    Body(&'static str),
 }
 
 /// One mapping.
@@ -74,6 +76,34 @@ pub struct HttpMapping {
     pub request: &'static [Mapping],
     /// `responseParameters` by status code.
     pub responses: &'static [(u16, &'static [Mapping])],
+}
+
+/// A value, given the request body (subtype integrations read it).
+pub fn value_with_body(cx: &Context, parts: &[Val], body: &[u8]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        match p {
+            Val::Body(path) => {
+                if path.is_empty() {
+                    out.push_str(&String::from_utf8_lossy(body));
+                    continue;
+                }
+                let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) else {
+                    continue;
+                };
+                for key in path.split('.') {
+                    v = v.get(key).cloned().unwrap_or(serde_json::Value::Null);
+                }
+                match v {
+                    serde_json::Value::Null => {}
+                    serde_json::Value::String(s) => out.push_str(&s),
+                    other => out.push_str(&other.to_string()),
+                }
+            }
+            other => out.push_str(&value(cx, std::slice::from_ref(other), None)),
+        }
+    }
+    out
 }
 
 fn value(cx: &Context, parts: &[Val], response: Option<&HeaderMap>) -> String {
@@ -126,6 +156,7 @@ fn value(cx: &Context, parts: &[Val], response: Option<&HeaderMap>) -> String {
                 }
             }
             Val::StageVar(n) => out.push_str(cx.stage_var(n).unwrap_or("")),
+            Val::Body(_) => {}
             Val::ResponseHeader(n) => {
                 if let Some(v) = response
                     .and_then(|h| h.get(*n))
