@@ -5,53 +5,15 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use common::send;
+use common::{send, Moto};
 use specgate_codegen_tests as gen;
 use specgate_runtime::config::Config;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subtypes_call_their_services() {
-    let bin = common::python_env(
-        "moto-venv",
-        "moto[server]==5.*",
-        &["python", "-c", "import moto.server, boto3"],
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut moto = Command::new(bin.join("moto_server"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let boto = |code: &str| -> String {
-        let script = format!(
-            "import boto3, json\nkw = dict(endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{code}"
-        );
-        let out = Command::new(bin.join("python"))
-            .args(["-c", &script])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let moto = Moto::start();
+    let url = moto.url.clone();
+    let boto = |code: &str| moto.boto(code);
     boto(
         "boto3.client('sqs', **kw).create_queue(QueueName='subtype-orders')\n\
          defn = json.dumps({'StartAt': 'P', 'States': {'P': {'Type': 'Pass', 'End': True}}})\n\
@@ -105,6 +67,4 @@ async fn subtypes_call_their_services() {
         serde_json::json!({"id": 42})
     );
     gw.shutdown().await.unwrap();
-    let _ = moto.kill();
-    let _ = moto.wait();
 }

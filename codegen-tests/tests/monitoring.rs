@@ -44,36 +44,9 @@ fn sample(text: &str, metric: &str, labels: &[(&str, &str)]) -> f64 {
     found[0]
 }
 
-/// Debian's prometheus package provides promtool; installed when missing (as `.ci/run` does).
+/// Debian's prometheus package provides promtool; installed when missing.
 fn promtool() -> &'static str {
-    let present = Command::new("promtool")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !present {
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-        let apt = |args: &[&str]| {
-            let mut c = if root {
-                Command::new("apt-get")
-            } else {
-                let mut c = Command::new("sudo");
-                c.arg("apt-get");
-                c
-            };
-            c.args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        let ok = apt(&["install", "-y", "--no-install-recommends", "prometheus"])
-            || (apt(&["update"])
-                && apt(&["install", "-y", "--no-install-recommends", "prometheus"]));
-        assert!(ok, "cannot install promtool (apt-get install prometheus)");
-    }
+    common::apt_install("promtool", "prometheus");
     "promtool"
 }
 

@@ -23,40 +23,6 @@ struct Redis {
     dir: PathBuf,
 }
 
-/// Installs Debian's redis-server when this machine lacks it (as `.ci/run` does).
-fn ensure_redis_server() {
-    let present = Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if present {
-        return;
-    }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    let apt = |args: &[&str]| {
-        let mut c = if root {
-            Command::new("apt-get")
-        } else {
-            let mut c = Command::new("sudo");
-            c.arg("apt-get");
-            c
-        };
-        c.args(args)
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let ok = apt(&["install", "-y", "redis-server"])
-        || (apt(&["update"]) && apt(&["install", "-y", "redis-server"]));
-    assert!(
-        ok,
-        "cannot install redis-server (apt-get install redis-server)"
-    );
-}
-
 impl Redis {
     /// `redis-server` on `port` (a free one when 0), keeping its data in `dir` (append-only
     /// file), so that a restart keeps what was written.
@@ -70,7 +36,7 @@ impl Redis {
         } else {
             port
         };
-        ensure_redis_server();
+        common::apt_install("redis-server", "redis-server");
         std::fs::create_dir_all(dir).unwrap();
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])

@@ -425,40 +425,21 @@ impl Upgrade {
         }
         // collectionFormat: csv is 3.0's default for path and header, but not for query
         // (form + explode); multi is form + explode; ssv/pipes have their own styles.
-        match (collection.as_deref(), location.as_str()) {
-            (Some("multi"), _) => {}
-            (Some("csv") | None, "query") if has_array(entries) => entries.push(entry(
-                "explode",
-                span,
-                Node {
-                    span,
-                    value: NodeValue::Bool(false),
-                },
-            )),
-            (Some("ssv"), _) => {
-                entries.push(entry("style", span, string(span, "spaceDelimited")));
-                entries.push(entry(
-                    "explode",
-                    span,
-                    Node {
-                        span,
-                        value: NodeValue::Bool(false),
-                    },
-                ));
-            }
-            (Some("pipes"), _) => {
-                entries.push(entry("style", span, string(span, "pipeDelimited")));
-                entries.push(entry(
-                    "explode",
-                    span,
-                    Node {
-                        span,
-                        value: NodeValue::Bool(false),
-                    },
-                ));
-            }
-            _ => {}
+        let style = match (collection.as_deref(), location.as_str()) {
+            (Some("multi"), _) => return,
+            (Some("csv") | None, "query") if has_array(entries) => None,
+            (Some("ssv"), _) => Some("spaceDelimited"),
+            (Some("pipes"), _) => Some("pipeDelimited"),
+            _ => return,
+        };
+        if let Some(style) = style {
+            entries.push(entry("style", span, string(span, style)));
         }
+        let no = Node {
+            span,
+            value: NodeValue::Bool(false),
+        };
+        entries.push(entry("explode", span, no));
     }
 
     /// A response: `schema` → `content`, header types → header `schema`.

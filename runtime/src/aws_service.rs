@@ -24,7 +24,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::Method;
 
 use crate::context::Context;
-use crate::lambda::remote::Keys;
+use crate::credentials::{sign, Keys};
 use crate::responses::ResponseType;
 use crate::state::Runtime;
 use crate::upstream::Buffered;
@@ -83,15 +83,8 @@ pub fn endpoint(service: &str, region: &str, flag: Option<&str>) -> String {
         Some((sub, svc)) => (Some(sub), svc),
         None => (None, service),
     };
-    let (id, _) = service_id(svc);
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let key = format!(
-        "AWS_ENDPOINT_URL_{}",
-        id.to_ascii_uppercase().replace('-', "_")
-    );
-    let flag = flag.filter(|f| !f.is_empty()).map(str::to_string);
-    if let Some(e) = env(&key).or(flag).or_else(|| env("AWS_ENDPOINT_URL")) {
-        return e.trim_end_matches('/').to_string();
+    if let Some(e) = endpoint_override(svc, flag) {
+        return e;
     }
     match sub {
         Some(sub) => format!("https://{sub}.{svc}.{region}.amazonaws.com"),
@@ -124,7 +117,7 @@ async fn keys(rt: &Runtime, role: Option<&str>, region: &str) -> Result<Keys, St
         endpoint("sts", region, rt.config.aws_endpoint_url.as_deref()),
         crate::path::encode_query(role)
     );
-    let req = signed(
+    let req = sign(
         Method::POST,
         &url,
         region,
@@ -132,6 +125,7 @@ async fn keys(rt: &Runtime, role: Option<&str>, region: &str) -> Result<Keys, St
         &base,
         Vec::new(),
         Bytes::new(),
+        SystemTime::now(),
     )?;
     let resp = crate::upstream::send_buffered(rt, req, 10_000)
         .await
@@ -156,82 +150,6 @@ async fn keys(rt: &Runtime, role: Option<&str>, region: &str) -> Result<Keys, St
     cache.retain(|(r, _, _)| r != role);
     cache.push((role.to_string(), keys.clone(), until));
     Ok(keys)
-}
-
-/// A SigV4-signed request.
-fn signed(
-    method: Method,
-    url: &str,
-    region: &str,
-    signing_name: &str,
-    keys: &Keys,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    body: Bytes,
-) -> Result<http::Request<crate::Body>, String> {
-    use aws_sigv4::http_request::{
-        sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings,
-    };
-    use aws_sigv4::sign::v4;
-    let uri: http::Uri = url.parse().map_err(|e| format!("`{url}`: {e}"))?;
-    let host = uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .ok_or_else(|| format!("`{url}` has no host"))?;
-    let mut req = http::Request::builder()
-        .method(method.clone())
-        .uri(uri)
-        .body(())
-        .map_err(|e| e.to_string())?;
-    let h = req.headers_mut();
-    for (k, v) in headers {
-        h.insert(k, v);
-    }
-    h.insert(
-        http::header::HOST,
-        HeaderValue::from_str(&host).map_err(|e| e.to_string())?,
-    );
-    let identity = aws_credential_types::Credentials::new(
-        keys.access_key.clone(),
-        keys.secret_key.clone(),
-        keys.session_token.clone(),
-        None,
-        "specgate",
-    )
-    .into();
-    let mut settings = SigningSettings::default();
-    if signing_name == "s3" {
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    }
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(signing_name)
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let signed_headers: Vec<(&str, &str)> = req
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-        .collect();
-    let signable = SignableRequest::new(
-        method.as_str(),
-        url,
-        signed_headers.into_iter(),
-        SignableBody::Bytes(&body),
-    )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
-    instructions.apply_to_request_http1x(&mut req);
-    let (mut parts, ()) = req.into_parts();
-    parts
-        .headers
-        .insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    Ok(http::Request::from_parts(parts, crate::full(body)))
 }
 
 /// Calls the service: `target` is the path and query string the integration built (`/` for
@@ -293,7 +211,16 @@ pub async fn call(
             return Err(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
         }
     };
-    let req = match signed(method, &url, svc.region, signing_name, &keys, extra, body) {
+    let req = match sign(
+        method,
+        &url,
+        svc.region,
+        signing_name,
+        &keys,
+        extra,
+        body,
+        SystemTime::now(),
+    ) {
         Ok(r) => r,
         Err(e) => {
             crate::warn!("specgate: {}: {e}", cx.request_id);
@@ -462,7 +389,16 @@ pub async fn subtype(
             return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
         }
     };
-    let req = match signed(Method::POST, &url, &region, service, &keys, extra, payload) {
+    let req = match sign(
+        Method::POST,
+        &url,
+        &region,
+        service,
+        &keys,
+        extra,
+        payload,
+        SystemTime::now(),
+    ) {
         Ok(r) => r,
         Err(e) => {
             crate::warn!("specgate: {}: {e}", cx.request_id);
@@ -498,11 +434,16 @@ fn json_headers(target: &str, version: &str) -> Vec<(HeaderName, HeaderValue)> {
     h
 }
 
-/// An endpoint override for `service`, if one is set.
+/// An endpoint override for `service`, if one is set: `AWS_ENDPOINT_URL_<SERVICE>`, then
+/// `--aws-endpoint-url`, then `AWS_ENDPOINT_URL`.
 fn endpoint_override(service: &str, flag: Option<&str>) -> Option<String> {
     let (id, _) = service_id(service);
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    env(&format!("AWS_ENDPOINT_URL_{}", id.to_ascii_uppercase()))
+    let key = format!(
+        "AWS_ENDPOINT_URL_{}",
+        id.to_ascii_uppercase().replace('-', "_")
+    );
+    env(&key)
         .or(flag.filter(|f| !f.is_empty()).map(str::to_string))
         .or_else(|| env("AWS_ENDPOINT_URL"))
         .map(|e| e.trim_end_matches('/').to_string())

@@ -8,11 +8,18 @@
 //!
 //! Written here rather than with the AWS SDK's provider chain, which would bring the SDK's
 //! whole runtime into every gateway; the two metadata protocols are a few requests each.
+//!
+//! [`sign`] signs a request with them (SigV4, through aws-sigv4) for the Lambda Invoke API
+//! and AWS-service integrations alike.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use std::path::PathBuf;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::Method;
 
 use crate::upstream::pool::Client;
 
@@ -238,6 +245,87 @@ async fn instance(client: &Client) -> Option<(Keys, Option<SystemTime>)> {
     }
     let (status, body) = get(client, http::Method::GET, &format!("{roles}{role}"), &auth).await?;
     (status == 200).then(|| parse(&body)).flatten()
+}
+
+/// A request signed with SigV4 for `signing_name` in `region` at `time`: `headers` (and
+/// `host`) are signed with it; `Content-Length` is added after. S3 also gets the payload's
+/// `x-amz-content-sha256`, as it requires.
+// The signature's inputs, each needed.
+#[allow(clippy::too_many_arguments)]
+pub fn sign(
+    method: Method,
+    url: &str,
+    region: &str,
+    signing_name: &str,
+    keys: &Keys,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+    time: SystemTime,
+) -> Result<http::Request<crate::Body>, String> {
+    use aws_sigv4::http_request::{
+        sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings,
+    };
+    use aws_sigv4::sign::v4;
+    let uri: http::Uri = url.parse().map_err(|e| format!("`{url}`: {e}"))?;
+    let host = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .ok_or_else(|| format!("`{url}` has no host"))?;
+    let mut req = http::Request::builder()
+        .method(method.clone())
+        .uri(uri)
+        .body(())
+        .map_err(|e| e.to_string())?;
+    let h = req.headers_mut();
+    for (k, v) in headers {
+        h.insert(k, v);
+    }
+    h.insert(
+        http::header::HOST,
+        HeaderValue::from_str(&host).map_err(|e| e.to_string())?,
+    );
+    let identity = aws_credential_types::Credentials::new(
+        keys.access_key.clone(),
+        keys.secret_key.clone(),
+        keys.session_token.clone(),
+        None,
+        "specgate",
+    )
+    .into();
+    let mut settings = SigningSettings::default();
+    if signing_name == "s3" {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    }
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(signing_name)
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let signed_headers: Vec<(&str, &str)> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect();
+    let signable = SignableRequest::new(
+        method.as_str(),
+        url,
+        signed_headers.into_iter(),
+        SignableBody::Bytes(&body),
+    )
+    .map_err(|e| e.to_string())?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    let (mut parts, ()) = req.into_parts();
+    parts
+        .headers
+        .insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Ok(http::Request::from_parts(parts, crate::full(body)))
 }
 
 #[cfg(test)]

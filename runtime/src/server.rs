@@ -513,14 +513,13 @@ async fn handle<G: Gateway>(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let cors = rt.info.cors;
-    let request_headers = cors.map(|_| parts.headers.clone());
+    let preflight =
+        cors.is_some() && crate::cors::CorsInfo::is_preflight(&parts.method, &parts.headers);
     let mut resp = if header_size(&parts) > MAX_HEADER_BYTES {
         responses::header_too_large()
     } else if declared.is_some_and(|n| n > MAX_BODY) {
         responses::request_too_large(MAX_BODY)
-    } else if let Some(c) =
-        cors.filter(|_| crate::cors::CorsInfo::is_preflight(&parts.method, &parts.headers))
-    {
+    } else if let Some(c) = cors.filter(|_| preflight) {
         // Before routing and authorizers, as API Gateway answers preflights.
         c.preflight(&parts.headers)
     } else {
@@ -549,12 +548,8 @@ async fn handle<G: Gateway>(
             }
         }
     };
-    if let (Some(c), Some(h)) = (cors, &request_headers) {
-        if resp.status() != http::StatusCode::NO_CONTENT
-            || !crate::cors::CorsInfo::is_preflight(&cx.method, h)
-        {
-            c.decorate(h, resp.headers_mut());
-        }
+    if let Some(c) = cors.filter(|_| !preflight) {
+        c.decorate(&cx.headers, resp.headers_mut());
     }
     if !resp.headers().contains_key("x-amzn-requestid") {
         responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);

@@ -275,3 +275,104 @@ pub fn python_env(name: &str, requirement: &str, probe: &[&str]) -> std::path::P
     }
     bin
 }
+
+/// Installs a Debian package when `program` is missing (as `.ci/run` does): `apt-get`, or
+/// `sudo apt-get` when not root, with one `apt-get update` retry.
+pub fn apt_install(program: &str, package: &str) {
+    use std::process::{Command, Stdio};
+    let present = Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if present {
+        return;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut c = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        c.args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let install = ["install", "-y", "--no-install-recommends", package];
+    let ok = apt(&install) || (apt(&["update"]) && apt(&install));
+    assert!(ok, "cannot install {package} (apt-get install {package})");
+}
+
+/// moto's AWS emulator (from PyPI) on a free loopback port, stopped when dropped.
+pub struct Moto {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    python: std::path::PathBuf,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        use std::process::{Command, Stdio};
+        let bin = python_env(
+            "moto-venv",
+            "moto[server]==5.*",
+            &["python", "-c", "import moto.server, boto3"],
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin.join("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            python: bin.join("python"),
+        }
+    }
+
+    /// Runs boto3 code against the emulator (`kw` holds the client arguments); returns what
+    /// it prints.
+    pub fn boto(&self, code: &str) -> String {
+        let script = format!(
+            "import boto3, json\nkw = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{code}",
+            self.url
+        );
+        let out = std::process::Command::new(&self.python)
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}

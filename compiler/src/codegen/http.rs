@@ -153,10 +153,6 @@ pub(super) fn vpc_link(i: &Integration) -> TokenStream {
 /// An HTTP API value (`$request.header.x`, `${request.path.id}-x`, static text) as the
 /// runtime's `Val` pieces; `None` for what is not supported yet (bodies).
 pub(crate) fn http_mapping_value(v: &str) -> Option<Vec<TokenStream>> {
-    let expr = |e: &str| -> Option<TokenStream> {
-        use upstream_vals as u;
-        u::one(e)
-    };
     if v.contains("${") {
         let mut out = Vec::new();
         let mut rest = v;
@@ -167,7 +163,7 @@ pub(crate) fn http_mapping_value(v: &str) -> Option<Vec<TokenStream>> {
             }
             let after = &rest[i + 2..];
             let end = after.find('}')?;
-            out.push(expr(&after[..end])?);
+            out.push(mapping_expr(&after[..end])?);
             rest = &after[end + 1..];
         }
         if !rest.is_empty() {
@@ -176,56 +172,52 @@ pub(crate) fn http_mapping_value(v: &str) -> Option<Vec<TokenStream>> {
         return Some(out);
     }
     if let Some(e) = v.strip_prefix('$') {
-        return Some(vec![expr(e)?]);
+        return Some(vec![mapping_expr(e)?]);
     }
     let lit = if v == "''" { "" } else { v };
     Some(vec![quote!(http_mapping::Val::Lit(#lit))])
 }
 
-mod upstream_vals {
-    use super::*;
-
-    /// One `request.header.x`-style expression.
-    pub(super) fn one(e: &str) -> Option<TokenStream> {
-        if let Some(n) = e.strip_prefix("request.header.") {
-            let n = n.to_ascii_lowercase();
-            return Some(quote!(http_mapping::Val::Header(#n)));
-        }
-        if let Some(n) = e.strip_prefix("request.querystring.") {
-            return Some(quote!(http_mapping::Val::Query(#n)));
-        }
-        if e == "request.path" {
-            return Some(quote!(http_mapping::Val::Path));
-        }
-        if let Some(n) = e.strip_prefix("request.path.") {
-            return Some(quote!(http_mapping::Val::PathParam(#n)));
-        }
-        if let Some(n) = e.strip_prefix("stageVariables.") {
-            return Some(quote!(http_mapping::Val::StageVar(#n)));
-        }
-        if e == "request.body" {
-            return Some(quote!(http_mapping::Val::Body("")));
-        }
-        if let Some(p) = e.strip_prefix("request.body.") {
-            return Some(quote!(http_mapping::Val::Body(#p)));
-        }
-        if let Some(n) = e.strip_prefix("response.header.") {
-            let n = n.to_ascii_lowercase();
-            return Some(quote!(http_mapping::Val::ResponseHeader(#n)));
-        }
-        if let Some(n) = e.strip_prefix("context.authorizer.claims.") {
-            return Some(quote!(http_mapping::Val::Authorizer("claims", #n)));
-        }
-        if let Some(n) = e.strip_prefix("context.") {
-            if let Some(v) = context_var(n) {
-                return Some(quote!(http_mapping::Val::Context(#v)));
-            }
-            if let Some(k) = n.strip_prefix("authorizer.").filter(|k| !k.contains('.')) {
-                return Some(quote!(http_mapping::Val::Authorizer("", #k)));
-            }
-        }
-        None
+/// One `request.header.x`-style expression of an HTTP API mapping value.
+fn mapping_expr(e: &str) -> Option<TokenStream> {
+    if let Some(n) = e.strip_prefix("request.header.") {
+        let n = n.to_ascii_lowercase();
+        return Some(quote!(http_mapping::Val::Header(#n)));
     }
+    if let Some(n) = e.strip_prefix("request.querystring.") {
+        return Some(quote!(http_mapping::Val::Query(#n)));
+    }
+    if e == "request.path" {
+        return Some(quote!(http_mapping::Val::Path));
+    }
+    if let Some(n) = e.strip_prefix("request.path.") {
+        return Some(quote!(http_mapping::Val::PathParam(#n)));
+    }
+    if let Some(n) = e.strip_prefix("stageVariables.") {
+        return Some(quote!(http_mapping::Val::StageVar(#n)));
+    }
+    if e == "request.body" {
+        return Some(quote!(http_mapping::Val::Body("")));
+    }
+    if let Some(p) = e.strip_prefix("request.body.") {
+        return Some(quote!(http_mapping::Val::Body(#p)));
+    }
+    if let Some(n) = e.strip_prefix("response.header.") {
+        let n = n.to_ascii_lowercase();
+        return Some(quote!(http_mapping::Val::ResponseHeader(#n)));
+    }
+    if let Some(n) = e.strip_prefix("context.authorizer.claims.") {
+        return Some(quote!(http_mapping::Val::Authorizer("claims", #n)));
+    }
+    if let Some(n) = e.strip_prefix("context.") {
+        if let Some(v) = context_var(n) {
+            return Some(quote!(http_mapping::Val::Context(#v)));
+        }
+        if let Some(k) = n.strip_prefix("authorizer.").filter(|k| !k.contains('.')) {
+            return Some(quote!(http_mapping::Val::Authorizer("", #k)));
+        }
+    }
+    None
 }
 
 /// One HTTP API mapping key (`append:header.X`, `overwrite:path`, `overwrite:statuscode`).
@@ -339,31 +331,46 @@ pub(super) fn http_proxy(_api: &Api, r: &Route, i: &Integration) -> TokenStream 
     }
 }
 
-pub(super) fn http(
+/// The parts of a non-proxy integration request both `http` and AWS-service integrations
+/// build alike: the method, the request mapping (template, overrides), the URL with its
+/// mapped path and query string, the mapped headers and the client's content type, and the
+/// integration responses. `payload` is the body to send: the rendered template, or the body
+/// read (`buffered`) or streamed as received.
+struct NonProxy {
+    /// Binds `method`, `url`, `headers` (and `body`, `mapped`, `ov` as the mapping needs).
+    prepare: TokenStream,
+    responses: TokenStream,
+    payload: TokenStream,
+    timeout: u64,
+}
+
+fn non_proxy(
     api: &Api,
     r: &Route,
     i: &Integration,
     handler: &proc_macro2::Ident,
-) -> TokenStream {
+    any_method: TokenStream,
+    buffered: bool,
+) -> NonProxy {
     let mapping = !i.request_templates.is_empty();
     let url = url_builder_with(r, i, mapping);
     let queries = query_mappings(i);
     let headers = header_mappings(i);
     let method = match i.http_method.as_ref().map(|m| m.value.as_str()) {
-        None | Some("ANY") => quote!(req.method().clone()),
+        None | Some("ANY") => any_method,
         Some(m) => {
             let m = format_ident!("{}", m);
             quote!(Method::#m)
         }
     };
-    let timeout = i.timeout_ms.value as u64;
     let responses = if i.responses.is_empty() {
         // No integration responses: API Gateway cannot map the answer.
         quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
     } else {
         integration_responses(api, i, Selector::Backend, handler)
     };
-    let (prepare, overrides, payload, ov) = if mapping {
+    let null_ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
+    let (read, overrides, payload, ov) = if mapping {
         (
             request_mapping(api, i, handler),
             quote! {
@@ -372,27 +379,37 @@ pub(super) fn http(
                 }
                 vtl::mapping::override_headers(&mut headers, &request_overrides);
             },
-            quote!(full(mapped.body.unwrap_or(body))),
+            quote!(mapped.body.unwrap_or(body)),
             quote!(let ov = mapped.overrides;),
         )
-    } else if i.content_handling.is_some() {
-        // The body is read to be converted, then sent.
-        let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
+    } else if buffered || i.content_handling.is_some() {
+        // The body is read (to be converted, or because the call needs it whole).
         (
             read_request_body(api, i),
             quote!(),
-            quote!(full(body)),
-            quote!(#ov),
+            quote!(body),
+            quote!(#null_ov),
         )
     } else {
-        let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
-        (quote!(), quote!(), quote!(req.into_body()), quote!(#ov))
+        (
+            quote!(),
+            quote!(),
+            quote!(req.into_body()),
+            quote!(#null_ov),
+        )
+    };
+    // `http_call` takes a body; the AWS-service call takes the bytes.
+    let streamed = !mapping && !buffered && i.content_handling.is_none();
+    let payload = if streamed || buffered {
+        payload
+    } else {
+        quote!(full(#payload))
     };
     let bind_overrides = mapping.then(|| quote!(let request_overrides = mapped.overrides();));
     let vpc = vpc_link(i);
-    quote! {
+    let prepare = quote! {
         let method = #method;
-        #prepare
+        #read
         #bind_overrides
         #url
         #queries
@@ -405,6 +422,29 @@ pub(super) fn http(
         #overrides
         #vpc
         #ov
+    };
+    NonProxy {
+        prepare,
+        responses,
+        payload,
+        timeout: i.timeout_ms.value as u64,
+    }
+}
+
+pub(super) fn http(
+    api: &Api,
+    r: &Route,
+    i: &Integration,
+    handler: &proc_macro2::Ident,
+) -> TokenStream {
+    let NonProxy {
+        prepare,
+        responses,
+        payload,
+        timeout,
+    } = non_proxy(api, r, i, handler, quote!(req.method().clone()), false);
+    quote! {
+        #prepare
         let backend = match upstream::http_call(rt, cx, method, url, headers, #payload, #timeout).await {
             Ok(b) => b,
             Err(resp) => return resp,
@@ -440,45 +480,12 @@ pub(super) fn aws_service(
         Some(c) => quote!(Some(#c)),
         None => quote!(None),
     };
-    let mapping = !i.request_templates.is_empty();
-    let url = url_builder_with(r, i, mapping);
-    let queries = query_mappings(i);
-    let headers = header_mappings(i);
-    let method = match i.http_method.as_ref().map(|m| m.value.as_str()) {
-        None | Some("ANY") => quote!(Method::POST),
-        Some(m) => {
-            let m = format_ident!("{}", m);
-            quote!(Method::#m)
-        }
-    };
-    let timeout = i.timeout_ms.value as u64;
-    let responses = if i.responses.is_empty() {
-        quote!(rt.gateway_response(cx, ResponseType::ApiConfigurationError))
-    } else {
-        integration_responses(api, i, Selector::Backend, handler)
-    };
-    let (prepare, overrides, payload, ov) = if mapping {
-        (
-            request_mapping(api, i, handler),
-            quote! {
-                for (k, v) in &request_overrides.request_query {
-                    upstream::set_query_param(&mut url, k, v);
-                }
-                vtl::mapping::override_headers(&mut headers, &request_overrides);
-            },
-            quote!(mapped.body.unwrap_or(body)),
-            quote!(let ov = mapped.overrides;),
-        )
-    } else {
-        let ov = templated(i).then(|| quote!(let ov = serde_json::Value::Null;));
-        (
-            read_request_body(api, i),
-            quote!(),
-            quote!(body),
-            quote!(#ov),
-        )
-    };
-    let bind_overrides = mapping.then(|| quote!(let request_overrides = mapped.overrides();));
+    let NonProxy {
+        prepare,
+        responses,
+        payload,
+        timeout,
+    } = non_proxy(api, r, i, handler, quote!(Method::POST), true);
     quote! {
         static SERVICE: aws_service::Service = aws_service::Service {
             service: #service,
@@ -486,17 +493,7 @@ pub(super) fn aws_service(
             action: #action,
             role: #role,
         };
-        let method = #method;
         #prepare
-        #bind_overrides
-        #url
-        #queries
-        #headers
-        if let Some(ct) = cx.header("content-type") {
-            headers.push((std::borrow::Cow::Borrowed("content-type"), ct.to_string()));
-        }
-        #overrides
-        #ov
         let backend = match aws_service::call(rt, cx, &SERVICE, method, url, headers, #payload, #timeout).await {
             Ok(b) => b,
             Err(resp) => return resp,

@@ -110,63 +110,30 @@ pub fn signed_request(
     kind: InvocationType,
     time: SystemTime,
 ) -> Result<http::Request<crate::Body>, String> {
-    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-    use aws_sigv4::sign::v4;
-    let uri: http::Uri = url.parse().map_err(|e| format!("`{url}`: {e}"))?;
-    let host = uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .ok_or_else(|| format!("`{url}` has no host"))?;
     let invocation = match kind {
         InvocationType::RequestResponse => "RequestResponse",
         InvocationType::Event => "Event",
     };
-    let mut req = http::Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header("host", host)
-        .header("content-type", "application/json")
-        .header("x-amz-invocation-type", invocation)
-        .body(())
-        .map_err(|e| e.to_string())?;
-    let identity = aws_credential_types::Credentials::new(
-        keys.access_key.clone(),
-        keys.secret_key.clone(),
-        keys.session_token.clone(),
-        None,
-        "specgate",
-    )
-    .into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("lambda")
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let headers: Vec<(&str, &str)> = req
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-        .collect();
-    let signable = SignableRequest::new(
-        "POST",
+    let headers = vec![
+        (
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
+        (
+            http::header::HeaderName::from_static("x-amz-invocation-type"),
+            HeaderValue::from_static(invocation),
+        ),
+    ];
+    crate::credentials::sign(
+        Method::POST,
         url,
-        headers.into_iter(),
-        SignableBody::Bytes(&payload),
+        region,
+        "lambda",
+        keys,
+        headers,
+        payload,
+        time,
     )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
-    instructions.apply_to_request_http1x(&mut req);
-    let (mut parts, ()) = req.into_parts();
-    parts
-        .headers
-        .insert("content-length", HeaderValue::from(payload.len()));
-    Ok(http::Request::from_parts(parts, crate::full(payload)))
 }
 
 #[cfg(test)]

@@ -201,7 +201,7 @@ pub fn apply_request(cx: &Context, maps: &[Mapping], url: &mut String, headers: 
             Target::Query(n) => match m.op {
                 Op::Append => super::add_query_param(url, n, &v),
                 Op::Overwrite => super::set_query_param(url, n, &v),
-                Op::Remove => remove_query_param(url, n),
+                Op::Remove => super::remove_query_param(url, n),
             },
             Target::Path => {
                 // `overwrite:path`: the URL's path, keeping its address and query string.
@@ -247,24 +247,6 @@ pub fn apply_response(
                 }
             }
             Target::Query(_) | Target::Path => {}
-        }
-    }
-}
-
-fn remove_query_param(url: &mut String, name: &str) {
-    if let Some(q) = url.find('?') {
-        let kept: Vec<String> = url[q + 1..]
-            .split('&')
-            .filter(|kv| {
-                let k = kv.split_once('=').map_or(*kv, |(k, _)| k);
-                !kv.is_empty() && crate::path::decode_query(k) != name
-            })
-            .map(str::to_string)
-            .collect();
-        url.truncate(q);
-        if !kept.is_empty() {
-            url.push('?');
-            url.push_str(&kept.join("&"));
         }
     }
 }

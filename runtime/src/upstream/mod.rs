@@ -156,6 +156,12 @@ pub async fn send_buffered(
 /// Sets query parameter `name` in a backend URL: earlier values of it are removed
 /// (`requestOverride.querystring.*`).
 pub fn set_query_param(url: &mut String, name: &str, value: &str) {
+    remove_query_param(url, name);
+    add_query_param(url, name, value);
+}
+
+/// Removes every value of query parameter `name` from a backend URL.
+pub fn remove_query_param(url: &mut String, name: &str) {
     if let Some(q) = url.find('?') {
         let kept: Vec<String> = url[q + 1..]
             .split('&')
@@ -171,7 +177,6 @@ pub fn set_query_param(url: &mut String, name: &str, value: &str) {
             url.push_str(&kept.join("&"));
         }
     }
-    add_query_param(url, name, value);
 }
 
 /// Appends the client's query string to a backend URL (`http_proxy` forwards it as is).
