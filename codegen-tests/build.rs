@@ -12,6 +12,34 @@ const CORPUS: &[&str] = &[
     "swagger-mock-cors.json",
 ];
 
+/// Real users' documents (in `../shared/corpora/aws-real`) built as they are, with the values
+/// a deployment would give their CloudFormation placeholders (`--var NAME=VALUE`).
+const AWS_REAL: &[(&str, &str, &[&str])] = &[
+    ("real_s3_binary", "03-awsdocs-s3-binary-images-oas30.json", &[]),
+    (
+        "real_dynamodb_crud",
+        "07-sp-dynamodb-crud-validators.yaml",
+        &[
+            "APIGatewayDynamoDBRole.Arn=arn:aws:iam::123456789012:role/reminders",
+            "AWS::Region=us-east-1",
+            "RemindersTable=reminders",
+        ],
+    ),
+    (
+        "real_sfn_sync",
+        "09-sp-httpapi-stepfunctions-sync.yaml",
+        &[
+            "HttpApiRole.Arn=arn:aws:iam::123456789012:role/sfn",
+            "StateMachineExpressSync.Arn=arn:aws:states:us-east-1:123456789012:stateMachine:express",
+        ],
+    ),
+    (
+        "real_sns_sms",
+        "12-sp-sns-publish-sms.yaml",
+        &["AWS::AccountId=123456789012", "AWS::Region=us-east-1"],
+    ),
+];
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut specs: Vec<(String, PathBuf, String)> = Vec::new();
@@ -51,6 +79,16 @@ fn main() {
                 path,
                 format!("aws-specs/{f}"),
             ));
+        }
+    }
+    let real = root.join("../shared/corpora/aws-real");
+    let mut have_real = false;
+    let mut real_specs = Vec::new();
+    for (module, f, vars) in AWS_REAL {
+        let path = real.join(f);
+        if path.is_file() {
+            have_real = true;
+            real_specs.push((*module, path, *f, *vars));
         }
     }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
@@ -99,6 +137,28 @@ fn main() {
             specgate::codegen::format_file(specgate::codegen::gateway_module(&api, display));
         let _ = writeln!(out, "pub mod {module} {{\n{tokens}\n}}");
     }
+    for (module, path, file, vars) in &real_specs {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let pairs: Vec<String> = vars.iter().map(|v| v.to_string()).collect();
+        let opts = specgate::Options {
+            vars: specgate::placeholders::Vars::new(&pairs, &[], None).expect("vars"),
+            for_build: true,
+        };
+        let display = format!("aws-real/{file}");
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let a = specgate::analyze_text_with(path, text, &opts);
+        let api = match a.api {
+            Some(api) if a.diagnostics.error_count() == 0 => api,
+            _ => panic!(
+                "{display} does not compile:\n{}",
+                specgate::diag::render_human(&a.loaded.db, a.diagnostics.items(), false)
+            ),
+        };
+        let tokens =
+            specgate::codegen::format_file(specgate::codegen::gateway_module(&api, &display));
+        let _ = writeln!(out, "pub mod {module} {{\n{tokens}\n}}");
+    }
     for (module, path, display) in &routers {
         let api = lower(path, display);
         let tokens = specgate::codegen::format_file(specgate::codegen::router_module(&api));
@@ -109,6 +169,10 @@ fn main() {
         println!("cargo:rustc-cfg=aws_corpus");
     }
     println!("cargo::rustc-check-cfg=cfg(aws_corpus)");
+    if have_real {
+        println!("cargo:rustc-cfg=aws_real_corpus");
+    }
+    println!("cargo::rustc-check-cfg=cfg(aws_real_corpus)");
     if have_jsts {
         println!("cargo:rustc-cfg=jsts_corpus");
     }

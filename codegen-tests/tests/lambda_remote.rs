@@ -8,7 +8,7 @@ mod common;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use common::*;
@@ -34,74 +34,6 @@ struct Call {
     payload: Value,
 }
 
-/// `20231114T221320Z` as a time.
-fn amz_date(s: &str) -> Option<SystemTime> {
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
-    let (hh, mm, ss) = (n(9..11)?, n(11..13)?, n(13..15)?);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
-    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
-}
-
-/// The Authorization header SigV4 gives this request with the test's keys.
-fn expected_authorization(parts: &http::request::Parts, body: &[u8], secret: &str) -> String {
-    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-    use aws_sigv4::sign::v4;
-    let header = |n: &str| {
-        parts
-            .headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    };
-    let time = amz_date(header("x-amz-date")).expect("x-amz-date");
-    let scope = header("authorization")
-        .split("Credential=")
-        .nth(1)
-        .unwrap_or("")
-        .split('/')
-        .collect::<Vec<_>>();
-    let region = scope.get(2).copied().unwrap_or("");
-    let identity = aws_credential_types::Credentials::new(
-        ACCESS_KEY,
-        secret,
-        Some(TOKEN.to_string()),
-        None,
-        "test",
-    )
-    .into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("lambda")
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .unwrap()
-        .into();
-    let url = format!("http://{}{}", header("host"), parts.uri.path());
-    let signed: Vec<(&str, &str)> = ["host", "content-type", "x-amz-invocation-type"]
-        .into_iter()
-        .map(|n| (n, header(n)))
-        .collect();
-    let req =
-        SignableRequest::new("POST", url, signed.into_iter(), SignableBody::Bytes(body)).unwrap();
-    let (instructions, _) = sign(req, &params).unwrap().into_parts();
-    let mut check = http::Request::new(());
-    instructions.apply_to_request_http1x(&mut check);
-    check.headers()["authorization"]
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn invoke_api() -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -120,10 +52,11 @@ async fn invoke_api() -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
                         let (parts, body) = req.into_parts();
                         let body = body.collect().await.unwrap().to_bytes();
                         let got = parts.headers["authorization"].to_str().unwrap().to_string();
-                        let signature_ok = got == expected_authorization(&parts, &body, SECRET_KEY)
+                        let signature_ok = got
+                            == sigv4_authorization(&parts, &body, ACCESS_KEY, SECRET_KEY)
                             && parts.headers["x-amz-security-token"] == TOKEN;
                         // The check can fail: another secret gives another signature.
-                        assert_ne!(got, expected_authorization(&parts, &body, "wrong"));
+                        assert_ne!(got, sigv4_authorization(&parts, &body, ACCESS_KEY, "wrong"));
                         let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                         let path = parts.uri.path().to_string();
                         let scope = got

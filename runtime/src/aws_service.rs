@@ -247,6 +247,239 @@ pub async fn call(
     }
 }
 
+/// How a subtype parameter's value is written into the service's request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    /// A JSON string.
+    Str,
+    /// A JSON number (the value parsed; left a string when it is not a number).
+    Int,
+    /// A JSON array: the value when it is one, else its comma-separated parts.
+    List,
+    /// A JSON object or array: the value parsed (a string when it is not JSON).
+    Json,
+    /// Base64 of the value's bytes (Kinesis' `Data` blob).
+    Base64,
+}
+
+/// An HTTP API subtype integration: the service, how it is called, and the parameters API
+/// Gateway documents for it with the field each becomes.
+struct SubtypeSpec {
+    name: &'static str,
+    /// Service (endpoint and signing name).
+    service: &'static str,
+    /// `X-Amz-Target` (JSON protocol); empty for AppConfig's REST call.
+    target: &'static str,
+    /// `application/x-amz-json-{version}`.
+    version: &'static str,
+    /// The request body is `{"Entries": [fields]}` (EventBridge).
+    entries: bool,
+    /// (parameter, field, type); `Region` is never a field.
+    params: &'static [(&'static str, &'static str, Ty)],
+}
+
+use Ty::*;
+
+/// Every subtype of AWS's table, with the parameters of its "Integration subtype reference".
+/// SQS is called through its JSON protocol (AWS JSON 1.0, which SQS has accepted since 2023),
+/// so `MessageAttributes` keep their structure.
+static SUBTYPES: &[SubtypeSpec] = &[
+    SubtypeSpec {
+        name: "SQS-SendMessage",
+        service: "sqs",
+        target: "AmazonSQS.SendMessage",
+        version: "1.0",
+        entries: false,
+        params: &[
+            ("QueueUrl", "QueueUrl", Str),
+            ("MessageBody", "MessageBody", Str),
+            ("DelaySeconds", "DelaySeconds", Int),
+            ("MessageAttributes", "MessageAttributes", Json),
+            ("MessageDeduplicationId", "MessageDeduplicationId", Str),
+            ("MessageGroupId", "MessageGroupId", Str),
+            ("MessageSystemAttributes", "MessageSystemAttributes", Json),
+        ],
+    },
+    SubtypeSpec {
+        name: "SQS-ReceiveMessage",
+        service: "sqs",
+        target: "AmazonSQS.ReceiveMessage",
+        version: "1.0",
+        entries: false,
+        params: &[
+            ("QueueUrl", "QueueUrl", Str),
+            ("AttributeNames", "AttributeNames", List),
+            ("MaxNumberOfMessages", "MaxNumberOfMessages", Int),
+            ("MessageAttributeNames", "MessageAttributeNames", List),
+            ("ReceiveRequestAttemptId", "ReceiveRequestAttemptId", Str),
+            ("VisibilityTimeout", "VisibilityTimeout", Int),
+            ("WaitTimeSeconds", "WaitTimeSeconds", Int),
+        ],
+    },
+    SubtypeSpec {
+        name: "SQS-DeleteMessage",
+        service: "sqs",
+        target: "AmazonSQS.DeleteMessage",
+        version: "1.0",
+        entries: false,
+        params: &[
+            ("QueueUrl", "QueueUrl", Str),
+            ("ReceiptHandle", "ReceiptHandle", Str),
+        ],
+    },
+    SubtypeSpec {
+        name: "SQS-PurgeQueue",
+        service: "sqs",
+        target: "AmazonSQS.PurgeQueue",
+        version: "1.0",
+        entries: false,
+        params: &[("QueueUrl", "QueueUrl", Str)],
+    },
+    SubtypeSpec {
+        name: "EventBridge-PutEvents",
+        service: "events",
+        target: "AWSEvents.PutEvents",
+        version: "1.1",
+        entries: true,
+        params: &[
+            ("Detail", "Detail", Str),
+            ("DetailType", "DetailType", Str),
+            ("Source", "Source", Str),
+            ("Time", "Time", Str),
+            ("EventBusName", "EventBusName", Str),
+            ("Resources", "Resources", List),
+            ("TraceHeader", "TraceHeader", Str),
+        ],
+    },
+    SubtypeSpec {
+        name: "Kinesis-PutRecord",
+        service: "kinesis",
+        target: "Kinesis_20131202.PutRecord",
+        version: "1.1",
+        entries: false,
+        // Unverified: AWS documents `Data` as the record's data blob; a blob travels
+        // base64-encoded in Kinesis' JSON protocol, so the mapped value is encoded here as
+        // the SDKs encode a blob.
+        params: &[
+            ("StreamName", "StreamName", Str),
+            ("Data", "Data", Base64),
+            ("PartitionKey", "PartitionKey", Str),
+            (
+                "SequenceNumberForOrdering",
+                "SequenceNumberForOrdering",
+                Str,
+            ),
+            ("ExplicitHashKey", "ExplicitHashKey", Str),
+        ],
+    },
+    SubtypeSpec {
+        name: "StepFunctions-StartExecution",
+        service: "states",
+        target: "AWSStepFunctions.StartExecution",
+        version: "1.0",
+        entries: false,
+        params: &[
+            ("StateMachineArn", "stateMachineArn", Str),
+            ("Name", "name", Str),
+            ("Input", "input", Str),
+            ("TraceHeader", "traceHeader", Str),
+        ],
+    },
+    SubtypeSpec {
+        name: "StepFunctions-StartSyncExecution",
+        service: "sync-states",
+        target: "AWSStepFunctions.StartSyncExecution",
+        version: "1.0",
+        entries: false,
+        params: &[
+            ("StateMachineArn", "stateMachineArn", Str),
+            ("Name", "name", Str),
+            ("Input", "input", Str),
+            ("TraceHeader", "traceHeader", Str),
+        ],
+    },
+    SubtypeSpec {
+        name: "StepFunctions-StopExecution",
+        service: "states",
+        target: "AWSStepFunctions.StopExecution",
+        version: "1.0",
+        entries: false,
+        params: &[
+            ("ExecutionArn", "executionArn", Str),
+            ("Cause", "cause", Str),
+            ("Error", "error", Str),
+        ],
+    },
+    SubtypeSpec {
+        name: "AppConfig-GetConfiguration",
+        service: "appconfig",
+        target: "",
+        version: "",
+        entries: false,
+        params: &[
+            ("Application", "", Str),
+            ("Environment", "", Str),
+            ("Configuration", "", Str),
+            ("ClientId", "client_id", Str),
+            (
+                "ClientConfigurationVersion",
+                "client_configuration_version",
+                Str,
+            ),
+        ],
+    },
+];
+
+/// The parameters a subtype takes (`Region` included), for the compiler's checks.
+pub fn subtype_params(name: &str) -> Option<Vec<&'static str>> {
+    let spec = SUBTYPES.iter().find(|s| s.name == name)?;
+    let mut p: Vec<&str> = spec.params.iter().map(|(p, _, _)| *p).collect();
+    p.push("Region");
+    Some(p)
+}
+
+fn typed(ty: Ty, v: String) -> serde_json::Value {
+    use serde_json::Value;
+    match ty {
+        Str => Value::String(v),
+        Int => v
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or(Value::String(v)),
+        List => match serde_json::from_str::<Value>(&v) {
+            Ok(a @ Value::Array(_)) => a,
+            _ => Value::Array(
+                v.split(',')
+                    .map(|s| Value::from(s.trim()))
+                    .filter(|s| s.as_str() != Some(""))
+                    .collect(),
+            ),
+        },
+        Json => serde_json::from_str::<Value>(&v).unwrap_or(Value::String(v)),
+        Base64 => {
+            use base64::Engine as _;
+            Value::String(base64::engine::general_purpose::STANDARD.encode(v.as_bytes()))
+        }
+    }
+}
+
+/// The region an ARN or a service URL names.
+fn region_of(arn_or_url: &str) -> Option<String> {
+    if let Some(rest) = arn_or_url.strip_prefix("arn:") {
+        return rest
+            .split(':')
+            .nth(2)
+            .filter(|r| !r.is_empty())
+            .map(str::to_string);
+    }
+    // https://sqs.{region}.amazonaws.com/…
+    let host = arn_or_url.split("://").nth(1)?.split('/').next()?;
+    let mut parts = host.split('.');
+    let (_, region) = (parts.next()?, parts.next()?);
+    region.contains('-').then(|| region.to_string())
+}
+
 /// An HTTP API subtype integration (`integrationSubtype`): the service call its
 /// `requestParameters` describe, answered with the service's own status and body, as API
 /// Gateway answers.
@@ -262,125 +495,69 @@ pub async fn subtype(
     timeout_ms: u64,
 ) -> Response {
     use crate::upstream::http_mapping::value_with_body;
+    let Some(spec) = SUBTYPES.iter().find(|s| s.name == subtype) else {
+        return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+    };
     let get = |name: &str| -> Option<String> {
         params
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| value_with_body(cx, v, body))
     };
-    let region_of = |arn_or_url: &str| -> Option<String> {
-        if let Some(rest) = arn_or_url.strip_prefix("arn:") {
-            return rest
-                .split(':')
-                .nth(2)
-                .filter(|r| !r.is_empty())
-                .map(str::to_string);
-        }
-        // https://sqs.{region}.amazonaws.com/…
-        let host = arn_or_url.split("://").nth(1)?.split('/').next()?;
-        let mut parts = host.split('.');
-        let (_, region) = (parts.next()?, parts.next()?);
-        region.contains('-').then(|| region.to_string())
-    };
-    let default_region = || {
-        std::env::var("AWS_REGION")
-            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|_| "us-east-1".into())
-    };
+    let region = get("Region")
+        .or_else(|| {
+            ["QueueUrl", "StateMachineArn", "ExecutionArn"]
+                .iter()
+                .find_map(|p| get(p).and_then(|v| region_of(&v)))
+        })
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".into());
     let flag = rt.config.aws_endpoint_url.as_deref();
-    let (url, region, service, extra, payload) = match subtype {
-        "SQS-SendMessage" => {
-            let queue = get("QueueUrl").unwrap_or_default();
-            let mut form = format!(
-                "Action=SendMessage&MessageBody={}",
-                crate::path::encode_query(&get("MessageBody").unwrap_or_default())
-            );
-            for k in ["DelaySeconds", "MessageGroupId", "MessageDeduplicationId"] {
-                if let Some(v) = get(k) {
-                    form.push_str(&format!("&{k}={}", crate::path::encode_query(&v)));
-                }
-            }
-            let region = region_of(&queue).unwrap_or_else(default_region);
-            // The queue URL names its own host; an endpoint override still applies to it.
-            let url = match endpoint_override("sqs", flag) {
-                Some(base) => {
-                    let path = queue
-                        .split("://")
-                        .nth(1)
-                        .and_then(|r| r.find('/').map(|i| r[i..].to_string()))
-                        .unwrap_or_default();
-                    format!("{base}{path}")
-                }
-                None => queue,
-            };
-            let form_type = HeaderValue::from_static("application/x-www-form-urlencoded");
-            (
-                url,
-                region,
-                "sqs",
-                vec![(http::header::CONTENT_TYPE, form_type)],
-                Bytes::from(form),
-            )
+    let (method, url, extra, payload) = if spec.service == "appconfig" {
+        // The configuration's REST path, the client's id and version in the query string.
+        let seg = |p: &str| crate::path::encode_query(&get(p).unwrap_or_default());
+        let mut url = format!(
+            "{}/applications/{}/environments/{}/configurations/{}?client_id={}",
+            endpoint("appconfig", &region, flag),
+            seg("Application"),
+            seg("Environment"),
+            seg("Configuration"),
+            seg("ClientId"),
+        );
+        if let Some(v) = get("ClientConfigurationVersion") {
+            url.push_str("&client_configuration_version=");
+            url.push_str(&crate::path::encode_query(&v));
         }
-        "EventBridge-PutEvents" => {
-            let mut entry = serde_json::Map::new();
-            for k in [
-                "Detail",
-                "DetailType",
-                "Source",
-                "EventBusName",
-                "Time",
-                "TraceHeader",
-            ] {
-                if let Some(v) = get(k) {
-                    entry.insert(k.into(), serde_json::Value::String(v));
-                }
+        (Method::GET, url, Vec::new(), Bytes::new())
+    } else {
+        let mut fields = serde_json::Map::new();
+        for (param, field, ty) in spec.params {
+            if let Some(v) = get(param) {
+                fields.insert((*field).into(), typed(*ty, v));
             }
-            if let Some(r) = get("Resources") {
-                let list: Vec<serde_json::Value> = r
-                    .split(',')
-                    .map(|s| serde_json::Value::from(s.trim()))
-                    .collect();
-                entry.insert("Resources".into(), serde_json::Value::Array(list));
-            }
-            let region = get("Region").unwrap_or_else(default_region);
-            let body = serde_json::json!({ "Entries": [entry] }).to_string();
-            let url = format!("{}/", endpoint("events", &region, flag));
-            (
-                url,
-                region,
-                "events",
-                json_headers("AWSEvents.PutEvents", "1.1"),
-                Bytes::from(body),
-            )
         }
-        "StepFunctions-StartExecution" => {
-            let arn = get("StateMachineArn").unwrap_or_default();
-            let mut start = serde_json::Map::new();
-            start.insert(
-                "stateMachineArn".into(),
-                serde_json::Value::String(arn.clone()),
-            );
-            if let Some(n) = get("Name") {
-                start.insert("name".into(), serde_json::Value::String(n));
-            }
-            if let Some(i) = get("Input") {
-                start.insert("input".into(), serde_json::Value::String(i));
-            }
-            let region = get("Region")
-                .or_else(|| region_of(&arn))
-                .unwrap_or_else(default_region);
-            let url = format!("{}/", endpoint("states", &region, flag));
-            let body = serde_json::Value::Object(start).to_string();
-            (
-                url,
-                region,
-                "states",
-                json_headers("AWSStepFunctions.StartExecution", "1.0"),
-                Bytes::from(body),
-            )
-        }
-        _ => return rt.gateway_response(cx, ResponseType::ApiConfigurationError),
+        let body = if spec.entries {
+            serde_json::json!({ "Entries": [fields] })
+        } else {
+            serde_json::Value::Object(fields)
+        };
+        // StartSyncExecution has its own host (`sync-states.…`); an endpoint override
+        // (a local emulator) serves both.
+        let url = match (spec.service, endpoint_override("states", flag)) {
+            ("sync-states", Some(base)) => format!("{base}/"),
+            _ => format!("{}/", endpoint(spec.service, &region, flag)),
+        };
+        (
+            Method::POST,
+            url,
+            json_headers(spec.target, spec.version),
+            Bytes::from(body.to_string()),
+        )
+    };
+    let signing_name = match spec.service {
+        "sync-states" => "states",
+        s => service_id(s).1,
     };
     let keys = match keys(rt, role, &region).await {
         Ok(k) => k,
@@ -390,10 +567,10 @@ pub async fn subtype(
         }
     };
     let req = match sign(
-        Method::POST,
+        method,
         &url,
         &region,
-        service,
+        signing_name,
         &keys,
         extra,
         payload,
@@ -405,6 +582,7 @@ pub async fn subtype(
             return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
         }
     };
+    cx.exec_info(|| format!("Endpoint request URI: {url}"));
     let started = std::time::Instant::now();
     let sent = crate::upstream::send(rt, req, timeout_ms).await;
     cx.integration_done(started, sent.as_ref().ok().map(|r| r.status));

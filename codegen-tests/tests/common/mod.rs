@@ -376,3 +376,180 @@ impl Moto {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 }
+
+/// `20231114T221320Z` as a time.
+pub fn amz_date(s: &str) -> Option<std::time::SystemTime> {
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
+    let (hh, mm, ss) = (n(9..11)?, n(11..13)?, n(13..15)?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+/// The `Authorization` header the aws-sigv4 crate computes for the request that arrived
+/// (`parts`, `body`) with these keys: its region and service from the credential scope the
+/// request names, its signed headers from `SignedHeaders`, its time from `X-Amz-Date`. A
+/// signer that disagrees with aws-sigv4 anywhere gets a different answer.
+pub fn sigv4_authorization(
+    parts: &http::request::Parts,
+    body: &[u8],
+    access_key: &str,
+    secret: &str,
+) -> String {
+    use aws_sigv4::http_request::{
+        sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings,
+    };
+    use aws_sigv4::sign::v4;
+    let header = |n: &str| {
+        parts
+            .headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let auth = header("authorization");
+    let field = |name: &str| {
+        auth.split(name)
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let scope = field("Credential=");
+    let scope: Vec<&str> = scope.split('/').collect();
+    let (region, service) = (
+        scope.get(2).copied().unwrap_or(""),
+        scope.get(3).copied().unwrap_or(""),
+    );
+    let signed = field("SignedHeaders=");
+    let token = parts
+        .headers
+        .get("x-amz-security-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let identity =
+        aws_credential_types::Credentials::new(access_key, secret, token, None, "test").into();
+    let mut settings = SigningSettings::default();
+    if parts.headers.contains_key("x-amz-content-sha256") {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    }
+    let Some(time) = amz_date(header("x-amz-date")) else {
+        return String::new();
+    };
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time)
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let url = format!(
+        "http://{}{}",
+        header("host"),
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let headers: Vec<(&str, &str)> = signed
+        .split(';')
+        .filter(|n| !n.starts_with("x-amz-date") && *n != "x-amz-security-token")
+        .filter(|n| *n != "x-amz-content-sha256")
+        .map(|n| (n, header(n)))
+        .collect();
+    let Ok(req) = SignableRequest::new(
+        parts.method.as_str(),
+        url,
+        headers.into_iter(),
+        SignableBody::Bytes(body),
+    ) else {
+        return String::new();
+    };
+    let (instructions, _) = sign(req, &params).unwrap().into_parts();
+    let mut check = http::Request::new(());
+    instructions.apply_to_request_http1x(&mut check);
+    check.headers()["authorization"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// What a stand-in AWS endpoint received.
+#[derive(Debug, Clone)]
+pub struct AwsCall {
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+    /// The signature equals the one aws-sigv4 computes with the test keys, and not the one
+    /// it computes with another secret.
+    pub signature_ok: bool,
+}
+
+/// A stand-in for an AWS service moto does not emulate: records each call, checks its
+/// signature with the keys `testing`/`testing`, answers `(status, content type, body)`.
+pub async fn fake_aws(
+    answer: fn(&AwsCall) -> (u16, &'static str, String),
+) -> (SocketAddr, Arc<Mutex<Vec<AwsCall>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let calls: Arc<Mutex<Vec<AwsCall>>> = Arc::default();
+    let log = calls.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: hyper::Request<Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body.collect().await.unwrap().to_bytes();
+                        let got = parts
+                            .headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string();
+                        let signature_ok = !got.is_empty()
+                            && got == sigv4_authorization(&parts, &body, "testing", "testing")
+                            && got != sigv4_authorization(&parts, &body, "testing", "other");
+                        let call = AwsCall {
+                            method: parts.method.to_string(),
+                            target: parts
+                                .uri
+                                .path_and_query()
+                                .map_or("/".into(), |p| p.to_string()),
+                            headers: parts.headers.clone(),
+                            body,
+                            signature_ok,
+                        };
+                        let (status, ct, text) = answer(&call);
+                        log.lock().unwrap().push(call);
+                        Ok::<_, Infallible>(
+                            hyper::Response::builder()
+                                .status(status)
+                                .header("content-type", ct)
+                                .body(Full::new(Bytes::from(text)))
+                                .unwrap(),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (addr, calls)
+}

@@ -2,11 +2,64 @@
 
 use super::*;
 
-/// HTTP API subtype integrations specgate calls, and their required parameters.
-pub(crate) const SUBTYPES: &[(&str, &[&str])] = &[
-    ("SQS-SendMessage", &["QueueUrl", "MessageBody"]),
-    ("EventBridge-PutEvents", &["Detail", "DetailType", "Source"]),
-    ("StepFunctions-StartExecution", &["StateMachineArn"]),
+/// HTTP API subtype integrations (AWS's "Integration subtype reference"): their required
+/// parameters, then the optional ones (`Region` is accepted by every subtype).
+pub(crate) const SUBTYPES: &[(&str, &[&str], &[&str])] = &[
+    (
+        "SQS-SendMessage",
+        &["QueueUrl", "MessageBody"],
+        &[
+            "DelaySeconds",
+            "MessageAttributes",
+            "MessageDeduplicationId",
+            "MessageGroupId",
+            "MessageSystemAttributes",
+        ],
+    ),
+    (
+        "SQS-ReceiveMessage",
+        &["QueueUrl"],
+        &[
+            "AttributeNames",
+            "MaxNumberOfMessages",
+            "MessageAttributeNames",
+            "ReceiveRequestAttemptId",
+            "VisibilityTimeout",
+            "WaitTimeSeconds",
+        ],
+    ),
+    ("SQS-DeleteMessage", &["QueueUrl", "ReceiptHandle"], &[]),
+    ("SQS-PurgeQueue", &["QueueUrl"], &[]),
+    (
+        "EventBridge-PutEvents",
+        &["Detail", "DetailType", "Source"],
+        &["Time", "EventBusName", "Resources", "TraceHeader"],
+    ),
+    (
+        "Kinesis-PutRecord",
+        &["StreamName", "Data", "PartitionKey"],
+        &["SequenceNumberForOrdering", "ExplicitHashKey"],
+    ),
+    (
+        "StepFunctions-StartExecution",
+        &["StateMachineArn"],
+        &["Name", "Input", "TraceHeader"],
+    ),
+    (
+        "StepFunctions-StartSyncExecution",
+        &["StateMachineArn"],
+        &["Name", "Input", "TraceHeader"],
+    ),
+    (
+        "StepFunctions-StopExecution",
+        &["ExecutionArn"],
+        &["Cause", "Error"],
+    ),
+    (
+        "AppConfig-GetConfiguration",
+        &["Application", "Environment", "Configuration", "ClientId"],
+        &["ClientConfigurationVersion"],
+    ),
 ];
 
 impl<'a> Cx<'a> {
@@ -208,27 +261,56 @@ impl<'a> Cx<'a> {
             .get("integrationSubtype")
             .and_then(|n| self.string(n, "integrationSubtype"));
         if let Some(s) = &integration_subtype {
-            match SUBTYPES.iter().find(|(name, _)| *name == s.value) {
-                None => self.unsupported(
-                    s.span,
-                    format!("AWS-service integration `{}` is not supported yet", s.value),
-                    "supported: SQS-SendMessage, EventBridge-PutEvents, StepFunctions-StartExecution",
-                ),
-                Some((_, required)) => {
-                    let given: Vec<&str> = node
+            match SUBTYPES.iter().find(|(name, _, _)| *name == s.value) {
+                None => {
+                    let names: Vec<&str> = SUBTYPES.iter().map(|(n, _, _)| *n).collect();
+                    let help = match crate::suggest::closest(&s.value, names.iter().copied()) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None => format!("API Gateway's subtypes: {}", names.join(", ")),
+                    };
+                    self.d
+                        .error(
+                            &codes::INVALID_VALUE,
+                            s.span,
+                            format!("`{}` is not an integration subtype", s.value),
+                        )
+                        .help(help);
+                }
+                Some((name, required, optional)) => {
+                    let given: Vec<&Entry> = node
                         .get("requestParameters")
                         .and_then(Node::as_object)
-                        .map(|e| e.iter().map(|e| e.key.as_str()).collect())
+                        .map(|e| e.iter().collect())
                         .unwrap_or_default();
                     for r in *required {
-                        if !given.contains(r) {
+                        if !given.iter().any(|e| e.key == *r) {
                             self.d
                                 .error(
                                     &codes::INVALID_MAPPING,
                                     s.span,
-                                    format!("`{}` needs the request parameter `{r}`", s.value),
+                                    format!("`{name}` needs the request parameter `{r}`"),
                                 )
                                 .help(format!("add `{r}` to `requestParameters`"));
+                        }
+                    }
+                    for e in given {
+                        let known = |k: &str| {
+                            k == "Region" || required.contains(&k) || optional.contains(&k)
+                        };
+                        if !known(&e.key) {
+                            let all: Vec<&str> =
+                                required.iter().chain(optional.iter()).copied().collect();
+                            let help = match crate::suggest::closest(&e.key, all.iter().copied()) {
+                                Some(c) => format!("did you mean `{c}`?"),
+                                None => format!("its parameters: {}, Region", all.join(", ")),
+                            };
+                            self.d
+                                .error(
+                                    &codes::INVALID_MAPPING,
+                                    e.key_span,
+                                    format!("`{name}` has no request parameter `{}`", e.key),
+                                )
+                                .help(help);
                         }
                     }
                 }
