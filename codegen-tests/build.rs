@@ -92,6 +92,41 @@ fn main() {
         }
     }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    // The guide's IAM example declares no integrations: a test copy gives every operation a
+    // mock that answers with the caller's ARN.
+    let iam_example = real.join("25-awsdocs-iam-sigv4-authtype.json");
+    if iam_example.is_file() {
+        println!("cargo:rerun-if-changed={}", iam_example.display());
+        let text = std::fs::read_to_string(&iam_example).expect("read the IAM example");
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&text).expect("the IAM example is JSON");
+        if let Some(paths) = doc["paths"].as_object_mut() {
+            for item in paths.values_mut() {
+                for op in item
+                    .as_object_mut()
+                    .into_iter()
+                    .flat_map(|o| o.values_mut())
+                {
+                    op["x-amazon-apigateway-integration"] = serde_json::json!({
+                        "type": "mock",
+                        "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                        "responses": {"default": {"statusCode": "200", "responseTemplates": {
+                            "application/json": "{\"caller\": \"$context.identity.userArn\"}"}}}
+                    });
+                }
+            }
+        }
+        let copy = out_dir.join("iam-example-with-mocks.json");
+        std::fs::write(&copy, serde_json::to_string_pretty(&doc).expect("JSON"))
+            .expect("write the copy");
+        let no_vars: &[&str] = &[];
+        real_specs.push((
+            "real_iam_example",
+            copy,
+            "25-awsdocs-iam-sigv4-authtype.json (with mocks)",
+            no_vars,
+        ));
+    }
     let jsts = root.join("../shared/corpora/jsts/draft4");
     let have_jsts = jsts.is_dir();
     if have_jsts {

@@ -321,3 +321,53 @@ async fn step_functions_sync_sample_works() {
     );
     gw.shutdown().await.unwrap();
 }
+
+/// The developer guide's IAM example (its operations given mocks in a test copy): unsigned
+/// requests are refused, a principal whose policy allows `execute-api:Invoke` is admitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guides_iam_example_enforces_iam() {
+    use common::{send_owned, sign_execute_api};
+    let mut config = Config::for_tests();
+    config.state_dir =
+        std::env::temp_dir().join(format!("specgate-iam-example-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&config.state_dir);
+    std::fs::create_dir_all(&config.state_dir).unwrap();
+    let policy = config.state_dir.join("policy.json");
+    std::fs::write(&policy, r#"{"Statement": {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:us-east-1:*:*/*/GET/operation1"}}"#).unwrap();
+    let store = specgate_runtime::store::open(None, &config.state_dir, "openapi3").unwrap();
+    let out = specgate_runtime::cli::principals(
+        &specgate_runtime::cli::Principals::Add {
+            arn: "arn:aws:iam::000000000000:user/reader".into(),
+            access_key_id: None,
+            secret_access_key: None,
+            policy: Some(policy),
+        },
+        &*store,
+        &config.secrets_key_path(),
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let keys = (
+        v["accessKeyId"].as_str().unwrap().to_string(),
+        v["secretAccessKey"].as_str().unwrap().to_string(),
+    );
+    let gw = specgate_runtime::server::spawn(gen::real_iam_example::Api, config)
+        .await
+        .unwrap();
+    let r = send(gw.addr, "GET", "/operation1", &[], b"").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.text(), r#"{"message":"Missing Authentication Token"}"#);
+    let now = std::time::SystemTime::now();
+    let (t, h) = sign_execute_api(gw.addr, "GET", "/operation1", &[], b"", &keys, now, false);
+    let r = send_owned(gw.addr, "GET", &t, &h, b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"caller": "arn:aws:iam::000000000000:user/reader"})
+    );
+    // Its policy names operation1 only.
+    let (t, h) = sign_execute_api(gw.addr, "GET", "/operation2", &[], b"", &keys, now, false);
+    let r = send_owned(gw.addr, "GET", &t, &h, b"").await;
+    assert_eq!(r.status, 403);
+    gw.shutdown().await.unwrap();
+}

@@ -223,10 +223,11 @@ async fn keys_imported_from_aws_csv_work() {
     )
     .unwrap();
     let info = specgate_runtime::Gateway::info(&gen::usage_plans::Api);
+    let mut config = specgate_runtime::config::Config::for_tests();
+    config.state_dir = dir.clone();
     let status = run(
         &Command::Keys(Keys::Import { file: csv.clone() }),
-        None,
-        &dir,
+        &config,
         info,
     );
     assert_eq!(status, std::process::ExitCode::SUCCESS);
@@ -238,8 +239,7 @@ async fn keys_imported_from_aws_csv_work() {
     .unwrap();
     let status = run(
         &Command::Keys(Keys::Import { file: csv.clone() }),
-        None,
-        &dir,
+        &config,
         info,
     );
     assert_eq!(status, std::process::ExitCode::from(1));

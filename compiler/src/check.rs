@@ -448,15 +448,30 @@ fn integration(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {
                     .label("not supported")
                     .help("supported: DynamoDB, Kinesis, Step Functions, EventBridge, Firehose, CloudWatch Logs, SQS, SNS, STS, SES; any service through `path/…`");
                 }
-                if i.credentials
-                    .as_ref()
-                    .is_some_and(|c| c.value.contains(":user/*"))
+                let iam = r.auth_type.as_ref().map_or_else(
+                    || {
+                        r.security
+                            .iter()
+                            .flat_map(|req| req.schemes.iter())
+                            .any(|(n, _)| {
+                                api.security_schemes
+                                    .get(&n.value)
+                                    .is_some_and(|s| s.is_iam())
+                            })
+                    },
+                    |t| t.value == AuthType::AwsIam,
+                );
+                if !iam
+                    && i.credentials
+                        .as_ref()
+                        .is_some_and(|c| c.value.contains(":user/*"))
                 {
                     d.error(
-                        &codes::UNSUPPORTED,
+                        &codes::INVALID_VALUE,
                         i.credentials.as_ref().map_or(u.span, |c| c.span),
-                        "calling the service with the caller's credentials needs IAM authorization, which is not supported yet",
-                    );
+                        "the caller's credentials (`arn:aws:iam::*:user/*`) exist only on a method authorized with IAM",
+                    )
+                    .help("add `x-amazon-apigateway-auth: {type: AWS_IAM}` to the operation, or name a role to assume");
                 }
             }
         }

@@ -23,10 +23,10 @@ fn run(args: &[&str]) -> (i32, String, String) {
 fn exit_codes() {
     assert_eq!(run(&["check", "specs/petstore.yaml"]).0, 0);
     // A valid document that uses features not generated yet: errors that say so.
-    let (code, _, err) = run(&["check", "--color", "never", "specs/planned/iam.yaml"]);
+    let (code, _, err) = run(&["check", "--color", "never", "specs/planned/streaming.yaml"]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("error[SG0105]: security scheme `sigv4` cannot be enforced: IAM (SigV4) authorization is not enforced yet"),
+        err.contains("error[SG0105]: Lambda response streaming is not supported yet"),
         "{err}"
     );
     let (code, _, err) = run(&[

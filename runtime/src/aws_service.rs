@@ -95,8 +95,33 @@ pub fn endpoint(service: &str, region: &str, flag: Option<&str>) -> String {
 /// Assumed roles' credentials, until shortly before they expire.
 static ASSUMED: Mutex<Vec<(String, Keys, SystemTime)>> = Mutex::new(Vec::new());
 
-/// The credentials to call with: the role's (assumed through STS), or the gateway's own.
-async fn keys(rt: &Runtime, role: Option<&str>, region: &str) -> Result<Keys, String> {
+/// The credentials to call with: the caller's (`arn:aws:iam::*:user/*` on an IAM-authorized
+/// method: the keys the caller signed with), the role's (assumed through STS), or the
+/// gateway's own.
+async fn keys(
+    rt: &Runtime,
+    cx: &Context,
+    role: Option<&str>,
+    region: &str,
+) -> Result<Keys, String> {
+    if role.is_some_and(|r| r.starts_with("arn:aws:iam::*:user/")) {
+        let caller = cx
+            .iam
+            .as_ref()
+            .ok_or("the caller's credentials are asked for, but the request was not signed")?;
+        let known = rt
+            .shared
+            .access
+            .principals
+            .as_ref()
+            .and_then(|p| p.get(&caller.access_key))
+            .ok_or("the caller's access key is no longer known")?;
+        return Ok(Keys {
+            access_key: caller.access_key.clone(),
+            secret_key: known.secret.clone(),
+            session_token: None,
+        });
+    }
     let base = crate::credentials::resolve(&rt.client).await.ok_or_else(|| {
         "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials)".to_string()
     })?;
@@ -203,7 +228,7 @@ pub async fn call(
             }
         }
     }
-    let keys = match keys(rt, svc.role, svc.region).await {
+    let keys = match keys(rt, cx, svc.role, svc.region).await {
         Ok(k) => k,
         Err(e) => {
             crate::warn!("specgate: {}: {e}", cx.request_id);
@@ -559,7 +584,7 @@ pub async fn subtype(
         "sync-states" => "states",
         s => service_id(s).1,
     };
-    let keys = match keys(rt, role, &region).await {
+    let keys = match keys(rt, cx, role, &region).await {
         Ok(k) => k,
         Err(e) => {
             crate::warn!("specgate: {}: {e}", cx.request_id);

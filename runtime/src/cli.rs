@@ -7,6 +7,8 @@
 //!     ./gateway keys list | show KEY | disable KEY | enable KEY | delete KEY
 //!     ./gateway keys import keys.csv                                # AWS's CSV import format
 //!     ./gateway usage --plan gold [--key KEY] [--from 2026-11-01 --to 2026-11-30]
+//!     ./gateway principals add --arn ARN [--access-key-id ID] [--secret-access-key S] [--policy FILE]
+//!     ./gateway principals list | show ARN|KEY | delete ARN|KEY | rotate ARN|KEY
 //! ```
 
 use std::process::ExitCode;
@@ -24,6 +26,9 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(Keys),
+    /// Manage the IAM principals that sign requests to `AWS_IAM` routes.
+    #[command(subcommand)]
+    Principals(Principals),
     /// Requests counted per key and day, in AWS's `get-usage` shape (JSON).
     Usage {
         /// The usage plan.
@@ -38,6 +43,51 @@ pub enum Command {
         /// Last day (YYYY-MM-DD, UTC); default: today.
         #[arg(long)]
         to: Option<String>,
+    },
+}
+
+/// `principals …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum Principals {
+    /// Add an IAM principal that may sign requests (SigV4) to `AWS_IAM` routes; prints its
+    /// secret access key (shown this once).
+    Add {
+        /// Its ARN, `arn:aws:iam::ACCOUNT:user/NAME` (or `role/NAME`).
+        #[arg(long)]
+        arn: String,
+        /// The access key id; default: a new `AKIA…` id.
+        #[arg(long)]
+        access_key_id: Option<String>,
+        /// The secret access key; default: 40 random characters.
+        #[arg(long)]
+        secret_access_key: Option<String>,
+        /// Its identity policy (a JSON IAM policy allowing `execute-api:Invoke`); without
+        /// one it may call nothing, unless a resource policy allows it.
+        #[arg(long)]
+        policy: Option<std::path::PathBuf>,
+    },
+    /// List principals (never their secrets).
+    List,
+    /// Show one principal (ARN or access key id).
+    Show {
+        /// ARN or access key id.
+        principal: String,
+    },
+    /// Delete a principal: its key stops working within 100 ms.
+    Delete {
+        /// ARN or access key id.
+        principal: String,
+    },
+    /// Give a principal a new access key and secret (the old ones stop working); prints them.
+    Rotate {
+        /// ARN or access key id.
+        principal: String,
+        /// The new access key id; default: a new `AKIA…` id.
+        #[arg(long)]
+        access_key_id: Option<String>,
+        /// The new secret access key; default: 40 random characters.
+        #[arg(long)]
+        secret_access_key: Option<String>,
     },
 }
 
@@ -115,20 +165,19 @@ fn plan<'a>(info: &'a ApiInfo, name: &str) -> Result<&'a PlanInfo, String> {
 
 /// Runs `command`; the exit status is 0, 1 (refused: unknown key, bad input) or 2 (the state
 /// database could not be used).
-pub fn run(
-    command: &Command,
-    state: Option<&str>,
-    state_dir: &std::path::Path,
-    info: &ApiInfo,
-) -> ExitCode {
-    let store = match crate::store::open(state, state_dir, info.title) {
+pub fn run(command: &Command, config: &crate::config::Config, info: &ApiInfo) -> ExitCode {
+    let store = match crate::store::open(config.state.as_deref(), &config.state_dir, info.title) {
         Ok(s) => s,
         Err(e) => {
             crate::warn!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    match execute(command, &*store, info) {
+    let result = match command {
+        Command::Principals(p) => principals(p, &*store, &config.secrets_key_path()),
+        _ => execute(command, &*store, info),
+    };
+    match result {
         Ok(out) => {
             use std::io::Write;
             let _ = writeln!(std::io::stdout(), "{out}");
@@ -141,11 +190,103 @@ pub fn run(
     }
 }
 
+fn principal_json(p: &crate::principals::Stored) -> Value {
+    json!({
+        "arn": p.arn,
+        "userId": p.user_id,
+        "accessKeyId": p.access_key_id,
+        "policy": p.policy.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
+        "createDate": p.created,
+    })
+}
+
+/// Runs a `principals` command against `store`, sealing secrets with the key in
+/// `key_file`; what it prints on success.
+pub fn principals(
+    command: &Principals,
+    store: &dyn KeyStore,
+    key_file: &std::path::Path,
+) -> Result<String, String> {
+    use crate::principals::{new_principal, Sealer};
+    let pretty = |v: Value| serde_json::to_string_pretty(&v).unwrap_or_default();
+    let find = |who: &str| -> Result<crate::principals::Stored, String> {
+        store
+            .principals()?
+            .into_iter()
+            .find(|p| p.arn == who || p.access_key_id == who)
+            .ok_or_else(|| format!("no principal `{who}`"))
+    };
+    Ok(match command {
+        Principals::Add {
+            arn,
+            access_key_id,
+            secret_access_key,
+            policy,
+        } => {
+            let policy = policy
+                .as_ref()
+                .map(|f| {
+                    std::fs::read_to_string(f)
+                        .map_err(|e| format!("cannot read {}: {e}", f.display()))
+                })
+                .transpose()?;
+            let sealer = Sealer::load(key_file, true)?;
+            let (p, secret) = new_principal(
+                &sealer,
+                arn,
+                access_key_id.as_deref(),
+                secret_access_key.as_deref(),
+                policy,
+            )?;
+            store.put_principal(&p, false)?;
+            let mut v = principal_json(&p);
+            v["secretAccessKey"] = json!(secret);
+            pretty(v)
+        }
+        Principals::List => pretty(Value::Array(
+            store.principals()?.iter().map(principal_json).collect(),
+        )),
+        Principals::Show { principal } => pretty(principal_json(&find(principal)?)),
+        Principals::Delete { principal } => {
+            let p = find(principal)?;
+            store.delete_principal(&p.arn)?;
+            format!("deleted {}", p.arn)
+        }
+        Principals::Rotate {
+            principal,
+            access_key_id,
+            secret_access_key,
+        } => {
+            let old = find(principal)?;
+            let sealer = Sealer::load(key_file, false)?;
+            let (mut p, secret) = new_principal(
+                &sealer,
+                &old.arn,
+                access_key_id.as_deref(),
+                secret_access_key.as_deref(),
+                old.policy.clone(),
+            )?;
+            if p.access_key_id == old.access_key_id {
+                return Err("the new access key id is the old one".into());
+            }
+            p.user_id = old.user_id;
+            p.created = old.created;
+            store.put_principal(&p, true)?;
+            let mut v = principal_json(&p);
+            v["secretAccessKey"] = json!(secret);
+            pretty(v)
+        }
+    })
+}
+
 /// Runs `command` against `store`; what it prints on success.
 pub fn execute(command: &Command, store: &dyn KeyStore, info: &ApiInfo) -> Result<String, String> {
     let missing = |k: &str| format!("no key `{k}`");
     let pretty = |v: Value| serde_json::to_string_pretty(&v).unwrap_or_default();
     Ok(match command {
+        Command::Principals(_) => {
+            return Err("`principals` commands need the secrets key (see `cli::principals`)".into())
+        }
         Command::Keys(Keys::Create {
             name,
             plan: p,

@@ -143,6 +143,43 @@ pub struct Config {
     /// their `uri` as `Host`.
     #[arg(long = "vpc-link", value_parser = parse_vpc_link, env = "SPECGATE_VPC_LINKS", value_delimiter = ',')]
     pub vpc_links: Vec<(String, String)>,
+    /// The key that seals IAM principals' secret access keys in the state store: a file
+    /// holding 32 random bytes (base64), created (mode 0600) by `principals add` when
+    /// missing. Every replica sharing a Redis store needs the same file. Default:
+    /// `secrets.key` in the state directory.
+    #[arg(long, env = "SPECGATE_SECRETS_KEY_FILE", global = true)]
+    pub secrets_key_file: Option<PathBuf>,
+    /// The region this gateway answers for: SigV4 signatures must be scoped to it, and
+    /// method ARNs (`arn:aws:execute-api:{region}:…`) name it.
+    #[arg(
+        long,
+        env = "SPECGATE_REGION",
+        default_value = "us-east-1",
+        global = true
+    )]
+    pub region: String,
+    /// The account id in method ARNs, resource policies' `execute-api:/…` shorthand and
+    /// `$context.accountId`.
+    #[arg(
+        long,
+        env = "SPECGATE_ACCOUNT_ID",
+        default_value = "000000000000",
+        global = true
+    )]
+    pub account_id: String,
+    /// The API id in method ARNs and `$context.apiId`.
+    #[arg(
+        long,
+        env = "SPECGATE_API_ID",
+        default_value = "specgate",
+        global = true
+    )]
+    pub api_id: String,
+    /// How many `X-Forwarded-For` hops to trust for the client's address (`aws:SourceIp`
+    /// in policies, `$context.identity.sourceIp`): 0 (the default) uses the connection's
+    /// peer; N takes the Nth address from the right, as added by N trusted load balancers.
+    #[arg(long, env = "SPECGATE_TRUSTED_PROXY_HOPS", default_value_t = 0)]
+    pub trusted_proxy_hops: usize,
     /// What to do instead of serving.
     #[command(subcommand)]
     pub command: Option<crate::cli::Command>,
@@ -170,6 +207,14 @@ fn parse_vpc_link(s: &str) -> Result<(String, String), String> {
 }
 
 impl Config {
+    /// Where the secrets key is: `--secrets-key-file`, else `secrets.key` in the state
+    /// directory.
+    pub fn secrets_key_path(&self) -> PathBuf {
+        self.secrets_key_file
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("secrets.key"))
+    }
+
     /// A configuration for tests: loopback, ephemeral port, no log.
     pub fn for_tests() -> Self {
         Config {
@@ -204,6 +249,11 @@ impl Config {
             jwt_discovery: Vec::new(),
             vpc_links: Vec::new(),
             aws_endpoint_url: None,
+            secrets_key_file: None,
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            api_id: "specgate".into(),
+            trusted_proxy_hops: 0,
         }
     }
 }

@@ -39,6 +39,16 @@ pub enum Var {
     ApiKey,
     /// `$context.identity.apiKeyId`
     ApiKeyId,
+    /// `$context.identity.caller` (an IAM caller's principal id)
+    IdentityCaller,
+    /// `$context.identity.user` (an IAM caller's principal id)
+    IdentityUser,
+    /// `$context.identity.userArn`
+    IdentityUserArn,
+    /// `$context.identity.accountId` (an IAM caller's account)
+    IdentityAccountId,
+    /// `$context.identity.accessKey`
+    IdentityAccessKey,
     /// `$context.domainName`
     DomainName,
     /// `$context.domainPrefix`
@@ -76,6 +86,11 @@ impl Var {
             "identity.userAgent" => Var::UserAgent,
             "identity.apiKey" => Var::ApiKey,
             "identity.apiKeyId" => Var::ApiKeyId,
+            "identity.caller" => Var::IdentityCaller,
+            "identity.user" => Var::IdentityUser,
+            "identity.userArn" => Var::IdentityUserArn,
+            "identity.accountId" => Var::IdentityAccountId,
+            "identity.accessKey" => Var::IdentityAccessKey,
             "domainName" => Var::DomainName,
             "domainPrefix" => Var::DomainPrefix,
             "protocol" => Var::Protocol,
@@ -132,6 +147,8 @@ pub struct Context {
     pub api_key: Option<String>,
     /// Its id (`$context.identity.apiKeyId`).
     pub api_key_id: Option<String>,
+    /// The IAM caller, once its signature and policies admitted it (`$context.identity.*`).
+    pub iam: Option<Box<crate::policy::Caller>>,
     /// A Lambda authorizer's `usageIdentifierKey` (the key with the AUTHORIZER key source).
     pub usage_identifier_key: Option<String>,
     /// `hit` or `miss` when the stage cache was asked (access log `cacheStatus`).
@@ -184,6 +201,7 @@ impl Context {
             authorizer: None,
             api_key: None,
             api_key_id: None,
+            iam: None,
             usage_identifier_key: None,
             cache_status: None,
             route_key: None,
@@ -227,6 +245,10 @@ impl Context {
             Var::UserAgent => Cow::Borrowed(self.header("user-agent")?),
             Var::ApiKey => Cow::Borrowed(self.api_key.as_deref()?),
             Var::ApiKeyId => Cow::Borrowed(self.api_key_id.as_deref()?),
+            Var::IdentityCaller | Var::IdentityUser => Cow::Borrowed(&self.iam.as_ref()?.user_id),
+            Var::IdentityUserArn => Cow::Borrowed(&self.iam.as_ref()?.arn),
+            Var::IdentityAccountId => Cow::Borrowed(&self.iam.as_ref()?.account),
+            Var::IdentityAccessKey => Cow::Borrowed(&self.iam.as_ref()?.access_key),
             Var::DomainName => Cow::Borrowed(self.header("host")?.split(':').next()?),
             Var::DomainPrefix => Cow::Borrowed(self.header("host")?.split(['.', ':']).next()?),
             Var::Protocol => Cow::Borrowed(self.protocol),

@@ -76,7 +76,8 @@ pub fn random_text(n: usize) -> Result<String, String> {
     Ok(out)
 }
 
-fn now_rfc3339() -> String {
+/// Now, RFC 3339 (UTC, seconds).
+pub fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -139,6 +140,12 @@ pub trait KeyStore: Send + Sync {
     fn add_usage(&self, counts: &HashMap<(String, i64), u64>) -> Result<(), String>;
     /// Requests of `key_id` on days `from..=to`, by day.
     fn usage(&self, key_id: &str, from: i64, to: i64) -> Result<Vec<(i64, u64)>, String>;
+    /// Adds an IAM principal; `replace` replaces the one with its ARN (a rotation).
+    fn put_principal(&self, p: &crate::principals::Stored, replace: bool) -> Result<(), String>;
+    /// Every IAM principal, by ARN.
+    fn principals(&self) -> Result<Vec<crate::principals::Stored>, String>;
+    /// Deletes the principal with this ARN; `false` when there is none.
+    fn delete_principal(&self, arn: &str) -> Result<bool, String>;
 }
 
 impl KeyStore for Store {
@@ -169,6 +176,49 @@ impl KeyStore for Store {
     fn usage(&self, key_id: &str, from: i64, to: i64) -> Result<Vec<(i64, u64)>, String> {
         Store::usage(self, key_id, from, to)
     }
+    fn put_principal(&self, p: &crate::principals::Stored, replace: bool) -> Result<(), String> {
+        let record = serde_json::to_string(p).map_err(|e| e.to_string())?;
+        let c = self.conn();
+        let sql = if replace {
+            "INSERT OR REPLACE INTO principals (arn, access_key_id, record) VALUES (?1, ?2, ?3)"
+        } else {
+            "INSERT INTO principals (arn, access_key_id, record) VALUES (?1, ?2, ?3)"
+        };
+        match c.execute(sql, params![p.arn, p.access_key_id, record]) {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(format!(
+                    "a principal `{}` (or with access key {}) exists already",
+                    p.arn, p.access_key_id
+                ))
+            }
+            Err(e) => Err(self.err(e)),
+        }
+    }
+    fn principals(&self) -> Result<Vec<crate::principals::Stored>, String> {
+        let c = self.conn();
+        let mut st = c
+            .prepare("SELECT record FROM principals ORDER BY arn")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let text = r.map_err(|e| self.err(e))?;
+            out.push(serde_json::from_str(&text).map_err(|e| format!("a principal record: {e}"))?);
+        }
+        Ok(out)
+    }
+    fn delete_principal(&self, arn: &str) -> Result<bool, String> {
+        let c = self.conn();
+        let n = c
+            .execute("DELETE FROM principals WHERE arn = ?1", params![arn])
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
+    }
 }
 
 impl Store {
@@ -190,6 +240,11 @@ impl Store {
                  plan TEXT NOT NULL,
                  enabled INTEGER NOT NULL,
                  created TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS principals (
+                 arn TEXT PRIMARY KEY,
+                 access_key_id TEXT NOT NULL UNIQUE,
+                 record TEXT NOT NULL
              );
              CREATE TABLE IF NOT EXISTS usage (
                  key_id TEXT NOT NULL,

@@ -26,6 +26,7 @@ pub mod cors;
 pub mod credentials;
 pub mod dns;
 pub mod exec_log;
+pub mod iam;
 pub mod jwt;
 pub mod keys;
 pub mod lambda;
@@ -34,11 +35,14 @@ pub mod memory;
 pub mod metrics;
 pub mod params;
 pub mod path;
+pub mod policy;
+pub mod principals;
 pub mod redis_state;
 pub mod response_type;
 pub mod responses;
 pub mod schema;
 pub mod server;
+pub mod sigv4;
 pub mod state;
 pub mod store;
 pub mod template;
@@ -115,6 +119,10 @@ pub struct ApiInfo {
     pub vpc_links: &'static [&'static str],
     /// HTTP APIs' gateway-managed CORS.
     pub cors: Option<&'static cors::CorsInfo>,
+    /// The resource policy (`x-amazon-apigateway-policy`), as JSON.
+    pub resource_policy: Option<&'static str>,
+    /// Whether any route is authorized with IAM (the principals are loaded).
+    pub uses_iam: bool,
 }
 
 /// The one trait generated code implements.
@@ -165,7 +173,7 @@ pub mod prelude {
     pub use crate::upstream::http_mapping;
     pub use crate::usage::{KeySource, Period, PlanInfo, QuotaInfo, Throttle};
     pub use crate::validate::{self, In};
-    pub use crate::{auth, body, empty, full, jwt, lambda, params, path, upstream, vtl};
+    pub use crate::{auth, body, empty, full, iam, jwt, lambda, params, path, upstream, vtl};
     pub use crate::{ApiInfo, Flavor, Gateway, Request, Response, StageInfo};
     pub use bytes::Bytes;
     pub use http;

@@ -295,6 +295,50 @@ impl KeyStore for RedisStore {
         Ok(true)
     }
 
+    fn put_principal(&self, p: &crate::principals::Stored, replace: bool) -> Result<(), String> {
+        let record = serde_json::to_string(p).map_err(|e| e.to_string())?;
+        if !replace {
+            let taken = self
+                .principals()?
+                .iter()
+                .any(|q| q.arn == p.arn || q.access_key_id == p.access_key_id);
+            if taken {
+                return Err(format!(
+                    "a principal `{}` (or with access key {}) exists already",
+                    p.arn, p.access_key_id
+                ));
+            }
+        }
+        let (all, version) = (self.k("principals"), self.k("keys:version"));
+        self.with(|c| {
+            let _: () = c.hset(&all, &p.arn, &record)?;
+            c.incr::<_, _, i64>(&version, 1)
+        })?;
+        Ok(())
+    }
+
+    fn principals(&self) -> Result<Vec<crate::principals::Stored>, String> {
+        let all = self.k("principals");
+        let map: HashMap<String, String> = self.with(|c| c.hgetall(&all))?;
+        let mut out: Vec<crate::principals::Stored> = map
+            .values()
+            .map(|r| serde_json::from_str(r).map_err(|e| format!("a principal record: {e}")))
+            .collect::<Result<_, _>>()?;
+        out.sort_by(|a, b| a.arn.cmp(&b.arn));
+        Ok(out)
+    }
+
+    fn delete_principal(&self, arn: &str) -> Result<bool, String> {
+        let (all, version) = (self.k("principals"), self.k("keys:version"));
+        self.with(|c| {
+            let n: i64 = c.hdel(&all, arn)?;
+            if n > 0 {
+                let _: i64 = c.incr(&version, 1)?;
+            }
+            Ok(n > 0)
+        })
+    }
+
     fn version(&self) -> Result<i64, String> {
         let version = self.k("keys:version");
         self.with(|c| c.get::<_, Option<i64>>(&version))

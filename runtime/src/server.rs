@@ -49,7 +49,7 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
         .max(1);
     let info = gateway.info();
     if let Some(command) = &config.command {
-        return crate::cli::run(command, config.state.as_deref(), &config.state_dir, info);
+        return crate::cli::run(command, &config, info);
     }
     // Validate the configuration (stage, TLS files) once, before binding anything.
     let first = match Runtime::new(info, config.clone()) {
@@ -485,6 +485,22 @@ fn header_size(parts: &http::request::Parts) -> usize {
 }
 
 /// One request: limits, context, the generated handler, ids, access log.
+/// The client's address behind `hops` trusted proxies: the `hops`-th address from the
+/// right of `X-Forwarded-For` (each proxy appends the address it received from). Fewer
+/// addresses than hops, or one that does not parse, leaves the peer's.
+pub fn forwarded_client(headers: &http::HeaderMap, hops: usize) -> Option<std::net::IpAddr> {
+    let all: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let i = all.len().checked_sub(hops)?;
+    all.get(i)?.parse().ok()
+}
+
 async fn handle<G: Gateway>(
     g: &G,
     rt: &Runtime,
@@ -493,6 +509,11 @@ async fn handle<G: Gateway>(
 ) -> Response {
     use futures_util::FutureExt;
     let (parts, body) = req.into_parts();
+    let peer = match rt.config.trusted_proxy_hops {
+        0 => peer,
+        hops => forwarded_client(&parts.headers, hops)
+            .map_or(peer, |ip| SocketAddr::new(ip, peer.port())),
+    };
     let mut cx = Context::new(&parts, peer, rt.stage.clone(), rt.stage_vars.clone());
     if !rt.exec_settings.is_empty() {
         let data = rt

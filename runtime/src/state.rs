@@ -56,6 +56,8 @@ pub struct Shared {
     pub metrics: crate::metrics::Metrics,
     /// Set when the gateway stops accepting (`/readyz` answers 503).
     pub draining: std::sync::atomic::AtomicBool,
+    /// IAM principals and the resource policy.
+    pub access: crate::iam::Access,
 }
 
 impl Runtime {
@@ -120,6 +122,7 @@ impl Runtime {
             usage,
             metrics,
             draining: std::sync::atomic::AtomicBool::new(false),
+            access: crate::iam::Access::new(info, &config)?,
             cache: crate::cache::StageCache::new(
                 stage_info.and_then(|s| s.cache),
                 config

@@ -310,6 +310,15 @@ pub fn apt_install(program: &str, package: &str) {
     assert!(ok, "cannot install {package} (apt-get install {package})");
 }
 
+/// The Python environment with moto, boto3 and botocore (from PyPI); its `bin` folder.
+pub fn boto_env() -> std::path::PathBuf {
+    python_env(
+        "moto-venv",
+        "moto[server]==5.*",
+        &["python", "-c", "import moto.server, boto3"],
+    )
+}
+
 /// moto's AWS emulator (from PyPI) on a free loopback port, stopped when dropped.
 pub struct Moto {
     child: std::process::Child,
@@ -328,11 +337,7 @@ impl Drop for Moto {
 impl Moto {
     pub fn start() -> Moto {
         use std::process::{Command, Stdio};
-        let bin = python_env(
-            "moto-venv",
-            "moto[server]==5.*",
-            &["python", "-c", "import moto.server, boto3"],
-        );
+        let bin = boto_env();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -495,8 +500,16 @@ pub struct AwsCall {
 }
 
 /// A stand-in for an AWS service moto does not emulate: records each call, checks its
-/// signature with the keys `testing`/`testing`, answers `(status, content type, body)`.
+/// signature with the secret `testing`, answers `(status, content type, body)`.
 pub async fn fake_aws(
+    answer: fn(&AwsCall) -> (u16, &'static str, String),
+) -> (SocketAddr, Arc<Mutex<Vec<AwsCall>>>) {
+    fake_aws_with("testing", answer).await
+}
+
+/// [`fake_aws`] checking signatures with another secret.
+pub async fn fake_aws_with(
+    secret: &'static str,
     answer: fn(&AwsCall) -> (u16, &'static str, String),
 ) -> (SocketAddr, Arc<Mutex<Vec<AwsCall>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -521,9 +534,15 @@ pub async fn fake_aws(
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or("")
                             .to_string();
+                        let key = got
+                            .split("Credential=")
+                            .nth(1)
+                            .and_then(|c| c.split('/').next())
+                            .unwrap_or("")
+                            .to_string();
                         let signature_ok = !got.is_empty()
-                            && got == sigv4_authorization(&parts, &body, "testing", "testing")
-                            && got != sigv4_authorization(&parts, &body, "testing", "other");
+                            && got == sigv4_authorization(&parts, &body, &key, secret)
+                            && got != sigv4_authorization(&parts, &body, &key, "other");
                         let call = AwsCall {
                             method: parts.method.to_string(),
                             target: parts
@@ -552,4 +571,77 @@ pub async fn fake_aws(
         }
     });
     (addr, calls)
+}
+
+/// What aws-sigv4 adds to sign a request to an `execute-api` gateway (us-east-1): the target (changed for a presigned URL) and
+/// headers.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_execute_api(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    (key, secret): &(String, String),
+    time: std::time::SystemTime,
+    presign: bool,
+) -> (String, Vec<(String, String)>) {
+    use aws_sigv4::http_request::{
+        sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+    };
+    use aws_sigv4::sign::v4;
+    let identity = aws_credential_types::Credentials::new(key, secret, None, None, "test").into();
+    let mut settings = SigningSettings::default();
+    if presign {
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(300));
+    }
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("execute-api")
+        .time(time)
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let host = addr.to_string();
+    let url = format!("http://{host}{target}");
+    let mut all: Vec<(&str, &str)> = vec![("host", host.as_str())];
+    all.extend_from_slice(headers);
+    let signable = SignableRequest::new(
+        method,
+        url.clone(),
+        all.into_iter(),
+        SignableBody::Bytes(body),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut req = http::Request::builder().uri(url).body(()).unwrap();
+    instructions.apply_to_request_http1x(&mut req);
+    let target = req.uri().path_and_query().unwrap().to_string();
+    let mut out: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    out.extend(
+        req.headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string())),
+    );
+    (target, out)
+}
+
+pub async fn send_owned(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Reply {
+    let h: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    send(addr, method, target, &h, body).await
 }

@@ -150,6 +150,54 @@ pub(super) fn authorization(api: &Api, r: &Route) -> TokenStream {
     }
 }
 
+/// Whether a route is authorized with IAM (SigV4): `x-amazon-apigateway-auth: {type:
+/// AWS_IAM}` on the operation, or a `security` scheme with `x-amazon-apigateway-authtype:
+/// awsSigv4`.
+pub(super) fn uses_iam(api: &Api, r: &Route) -> bool {
+    if let Some(t) = &r.auth_type {
+        return t.value == AuthType::AwsIam;
+    }
+    r.security
+        .iter()
+        .flat_map(|req| req.schemes.iter())
+        .any(|(name, _)| {
+            api.security_schemes
+                .get(&name.value)
+                .is_some_and(|s| s.is_iam())
+        })
+}
+
+/// The IAM and resource-policy check in front of a route (`iam::check`), before its
+/// authorizer; nothing when the API has neither.
+pub(super) fn access_check(api: &Api, r: &Route) -> TokenStream {
+    let iam = uses_iam(api, r);
+    if !iam && api.policy.is_none() {
+        return quote!();
+    }
+    let has_authorizer = r
+        .security
+        .iter()
+        .flat_map(|req| req.schemes.iter())
+        .any(|(name, _)| {
+            api.security_schemes
+                .get(&name.value)
+                .is_some_and(|s| s.authorizer.is_some())
+        });
+    let mode = if iam {
+        quote!(iam::Mode::Iam)
+    } else if has_authorizer {
+        quote!(iam::Mode::Authorizer)
+    } else {
+        quote!(iam::Mode::None)
+    };
+    quote! {
+        let req = match iam::check(rt, cx, req, #mode).await {
+            Ok(req) => req,
+            Err(refused) => return refused,
+        };
+    }
+}
+
 /// The issuer of a Cognito user pool ARN (`arn:aws:cognito-idp:{region}:{account}:
 /// userpool/{poolId}`): `https://cognito-idp.{region}.amazonaws.com/{poolId}`.
 pub(super) fn cognito_issuer(arn: &str) -> Option<String> {

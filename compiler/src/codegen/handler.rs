@@ -46,6 +46,7 @@ pub(super) fn handler<'a>(
         i.kind.value.as_str()
     );
     let authorize = authorization(api, r);
+    let access = access_check(api, r);
     let body = match i.kind.value {
         IntegrationType::Mock => mock(api, i, name),
         IntegrationType::HttpProxy => http_proxy(api, r, i),
@@ -68,7 +69,7 @@ pub(super) fn handler<'a>(
     };
     let validation = parameter_validation(api, r);
     let admit = admission(api, r);
-    let validation = quote!(#authorize #admit #validation);
+    let validation = quote!(#access #authorize #admit #validation);
     let typed = typed_parameters(api, r, name, models);
     let body_validation = body_validation(api, r, name, models);
     let checked = match r.validation.responses.unwrap_or(api.response_validation) {

@@ -234,6 +234,14 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         .collect();
     vpc_links.sort_unstable();
     vpc_links.dedup();
+    let resource_policy = match &api.policy {
+        Some(p) => {
+            let text = p.value.to_string();
+            quote!(Some(#text))
+        }
+        None => quote!(None),
+    };
+    let uses_iam = api.routes.iter().any(|r| uses_iam(api, r));
     let templates = templates_module(api);
     let models = if models.is_empty() {
         quote!()
@@ -267,6 +275,8 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
             api_key_source: #key_source,
             vpc_links: &[#(#vpc_links),*],
             cors: #cors,
+            resource_policy: #resource_policy,
+            uses_iam: #uses_iam,
         };
 
         /// The gateway.

@@ -87,7 +87,7 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
     for s in api.security_schemes.values() {
         // Refuse to build a gateway that would silently let every caller through.
         let why = match &s.authorizer {
-            _ if s.is_iam() => Some("IAM (SigV4) authorization is not enforced yet"),
+            _ if s.is_iam() => None,
             None => None,
             Some(a) => match a.kind {
                 // A placeholder uri is reported as such (and refused by `build`); a missing or
@@ -114,7 +114,7 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
                 s.span,
                 format!("security scheme `{}` cannot be enforced: {why}", s.name),
             )
-            .help("a gateway built now would let every caller through; Lambda, JWT and Cognito authorizers are enforced");
+            .help("a gateway built now would let every caller through; IAM, Lambda, JWT and Cognito authorizers are enforced");
         }
     }
     // A route is only as protected as the schemes it names: one that is not enforced would
@@ -146,13 +146,6 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
             ),
         )
         .help("an `apiKey` scheme without an authorizer is API Gateway's API key only when it names the `x-api-key` header; a gateway built now would let every caller through");
-    }
-    if api.policy.is_some() {
-        d.error(
-            &codes::UNSUPPORTED,
-            api.policy.as_ref().map(|p| p.span).unwrap_or_default(),
-            "resource policies are not enforced yet",
-        );
     }
 }
 

@@ -848,6 +848,266 @@ impl<'a> Cx<'a> {
                     );
                 }
             }
+            self.policy_statement(s);
         }
     }
+
+    /// What the gateway evaluates in a resource-policy statement (`runtime/src/policy.rs`
+    /// reads the same): principals, API Gateway actions, API resources, and conditions with
+    /// operators and keys it can evaluate. Anything else is an error: a policy that cannot
+    /// be evaluated must not build.
+    fn policy_statement(&mut self, s: &'a Node) {
+        let pair = |yes: &str, no: &str| (s.get(yes), s.get(no));
+        for (yes, no) in [
+            ("Principal", "NotPrincipal"),
+            ("Action", "NotAction"),
+            ("Resource", "NotResource"),
+        ] {
+            match pair(yes, no) {
+                (Some(_), Some(n)) => {
+                    self.d.error(
+                        &codes::INVALID_VALUE,
+                        n.span,
+                        format!("`{yes}` and `{no}` exclude each other"),
+                    );
+                }
+                (None, None) => {
+                    self.d
+                        .error(
+                            &codes::INVALID_VALUE,
+                            s.span,
+                            format!("a resource policy statement needs `{yes}` or `{no}`"),
+                        )
+                        .help(match yes {
+                            "Principal" => "`Principal: \"*\"` for anyone, `{AWS: [account ids or ARNs]}` for some",
+                            "Action" => "`Action: execute-api:Invoke`",
+                            _ => "`Resource: execute-api:/*` (every stage, method and path)",
+                        });
+                }
+                _ => {}
+            }
+        }
+        if let Some(p) = s.get("Principal").or_else(|| s.get("NotPrincipal")) {
+            match &p.value {
+                NodeValue::String(v) if v == "*" => {}
+                NodeValue::Object(entries) => {
+                    for e in entries {
+                        if e.key != "AWS" {
+                            self.d
+                                .error(
+                                    &codes::INVALID_VALUE,
+                                    e.key_span,
+                                    format!("principal type `{}` cannot call an API", e.key),
+                                )
+                                .help("callers sign requests as `AWS` principals: `{AWS: [\"123456789012\", \"arn:aws:iam::123456789012:user/alice\"]}`");
+                            continue;
+                        }
+                        for v in self.policy_values(&e.value, "AWS") {
+                            let ok = v.value == "*"
+                                || (v.value.len() == 12
+                                    && v.value.bytes().all(|b| b.is_ascii_digit()))
+                                || v.value.starts_with("arn:aws:iam::")
+                                || v.value.starts_with("arn:aws:sts::")
+                                || !crate::placeholders::names_in(&v.value).is_empty();
+                            if !ok {
+                                self.d.error(
+                                    &codes::INVALID_VALUE,
+                                    v.span,
+                                    format!(
+                                        "principal `{}` is not an account id or an IAM ARN",
+                                        v.value
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    self.type_error(p, "Principal", "\"*\" or an object like {AWS: …}");
+                }
+            }
+        }
+        if let Some(a) = s.get("Action").or_else(|| s.get("NotAction")) {
+            for v in self.policy_values(a, "Action") {
+                let service = v.value.split(':').next().unwrap_or("");
+                if v.value != "*" && !service.eq_ignore_ascii_case("execute-api") {
+                    self.d
+                        .error(
+                            &codes::INVALID_VALUE,
+                            v.span,
+                            format!("`{}` is not an API Gateway action", v.value),
+                        )
+                        .help("`execute-api:Invoke`, `execute-api:InvalidateCache` or `execute-api:*`");
+                }
+            }
+        }
+        if let Some(r) = s.get("Resource").or_else(|| s.get("NotResource")) {
+            for v in self.policy_values(r, "Resource") {
+                if !(v.value == "*"
+                    || v.value.starts_with("arn:")
+                    || v.value.starts_with("execute-api:"))
+                {
+                    self.d
+                        .error(
+                            &codes::INVALID_VALUE,
+                            v.span,
+                            format!("resource `{}` is not an ARN or `execute-api:/…`", v.value),
+                        )
+                        .help("`execute-api:/{stage}/{METHOD}/{path}`, wildcards allowed: `execute-api:/*/GET/pets/*`");
+                }
+            }
+        }
+        let Some(c) = s.get("Condition") else {
+            return;
+        };
+        let Some(ops) = c.as_object() else {
+            self.type_error(c, "Condition", "an object of operators");
+            return;
+        };
+        for op in ops {
+            let base = match op.key.split_once(':') {
+                Some((q, b)) if q == "ForAnyValue" || q == "ForAllValues" => b,
+                Some(_) => "",
+                None => op.key.as_str(),
+            };
+            let name = base
+                .strip_suffix("IfExists")
+                .filter(|b| *b != "Null")
+                .unwrap_or(base);
+            if !POLICY_OPERATORS.contains(&name) {
+                let help = match crate::suggest::closest(name, POLICY_OPERATORS.iter().copied()) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => "the IAM condition operators: StringEquals, StringLike, IpAddress, NotIpAddress, DateLessThan, Bool, ArnLike, Null, … (with `IfExists`, `ForAnyValue:`, `ForAllValues:`)".into(),
+                };
+                self.d
+                    .error(
+                        &codes::INVALID_VALUE,
+                        op.key_span,
+                        format!(
+                            "`{}` is not a condition operator the gateway can evaluate",
+                            op.key
+                        ),
+                    )
+                    .help(help);
+                continue;
+            }
+            let Some(keys) = op.value.as_object() else {
+                self.type_error(&op.value, &op.key, "an object of condition keys");
+                continue;
+            };
+            for k in keys {
+                if !POLICY_KEYS.contains(&k.key.to_ascii_lowercase().as_str()) {
+                    self.d
+                        .error(
+                            &codes::INVALID_VALUE,
+                            k.key_span,
+                            format!("condition key `{}` is not one the gateway can evaluate", k.key),
+                        )
+                        .help("aws:SourceIp, aws:SourceVpc, aws:SourceVpce, aws:VpcSourceIp, aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:PrincipalOrgID, aws:userid, aws:username, aws:CurrentTime, aws:EpochTime, aws:SecureTransport, aws:UserAgent, aws:Referer, aws:RequestedRegion");
+                    continue;
+                }
+                if name.ends_with("IpAddress") {
+                    for v in self.policy_values(&k.value, &k.key) {
+                        if !valid_cidr(&v.value) {
+                            self.d.error(
+                                &codes::INVALID_VALUE,
+                                v.span,
+                                format!("`{}` is not an IP address or CIDR block", v.value),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A policy field's values (a string or a list of strings).
+    fn policy_values(&mut self, n: &'a Node, what: &str) -> Vec<Spanned<String>> {
+        match &n.value {
+            NodeValue::String(v) => vec![Spanned::new(v.clone(), n.span)],
+            NodeValue::Array(items) => items
+                .iter()
+                .filter_map(|i| match &i.value {
+                    NodeValue::String(v) => Some(Spanned::new(v.clone(), i.span)),
+                    NodeValue::Bool(b) => Some(Spanned::new(b.to_string(), i.span)),
+                    NodeValue::Number(x) => Some(Spanned::new(x.to_string(), i.span)),
+                    _ => {
+                        self.type_error(i, what, "a string");
+                        None
+                    }
+                })
+                .collect(),
+            NodeValue::Bool(b) => vec![Spanned::new(b.to_string(), n.span)],
+            NodeValue::Number(x) => vec![Spanned::new(x.to_string(), n.span)],
+            _ => {
+                self.type_error(n, what, "a string or a list of strings");
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// The IAM condition operators the gateway evaluates (`runtime/src/policy.rs`, `OPERATORS`).
+const POLICY_OPERATORS: &[&str] = &[
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "StringLike",
+    "StringNotLike",
+    "NumericEquals",
+    "NumericNotEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+    "DateEquals",
+    "DateNotEquals",
+    "DateLessThan",
+    "DateLessThanEquals",
+    "DateGreaterThan",
+    "DateGreaterThanEquals",
+    "Bool",
+    "BinaryEquals",
+    "IpAddress",
+    "NotIpAddress",
+    "ArnEquals",
+    "ArnLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+    "Null",
+];
+
+/// The condition keys the gateway supplies, lower case (`runtime/src/policy.rs`, `KEYS`).
+const POLICY_KEYS: &[&str] = &[
+    "aws:sourceip",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:vpcsourceip",
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principaltype",
+    "aws:principalorgid",
+    "aws:userid",
+    "aws:username",
+    "aws:currenttime",
+    "aws:epochtime",
+    "aws:securetransport",
+    "aws:useragent",
+    "aws:referer",
+    "aws:requestedregion",
+    "execute-api:stage",
+];
+
+/// An IP address or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`).
+fn valid_cidr(v: &str) -> bool {
+    let (ip, bits) = match v.split_once('/') {
+        Some((ip, bits)) => (ip, Some(bits)),
+        None => (v, None),
+    };
+    let Ok(ip) = ip.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    bits.is_none_or(|b| b.parse::<u8>().is_ok_and(|b| b <= max))
 }

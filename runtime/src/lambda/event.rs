@@ -237,6 +237,11 @@ pub fn v1_json(
                 match key {
                     "sourceIp" => id.opt(key, cx.var(Var::SourceIp).as_deref()),
                     "userAgent" => id.opt(key, cx.var(Var::UserAgent).as_deref()),
+                    "caller" => id.opt(key, cx.var(Var::IdentityCaller).as_deref()),
+                    "user" => id.opt(key, cx.var(Var::IdentityUser).as_deref()),
+                    "userArn" => id.opt(key, cx.var(Var::IdentityUserArn).as_deref()),
+                    "accountId" => id.opt(key, cx.var(Var::IdentityAccountId).as_deref()),
+                    "accessKey" => id.opt(key, cx.var(Var::IdentityAccessKey).as_deref()),
                     _ => id.raw(key, "null"),
                 }
             }

@@ -202,6 +202,13 @@ impl<'a> Env<'a> {
             serde_json::json!({
                 "sourceIp": self.context(Var::SourceIp),
                 "userAgent": self.context(Var::UserAgent),
+                "apiKey": self.context(Var::ApiKey),
+                "apiKeyId": self.context(Var::ApiKeyId),
+                "caller": self.context(Var::IdentityCaller),
+                "user": self.context(Var::IdentityUser),
+                "userArn": self.context(Var::IdentityUserArn),
+                "accountId": self.context(Var::IdentityAccountId),
+                "accessKey": self.context(Var::IdentityAccessKey),
             }),
         );
         m.insert("authorizer".into(), self.authorizer().clone());
