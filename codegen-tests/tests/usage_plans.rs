@@ -223,11 +223,12 @@ async fn keys_imported_from_aws_csv_work() {
     )
     .unwrap();
     let info = specgate_runtime::Gateway::info(&gen::usage_plans::Api);
-    let mut config = specgate_runtime::config::Config::for_tests();
-    config.state_dir = dir.clone();
+    let key = dir.join("secrets.key");
     let status = run(
         &Command::Keys(Keys::Import { file: csv.clone() }),
-        &config,
+        None,
+        &dir,
+        &key,
         info,
     );
     assert_eq!(status, std::process::ExitCode::SUCCESS);
@@ -239,7 +240,9 @@ async fn keys_imported_from_aws_csv_work() {
     .unwrap();
     let status = run(
         &Command::Keys(Keys::Import { file: csv.clone() }),
-        &config,
+        None,
+        &dir,
+        &key,
         info,
     );
     assert_eq!(status, std::process::ExitCode::from(1));

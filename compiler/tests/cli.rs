@@ -26,7 +26,7 @@ fn exit_codes() {
     let (code, _, err) = run(&["check", "--color", "never", "specs/planned/streaming.yaml"]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("error[SG0105]: Lambda response streaming is not supported yet"),
+        err.contains("error[SG0105]: response streaming is supported for REST Lambda proxy (`aws_proxy`) integrations only, not yet for this one"),
         "{err}"
     );
     let (code, _, err) = run(&[

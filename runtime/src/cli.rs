@@ -165,8 +165,14 @@ fn plan<'a>(info: &'a ApiInfo, name: &str) -> Result<&'a PlanInfo, String> {
 
 /// Runs `command`; the exit status is 0, 1 (refused: unknown key, bad input) or 2 (the state
 /// database could not be used).
-pub fn run(command: &Command, config: &crate::config::Config, info: &ApiInfo) -> ExitCode {
-    let store = match crate::store::open(config.state.as_deref(), &config.state_dir, info.title) {
+pub fn run(
+    command: &Command,
+    state: Option<&str>,
+    state_dir: &std::path::Path,
+    secrets_key: &std::path::Path,
+    info: &ApiInfo,
+) -> ExitCode {
+    let store = match crate::store::open(state, state_dir, info.title) {
         Ok(s) => s,
         Err(e) => {
             crate::warn!("error: {e}");
@@ -174,7 +180,7 @@ pub fn run(command: &Command, config: &crate::config::Config, info: &ApiInfo) ->
         }
     };
     let result = match command {
-        Command::Principals(p) => principals(p, &*store, &config.secrets_key_path()),
+        Command::Principals(p) => principals(p, &*store, secrets_key),
         _ => execute(command, &*store, info),
     };
     match result {

@@ -18,11 +18,12 @@
 //! the account in the resource ARN masked as AWS masks it.
 
 use std::sync::Arc;
+
+pub use crate::principals::Access;
 use std::time::SystemTime;
 
 use crate::context::Context;
-use crate::policy::{Decision, Policy, Scope};
-use crate::principals::Principals;
+use crate::policy::Decision;
 use crate::responses::ResponseType;
 use crate::state::Runtime;
 use crate::{Request, Response};
@@ -36,74 +37,6 @@ pub enum Mode {
     Authorizer,
     /// IAM (SigV4).
     Iam,
-}
-
-/// The process's IAM state: the resource policy, the principals (when a route uses IAM).
-pub struct Access {
-    /// The resource policy, parsed.
-    pub policy: Option<Policy>,
-    /// The principals, reloaded when they change.
-    pub principals: Option<Arc<Principals>>,
-    /// Region, account and API id of the method ARNs.
-    pub scope: Scope,
-}
-
-impl Access {
-    /// The state for `info` with `config`: the resource policy parsed (the compiler checked
-    /// it), the principals read from the state store when any route uses IAM.
-    pub fn new(info: &crate::ApiInfo, config: &crate::config::Config) -> Result<Access, String> {
-        let scope = Scope {
-            region: config.region.clone(),
-            account: config.account_id.clone(),
-            api: config.api_id.clone(),
-        };
-        let policy = match info.resource_policy {
-            None => None,
-            Some(text) => {
-                let v: serde_json::Value =
-                    serde_json::from_str(text).map_err(|e| format!("the resource policy: {e}"))?;
-                Some(
-                    Policy::parse(&v, &scope, true)
-                        .map_err(|e| format!("the resource policy: {e}"))?,
-                )
-            }
-        };
-        let principals = if info.uses_iam {
-            let store = crate::store::open(config.state.as_deref(), &config.state_dir, info.title)?;
-            let key = config.secrets_key_path();
-            // No principal yet and no key: nobody can sign, every IAM request is refused;
-            // the key appears with the first `principals add`.
-            let sealer = if key.exists() || !store.principals()?.is_empty() {
-                crate::principals::Sealer::load(&key, false)?
-            } else {
-                crate::principals::Sealer::load(&key, true)?
-            };
-            let p = Principals::new(store, sealer, scope.clone())?;
-            p.watch();
-            Some(p)
-        } else {
-            None
-        };
-        Ok(Access {
-            policy,
-            principals,
-            scope,
-        })
-    }
-
-    /// The method ARN of a request: `arn:aws:execute-api:{region}:{account}:{api}/{stage}/
-    /// {METHOD}/{path}`.
-    pub fn method_arn(&self, cx: &Context) -> String {
-        format!(
-            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
-            self.scope.region,
-            self.scope.account,
-            self.scope.api,
-            cx.stage,
-            cx.method.as_str(),
-            cx.path
-        )
-    }
 }
 
 /// A resource ARN as AWS shows it in refusals: the account masked but its last 4 digits.

@@ -118,6 +118,24 @@ pub fn new_key(name: &str, plan: &str, value: Option<&str>) -> Result<(Key, Stri
     Ok((key, value))
 }
 
+/// An IAM principal as stored (`crate::principals` makes and reads them): its secret
+/// sealed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredPrincipal {
+    /// `arn:aws:iam::{account}:user/{name}` (or `role/…`).
+    pub arn: String,
+    /// Its unique id (`AIDA…`), `$context.identity.user`.
+    pub user_id: String,
+    /// The access key id (`AKIA…`).
+    pub access_key_id: String,
+    /// The secret access key, sealed (base64 of nonce, ciphertext and tag).
+    pub sealed_secret: String,
+    /// The identity policy (JSON), if any; none means no permission (AWS's implicit deny).
+    pub policy: Option<String>,
+    /// Creation time, RFC 3339 (UTC).
+    pub created: String,
+}
+
 /// Where keys and usage are kept: the SQLite database of a state directory ([`Store`]) or
 /// Redis ([`crate::redis_state::RedisStore`]). The operator commands and the serving
 /// gateway use the same one.
@@ -141,9 +159,9 @@ pub trait KeyStore: Send + Sync {
     /// Requests of `key_id` on days `from..=to`, by day.
     fn usage(&self, key_id: &str, from: i64, to: i64) -> Result<Vec<(i64, u64)>, String>;
     /// Adds an IAM principal; `replace` replaces the one with its ARN (a rotation).
-    fn put_principal(&self, p: &crate::principals::Stored, replace: bool) -> Result<(), String>;
+    fn put_principal(&self, p: &StoredPrincipal, replace: bool) -> Result<(), String>;
     /// Every IAM principal, by ARN.
-    fn principals(&self) -> Result<Vec<crate::principals::Stored>, String>;
+    fn principals(&self) -> Result<Vec<StoredPrincipal>, String>;
     /// Deletes the principal with this ARN; `false` when there is none.
     fn delete_principal(&self, arn: &str) -> Result<bool, String>;
 }
@@ -176,7 +194,7 @@ impl KeyStore for Store {
     fn usage(&self, key_id: &str, from: i64, to: i64) -> Result<Vec<(i64, u64)>, String> {
         Store::usage(self, key_id, from, to)
     }
-    fn put_principal(&self, p: &crate::principals::Stored, replace: bool) -> Result<(), String> {
+    fn put_principal(&self, p: &StoredPrincipal, replace: bool) -> Result<(), String> {
         let record = serde_json::to_string(p).map_err(|e| e.to_string())?;
         let c = self.conn();
         let sql = if replace {
@@ -197,7 +215,7 @@ impl KeyStore for Store {
             Err(e) => Err(self.err(e)),
         }
     }
-    fn principals(&self) -> Result<Vec<crate::principals::Stored>, String> {
+    fn principals(&self) -> Result<Vec<StoredPrincipal>, String> {
         let c = self.conn();
         let mut st = c
             .prepare("SELECT record FROM principals ORDER BY arn")

@@ -16,27 +16,11 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::keys::KeyStore;
 use crate::policy::{Caller, Policy, Scope};
 
-/// A principal as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stored {
-    /// `arn:aws:iam::{account}:user/{name}` (or `role/…`).
-    pub arn: String,
-    /// Its unique id (`AIDA…`), `$context.identity.user`.
-    pub user_id: String,
-    /// The access key id (`AKIA…`).
-    pub access_key_id: String,
-    /// The secret access key, sealed (base64 of nonce, ciphertext and tag).
-    pub sealed_secret: String,
-    /// The identity policy (JSON), if any; none means no permission (AWS's implicit deny).
-    pub policy: Option<String>,
-    /// Creation time, RFC 3339 (UTC).
-    pub created: String,
-}
+/// A principal as stored (the store's record type).
+pub use crate::keys::StoredPrincipal as Stored;
 
 /// Seals and opens secrets with the key file's key.
 pub struct Sealer(ring::aead::LessSafeKey);
@@ -342,6 +326,74 @@ impl Principals {
                     }
                 }
             });
+    }
+}
+
+/// The process's IAM state: the resource policy, the principals (when a route uses IAM).
+pub struct Access {
+    /// The resource policy, parsed.
+    pub policy: Option<Policy>,
+    /// The principals, reloaded when they change.
+    pub principals: Option<Arc<Principals>>,
+    /// Region, account and API id of the method ARNs.
+    pub scope: Scope,
+}
+
+impl Access {
+    /// The state for `info` with `config`: the resource policy parsed (the compiler checked
+    /// it), the principals read from the state store when any route uses IAM.
+    pub fn new(
+        info: &crate::ApiInfo,
+        scope: Scope,
+        state: Option<&str>,
+        state_dir: &Path,
+        key: &Path,
+    ) -> Result<Access, String> {
+        let policy = match info.resource_policy {
+            None => None,
+            Some(text) => {
+                let v: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| format!("the resource policy: {e}"))?;
+                Some(
+                    Policy::parse(&v, &scope, true)
+                        .map_err(|e| format!("the resource policy: {e}"))?,
+                )
+            }
+        };
+        let principals = if info.uses_iam {
+            let store = crate::store::open(state, state_dir, info.title)?;
+            // No principal yet and no key: nobody can sign, every IAM request is refused;
+            // the key appears with the first `principals add`.
+            let sealer = if key.exists() || !store.principals()?.is_empty() {
+                Sealer::load(key, false)?
+            } else {
+                Sealer::load(key, true)?
+            };
+            let p = Principals::new(store, sealer, scope.clone())?;
+            p.watch();
+            Some(p)
+        } else {
+            None
+        };
+        Ok(Access {
+            policy,
+            principals,
+            scope,
+        })
+    }
+
+    /// The method ARN of a request: `arn:aws:execute-api:{region}:{account}:{api}/{stage}/
+    /// {METHOD}/{path}`.
+    pub fn method_arn(&self, cx: &crate::context::Context) -> String {
+        format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
+            self.scope.region,
+            self.scope.account,
+            self.scope.api,
+            cx.stage,
+            cx.method.as_str(),
+            cx.path
+        )
     }
 }
 

@@ -295,7 +295,7 @@ impl KeyStore for RedisStore {
         Ok(true)
     }
 
-    fn put_principal(&self, p: &crate::principals::Stored, replace: bool) -> Result<(), String> {
+    fn put_principal(&self, p: &crate::keys::StoredPrincipal, replace: bool) -> Result<(), String> {
         let record = serde_json::to_string(p).map_err(|e| e.to_string())?;
         if !replace {
             let taken = self
@@ -317,10 +317,10 @@ impl KeyStore for RedisStore {
         Ok(())
     }
 
-    fn principals(&self) -> Result<Vec<crate::principals::Stored>, String> {
+    fn principals(&self) -> Result<Vec<crate::keys::StoredPrincipal>, String> {
         let all = self.k("principals");
         let map: HashMap<String, String> = self.with(|c| c.hgetall(&all))?;
-        let mut out: Vec<crate::principals::Stored> = map
+        let mut out: Vec<crate::keys::StoredPrincipal> = map
             .values()
             .map(|r| serde_json::from_str(r).map_err(|e| format!("a principal record: {e}")))
             .collect::<Result<_, _>>()?;

@@ -49,7 +49,13 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
         .max(1);
     let info = gateway.info();
     if let Some(command) = &config.command {
-        return crate::cli::run(command, &config, info);
+        return crate::cli::run(
+            command,
+            config.state.as_deref(),
+            &config.state_dir,
+            &config.secrets_key_path(),
+            info,
+        );
     }
     // Validate the configuration (stage, TLS files) once, before binding anything.
     let first = match Runtime::new(info, config.clone()) {

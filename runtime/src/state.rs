@@ -57,7 +57,7 @@ pub struct Shared {
     /// Set when the gateway stops accepting (`/readyz` answers 503).
     pub draining: std::sync::atomic::AtomicBool,
     /// IAM principals and the resource policy.
-    pub access: crate::iam::Access,
+    pub access: crate::principals::Access,
 }
 
 impl Runtime {
@@ -122,7 +122,17 @@ impl Runtime {
             usage,
             metrics,
             draining: std::sync::atomic::AtomicBool::new(false),
-            access: crate::iam::Access::new(info, &config)?,
+            access: crate::principals::Access::new(
+                info,
+                crate::policy::Scope {
+                    region: config.region.clone(),
+                    account: config.account_id.clone(),
+                    api: config.api_id.clone(),
+                },
+                config.state.as_deref(),
+                &config.state_dir,
+                &config.secrets_key_path(),
+            )?,
             cache: crate::cache::StageCache::new(
                 stage_info.and_then(|s| s.cache),
                 config

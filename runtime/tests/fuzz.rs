@@ -322,4 +322,66 @@ proptest! {
         let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(serde_json::json!({"keys": []})).unwrap();
         let _ = specgate_runtime::jwt::verify(&token, &set, "https://issuer", &["aud"], &["s"], false);
     }
+
+    #[test]
+    fn sigv4_signatures(
+        auth in prop_oneof![
+            nasty(),
+            (nasty(), nasty(), nasty()).prop_map(|(c, h, sig)| format!("AWS4-HMAC-SHA256 Credential={c}, SignedHeaders={h}, Signature={sig}")),
+            (nasty(), nasty()).prop_map(|(k, d)| format!("AWS4-HMAC-SHA256 Credential={k}/{d}/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")),
+        ],
+        date in nasty(),
+        query in nasty(),
+        path in nasty(),
+        body in prop::collection::vec(any::<u8>(), 0..64),
+    ) {
+        use specgate_runtime::sigv4;
+        let mut headers = http::HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(&auth) {
+            headers.insert("authorization", v);
+        }
+        if let Ok(v) = http::HeaderValue::from_str(&date) {
+            headers.insert("x-amz-date", v);
+        }
+        let _ = sigv4::parse_amz_date(&date);
+        for q in [None, Some(query.as_str()), Some("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2Fb&X-Amz-Expires=9")] {
+            let no_auth = http::HeaderMap::new();
+            for h in [&headers, &no_auth] {
+                if let Ok(claimed) = sigv4::claimed(h, q) {
+                    let req = sigv4::Signed {
+                        method: "GET",
+                        raw_path: &path,
+                        raw_query: q,
+                        headers: h,
+                        host: "h",
+                        body: &body,
+                    };
+                    let _ = sigv4::verify(&claimed, "secret", "us-east-1", &req, std::time::SystemTime::now());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn iam_policies(doc in json(), ip in nasty(), arn in nasty()) {
+        use specgate_runtime::policy::{Policy, Request, Scope};
+        let scope = Scope { region: "r".into(), account: "1".into(), api: "a".into() };
+        for resource_policy in [true, false] {
+            if let Ok(p) = Policy::parse(&doc, &scope, resource_policy) {
+                let _ = p.evaluate(&Request {
+                    caller: None,
+                    action: "execute-api:Invoke",
+                    resource: &arn,
+                    source_ip: ip.parse().unwrap_or(std::net::IpAddr::from([127, 0, 0, 1])),
+                    now: 0,
+                    secure: false,
+                    user_agent: Some(&ip),
+                    referer: None,
+                    region: "r",
+                    stage: "s",
+                });
+            }
+        }
+        let _ = specgate_runtime::policy::glob(&ip, &arn, true);
+    }
 }

@@ -69,6 +69,25 @@ pub(super) fn lambda(
                     Err(e) => lambda::failure(rt, cx, &e),
                 }
             }
+        } else if i.stream_response.is_some() {
+            quote! {
+                #read
+                let function = #function;
+                let payload = Bytes::from(lambda::event::v1_json(cx, &body, #types, None));
+                let trace = cx.trace_id().map(|t| t.into_owned());
+                let timeout = std::time::Duration::from_millis(#timeout);
+                let started = std::time::Instant::now();
+                let invoked = rt.lambda.invoke_stream(
+                    &rt.client,
+                    &function,
+                    #region,
+                    payload,
+                    timeout,
+                    trace.as_deref(),
+                ).await;
+                cx.integration_done(started, invoked.as_ref().ok().map(|_| 200));
+                lambda::streamed(rt, cx, invoked, timeout).await
+            }
         } else {
             let call = invoke(
                 quote!(Bytes::from(lambda::event::v1_json(cx, &body, #types, None))),

@@ -7,18 +7,44 @@ pub fn support(api: &Api, db: &crate::source::SourceDb, d: &mut Diagnostics) {
     check_access_logs(api, d);
     for r in &api.routes {
         let Some(i) = &r.integration else { continue };
-        if let Some(u) = &i.uri {
-            if let IntegrationUri::Lambda {
-                streaming: true, ..
-            } = u.value
+        let streaming_uri = matches!(
+            i.uri.as_ref().map(|u| &u.value),
+            Some(IntegrationUri::Lambda {
+                streaming: true,
+                ..
+            })
+        );
+        match (i.stream_response, streaming_uri) {
+            (Some(at), _)
+                if !(streaming_uri
+                    && i.kind.value == IntegrationType::AwsProxy
+                    && api.flavor == Flavor::Rest) =>
             {
-                d.error(
-                    &codes::UNSUPPORTED,
-                    u.span,
-                    "Lambda response streaming is not supported yet",
-                )
-                .help("use `2015-03-31/functions/{functionArn}/invocations`");
+                if i.kind.value == IntegrationType::AwsProxy && api.flavor == Flavor::Rest {
+                    d.error(
+                        &codes::INVALID_VALUE,
+                        i.uri.as_ref().map_or(at, |u| u.span),
+                        "a streamed Lambda response is invoked through `response-streaming-invocations`",
+                    )
+                    .help("use `arn:aws:apigateway:{region}:lambda:path/2021-11-15/functions/{functionArn}/response-streaming-invocations`");
+                } else {
+                    d.error(
+                        &codes::UNSUPPORTED,
+                        at,
+                        "response streaming is supported for REST Lambda proxy (`aws_proxy`) integrations only, not yet for this one",
+                    )
+                    .help("remove `responseTransferMode` (the default, BUFFERED, is supported)");
+                }
             }
+            (None, true) => {
+                d.error(
+                    &codes::INVALID_VALUE,
+                    i.uri.as_ref().map_or(i.span, |u| u.span),
+                    "`response-streaming-invocations` needs `responseTransferMode: STREAM`",
+                )
+                .help("add `responseTransferMode: STREAM`, or use `2015-03-31/functions/{functionArn}/invocations`");
+            }
+            _ => {}
         }
         for (media, t) in &i.request_templates {
             unsupported_template(d, db, t, media);

@@ -322,13 +322,6 @@ impl<'a> Cx<'a> {
                 "response transfer mode",
                 &[("BUFFERED", false), ("STREAM", true)],
             )?;
-            if stream {
-                self.unsupported(
-                    n.span,
-                    "response streaming is not supported yet",
-                    "remove `responseTransferMode` (the default, BUFFERED, is supported)",
-                );
-            }
             stream.then_some(n.span)
         });
         let mut responses = Vec::new();

@@ -72,4 +72,27 @@ impl Lambda {
             .invoke(client, function, region, payload, kind, timeout, trace)
             .await
     }
+
+    /// Invokes `function` with its response streamed (`InvokeWithResponseStream`).
+    pub async fn invoke_stream(
+        &self,
+        client: &Client,
+        function: &str,
+        region: &str,
+        payload: Bytes,
+        timeout: Duration,
+        trace: Option<&str>,
+    ) -> Result<super::stream::Streamed, InvokeError> {
+        if payload.len() > MAX_PAYLOAD {
+            return Err(InvokeError::TooLarge);
+        }
+        if let Some(local) = &self.local {
+            if let Some(f) = local.function(function_name(function)) {
+                return f.invoke_stream(payload, timeout, trace).await;
+            }
+        }
+        self.remote
+            .invoke_stream(client, function, region, payload, timeout, trace)
+            .await
+    }
 }

@@ -41,6 +41,9 @@ struct Job {
     reply: Option<Reply>,
     /// The request's X-Ray trace header (`Lambda-Runtime-Trace-Id`).
     trace: Option<String>,
+    /// A streaming invocation: where the response's chunks go (the reply then only says
+    /// that it started).
+    stream: Option<mpsc::Sender<Result<Bytes, String>>>,
 }
 
 /// The local functions and the thread that runs them.
@@ -195,6 +198,42 @@ impl Function {
         timeout: Duration,
         trace: Option<&str>,
     ) -> Result<Output, InvokeError> {
+        self.run(payload, kind, timeout, trace, None).await
+    }
+
+    /// Runs one invocation whose response is streamed (`InvokeWithResponseStream`): its
+    /// chunks as the function writes them, or its error.
+    pub async fn invoke_stream(
+        self: &Arc<Self>,
+        payload: Bytes,
+        timeout: Duration,
+        trace: Option<&str>,
+    ) -> Result<super::stream::Streamed, InvokeError> {
+        let (tx, rx) = mpsc::channel(super::stream::DEPTH);
+        let out = self
+            .run(
+                payload,
+                InvocationType::RequestResponse,
+                timeout,
+                trace,
+                Some(tx),
+            )
+            .await?;
+        Ok(if out.function_error {
+            super::stream::Streamed::Failed(out)
+        } else {
+            super::stream::Streamed::Chunks(rx)
+        })
+    }
+
+    async fn run(
+        self: &Arc<Self>,
+        payload: Bytes,
+        kind: InvocationType,
+        timeout: Duration,
+        trace: Option<&str>,
+        stream: Option<mpsc::Sender<Result<Bytes, String>>>,
+    ) -> Result<Output, InvokeError> {
         let task_timeout = self.timeout.filter(|t| *t < timeout);
         let limit = task_timeout.unwrap_or(timeout);
         let (tx, rx) = oneshot::channel();
@@ -205,6 +244,7 @@ impl Function {
             task_timeout,
             reply: (kind == InvocationType::RequestResponse).then_some(tx),
             trace: trace.map(str::to_string),
+            stream,
         };
         self.queue
             .send(job)
@@ -539,6 +579,23 @@ async fn runtime_api(
             r#"{"errorMessage":"Method not allowed","errorType":"MethodNotAllowed"}"#,
         );
     }
+    // A streaming invocation's response: forwarded as it arrives.
+    if let Some(id) = rest
+        .strip_prefix("invocation/")
+        .and_then(|r| r.strip_suffix("/response"))
+    {
+        let streaming = {
+            let current = slot.current.lock().unwrap_or_else(|p| p.into_inner());
+            current
+                .as_ref()
+                .is_some_and(|j| j.id == id && j.stream.is_some())
+        };
+        if streaming {
+            if let Some(job) = slot.take() {
+                return forward(req, job).await;
+            }
+        }
+    }
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -587,6 +644,53 @@ async fn runtime_api(
                 payload: body,
                 function_error: what == "error",
             }));
+        }
+    }
+    reply(202, r#"{"status":"OK"}"#)
+}
+
+/// A streaming invocation's response (`Lambda-Runtime-Function-Response-Mode: streaming`,
+/// or a whole response): the reply says it started, the chunks follow as they arrive; an
+/// error in the trailers (`Lambda-Runtime-Function-Error-Type`/`-Body`) ends the stream with
+/// it.
+async fn forward(req: http::Request<Incoming>, job: Job) -> http::Response<Full<Bytes>> {
+    let (Some(started), Some(tx)) = (job.reply, job.stream) else {
+        return reply(202, r#"{"status":"OK"}"#);
+    };
+    let _ = started.send(Ok(Output {
+        payload: Bytes::new(),
+        function_error: false,
+    }));
+    let mut body = req.into_body();
+    let mut client_gone = false;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx
+                    .send(Err(format!("the function's stream broke: {e}")))
+                    .await;
+                return reply(
+                    400,
+                    r#"{"errorMessage":"Bad body","errorType":"InvalidRequest"}"#,
+                );
+            }
+        };
+        match frame.into_data() {
+            Ok(data) => {
+                // A client that went away stops reading; the function still finishes.
+                if !client_gone && tx.send(Ok(data)).await.is_err() {
+                    client_gone = true;
+                }
+            }
+            Err(frame) => {
+                if let Some(t) = frame.trailers_ref() {
+                    if let Some(kind) = t.get("lambda-runtime-function-error-type") {
+                        let kind = kind.to_str().unwrap_or("Error").to_string();
+                        let _ = tx.send(Err(format!("function error {kind}"))).await;
+                    }
+                }
+            }
         }
     }
     reply(202, r#"{"status":"OK"}"#)

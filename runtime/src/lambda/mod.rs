@@ -8,6 +8,7 @@ pub mod invocation;
 pub mod local;
 pub mod proxy;
 pub mod remote;
+pub mod stream;
 
 pub use functions::Lambda;
 pub use invocation::{function_name, InvocationType, InvokeError, Output, MAX_PAYLOAD};
@@ -62,6 +63,128 @@ pub fn failure(rt: &Runtime, cx: &mut Context, e: &InvokeError) -> Response {
             rt.gateway_response(cx, ResponseType::ApiConfigurationError)
         }
     }
+}
+
+/// The delimiter between the prelude and the body.
+const DELIMITER: [u8; 8] = [0; 8];
+/// The largest prelude read before giving up on finding the delimiter.
+const MAX_PRELUDE: usize = 64 * 1024;
+
+/// The client's response for a streamed REST proxy invocation: the prelude's status and
+/// headers, then the body as it comes. The first byte must come within `timeout`.
+pub async fn streamed(
+    rt: &Runtime,
+    cx: &mut Context,
+    invoked: Result<stream::Streamed, InvokeError>,
+    timeout: std::time::Duration,
+) -> Response {
+    let mut rx = match invoked {
+        Ok(stream::Streamed::Chunks(rx)) => rx,
+        Ok(stream::Streamed::Failed(out)) => return proxy::rest(cx, &out, &[]),
+        Err(e) => return failure(rt, cx, &e),
+    };
+    let mut head = bytes::BytesMut::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    // Read until the delimiter (or the end: a whole proxy response).
+    let split = loop {
+        if let Some(i) = head.windows(DELIMITER.len()).position(|w| w == DELIMITER) {
+            break Some(i);
+        }
+        if head.len() > MAX_PRELUDE {
+            break None;
+        }
+        let next = if head.is_empty() {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(n) => n,
+                Err(_) => return failure(rt, cx, &InvokeError::Timeout),
+            }
+        } else {
+            rx.recv().await
+        };
+        match next {
+            Some(Ok(b)) => head.extend_from_slice(&b),
+            Some(Err(e)) => {
+                cx.exec_error(|| format!("Lambda function stream failed: {e}"));
+                return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+            }
+            None => {
+                // Not streamed: the payload is a whole proxy response.
+                let out = Output {
+                    payload: head.freeze(),
+                    function_error: false,
+                };
+                return proxy::rest(cx, &out, &[]);
+            }
+        }
+    };
+    let Some(i) = split else {
+        cx.exec_error(|| "Lambda function stream has no response prelude".to_string());
+        return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+    };
+    let prelude: serde_json::Value = match serde_json::from_slice(&head[..i]) {
+        Ok(v @ serde_json::Value::Object(_)) => v,
+        _ => {
+            cx.exec_error(|| "Malformed Lambda proxy response".to_string());
+            // AWS answers a malformed proxy response with 502.
+            return proxy::rest(
+                cx,
+                &Output {
+                    payload: bytes::Bytes::from_static(b"not a proxy response"),
+                    function_error: false,
+                },
+                &[],
+            );
+        }
+    };
+    bytes::Buf::advance(&mut head, i + DELIMITER.len());
+    let status = prelude
+        .get("statusCode")
+        .and_then(|s| s.as_u64().or_else(|| s.as_str()?.parse().ok()))
+        .and_then(|s| http::StatusCode::from_u16(u16::try_from(s).ok()?).ok())
+        .unwrap_or(http::StatusCode::OK);
+    let mut resp = http::Response::new(stream::body(head.freeze(), rx));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    let mut put = |k: &str, v: &serde_json::Value| {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(&text),
+        ) {
+            h.append(k, v);
+        }
+    };
+    if let Some(m) = prelude.get("headers").and_then(|v| v.as_object()) {
+        for (k, v) in m {
+            put(k, v);
+        }
+    }
+    if let Some(m) = prelude.get("multiValueHeaders").and_then(|v| v.as_object()) {
+        for (k, vs) in m {
+            for v in vs.as_array().into_iter().flatten() {
+                put(k, v);
+            }
+        }
+    }
+    for c in prelude
+        .get("cookies")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        put("set-cookie", c);
+    }
+    if !resp.headers().contains_key(http::header::CONTENT_TYPE) {
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+    }
+    cx.exec_info(|| format!("Method response streaming with status: {}", status.as_u16()));
+    resp
 }
 
 /// `errorMessage` of a function error payload (`""` when there is none): what non-proxy

@@ -96,6 +96,112 @@ impl Remote {
     }
 }
 
+impl Remote {
+    /// Invokes `function` with `InvokeWithResponseStream`
+    /// (`POST /2021-11-15/functions/{name}/response-streaming-invocations`): the payload
+    /// chunks of its event stream as they arrive; an `InvokeComplete` with an error code
+    /// ends the stream with it.
+    pub async fn invoke_stream(
+        &self,
+        client: &Client,
+        function: &str,
+        region: &str,
+        payload: Bytes,
+        timeout: Duration,
+        trace: Option<&str>,
+    ) -> Result<super::stream::Streamed, InvokeError> {
+        use super::stream::{EventStream, Streamed, DEPTH};
+        let keys = crate::credentials::resolve(client).await.ok_or_else(|| {
+            InvokeError::Failed("no AWS credentials, and no local function of this name".into())
+        })?;
+        let endpoint = self
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://lambda.{region}.amazonaws.com"));
+        let url = format!(
+            "{endpoint}/2021-11-15/functions/{}/response-streaming-invocations",
+            encode_function(function)
+        );
+        let mut req = signed_request(
+            &url,
+            region,
+            &keys,
+            payload,
+            InvocationType::RequestResponse,
+            SystemTime::now(),
+        )
+        .map_err(InvokeError::Failed)?;
+        if let Some(v) = trace.and_then(|t| http::HeaderValue::from_str(t).ok()) {
+            req.headers_mut().insert("x-amzn-trace-id", v);
+        }
+        let resp = match tokio::time::timeout(timeout, client.request(req)).await {
+            Err(_) => return Err(InvokeError::Timeout),
+            Ok(Err(e)) => return Err(InvokeError::Failed(format!("Invoke API: {e}"))),
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            return Err(InvokeError::Failed(format!(
+                "Invoke API answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            )));
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(DEPTH);
+        let mut body = resp.into_body();
+        tokio::spawn(async move {
+            let mut decoder = EventStream::default();
+            while let Some(frame) = body.frame().await {
+                let Ok(frame) = frame else {
+                    let _ = tx.send(Err("the Invoke API stream broke".into())).await;
+                    return;
+                };
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                let events = match decoder.push(&data) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                for e in events {
+                    match (e.message_type.as_str(), e.event_type.as_str()) {
+                        ("event", "PayloadChunk") => {
+                            if tx.send(Ok(e.payload)).await.is_err() {
+                                return;
+                            }
+                        }
+                        ("event", "InvokeComplete") => {
+                            let done: serde_json::Value =
+                                serde_json::from_slice(&e.payload).unwrap_or_default();
+                            if let Some(code) = done
+                                .get("ErrorCode")
+                                .and_then(|c| c.as_str())
+                                .filter(|c| !c.is_empty())
+                            {
+                                let _ = tx.send(Err(format!("function error {code}"))).await;
+                            }
+                            return;
+                        }
+                        (_, kind) => {
+                            let _ = tx.send(Err(format!("Invoke API stream: {kind}"))).await;
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Streamed::Chunks(rx))
+    }
+}
+
 /// The function in the request path: `:` percent-encoded, as the AWS SDKs send it.
 fn encode_function(function: &str) -> String {
     function.replace(':', "%3A")
