@@ -38,16 +38,22 @@ def wait_port(port, timeout=10.0):
     sys.exit(f"nothing listens on {port}")
 
 
-def cpu_ticks(pids):
-    total = 0
+def cpu_split(pids):
+    """(user, system) clock ticks of these processes."""
+    user = system = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            user += int(fields[11])
+            system += int(fields[12])
         except OSError:
             pass
-    return total
+    return user, system
+
+
+def cpu_ticks(pids):
+    return sum(cpu_split(pids))
 
 
 def family(pid):
@@ -249,9 +255,13 @@ backend be
         for r in range(args.rounds):
             for name, url, headers, pids in scenarios:
                 ps = pids()
-                c0 = cpu_ticks(ps)
+                u0, s0 = cpu_split(ps)
                 res = wrk(url, args.seconds, args.connections, headers, scripts.get(name))
-                res["cpu_us_per_req"] = (cpu_ticks(ps) - c0) / TICK * 1e6 / max(res["requests"], 1)
+                u1, s1 = cpu_split(ps)
+                n = max(res["requests"], 1)
+                res["user_us_per_req"] = (u1 - u0) / TICK * 1e6 / n
+                res["sys_us_per_req"] = (s1 - s0) / TICK * 1e6 / n
+                res["cpu_us_per_req"] = res["user_us_per_req"] + res["sys_us_per_req"]
                 runs[name].append(res)
                 print(f"round {r + 1} {name:32} {res['rps']:>10.0f} req/s  {res['cpu_us_per_req']:6.1f} µs/req", file=sys.stderr)
         # Fixed offered rate: each connection waits conns/rate seconds between requests.
@@ -276,6 +286,8 @@ backend be
                 "p50_ms": med(name, "p50_ms"),
                 "p99_ms": med(name, "p99_ms"),
                 "cpu_us_per_req": med(name, "cpu_us_per_req"),
+                "user_us_per_req": med(name, "user_us_per_req"),
+                "sys_us_per_req": med(name, "sys_us_per_req"),
                 "non2xx": sum(x["non2xx"] for x in runs[name]),
                 "fixed_rate": fixed[name],
                 "runs": runs[name],
@@ -284,15 +296,19 @@ backend be
         for x in rows:
             x["rps_vs_nginx"] = x["rps"] / base["rps"]
             x["cpu_vs_nginx"] = x["cpu_us_per_req"] / base["cpu_us_per_req"]
+            x["user_vs_nginx"] = x["user_us_per_req"] / max(base["user_us_per_req"], 1e-9)
+            x["sys_vs_nginx"] = x["sys_us_per_req"] / max(base["sys_us_per_req"], 1e-9)
         md = [f"Medians of {args.rounds} interleaved rounds of {args.seconds} s, wrk -t1 -c{args.connections}; "
               f"fixed-rate columns at {args.rate} req/s offered over {conns} connections. "
-              f"CPU is the proxy's own utime+stime per request (for `direct`, the backend's).",
+              f"CPU is the proxy's own utime+stime per request (for `direct`, the backend's), also split into "
+              f"user and system time.",
               "",
-              "| scenario | req/s | × nginx | p50 ms | p99 ms | CPU µs/req | CPU × nginx | fixed-rate p50 ms | fixed-rate p99 ms | non-2xx |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| scenario | req/s | × nginx | p50 ms | p99 ms | CPU µs/req | CPU × nginx | user µs/req | user × nginx | sys µs/req | sys × nginx | fixed-rate p50 ms | fixed-rate p99 ms | non-2xx |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for x in rows:
             md.append(f"| {x['scenario']} | {x['rps']:.0f} | {x['rps_vs_nginx']:.2f} | {x['p50_ms']:.2f} | {x['p99_ms']:.2f} | "
-                      f"{x['cpu_us_per_req']:.1f} | {x['cpu_vs_nginx']:.2f} | {x['fixed_rate']['p50_ms']:.2f} | "
+                      f"{x['cpu_us_per_req']:.1f} | {x['cpu_vs_nginx']:.2f} | {x['user_us_per_req']:.1f} | {x['user_vs_nginx']:.2f} | "
+                      f"{x['sys_us_per_req']:.1f} | {x['sys_vs_nginx']:.2f} | {x['fixed_rate']['p50_ms']:.2f} | "
                       f"{x['fixed_rate']['p99_ms']:.2f} | {x['non2xx']} |")
         md.append("")
         md.append(f"specgate build of specs/bench/proxy.yaml: {build_s:.1f} s (warm cache unless this was the first build); "
