@@ -341,6 +341,7 @@ async fn the_guides_iam_example_enforces_iam() {
             access_key_id: None,
             secret_access_key: None,
             policy: Some(policy),
+            expires_in: None,
         },
         &*store,
         &config.secrets_key_path(),

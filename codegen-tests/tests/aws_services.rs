@@ -1,7 +1,7 @@
 //! REST `aws` integrations with AWS services (`specs/aws-services.yaml`) against a real AWS
 //! emulator (moto's server, from PyPI, on a free loopback port, reached through
-//! `AWS_ENDPOINT_URL` as the AWS SDKs are): DynamoDB items written and read back through
-//! the JSON protocol with an assumed role (STS), an SQS message sent through a `path/`
+//! `AWS_ENDPOINT_URL` as the AWS SDKs are): DynamoDB items written, read back and queried
+//! through the JSON protocol with an assumed role (STS), an SQS message sent through a `path/`
 //! integration with a form body, an SNS message published through the query protocol, and a
 //! service error selected by its status code, a Step Functions execution started and an
 //! EventBridge event put through the JSON protocol. What arrived is read back with boto3.
@@ -57,6 +57,10 @@ async fn dynamodb_sqs_and_sns_through_the_gateway() {
     let r = send(gw.addr, "GET", "/orders/42", &json, b"").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json(), serde_json::json!({"id": "42", "name": "Ada"}));
+    // Query, its items mapped with `#foreach`.
+    let r = send(gw.addr, "GET", "/orders/42/history", &json, b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), serde_json::json!([{"id": "42", "name": "Ada"}]));
 
     // A service error (no such table in this stage's variables) selects the 4xx response.
     std::env::set_var("AWS_ENDPOINT_URL", &moto.url);

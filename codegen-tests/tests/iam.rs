@@ -34,6 +34,7 @@ fn add(config: &Config, arn: &str, policy: Option<Value>) -> (String, String) {
             access_key_id: None,
             secret_access_key: None,
             policy: file,
+            expires_in: None,
         },
         &*store,
         &config.secrets_key_path(),
@@ -94,6 +95,20 @@ async fn the_policy_matrix() {
         Some(everything),
     );
     let frank = add(&config, "arn:aws:iam::111111111111:user/frank", None);
+    let reporter = add(
+        &config,
+        "arn:aws:iam::000000000000:user/reporter",
+        Some(
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:*:*:*/*/GET/reports/*"}]}),
+        ),
+    );
+    let auditor = add(
+        &config,
+        "arn:aws:iam::000000000000:user/auditor",
+        Some(
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Action": ["execute-api:Invoke", "execute-api:InvalidateCache"], "Resource": "arn:aws:execute-api:*:*:*/*/GET/reports/*"}]}),
+        ),
+    );
     let gw = specgate_runtime::server::spawn(gen::iam::Api, config.clone())
         .await
         .unwrap();
@@ -228,6 +243,49 @@ async fn the_policy_matrix() {
     let r = send_owned(gw.addr, "GET", &t, &h, b"").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["id"], "9");
+
+    // A cached IAM route: refreshing its entry needs `execute-api:InvalidateCache`.
+    let report = |who: &(String, String), refresh: bool| {
+        let extra: &[(&str, &str)] = if refresh {
+            &[("cache-control", "max-age=0")]
+        } else {
+            &[]
+        };
+        let (t, h) = sign_execute_api(
+            gw.addr,
+            "GET",
+            "/reports/1",
+            extra,
+            b"",
+            who,
+            SystemTime::now(),
+            false,
+        );
+        async move { send_owned(gw.addr, "GET", &t, &h, b"").await }
+    };
+    let first = report(&reporter, false).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let cached = report(&reporter, false).await;
+    assert_eq!(
+        cached.json()["request"],
+        first.json()["request"],
+        "served from the cache"
+    );
+    let r = report(&reporter, true).await;
+    assert_eq!(r.status, 403, "no InvalidateCache permission: {}", r.text());
+    let fresh = report(&auditor, true).await;
+    assert_eq!(fresh.status, 200, "{}", fresh.text());
+    assert_ne!(
+        fresh.json()["request"],
+        first.json()["request"],
+        "fetched again"
+    );
+    let after = report(&reporter, false).await;
+    assert_eq!(
+        after.json()["request"],
+        fresh.json()["request"],
+        "the entry was replaced"
+    );
 
     // A Lambda token authorizer behind the resource policy: an explicit deny stops the
     // request first; otherwise the authorizer decides, allowed by the policy or not.
@@ -423,6 +481,83 @@ async fn tampered_requests_are_refused_as_aws_refuses_them() {
         r.text(),
         r#"{"message":"The security token included in the request is invalid."}"#
     );
+    // Temporary credentials: the session token is needed and checked; past their expiry,
+    // EXPIRED_TOKEN.
+    let temporary = |seconds: u64| {
+        let store = specgate_runtime::store::open(None, &config.state_dir, "IAM").unwrap();
+        let out = specgate_runtime::cli::principals(
+            &Principals::Add {
+                arn: format!("arn:aws:iam::000000000000:user/temp-{seconds}"),
+                access_key_id: None,
+                secret_access_key: None,
+                policy: None,
+                expires_in: Some(seconds),
+            },
+            &*store,
+            &config.secrets_key_path(),
+        )
+        .unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
+        (
+            (
+                v["accessKeyId"].as_str().unwrap().to_string(),
+                v["secretAccessKey"].as_str().unwrap().to_string(),
+            ),
+            v["sessionToken"].as_str().unwrap().to_string(),
+        )
+    };
+    let (temp, token) = temporary(3600);
+    let (expired, expired_token) = temporary(0);
+    // The gateway sees new principals within 100 ms.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let signed = |keys: &(String, String), token: Option<&str>| {
+        sign_execute_api_token(
+            gw.addr,
+            "GET",
+            "/orders/5",
+            &[],
+            b"",
+            keys,
+            token,
+            SystemTime::now(),
+            false,
+        )
+    };
+    let (t, h) = signed(&temp, Some(&token));
+    let r = send_owned(gw.addr, "GET", &t, &h, b"").await;
+    assert_eq!(
+        r.status, 403,
+        "no policy allows temp-3600 (but it is authenticated)"
+    );
+    assert_eq!(
+        r.text(),
+        denied(
+            "arn:aws:iam::000000000000:user/temp-3600",
+            "GET/orders/5",
+            false
+        )
+    );
+    let (t, h) = signed(&temp, None);
+    let r = send_owned(gw.addr, "GET", &t, &h, b"").await;
+    assert_eq!(
+        r.text(),
+        r#"{"message":"The security token included in the request is invalid."}"#
+    );
+    let (t, h) = signed(&temp, Some("forged-token"));
+    let r = send_owned(gw.addr, "GET", &t, &h, b"").await;
+    assert_eq!(
+        r.text(),
+        r#"{"message":"The security token included in the request is invalid."}"#
+    );
+    let (t, h) = signed(&expired, Some(&expired_token));
+    let r = send_owned(gw.addr, "GET", &t, &h, b"").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.text(),
+        r#"{"message":"The security token included in the request is expired"}"#
+    );
+    assert_eq!(r.header("x-amzn-errortype"), Some("ExpiredTokenException"));
+
     // Not SigV4 at all.
     let r = send(
         gw.addr,
@@ -576,6 +711,7 @@ async fn the_service_is_called_as_the_caller() {
             access_key_id: Some("AKIACALLERCALLER0001".into()),
             secret_access_key: Some("secret-of-the-caller-0123456789".into()),
             policy: Some(policy),
+            expires_in: None,
         },
         &*store,
         &config.secrets_key_path(),

@@ -12,10 +12,10 @@
 //!   backend's passing failure for the whole TTL).
 //! - `Cache-Control: max-age=0` asks for a fresh answer. With
 //!   `requireAuthorizationForCacheControl` (the default) the caller must be allowed
-//!   `execute-api:InvalidateCache`, which needs IAM authorization: until that exists, every
-//!   caller is unauthorised, and `unauthorizedCacheControlHeaderStrategy` decides: 403,
-//!   or served as usual with (the default) or without a `Warning` header. Without it, the
-//!   entry is fetched again and replaced.
+//!   `execute-api:InvalidateCache`: an IAM caller whose policies allow it (checked by
+//!   `iam::check`); for anyone else `unauthorizedCacheControlHeaderStrategy` decides: 403,
+//!   or served as usual with (the default) or without a `Warning` header. An allowed
+//!   caller's entry (or anyone's, without the requirement) is fetched again and replaced.
 //!
 //! The cache is held in this process (moka, bounded by `cacheClusterSize`, entries weighed
 //! by their size) and shared by its workers; with `--state redis://…` it is held in Redis
@@ -231,7 +231,7 @@ impl StageCache {
         });
         let mut warning = false;
         if refresh {
-            if s.require_authorization.unwrap_or(true) {
+            if s.require_authorization.unwrap_or(true) && !cx.may_invalidate_cache {
                 // Invalidating needs `execute-api:InvalidateCache` (IAM): not authorised.
                 match s
                     .unauthorized

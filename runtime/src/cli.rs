@@ -65,6 +65,10 @@ pub enum Principals {
         /// one it may call nothing, unless a resource policy allows it.
         #[arg(long)]
         policy: Option<std::path::PathBuf>,
+        /// Temporary credentials valid for this many seconds: a session token is made
+        /// (printed once) that requests must carry as `X-Amz-Security-Token`.
+        #[arg(long)]
+        expires_in: Option<u64>,
     },
     /// List principals (never their secrets).
     List,
@@ -203,6 +207,7 @@ fn principal_json(p: &crate::principals::Stored) -> Value {
         "accessKeyId": p.access_key_id,
         "policy": p.policy.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
         "createDate": p.created,
+        "expiration": p.expires.map(crate::sigv4::format_iso),
     })
 }
 
@@ -228,6 +233,7 @@ pub fn principals(
             access_key_id,
             secret_access_key,
             policy,
+            expires_in,
         } => {
             let policy = policy
                 .as_ref()
@@ -244,9 +250,16 @@ pub fn principals(
                 secret_access_key.as_deref(),
                 policy,
             )?;
+            let mut p = p;
+            let token = expires_in
+                .map(|s| crate::principals::make_temporary(&mut p, s))
+                .transpose()?;
             store.put_principal(&p, false)?;
             let mut v = principal_json(&p);
             v["secretAccessKey"] = json!(secret);
+            if let Some(t) = token {
+                v["sessionToken"] = json!(t);
+            }
             pretty(v)
         }
         Principals::List => pretty(Value::Array(

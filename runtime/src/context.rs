@@ -149,6 +149,8 @@ pub struct Context {
     pub api_key_id: Option<String>,
     /// The IAM caller, once its signature and policies admitted it (`$context.identity.*`).
     pub iam: Option<Box<crate::policy::Caller>>,
+    /// The IAM caller may invalidate cache entries (`execute-api:InvalidateCache`).
+    pub may_invalidate_cache: bool,
     /// A Lambda authorizer's `usageIdentifierKey` (the key with the AUTHORIZER key source).
     pub usage_identifier_key: Option<String>,
     /// `hit` or `miss` when the stage cache was asked (access log `cacheStatus`).
@@ -202,6 +204,7 @@ impl Context {
             api_key: None,
             api_key_id: None,
             iam: None,
+            may_invalidate_cache: false,
             usage_identifier_key: None,
             cache_status: None,
             route_key: None,

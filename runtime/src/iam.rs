@@ -119,24 +119,57 @@ pub async fn check(
                 .as_ref()
                 .and_then(|k| k.policy.as_ref())
                 .map_or(Decision::Neither, |p| p.evaluate(&request));
-            if identity == Decision::Deny || resource == Some(Decision::Deny) {
-                return Err(refuse(rt, cx, &who, &arn, true));
-            }
-            let same_account = caller.is_some_and(|c| c.account == access.scope.account);
-            match resource {
-                None => identity == Decision::Allow,
-                Some(r) if same_account => r == Decision::Allow || identity == Decision::Allow,
-                Some(r) => r == Decision::Allow && identity == Decision::Allow,
+            match iam_decision(identity, resource, caller, &access.scope.account) {
+                Some(allowed) => allowed,
+                None => return Err(refuse(rt, cx, &who, &arn, true)),
             }
         }
     };
     if !allowed {
         return Err(refuse(rt, cx, &who, &arn, false));
     }
+    // `Cache-Control: max-age=0` from an IAM caller: may it invalidate the cache entry
+    // (`execute-api:InvalidateCache`, by the same table)?
+    let refresh = cx.header("cache-control").is_some_and(|v| {
+        v.split(',')
+            .any(|d| d.trim().eq_ignore_ascii_case("max-age=0"))
+    });
+    if mode == Mode::Iam && refresh {
+        let invalidate = crate::policy::Request {
+            action: "execute-api:InvalidateCache",
+            ..request
+        };
+        let identity = known
+            .as_ref()
+            .and_then(|k| k.policy.as_ref())
+            .map_or(Decision::Neither, |p| p.evaluate(&invalidate));
+        let resource = access.policy.as_ref().map(|p| p.evaluate(&invalidate));
+        cx.may_invalidate_cache =
+            iam_decision(identity, resource, caller, &access.scope.account) == Some(true);
+    }
     if let Some(c) = caller {
         cx.iam = Some(Box::new(c.clone()));
     }
     Ok(req)
+}
+
+/// AWS's table for IAM callers: `None` for an explicit deny, else whether it is allowed
+/// (a caller of the API's account needs either policy to allow; of another, both).
+fn iam_decision(
+    identity: Decision,
+    resource: Option<Decision>,
+    caller: Option<&crate::policy::Caller>,
+    account: &str,
+) -> Option<bool> {
+    if identity == Decision::Deny || resource == Some(Decision::Deny) {
+        return None;
+    }
+    let same_account = caller.is_some_and(|c| c.account == account);
+    Some(match resource {
+        None => identity == Decision::Allow,
+        Some(r) if same_account => r == Decision::Allow || identity == Decision::Allow,
+        Some(r) => r == Decision::Allow && identity == Decision::Allow,
+    })
 }
 
 /// Verifies the request's SigV4 signature; the request (body buffered) and its principal.
@@ -182,10 +215,21 @@ async fn authenticate(
     let Some(known) = principals.and_then(|p| p.get(&claimed.access_key)) else {
         return Err(fail(rt, cx, Failure::UnknownKey));
     };
-    // Long-term keys carry no session token; a request that names one is refused as AWS
-    // refuses a token it does not know.
-    if claimed.token.is_some() {
-        return Err(fail(rt, cx, Failure::UnknownKey));
+    // Temporary credentials need their session token (compared by digest: it is a bearer
+    // value, and only its digest is stored); long-term keys take none. A token that does not
+    // match is refused as AWS refuses a token it does not know; a matching one past its
+    // expiry is EXPIRED_TOKEN.
+    match (&known.token_digest, &claimed.token) {
+        (None, None) => {}
+        (Some(want), Some(got)) if *want == crate::principals::hex_digest(got) => {
+            let secs = now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if known.expires.is_some_and(|e| secs >= e) {
+                return Err(fail(rt, cx, Failure::ExpiredToken));
+            }
+        }
+        _ => return Err(fail(rt, cx, Failure::UnknownKey)),
     }
     let (parts, body) = req.into_parts();
     let body = match crate::body::collect(body).await {

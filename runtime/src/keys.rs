@@ -134,6 +134,13 @@ pub struct StoredPrincipal {
     pub policy: Option<String>,
     /// Creation time, RFC 3339 (UTC).
     pub created: String,
+    /// Temporary credentials: the hex SHA-256 of their session token (a bearer value, so
+    /// only its digest is kept), which requests must carry as `X-Amz-Security-Token`.
+    #[serde(default)]
+    pub session_token_digest: Option<String>,
+    /// Temporary credentials: when they expire (seconds since the epoch).
+    #[serde(default)]
+    pub expires: Option<u64>,
 }
 
 /// Where keys and usage are kept: the SQLite database of a state directory ([`Store`]) or

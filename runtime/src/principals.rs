@@ -189,8 +189,30 @@ pub fn new_principal(
         access_key_id,
         policy,
         created: crate::keys::now_rfc3339(),
+        session_token_digest: None,
+        expires: None,
     };
     Ok((stored, secret))
+}
+
+/// Makes `p` temporary credentials, valid for `seconds` from now: a new session token
+/// (returned, shown once) that requests must carry.
+pub fn make_temporary(p: &mut Stored, seconds: u64) -> Result<String, String> {
+    let token = crate::keys::random_text(96)?;
+    p.session_token_digest = Some(hex_digest(&token));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    p.expires = Some(now + seconds);
+    Ok(token)
+}
+
+/// The hex SHA-256 of a session token.
+pub fn hex_digest(token: &str) -> String {
+    crate::keys::digest(token)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// An identity policy is read as the gateway will read it.
@@ -213,6 +235,10 @@ pub struct Known {
     pub secret: String,
     /// Its identity policy.
     pub policy: Option<Policy>,
+    /// Temporary credentials: the digest of the session token requests must carry.
+    pub token_digest: Option<String>,
+    /// Temporary credentials: when they expire (seconds since the epoch).
+    pub expires: Option<u64>,
 }
 
 /// The principals by access key id, reloaded when the store changes.
@@ -288,6 +314,8 @@ impl Principals {
                     caller,
                     secret,
                     policy,
+                    token_digest: s.session_token_digest.clone(),
+                    expires: s.expires,
                 }),
             );
         }

@@ -582,7 +582,25 @@ pub fn sign_execute_api(
     target: &str,
     headers: &[(&str, &str)],
     body: &[u8],
+    keys: &(String, String),
+    time: std::time::SystemTime,
+    presign: bool,
+) -> (String, Vec<(String, String)>) {
+    sign_execute_api_token(
+        addr, method, target, headers, body, keys, None, time, presign,
+    )
+}
+
+/// [`sign_execute_api`] with temporary credentials' session token.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_execute_api_token(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
     (key, secret): &(String, String),
+    token: Option<&str>,
     time: std::time::SystemTime,
     presign: bool,
 ) -> (String, Vec<(String, String)>) {
@@ -590,7 +608,14 @@ pub fn sign_execute_api(
         sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
     };
     use aws_sigv4::sign::v4;
-    let identity = aws_credential_types::Credentials::new(key, secret, None, None, "test").into();
+    let identity = aws_credential_types::Credentials::new(
+        key,
+        secret,
+        token.map(str::to_string),
+        None,
+        "test",
+    )
+    .into();
     let mut settings = SigningSettings::default();
     if presign {
         settings.signature_location = SignatureLocation::QueryParams;
