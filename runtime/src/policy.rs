@@ -438,34 +438,39 @@ fn expand(r: &str, scope: &Scope) -> Result<String, String> {
     ))
 }
 
-/// AWS's wildcard match: `*` any run of characters, `?` one.
+/// AWS's wildcard match: `*` any run of characters, `?` one (a character, not a byte).
+/// Iterative with one backtrack point, no allocation.
 pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = if ignore_case {
-        (
-            pattern.to_lowercase().chars().collect(),
-            text.to_lowercase().chars().collect(),
-        )
-    } else {
-        (pattern.chars().collect(), text.chars().collect())
-    };
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
+    let same = |a: char, b: char| a == b || (ignore_case && a.to_lowercase().eq(b.to_lowercase()));
+    let (mut p, mut t) = (pattern.chars(), text.chars());
+    // Where to resume after the last `*`: the pattern after it, the text one further on.
+    let mut star: Option<(std::str::Chars<'_>, std::str::Chars<'_>)> = None;
+    loop {
+        let (pc, tc) = (p.clone().next(), t.clone().next());
+        match (pc, tc) {
+            (Some('*'), _) => {
+                p.next();
+                star = Some((p.clone(), t.clone()));
+            }
+            (Some(a), Some(b)) if a == '?' || same(a, b) => {
+                p.next();
+                t.next();
+            }
+            (None, None) => return true,
+            (_, Some(_)) | (Some(_), None) => {
+                let Some((sp, mut st)) = star.clone() else {
+                    return false;
+                };
+                // The `*` takes one more character.
+                if st.next().is_none() {
+                    return false;
+                }
+                p = sp.clone();
+                t = st.clone();
+                star = Some((sp, st));
+            }
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn cidr(v: &str) -> Option<ipnet::IpNet> {
@@ -756,5 +761,12 @@ mod tests {
         assert!(glob("*", "", false));
         assert!(glob("EXECUTE-API:*", "execute-api:Invoke", true));
         assert!(!glob("a*b", "ac", false));
+        assert!(glob("*/GET/*", "arn:x/prod/GET/pets/1", false));
+        assert!(!glob("*/GET/*", "arn:x/prod/POST/pets/1", false));
+        assert!(glob("a*b*c", "aXbYbZc", false));
+        assert!(!glob("a*b*c", "aXbYbZ", false));
+        assert!(glob("é?", "éü", false));
+        assert!(glob("**", "", false));
+        assert!(!glob("?", "", false));
     }
 }
