@@ -441,3 +441,88 @@ async fn headers_are_limited_to_10240_bytes() {
     assert_eq!(r.status, 431);
     gw.shutdown().await.unwrap();
 }
+
+/// A backend that closes each keep-alive connection right after answering (without
+/// `Connection: close`): the worker's pool does not reuse a connection closed under it, so
+/// every client request succeeds, each on a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backends_that_close_idle_connections_lose_no_request() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                continue;
+            };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}")
+                    .await;
+                // Closed without saying so: the client sees it only when it reads again.
+            });
+        }
+    });
+    let gw = common::gateway(
+        gen::bench_proxy::Api,
+        Some("bench"),
+        &[("backend", backend.to_string())],
+    )
+    .await;
+    for i in 0..30 {
+        let r = get(gw.addr, "/items/1").await;
+        assert_eq!(r.status, 200, "request {i}: {}", r.text());
+        assert_eq!(r.text(), r#"{"ok":true}"#);
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 30);
+    gw.shutdown().await.unwrap();
+}
+
+/// Sequential requests to a keep-alive backend share one connection (the worker's pool keeps
+/// it between requests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_connections_are_reused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((s, _)) = listener.accept().await else {
+                continue;
+            };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                        http_body_util::Full::new(bytes::Bytes::from_static(b"{}")),
+                    ))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+    let mut config = Config::for_tests();
+    config.stage = Some("bench".into());
+    config.stage_vars = vec![("backend".into(), backend.to_string())];
+    config.workers = Some(1);
+    config.state_dir = std::env::temp_dir().join(format!("specgate-reuse-{}", std::process::id()));
+    let gw = spawn(gen::bench_proxy::Api, config).await.unwrap();
+    for _ in 0..30 {
+        assert_eq!(get(gw.addr, "/items/1").await.status, 200);
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    gw.shutdown().await.unwrap();
+}

@@ -281,16 +281,23 @@ impl Context {
             let h = crate::trace::hex(&t.trace_id);
             return Some(Cow::Owned(format!("Root=1-{}-{}", &h[..8], &h[8..])));
         }
-        let digits: String = self
-            .request_id
-            .chars()
-            .filter(char::is_ascii_hexdigit)
-            .take(24)
-            .collect();
-        Some(Cow::Owned(format!(
-            "Root=1-{:08x}-{digits}",
-            (self.start_ms / 1000) as u32
-        )))
+        // `Root=1-{epoch seconds, 8 hex}-{24 hex of the request id}`, built in one buffer.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(40);
+        s.push_str("Root=1-");
+        let secs = (self.start_ms / 1000) as u32;
+        for shift in (0..8).rev() {
+            s.push(HEX[((secs >> (shift * 4)) & 15) as usize] as char);
+        }
+        s.push('-');
+        s.extend(
+            self.request_id
+                .bytes()
+                .filter(u8::is_ascii_hexdigit)
+                .take(24)
+                .map(char::from),
+        );
+        Some(Cow::Owned(s))
     }
 
     /// Notes how long the integration took and what it answered (and its span, when traced).

@@ -254,9 +254,11 @@ impl Store {
         let path = dir.join("specgate.sqlite");
         let conn =
             Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let setup = "PRAGMA journal_mode = WAL;
+        // The busy timeout first: another process (a gateway, `keys …`) may hold the
+        // database while this one switches it to WAL.
+        let setup = "PRAGMA busy_timeout = 5000;
+             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
-             PRAGMA busy_timeout = 5000;
              CREATE TABLE IF NOT EXISTS api_keys (
                  id TEXT PRIMARY KEY,
                  name TEXT NOT NULL UNIQUE,

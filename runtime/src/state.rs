@@ -19,6 +19,8 @@ pub struct Runtime {
     pub info: &'static ApiInfo,
     /// The shared upstream connection pool.
     pub client: pool::Client,
+    /// This worker's own plain HTTP/1 connections to backends named by IP address.
+    pub local_pool: pool::Local,
     /// The configuration the gateway was started with.
     pub config: Config,
     /// Lambda functions (shared by every worker).
@@ -182,6 +184,7 @@ impl Runtime {
         Ok(Runtime {
             info,
             client: pool::client()?,
+            local_pool: pool::Local::default(),
             config,
             lambda,
             shared,

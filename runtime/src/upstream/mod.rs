@@ -91,21 +91,35 @@ async fn exchange(
     req: http::Request<Body>,
     timeout_ms: u64,
 ) -> Result<Buffered, Failure> {
+    fn failure(e: &(dyn std::error::Error + 'static)) -> Failure {
+        match crate::body::client_fault(e) {
+            Some(c) => Failure::Client(c),
+            None => Failure::Network(e.to_string()),
+        }
+    }
     let exchange = async {
-        let resp =
-            rt.client
-                .request(req)
-                .await
-                .map_err(|e| match crate::body::client_fault(&e) {
-                    Some(c) => Failure::Client(c),
-                    None => Failure::Network(e.to_string()),
-                })?;
+        // Plain HTTP/1 to an IP address: the worker's own pool; anything else: the client.
+        let (resp, reuse) = match pool::Local::eligible(&req) {
+            Some(addr) => {
+                let (resp, sender) = rt
+                    .local_pool
+                    .send(addr, req)
+                    .await
+                    .map_err(|e| failure(&*e))?;
+                (resp, Some((addr, sender)))
+            }
+            None => (rt.client.request(req).await.map_err(|e| failure(&e))?, None),
+        };
         let (parts, body) = resp.into_parts();
         let body = http_body_util::Limited::new(body, MAX_RESPONSE)
             .collect()
             .await
             .map_err(|e| Failure::Body(e.to_string()))?
             .to_bytes();
+        // The whole response is read: the connection can carry the next request.
+        if let Some((addr, sender)) = reuse {
+            rt.local_pool.give_back(addr, sender);
+        }
         Ok(Buffered {
             status: parts.status.as_u16(),
             headers: parts.headers,
