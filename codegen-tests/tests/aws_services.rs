@@ -131,46 +131,28 @@ async fn dynamodb_sqs_and_sns_through_the_gateway() {
 
     // Container credentials (ECS/EKS): no keys in the environment, a credentials endpoint
     // that wants its token.
-    let creds = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let creds_addr = creds.local_addr().unwrap();
     let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = asked.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = creds.accept().await else {
-                continue;
+    let creds_addr = common::serve(move |req: http::request::Parts, _body: bytes::Bytes| {
+        let counter = counter.clone();
+        async move {
+            let ok = req
+                .headers
+                .get("authorization")
+                .is_some_and(|v| v == "container-token");
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = if ok {
+                r#"{"AccessKeyId":"testing","SecretAccessKey":"testing","Token":"session","Expiration":"2099-01-01T00:00:00Z"}"#
+            } else {
+                "{}"
             };
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
-                        let counter = counter.clone();
-                        async move {
-                            let ok = req
-                                .headers()
-                                .get("authorization")
-                                .is_some_and(|v| v == "container-token");
-                            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                            let body = if ok {
-                                r#"{"AccessKeyId":"testing","SecretAccessKey":"testing","Token":"session","Expiration":"2099-01-01T00:00:00Z"}"#
-                            } else {
-                                "{}"
-                            };
-                            Ok::<_, std::convert::Infallible>(
-                                hyper::Response::builder()
-                                    .status(if ok { 200 } else { 401 })
-                                    .body(http_body_util::Full::new(bytes::Bytes::from(body)))
-                                    .unwrap(),
-                            )
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
+            hyper::Response::builder()
+                .status(if ok { 200 } else { 401 })
+                .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                .unwrap()
         }
-    });
+    })
+    .await;
     std::env::remove_var("AWS_ACCESS_KEY_ID");
     std::env::remove_var("AWS_SECRET_ACCESS_KEY");
     std::env::set_var(

@@ -19,6 +19,16 @@ use specgate_runtime::config::Config;
 /// A principal added as an operator would (`./gateway principals add`); its access key
 /// id and secret.
 fn add(config: &Config, arn: &str, policy: Option<Value>) -> (String, String) {
+    add_with(config, arn, policy, None).0
+}
+
+/// [`add`] with temporary credentials (`--expires-in`): also the session token.
+fn add_with(
+    config: &Config,
+    arn: &str,
+    policy: Option<Value>,
+    expires_in: Option<u64>,
+) -> ((String, String), Option<String>) {
     let store = specgate_runtime::store::open(None, &config.state_dir, "IAM").unwrap();
     let file = policy.map(|p| {
         let f = config
@@ -34,7 +44,7 @@ fn add(config: &Config, arn: &str, policy: Option<Value>) -> (String, String) {
             access_key_id: None,
             secret_access_key: None,
             policy: file,
-            expires_in: None,
+            expires_in,
         },
         &*store,
         &config.secrets_key_path(),
@@ -42,8 +52,11 @@ fn add(config: &Config, arn: &str, policy: Option<Value>) -> (String, String) {
     .unwrap();
     let v: Value = serde_json::from_str(&out).unwrap();
     (
-        v["accessKeyId"].as_str().unwrap().into(),
-        v["secretAccessKey"].as_str().unwrap().into(),
+        (
+            v["accessKeyId"].as_str().unwrap().into(),
+            v["secretAccessKey"].as_str().unwrap().into(),
+        ),
+        v["sessionToken"].as_str().map(str::to_string),
     )
 }
 
@@ -484,27 +497,9 @@ async fn tampered_requests_are_refused_as_aws_refuses_them() {
     // Temporary credentials: the session token is needed and checked; past their expiry,
     // EXPIRED_TOKEN.
     let temporary = |seconds: u64| {
-        let store = specgate_runtime::store::open(None, &config.state_dir, "IAM").unwrap();
-        let out = specgate_runtime::cli::principals(
-            &Principals::Add {
-                arn: format!("arn:aws:iam::000000000000:user/temp-{seconds}"),
-                access_key_id: None,
-                secret_access_key: None,
-                policy: None,
-                expires_in: Some(seconds),
-            },
-            &*store,
-            &config.secrets_key_path(),
-        )
-        .unwrap();
-        let v: Value = serde_json::from_str(&out).unwrap();
-        (
-            (
-                v["accessKeyId"].as_str().unwrap().to_string(),
-                v["secretAccessKey"].as_str().unwrap().to_string(),
-            ),
-            v["sessionToken"].as_str().unwrap().to_string(),
-        )
+        let arn = format!("arn:aws:iam::000000000000:user/temp-{seconds}");
+        let (keys, token) = add_with(&config, &arn, None, Some(seconds));
+        (keys, token.unwrap())
     };
     let (temp, token) = temporary(3600);
     let (expired, expired_token) = temporary(0);

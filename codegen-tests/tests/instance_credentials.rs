@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use common::{fake_aws, send};
+use common::{fake_aws, send, serve};
 use http_body_util::Full;
 use specgate_codegen_tests as gen;
 use specgate_runtime::config::Config;
@@ -18,57 +17,39 @@ use specgate_runtime::config::Config;
 async fn instance_metadata_credentials_sign_service_calls() {
     // The metadata service: PUT /latest/api/token, then the role and its credentials, each
     // only with the token.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let imds = listener.local_addr().unwrap();
     let asked: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = asked.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+    let imds = serve(move |req: http::request::Parts, _body: Bytes| {
+        let log = log.clone();
+        async move {
+            let path = req.uri.path().to_string();
+            log.lock().unwrap().push(format!("{} {path}", req.method));
+            let token_ok = req
+                .headers
+                .get("x-aws-ec2-metadata-token")
+                .is_some_and(|t| t == "imds-session");
+            let (status, body) = match (req.method.as_str(), path.as_str()) {
+                ("PUT", "/latest/api/token")
+                    if req.headers.contains_key("x-aws-ec2-metadata-token-ttl-seconds") =>
+                {
+                    (200, "imds-session".to_string())
+                }
+                ("GET", "/latest/meta-data/iam/security-credentials/") if token_ok => {
+                    (200, "gateway-role".to_string())
+                }
+                ("GET", "/latest/meta-data/iam/security-credentials/gateway-role") if token_ok => (
+                    200,
+                    r#"{"Code":"Success","AccessKeyId":"AKIAINSTANCE0000001","SecretAccessKey":"testing","Token":"instance-session","Expiration":"2099-01-01T00:00:00Z"}"#.to_string(),
+                ),
+                _ => (401, String::new()),
             };
-            let log = log.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
-                        let log = log.clone();
-                        async move {
-                            let path = req.uri().path().to_string();
-                            log.lock().unwrap().push(format!("{} {path}", req.method()));
-                            let token_ok = req
-                                .headers()
-                                .get("x-aws-ec2-metadata-token")
-                                .is_some_and(|t| t == "imds-session");
-                            let (status, body) = match (req.method().as_str(), path.as_str()) {
-                            ("PUT", "/latest/api/token")
-                                if req.headers().contains_key("x-aws-ec2-metadata-token-ttl-seconds") =>
-                            {
-                                (200, "imds-session".to_string())
-                            }
-                            ("GET", "/latest/meta-data/iam/security-credentials/") if token_ok => {
-                                (200, "gateway-role".to_string())
-                            }
-                            ("GET", "/latest/meta-data/iam/security-credentials/gateway-role") if token_ok => (
-                                200,
-                                r#"{"Code":"Success","AccessKeyId":"AKIAINSTANCE0000001","SecretAccessKey":"testing","Token":"instance-session","Expiration":"2099-01-01T00:00:00Z"}"#.to_string(),
-                            ),
-                            _ => (401, String::new()),
-                        };
-                            Ok::<_, Infallible>(
-                                hyper::Response::builder()
-                                    .status(status)
-                                    .body(Full::new(Bytes::from(body)))
-                                    .unwrap(),
-                            )
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
+            hyper::Response::builder()
+                .status(status)
+                .body(Full::new(Bytes::from(body)))
+                .unwrap()
         }
-    });
+    })
+    .await;
     for k in [
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",

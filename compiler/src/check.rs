@@ -448,19 +448,7 @@ fn integration(api: &Api, r: &Route, i: &Integration, d: &mut Diagnostics) {
                     .label("not supported")
                     .help("supported: DynamoDB, Kinesis, Step Functions, EventBridge, Firehose, CloudWatch Logs, SQS, SNS, STS, SES; any service through `path/…`");
                 }
-                let iam = r.auth_type.as_ref().map_or_else(
-                    || {
-                        r.security
-                            .iter()
-                            .flat_map(|req| req.schemes.iter())
-                            .any(|(n, _)| {
-                                api.security_schemes
-                                    .get(&n.value)
-                                    .is_some_and(|s| s.is_iam())
-                            })
-                    },
-                    |t| t.value == AuthType::AwsIam,
-                );
+                let iam = api.uses_iam(r);
                 if !iam
                     && i.credentials
                         .as_ref()

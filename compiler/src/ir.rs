@@ -529,6 +529,25 @@ pub enum SchemeKind {
     },
 }
 
+impl Api {
+    /// Whether a route is authorized with IAM (SigV4): `x-amazon-apigateway-auth: {type:
+    /// AWS_IAM}` on the operation, or a `security` scheme with `x-amazon-apigateway-authtype:
+    /// awsSigv4`.
+    pub fn uses_iam(&self, r: &Route) -> bool {
+        if let Some(t) = &r.auth_type {
+            return t.value == AuthType::AwsIam;
+        }
+        r.security
+            .iter()
+            .flat_map(|req| req.schemes.iter())
+            .any(|(name, _)| {
+                self.security_schemes
+                    .get(&name.value)
+                    .is_some_and(|s| s.is_iam())
+            })
+    }
+}
+
 impl SecurityScheme {
     /// An IAM (SigV4) scheme: apiKey `Authorization` header with authtype `awsSigv4`.
     pub fn is_iam(&self) -> bool {

@@ -499,6 +499,43 @@ pub struct AwsCall {
     pub signature_ok: bool,
 }
 
+/// A loopback HTTP/1.1 server that answers every request with `handler` (given the request
+/// head and its whole body); its address.
+pub async fn serve<F, Fut>(handler: F) -> SocketAddr
+where
+    F: Fn(http::request::Parts, Bytes) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: hyper::Request<Incoming>| {
+                    let handler = handler.clone();
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        Ok::<_, Infallible>(handler(parts, body).await)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
 /// A stand-in for an AWS service moto does not emulate: records each call, checks its
 /// signature with the secret `testing`, answers `(status, content type, body)`.
 pub async fn fake_aws(
@@ -512,64 +549,46 @@ pub async fn fake_aws_with(
     secret: &'static str,
     answer: fn(&AwsCall) -> (u16, &'static str, String),
 ) -> (SocketAddr, Arc<Mutex<Vec<AwsCall>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let calls: Arc<Mutex<Vec<AwsCall>>> = Arc::default();
     let log = calls.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+    let addr = serve(move |parts: http::request::Parts, body: Bytes| {
+        let log = log.clone();
+        async move {
+            let got = parts
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let key = got
+                .split("Credential=")
+                .nth(1)
+                .and_then(|c| c.split('/').next())
+                .unwrap_or("")
+                .to_string();
+            let signature_ok = !got.is_empty()
+                && got == sigv4_authorization(&parts, &body, &key, secret)
+                && got != sigv4_authorization(&parts, &body, &key, "other");
+            let call = AwsCall {
+                method: parts.method.to_string(),
+                target: parts
+                    .uri
+                    .path_and_query()
+                    .map_or("/".into(), |p| p.to_string()),
+                headers: parts.headers.clone(),
+                body,
+                signature_ok,
             };
-            let log = log.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req: hyper::Request<Incoming>| {
-                    let log = log.clone();
-                    async move {
-                        let (parts, body) = req.into_parts();
-                        let body = body.collect().await.unwrap().to_bytes();
-                        let got = parts
-                            .headers
-                            .get("authorization")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("")
-                            .to_string();
-                        let key = got
-                            .split("Credential=")
-                            .nth(1)
-                            .and_then(|c| c.split('/').next())
-                            .unwrap_or("")
-                            .to_string();
-                        let signature_ok = !got.is_empty()
-                            && got == sigv4_authorization(&parts, &body, &key, secret)
-                            && got != sigv4_authorization(&parts, &body, &key, "other");
-                        let call = AwsCall {
-                            method: parts.method.to_string(),
-                            target: parts
-                                .uri
-                                .path_and_query()
-                                .map_or("/".into(), |p| p.to_string()),
-                            headers: parts.headers.clone(),
-                            body,
-                            signature_ok,
-                        };
-                        let (status, ct, text) = answer(&call);
-                        log.lock().unwrap().push(call);
-                        Ok::<_, Infallible>(
-                            hyper::Response::builder()
-                                .status(status)
-                                .header("content-type", ct)
-                                .body(Full::new(Bytes::from(text)))
-                                .unwrap(),
-                        )
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
+            let (status, ct, text) = answer(&call);
+            log.lock().unwrap().push(call);
+            hyper::Response::builder()
+                .status(status)
+                .header("content-type", ct)
+                .body(Full::new(Bytes::from(text)))
+                .unwrap()
         }
-    });
+    })
+    .await;
     (addr, calls)
 }
 

@@ -150,27 +150,10 @@ pub(super) fn authorization(api: &Api, r: &Route) -> TokenStream {
     }
 }
 
-/// Whether a route is authorized with IAM (SigV4): `x-amazon-apigateway-auth: {type:
-/// AWS_IAM}` on the operation, or a `security` scheme with `x-amazon-apigateway-authtype:
-/// awsSigv4`.
-pub(super) fn uses_iam(api: &Api, r: &Route) -> bool {
-    if let Some(t) = &r.auth_type {
-        return t.value == AuthType::AwsIam;
-    }
-    r.security
-        .iter()
-        .flat_map(|req| req.schemes.iter())
-        .any(|(name, _)| {
-            api.security_schemes
-                .get(&name.value)
-                .is_some_and(|s| s.is_iam())
-        })
-}
-
 /// The IAM and resource-policy check in front of a route (`iam::check`), before its
 /// authorizer; nothing when the API has neither.
 pub(super) fn access_check(api: &Api, r: &Route) -> TokenStream {
-    let iam = uses_iam(api, r);
+    let iam = api.uses_iam(r);
     if !iam && api.policy.is_none() {
         return quote!();
     }

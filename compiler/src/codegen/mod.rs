@@ -241,7 +241,7 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         }
         None => quote!(None),
     };
-    let uses_iam = api.routes.iter().any(|r| uses_iam(api, r));
+    let uses_iam = api.routes.iter().any(|r| api.uses_iam(r));
     let templates = templates_module(api);
     let models = if models.is_empty() {
         quote!()

@@ -44,27 +44,13 @@ impl Remote {
         timeout: Duration,
         trace: Option<&str>,
     ) -> Result<Output, InvokeError> {
-        let keys = crate::credentials::resolve(client).await.ok_or_else(|| {
-            InvokeError::Failed(
-                "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a \
-                 profile in ~/.aws/credentials), and no local function of this name"
-                    .to_string(),
-            )
-        })?;
-        let endpoint = self
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| format!("https://lambda.{region}.amazonaws.com"));
-        let url = format!(
-            "{endpoint}/2015-03-31/functions/{}/invocations",
+        let path = format!(
+            "2015-03-31/functions/{}/invocations",
             encode_function(function)
         );
-        let mut req = signed_request(&url, region, &keys, payload, kind, SystemTime::now())
-            .map_err(InvokeError::Failed)?;
-        // Not signed: X-Ray's header is added to signed calls as they travel.
-        if let Some(v) = trace.and_then(|t| http::HeaderValue::from_str(t).ok()) {
-            req.headers_mut().insert("x-amzn-trace-id", v);
-        }
+        let req = self
+            .request(client, &path, region, payload, kind, trace)
+            .await?;
         let exchange = async {
             let resp = client
                 .request(req)
@@ -97,6 +83,37 @@ impl Remote {
 }
 
 impl Remote {
+    /// The signed Invoke API request for `path` (after the endpoint), with X-Ray's header.
+    async fn request(
+        &self,
+        client: &Client,
+        path: &str,
+        region: &str,
+        payload: Bytes,
+        kind: InvocationType,
+        trace: Option<&str>,
+    ) -> Result<http::Request<crate::Body>, InvokeError> {
+        let keys = crate::credentials::resolve(client).await.ok_or_else(|| {
+            InvokeError::Failed(
+                "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a \
+                 profile in ~/.aws/credentials), and no local function of this name"
+                    .to_string(),
+            )
+        })?;
+        let endpoint = self
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://lambda.{region}.amazonaws.com"));
+        let url = format!("{endpoint}/{path}");
+        let mut req = signed_request(&url, region, &keys, payload, kind, SystemTime::now())
+            .map_err(InvokeError::Failed)?;
+        // Not signed: X-Ray's header is added to signed calls as they travel.
+        if let Some(v) = trace.and_then(|t| http::HeaderValue::from_str(t).ok()) {
+            req.headers_mut().insert("x-amzn-trace-id", v);
+        }
+        Ok(req)
+    }
+
     /// Invokes `function` with `InvokeWithResponseStream`
     /// (`POST /2021-11-15/functions/{name}/response-streaming-invocations`): the payload
     /// chunks of its event stream as they arrive; an `InvokeComplete` with an error code
@@ -111,29 +128,20 @@ impl Remote {
         trace: Option<&str>,
     ) -> Result<super::stream::Streamed, InvokeError> {
         use super::stream::{EventStream, Streamed, DEPTH};
-        let keys = crate::credentials::resolve(client).await.ok_or_else(|| {
-            InvokeError::Failed("no AWS credentials, and no local function of this name".into())
-        })?;
-        let endpoint = self
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| format!("https://lambda.{region}.amazonaws.com"));
-        let url = format!(
-            "{endpoint}/2021-11-15/functions/{}/response-streaming-invocations",
+        let path = format!(
+            "2021-11-15/functions/{}/response-streaming-invocations",
             encode_function(function)
         );
-        let mut req = signed_request(
-            &url,
-            region,
-            &keys,
-            payload,
-            InvocationType::RequestResponse,
-            SystemTime::now(),
-        )
-        .map_err(InvokeError::Failed)?;
-        if let Some(v) = trace.and_then(|t| http::HeaderValue::from_str(t).ok()) {
-            req.headers_mut().insert("x-amzn-trace-id", v);
-        }
+        let req = self
+            .request(
+                client,
+                &path,
+                region,
+                payload,
+                InvocationType::RequestResponse,
+                trace,
+            )
+            .await?;
         let resp = match tokio::time::timeout(timeout, client.request(req)).await {
             Err(_) => return Err(InvokeError::Timeout),
             Ok(Err(e)) => return Err(InvokeError::Failed(format!("Invoke API: {e}"))),
