@@ -10,12 +10,6 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-/// The allocator of every gateway: mimalloc. glibc's malloc was a fifth of the gateway's
-/// user-space time on a proxied request (profile in the notes), and it hands memory back to
-/// the system after a burst less readily.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod access_log;
 pub mod admin;
 pub mod auth;
