@@ -91,7 +91,8 @@ pub struct Config {
     /// 408.
     #[arg(long, env = "SPECGATE_BODY_TIMEOUT", default_value_t = 10)]
     pub body_timeout: u64,
-    /// Where API keys and quota counts are kept (an SQLite database is created there).
+    /// Where API keys, quota counts and IAM principals are kept (an SQLite database is
+    /// created there).
     #[arg(
         long,
         env = "SPECGATE_STATE_DIR",
