@@ -1,5 +1,6 @@
 //! Two replicas of one gateway sharing a real `redis-server` (`--state redis://…`), started
-//! here on a free loopback port: keys, quotas and throttles hold across both, and a Redis
+//! here on a free loopback port: keys, quotas, throttles, the stage cache and IAM principals
+//! hold across both, and a Redis
 //! that stops and comes back behaves as documented (requests pass uncounted while it is
 //! down with `--state-failure open`, are refused with `closed`; counting resumes after).
 
@@ -238,4 +239,100 @@ async fn replicas_share_the_stage_cache() {
     b.shutdown().await.unwrap();
     drop(redis);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// IAM principals kept in Redis: added once with the operator command, both replicas verify
+/// the caller's signature (they share the secrets key file), and a deletion reaches both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_iam_principals() {
+    let dir = std::env::temp_dir().join(format!("specgate-redis-iam-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let redis = Redis::start(0, &dir.join("redis"));
+    let key_file = dir.join("secrets.key");
+    let store = RedisStore::connect(&redis.url(), "IAM").unwrap();
+    let policy = dir.join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}"#,
+    )
+    .unwrap();
+    let out = specgate_runtime::cli::principals(
+        &specgate_runtime::cli::Principals::Add {
+            arn: "arn:aws:iam::000000000000:user/shared".into(),
+            access_key_id: None,
+            secret_access_key: None,
+            policy: Some(policy),
+            expires_in: None,
+        },
+        &store,
+        &key_file,
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let keys = (
+        v["accessKeyId"].as_str().unwrap().to_string(),
+        v["secretAccessKey"].as_str().unwrap().to_string(),
+    );
+    // The record in Redis holds no secret in the clear.
+    assert!(!store
+        .principals()
+        .unwrap()
+        .iter()
+        .any(|p| p.sealed_secret.contains(&keys.1)));
+    let mut replicas = Vec::new();
+    for i in 0..2 {
+        let mut config = Config::for_tests();
+        config.stage = Some("test".into());
+        config.state = Some(redis.url());
+        config.state_dir = dir.join(format!("replica-{i}"));
+        config.secrets_key_file = Some(key_file.clone());
+        replicas.push(spawn(gen::iam::Api, config).await.unwrap());
+    }
+    let json = ("content-type", "application/json");
+    for gw in &replicas {
+        let (t, h) = common::sign_execute_api(
+            gw.addr,
+            "POST",
+            "/orders",
+            &[json],
+            b"{}",
+            &keys,
+            std::time::SystemTime::now(),
+            false,
+        );
+        let r = common::send_owned(gw.addr, "POST", &t, &h, b"{}").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["arn"], "arn:aws:iam::000000000000:user/shared");
+    }
+    assert!(store
+        .delete_principal("arn:aws:iam::000000000000:user/shared")
+        .unwrap());
+    for gw in &replicas {
+        let mut refused = false;
+        for _ in 0..50 {
+            let (t, h) = common::sign_execute_api(
+                gw.addr,
+                "POST",
+                "/orders",
+                &[json],
+                b"{}",
+                &keys,
+                std::time::SystemTime::now(),
+                false,
+            );
+            if common::send_owned(gw.addr, "POST", &t, &h, b"{}")
+                .await
+                .status
+                == 403
+            {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(refused, "a deleted principal still works on a replica");
+    }
+    for gw in replicas {
+        gw.shutdown().await.unwrap();
+    }
 }

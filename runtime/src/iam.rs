@@ -51,6 +51,8 @@ fn masked(arn: &str) -> String {
     parts.join(":")
 }
 
+// The wording follows the reference's ACCESS_DENIED row, marked unverified there ([?]): it is
+// what AWS is reported to answer, with the account masked as AWS masks it.
 fn refuse(rt: &Runtime, cx: &mut Context, who: &str, arn: &str, explicit: bool) -> Response {
     let message = format!(
         "User: {who} is not authorized to perform: execute-api:Invoke on resource: {}{}",
