@@ -454,29 +454,9 @@ async fn tampered_requests_are_refused_as_aws_refuses_them() {
     );
     // Another secret, an unknown key, a session token nobody issued.
     let wrong = (alice.0.clone(), "not-the-secret-of-alice".to_string());
-    let (t, h) = sign_execute_api(
-        gw.addr,
-        "POST",
-        "/orders",
-        &[json],
-        body,
-        &wrong,
-        now,
-        false,
-    );
-    mismatch(&send_owned(gw.addr, "POST", &t, &h, body).await);
+    mismatch(&signed_post(gw.addr, "/orders", body, &wrong).await);
     let unknown = ("AKIAUNKNOWNUNKNOWN00".to_string(), alice.1.clone());
-    let (t, h) = sign_execute_api(
-        gw.addr,
-        "POST",
-        "/orders",
-        &[json],
-        body,
-        &unknown,
-        now,
-        false,
-    );
-    let r = send_owned(gw.addr, "POST", &t, &h, body).await;
+    let r = signed_post(gw.addr, "/orders", body, &unknown).await;
     assert_eq!(r.status, 403);
     assert_eq!(
         r.text(),
@@ -637,36 +617,11 @@ go('GET', '/orders/42', query=True)
         v["accessKeyId"].as_str().unwrap().to_string(),
         v["secretAccessKey"].as_str().unwrap().to_string(),
     );
-    let mut refused = false;
-    for _ in 0..50 {
-        let (t, h) = sign_execute_api(
-            gw.addr,
-            "POST",
-            "/orders",
-            &[json],
-            body,
-            &alice,
-            SystemTime::now(),
-            false,
-        );
-        if send_owned(gw.addr, "POST", &t, &h, body).await.status == 403 {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(refused, "the old key still works");
-    let (t, h) = sign_execute_api(
-        gw.addr,
-        "POST",
-        "/orders",
-        &[json],
-        body,
-        &rotated,
-        SystemTime::now(),
-        false,
+    assert!(
+        refused_soon(gw.addr, "/orders", body, &alice).await,
+        "the old key still works"
     );
-    let r = send_owned(gw.addr, "POST", &t, &h, body).await;
+    let r = signed_post(gw.addr, "/orders", body, &rotated).await;
     assert_eq!(r.status, 200, "{}", r.text());
     // The store holds no secret in the clear.
     let db = std::fs::read(config.state_dir.join("specgate.sqlite")).unwrap_or_default();
@@ -719,19 +674,8 @@ async fn the_service_is_called_as_the_caller() {
         "AKIACALLERCALLER0001".to_string(),
         "secret-of-the-caller-0123456789".to_string(),
     );
-    let json = ("content-type", "application/json");
     let body = br#"{"order": 1}"#;
-    let (t, h) = sign_execute_api(
-        gw.addr,
-        "POST",
-        "/orders",
-        &[json],
-        body,
-        &caller,
-        SystemTime::now(),
-        false,
-    );
-    let r = send_owned(gw.addr, "POST", &t, &h, body).await;
+    let r = signed_post(gw.addr, "/orders", body, &caller).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let calls = calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 1);

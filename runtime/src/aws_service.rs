@@ -205,12 +205,7 @@ pub async fn call(
         match protocol(base_service) {
             Some(Protocol::Json(prefix, version)) => {
                 method = Method::POST;
-                if let Ok(v) = HeaderValue::from_str(&format!("{prefix}.{action}")) {
-                    extra.push((HeaderName::from_static("x-amz-target"), v));
-                }
-                if let Ok(v) = HeaderValue::from_str(&format!("application/x-amz-json-{version}")) {
-                    extra.push((http::header::CONTENT_TYPE, v));
-                }
+                extra = json_headers(&format!("{prefix}.{action}"), version);
             }
             Some(Protocol::Query) | None => {
                 let sep = if url.contains('?') { '&' } else { '?' };
@@ -228,27 +223,48 @@ pub async fn call(
             }
         }
     }
-    let keys = match keys(rt, cx, svc.role, svc.region).await {
-        Ok(k) => k,
-        Err(e) => {
-            crate::warn!("specgate: {}: {e}", cx.request_id);
-            cx.exec_error(|| format!("Execution failed due to configuration error: {e}"));
-            return Err(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
-        }
-    };
-    let req = match sign(
-        method,
-        &url,
+    signed_call(
+        rt,
+        cx,
+        svc.role,
+        (method, url, extra, body),
         svc.region,
         signing_name,
-        &keys,
-        extra,
-        body,
-        SystemTime::now(),
-    ) {
+        timeout_ms,
+    )
+    .await
+}
+
+/// Signs a service request with the credentials to call with (the caller's, the role's or
+/// the gateway's own), sends it within `timeout_ms` and logs the exchange. A missing key or
+/// an unsignable request is the API's configuration error (500).
+async fn signed_call(
+    rt: &Runtime,
+    cx: &mut Context,
+    role: Option<&str>,
+    (method, url, headers, body): (Method, String, Vec<(HeaderName, HeaderValue)>, Bytes),
+    region: &str,
+    signing_name: &str,
+    timeout_ms: u64,
+) -> Result<Buffered, Response> {
+    let signed = match keys(rt, cx, role, region).await {
+        Ok(keys) => sign(
+            method,
+            &url,
+            region,
+            signing_name,
+            &keys,
+            headers,
+            body,
+            SystemTime::now(),
+        ),
+        Err(e) => Err(e),
+    };
+    let req = match signed {
         Ok(r) => r,
         Err(e) => {
             crate::warn!("specgate: {}: {e}", cx.request_id);
+            cx.exec_error(|| format!("Execution failed due to configuration error: {e}"));
             return Err(rt.gateway_response(cx, ResponseType::ApiConfigurationError));
         }
     };
@@ -584,34 +600,17 @@ pub async fn subtype(
         "sync-states" => "states",
         s => service_id(s).1,
     };
-    let keys = match keys(rt, cx, role, &region).await {
-        Ok(k) => k,
-        Err(e) => {
-            crate::warn!("specgate: {}: {e}", cx.request_id);
-            return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
-        }
-    };
-    let req = match sign(
-        method,
-        &url,
+    match signed_call(
+        rt,
+        cx,
+        role,
+        (method, url, extra, payload),
         &region,
         signing_name,
-        &keys,
-        extra,
-        payload,
-        SystemTime::now(),
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            crate::warn!("specgate: {}: {e}", cx.request_id);
-            return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
-        }
-    };
-    cx.exec_info(|| format!("Endpoint request URI: {url}"));
-    let started = std::time::Instant::now();
-    let sent = crate::upstream::send(rt, req, timeout_ms).await;
-    cx.integration_done(started, sent.as_ref().ok().map(|r| r.status));
-    match sent {
+        timeout_ms,
+    )
+    .await
+    {
         Ok(r) => {
             let mut out = http::Response::new(crate::full(r.body));
             *out.status_mut() =
@@ -622,7 +621,7 @@ pub async fn subtype(
             }
             out
         }
-        Err(f) => f.respond(rt, cx),
+        Err(resp) => resp,
     }
 }
 

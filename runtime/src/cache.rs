@@ -36,6 +36,14 @@ use crate::response_type::ResponseType;
 use crate::template::Source;
 use crate::Response;
 
+/// The client asks for a fresh answer (`Cache-Control: max-age=0`).
+pub fn asks_refresh(cx: &Context) -> bool {
+    cx.header("cache-control").is_some_and(|v| {
+        v.split(',')
+            .any(|d| d.trim().eq_ignore_ascii_case("max-age=0"))
+    })
+}
+
 /// API Gateway's largest cached response.
 pub const MAX_ENTRY: usize = 1_048_576;
 
@@ -225,10 +233,7 @@ impl StageCache {
                 key.push_str(&v);
             }
         }
-        let refresh = cx.header("cache-control").is_some_and(|v| {
-            v.split(',')
-                .any(|d| d.trim().eq_ignore_ascii_case("max-age=0"))
-        });
+        let refresh = asks_refresh(cx);
         let mut warning = false;
         if refresh {
             if s.require_authorization.unwrap_or(true) && !cx.may_invalidate_cache {

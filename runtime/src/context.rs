@@ -278,7 +278,7 @@ impl Context {
         }
         // A trace the client started with `traceparent` keeps its id in X-Ray's form too.
         if let Some(t) = &self.trace {
-            let h = crate::trace::hex(&t.trace_id);
+            let h = crate::path::hex(&t.trace_id);
             return Some(Cow::Owned(format!("Root=1-{}-{}", &h[..8], &h[8..])));
         }
         // `Root=1-{epoch seconds, 8 hex}-{24 hex of the request id}`, built in one buffer.

@@ -132,11 +132,7 @@ pub async fn check(
     }
     // `Cache-Control: max-age=0` from an IAM caller: may it invalidate the cache entry
     // (`execute-api:InvalidateCache`, by the same table)?
-    let refresh = cx.header("cache-control").is_some_and(|v| {
-        v.split(',')
-            .any(|d| d.trim().eq_ignore_ascii_case("max-age=0"))
-    });
-    if mode == Mode::Iam && refresh {
+    if mode == Mode::Iam && crate::cache::asks_refresh(cx) {
         let invalidate = crate::policy::Request {
             action: "execute-api:InvalidateCache",
             ..request

@@ -74,7 +74,7 @@ pub fn decode_bytes(s: &str) -> Cow<'_, [u8]> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+            if let (Some(h), Some(l)) = (hex_digit(b[i + 1]), hex_digit(b[i + 2])) {
                 out.push(h * 16 + l);
                 i += 3;
                 continue;
@@ -102,13 +102,37 @@ pub fn decode_query(s: &str) -> String {
     }
 }
 
-fn hex(c: u8) -> Option<u8> {
+fn hex_digit(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
         b'A'..=b'F' => Some(c - b'A' + 10),
         _ => None,
     }
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// The `N` bytes `s` spells in hex (either case); `None` unless it is exactly `2N` hex digits.
+pub fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let b = s.as_bytes();
+    if b.len() != N * 2 {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = hex_digit(b[2 * i])? * 16 + hex_digit(b[2 * i + 1])?;
+    }
+    Some(out)
 }
 
 /// Characters a path segment may hold unescaped (RFC 3986 `pchar` minus `%`).
@@ -119,7 +143,9 @@ fn encode(s: &str, keep: &[u8]) -> String {
     encode_bytes(s.as_bytes(), keep)
 }
 
-fn encode_bytes(bytes: &[u8], keep: &[u8]) -> String {
+/// Percent-encodes every byte that is not ASCII alphanumeric or in `keep` (upper-case
+/// escapes, as SigV4 and URLs want them).
+pub fn encode_bytes(bytes: &[u8], keep: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {

@@ -209,10 +209,7 @@ pub fn make_temporary(p: &mut Stored, seconds: u64) -> Result<String, String> {
 
 /// The hex SHA-256 of a session token.
 pub fn hex_digest(token: &str) -> String {
-    crate::keys::digest(token)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::path::hex(&crate::keys::digest(token))
 }
 
 /// An identity policy is read as the gateway will read it.

@@ -98,20 +98,7 @@ pub struct RedisStore {
     url: String,
 }
 
-fn hex(d: &Digest) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Digest> {
-    let mut out = [0u8; 32];
-    if s.len() != 64 {
-        return None;
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
+use crate::path::{hex, unhex};
 
 fn record(k: &Key) -> String {
     json!({
@@ -255,7 +242,7 @@ impl KeyStore for RedisStore {
         let all: HashMap<String, String> = self.with(|c| c.hgetall(&keys))?;
         Ok(all
             .into_iter()
-            .filter_map(|(d, rec)| Some((unhex(&d)?, parse(&rec)?)))
+            .filter_map(|(d, rec)| Some((unhex::<32>(&d)?, parse(&rec)?)))
             .collect())
     }
 
@@ -379,8 +366,8 @@ mod tests {
     #[test]
     fn records_and_names() {
         let d = digest("x");
-        assert_eq!(unhex(&hex(&d)), Some(d));
-        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex::<32>(&hex(&d)), Some(d));
+        assert_eq!(unhex::<32>("zz"), None);
         let k = Key {
             id: "abc".into(),
             name: "n".into(),

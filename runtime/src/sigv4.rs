@@ -25,6 +25,8 @@ use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
+use crate::path::{decode_bytes, hex};
+
 /// The algorithm SigV4 names.
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// How far a request's date may be from the gateway's clock (AWS allows 5 minutes).
@@ -411,7 +413,7 @@ pub fn verify(
         (None, Some(_)) => vec!["UNSIGNED-PAYLOAD", &body_hash],
         (None, None) => vec![&body_hash],
     };
-    let Some(signature) = unhex(&claimed.signature) else {
+    let Some(signature) = crate::path::unhex::<32>(&claimed.signature) else {
         return Err(mismatch(claimed, req, payloads[0]));
     };
     let key = signing_key(secret, &claimed.scope_date, region, &claimed.service);
@@ -456,7 +458,7 @@ pub fn canonical_request(claimed: &Claimed, req: &Signed<'_>, payload: &str) -> 
     } else {
         req.raw_path
     };
-    encode_into(&mut out, path.as_bytes(), true);
+    out.push_str(&crate::path::encode_bytes(path.as_bytes(), b"-._~/"));
     out.push('\n');
     let mut params: Vec<(String, String)> = req
         .raw_query
@@ -527,73 +529,13 @@ fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> ring::h
     hmac::Key::new(hmac::HMAC_SHA256, k_signing.as_ref())
 }
 
+/// SigV4's URI encoding: unreserved characters kept (and `/` in paths), the rest `%XX`.
 fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    encode_into(&mut out, bytes, false);
-    out
-}
-
-/// SigV4's URI encoding: unreserved characters kept, `/` kept in paths, the rest `%XX`.
-fn encode_into(out: &mut String, bytes: &[u8], path: bool) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in bytes {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'_' | b'~')
-            || (path && b == b'/')
-        {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
-        }
-    }
-}
-
-fn decode_bytes(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let h = |c: u8| (c as char).to_digit(16);
-            if let (Some(hi), Some(lo)) = (h(b[i + 1]), h(b[i + 2])) {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
+    crate::path::encode_bytes(bytes, b"-._~")
 }
 
 fn decode(s: &str) -> String {
     String::from_utf8_lossy(&decode_bytes(s)).into_owned()
-}
-
-fn hex(b: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        s.push(HEX[usize::from(x >> 4)] as char);
-        s.push(HEX[usize::from(x & 15)] as char);
-    }
-    s
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 128 {
-        return None;
-    }
-    s.as_bytes()
-        .chunks(2)
-        .map(|p| {
-            let h = |c: u8| (c as char).to_digit(16);
-            Some((h(p[0])? * 16 + h(p[1])?) as u8)
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ use opentelemetry_proto::tonic::trace::v1::{
 };
 use prost::Message;
 
+use crate::path::hex;
+use crate::path::unhex;
+
 /// The trace a request belongs to.
 #[derive(Debug, Clone)]
 pub struct Trace {
@@ -73,22 +76,6 @@ pub fn span_id() -> [u8; 8] {
     (z | 1).to_be_bytes()
 }
 
-fn hex_bytes<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != N * 2 {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Trace {
     /// The trace of a request: `xray` is its `X-Amzn-Trace-Id` value (the client's or the
     /// one the gateway started), `traceparent` the client's W3C header.
@@ -106,11 +93,11 @@ impl Trace {
                         .chars()
                         .filter(char::is_ascii_hexdigit)
                         .collect();
-                    if let Some(id) = hex_bytes::<16>(&digits) {
+                    if let Some(id) = unhex::<16>(&digits) {
                         trace_id = id;
                     }
                 }
-                "Parent" => parent = hex_bytes::<8>(v),
+                "Parent" => parent = unhex::<8>(v),
                 "Sampled" => sampled = Some(v == "1"),
                 _ => {}
             }
@@ -120,7 +107,7 @@ impl Trace {
         if let Some(tp) = traceparent {
             let f: Vec<&str> = tp.trim().split('-').collect();
             if f.len() == 4 && f[0] == "00" {
-                if let (Some(t), Some(p)) = (hex_bytes::<16>(f[1]), hex_bytes::<8>(f[2])) {
+                if let (Some(t), Some(p)) = (unhex::<16>(f[1]), unhex::<8>(f[2])) {
                     if parent.is_none() {
                         trace_id = t;
                         parent = Some(p);

@@ -689,3 +689,41 @@ pub async fn send_owned(
         .collect();
     send(addr, method, target, &h, body).await
 }
+
+/// A JSON `POST` signed with `keys` (aws-sigv4, `execute-api`), sent now.
+pub async fn signed_post(
+    addr: SocketAddr,
+    path: &str,
+    body: &[u8],
+    keys: &(String, String),
+) -> Reply {
+    let json = ("content-type", "application/json");
+    let (target, headers) = sign_execute_api(
+        addr,
+        "POST",
+        path,
+        &[json],
+        body,
+        keys,
+        std::time::SystemTime::now(),
+        false,
+    );
+    send_owned(addr, "POST", &target, &headers, body).await
+}
+
+/// Whether signed `POST`s come to be refused (403) within 2.5 s: a change to a principal
+/// reaches a running gateway within 100 ms.
+pub async fn refused_soon(
+    addr: SocketAddr,
+    path: &str,
+    body: &[u8],
+    keys: &(String, String),
+) -> bool {
+    for _ in 0..50 {
+        if signed_post(addr, path, body, keys).await.status == 403 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}

@@ -117,6 +117,17 @@ pub fn generate(api: &Api, source_name: &str, runtime: &RuntimeDep) -> Crate {
     }
 }
 
+/// `text` as a raw string literal (`r#"…"#`, with as many `#` as it needs).
+fn raw_str(text: &str) -> TokenStream {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .unwrap_or_else(|_| quote!(#text))
+}
+
 /// The generated crate's (and executable's) name, from the API's title.
 pub fn crate_name(title: &str) -> String {
     let mut s: String = title
@@ -234,9 +245,13 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
         .collect();
     vpc_links.sort_unstable();
     vpc_links.dedup();
+    // The policy as indented JSON in a raw string, so that a reader of the generated code
+    // sees the document (the runtime parses it at start-up).
     let resource_policy = match &api.policy {
         Some(p) => {
-            let text = p.value.to_string();
+            let text =
+                serde_json::to_string_pretty(&p.value).unwrap_or_else(|_| p.value.to_string());
+            let text = raw_str(&text);
             quote!(Some(#text))
         }
         None => quote!(None),
@@ -369,5 +384,11 @@ mod tests {
             "route_get_pets_pet_id"
         );
         assert_eq!(crate_name("Petstore (REST)"), "petstore-rest-gateway");
+    }
+
+    #[test]
+    fn raw_strings_hold_any_text() {
+        assert_eq!(raw_str("a\"b").to_string(), "r#\"a\"b\"#");
+        assert_eq!(raw_str("x\"#y").to_string(), "r##\"x\"#y\"##");
     }
 }

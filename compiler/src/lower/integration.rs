@@ -3,7 +3,9 @@
 use super::*;
 
 /// HTTP API subtype integrations (AWS's "Integration subtype reference"): their required
-/// parameters, then the optional ones (`Region` is accepted by every subtype).
+/// parameters, then the optional ones (`Region` is accepted by every subtype). The runtime's
+/// table (`runtime/src/aws_service.rs`, `SUBTYPES`) holds the same names with the service
+/// field each becomes; the compiler does not link the runtime.
 pub(crate) const SUBTYPES: &[(&str, &[&str], &[&str])] = &[
     (
         "SQS-SendMessage",
