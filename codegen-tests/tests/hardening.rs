@@ -526,3 +526,151 @@ async fn backend_connections_are_reused() {
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
     gw.shutdown().await.unwrap();
 }
+
+/// Request-smuggling shapes (RFC 9112 §6) are refused and the connection closed, so that no
+/// second request can hide in the first one's body; nothing reaches the backend.
+#[tokio::test]
+async fn smuggling_shapes_are_refused_and_the_connection_closed() {
+    let backend = common::Backend::start().await;
+    let gw = gateway_with(Some(backend.addr), |_| {}).await;
+    for (fields, want) in [
+        ("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", 400),
+        ("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400),
+        ("Content-Length: 5\r\nContent-Length: 0\r\n", 400),
+        ("Content-Length: 5, 0\r\n", 400),
+        ("Transfer-Encoding: chunked, identity\r\n", 400),
+        ("Transfer-Encoding: gzip, chunked\r\n", 501),
+        ("Transfer-Encoding : chunked\r\n", 400),
+        ("Transfer-Encoding: chunked\r\n Content-Length: 5\r\n", 400),
+    ] {
+        let req = format!(
+            "POST /proxy/upload HTTP/1.1\r\nHost: x\r\n{fields}\r\n0\r\n\r\n\
+             GET /proxy/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+        );
+        let out = raw(gw.addr, req.as_bytes()).await;
+        assert_eq!(status_of(&out), want, "{fields:?}: {out}");
+        assert_eq!(out.matches("HTTP/1.1 ").count(), 1, "{fields:?}: {out}");
+        assert!(out.contains("\r\nconnection: close\r\n"), "{out}");
+    }
+    // An empty chunk size is not a zero one.
+    let out = raw(
+        gw.addr,
+        b"POST /proxy/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\r\n\r\n\
+          GET /proxy/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status_of(&out), 400, "{out}");
+    assert!(
+        backend.seen().iter().all(|s| s.target != "/smuggled"),
+        "{:?}",
+        backend.seen()
+    );
+    gw.shutdown().await.unwrap();
+}
+
+/// `Expect: 100-continue`, then pipelined requests on the same connection, answered in
+/// order; HTTP/1.0 clients get keep-alive only when they ask for it.
+#[tokio::test]
+async fn continue_pipelining_and_http_1_0() {
+    let backend = common::Backend::start().await;
+    let gw = gateway_with(Some(backend.addr), |_| {}).await;
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(
+        b"POST /proxy/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut interim = [0u8; 25];
+    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut interim))
+        .await
+        .expect("no 100 Continue")
+        .unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(b"hello").await.unwrap();
+    s.write_all(
+        b"GET /proxy/a HTTP/1.1\r\nHost: x\r\n\r\nGET /proxy/b HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /proxy/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let out = read_all(&mut s).await;
+    assert_eq!(out.matches("HTTP/1.1 200 OK\r\n").count(), 4, "{out}");
+    let seen: Vec<(String, Vec<u8>)> = backend
+        .seen()
+        .into_iter()
+        .map(|s| (s.target, s.body))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("/upload".to_string(), b"hello".to_vec()),
+            ("/a".into(), vec![]),
+            ("/b".into(), vec![]),
+            ("/c".into(), vec![])
+        ]
+    );
+    // HTTP/1.0: closed after the answer unless keep-alive is asked for.
+    let out = raw(
+        gw.addr,
+        b"GET /events HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /events HTTP/1.0\r\n\r\n\
+          GET /events HTTP/1.0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(out.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("\r\nconnection: keep-alive\r\n").count(),
+        1,
+        "{out}"
+    );
+    gw.shutdown().await.unwrap();
+}
+
+/// An answer given before the request's body has arrived closes the connection, and the
+/// client still reads it while its upload goes on (the rest is read and discarded).
+#[tokio::test]
+async fn an_early_answer_to_an_upload_is_read_by_the_client() {
+    let gw = gateway_with(None, |_| {}).await;
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"POST /proxy/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\n\r\n")
+        .await
+        .unwrap();
+    // The route's backend stage variable is missing: the gateway answers at once.
+    let chunk = vec![b'a'; 100_000];
+    for _ in 0..30 {
+        if s.write_all(&chunk).await.is_err() {
+            break;
+        }
+    }
+    let out = read_all(&mut s).await;
+    let status = status_of(&out);
+    assert!(status >= 400, "{out}");
+    assert!(out.contains("\r\nconnection: close\r\n"), "{out}");
+    gw.shutdown().await.unwrap();
+}
+
+/// Shutting down closes idle keep-alive connections at once.
+#[tokio::test]
+async fn drain_closes_idle_connections() {
+    let gw = gateway_with(None, |c| c.first_byte_timeout = 30).await;
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), gw.shutdown())
+        .await
+        .expect("shutdown waited for an idle connection")
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+        .await
+        .expect("the idle connection was left open")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    assert!(started.elapsed() < Duration::from_secs(3));
+}

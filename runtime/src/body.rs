@@ -17,10 +17,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
+use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use tokio::time::Sleep;
 
 use crate::{full, BoxError, Response};
+
+/// API Gateway's payload limit: 10 MB.
+pub const MAX_BODY: u64 = 10 * 1024 * 1024;
 
 /// Why the client's body could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +102,8 @@ pub fn client_fault(e: &(dyn StdError + 'static)) -> Option<ClientBodyError> {
 }
 
 /// The request body with the limit and idle timeout applied (see the module docs).
-pub struct ClientBody {
-    inner: Incoming,
+pub struct ClientBody<B> {
+    inner: B,
     seen: u64,
     limit: u64,
     idle: Duration,
@@ -107,9 +111,35 @@ pub struct ClientBody {
     failed: bool,
 }
 
-impl ClientBody {
+/// A request body from specgate's HTTP/1 connection, as handlers see it.
+pub fn http1(inner: crate::http1::RequestBody, idle: Duration) -> crate::Body {
+    if inner.is_empty() {
+        return empty();
+    }
+    ClientBody::new(inner, MAX_BODY, idle).boxed()
+}
+
+/// A request body from hyper's HTTP/2 connection, as handlers see it.
+pub fn http2(inner: Incoming, idle: Duration) -> crate::Body {
+    if inner.is_end_stream() {
+        return empty();
+    }
+    ClientBody::new(inner, MAX_BODY, idle).boxed()
+}
+
+/// An empty request body (no allocation: the boxed body is zero-sized).
+fn empty() -> crate::Body {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+impl<B> ClientBody<B>
+where
+    B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
+{
     /// Wraps `inner`: at most `limit` bytes, at most `idle` between two chunks.
-    pub fn new(inner: Incoming, limit: u64, idle: Duration) -> ClientBody {
+    pub fn new(inner: B, limit: u64, idle: Duration) -> ClientBody<B> {
         ClientBody {
             inner,
             seen: 0,
@@ -127,7 +157,10 @@ impl ClientBody {
     }
 }
 
-impl HttpBody for ClientBody {
+impl<B> HttpBody for ClientBody<B>
+where
+    B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
+{
     type Data = Bytes;
     type Error = BoxError;
 
@@ -182,7 +215,6 @@ use std::future::Future as _;
 /// Reads a whole request body; a failure is the client's (a body that is not a
 /// [`ClientBody`] fails only when its framing does).
 pub async fn collect(body: crate::Body) -> Result<Bytes, ClientBodyError> {
-    use http_body_util::BodyExt;
     match body.collect().await {
         Ok(b) => Ok(b.to_bytes()),
         Err(e) => Err(client_fault(&*e).unwrap_or(ClientBodyError::Malformed)),
@@ -191,7 +223,6 @@ pub async fn collect(body: crate::Body) -> Result<Bytes, ClientBodyError> {
 
 /// Receives a request's body and discards it; the answer to send when that fails.
 pub async fn drain(req: crate::Request) -> Result<(), Response> {
-    use http_body_util::BodyExt;
     let mut body = req.into_body();
     while let Some(frame) = body.frame().await {
         if let Err(e) = frame {

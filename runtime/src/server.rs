@@ -8,11 +8,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::BodyExt;
+use bytes::BytesMut;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -23,13 +22,9 @@ use crate::responses;
 use crate::state::Runtime;
 use crate::{Gateway, Response};
 
-/// API Gateway's payload limit: 10 MB.
-pub const MAX_BODY: u64 = 10 * 1024 * 1024;
+pub use crate::body::MAX_BODY;
 /// API Gateway's limit on the request line and header values together (10,240 bytes).
 pub const MAX_HEADER_BYTES: usize = 10_240;
-/// hyper's read buffer: room for headers a little over the limit, so that they are parsed
-/// and answered with API Gateway's 431 rather than cut off.
-const READ_BUFFER: usize = 16 * 1024;
 
 /// The generated binary's `main`: parse flags, serve until SIGTERM/SIGINT, drain.
 ///
@@ -347,25 +342,37 @@ pub async fn serve<G: Gateway>(
         (Some(c), Some(k)) => Some(tls_acceptor(c, k)?),
         _ => None,
     };
-    let drain = Duration::from_secs(runtime.config.drain_seconds);
     let timeouts = Timeouts {
         first_byte: Duration::from_secs(runtime.config.first_byte_timeout.max(1)),
         idle: Duration::from_secs(runtime.config.idle_timeout.max(1)),
     };
     let runtime = Arc::new(runtime);
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(timeouts.first_byte)
-        .max_buf_size(READ_BUFFER);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(READ_BUFFER as u32)
+    // HTTP/2 (h2c with prior knowledge, or TLS with ALPN `h2`) is hyper's; HTTP/1.1 is
+    // specgate's own connection code (`http1`).
+    let mut h2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
+        .max_header_list_size(crate::http1::MAX_HEAD as u32)
         .max_concurrent_streams(128);
-    let builder = Arc::new(builder);
+    let h2 = Arc::new(h2);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let drain = crate::http1::Drain::default();
+    let settings = crate::http1::Settings {
+        head_timeout: timeouts.first_byte,
+    };
+    let body_idle = Duration::from_secs(runtime.config.body_timeout.max(1));
+    let http1_service: crate::http1::Service = {
+        let g = gateway.clone();
+        let rt = runtime.clone();
+        Arc::new(move |req, peer| {
+            let g = g.clone();
+            let rt = rt.clone();
+            Box::pin(async move {
+                let (parts, body) = req.into_parts();
+                let body = crate::body::http1(body, body_idle);
+                handle(&*g, &rt, parts, body, peer).await
+            })
+        })
+    };
     // Access-log lines are handed to the writer thread on an interval (see `log`).
     let flusher = {
         let log = runtime.log.clone();
@@ -409,32 +416,54 @@ pub async fn serve<G: Gateway>(
                 };
                 let _ = stream.set_nodelay(true);
                 let stream = Guarded::new(stream, timeouts, Some(permit));
-                let g = gateway.clone();
-                let rt = runtime.clone();
-                let service = service_fn(move |req: http::Request<Incoming>| {
-                    let g = g.clone();
-                    let rt = rt.clone();
-                    async move { Ok::<_, Infallible>(handle(&*g, &rt, req, peer).await) }
-                });
-                match &tls {
+                let h2_service = {
+                    let g = gateway.clone();
+                    let rt = runtime.clone();
+                    service_fn(move |req: http::Request<Incoming>| {
+                        let g = g.clone();
+                        let rt = rt.clone();
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = crate::body::http2(body, body_idle);
+                            Ok::<_, Infallible>(handle(&*g, &rt, parts, body, peer).await)
+                        }
+                    })
+                };
+                let service = http1_service.clone();
+                let drain = drain.clone();
+                let h2 = h2.clone();
+                let watcher = graceful.watcher();
+                // A task's size is that of its largest state: the HTTP/2 and TLS states are
+                // boxed or spawned apart, so that an idle HTTP/1 connection stays small.
+                match tls.clone() {
                     None => {
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        let conn = graceful.watch(conn.into_owned());
                         tokio::spawn(async move {
-                            let _ = conn.await;
+                            use crate::http1::Start;
+                            match crate::http1::start(Box::new(stream)).await {
+                                Start::Closed => {}
+                                Start::Http1(io, buf) => {
+                                    crate::http1::serve(io, buf, peer, settings, drain, service).await
+                                }
+                                Start::Http2(io) => {
+                                    let conn = h2.serve_connection(TokioIo::new(io), h2_service);
+                                    let _ = Box::pin(watcher.watch(conn)).await;
+                                }
+                            }
                         });
                     }
                     Some(acceptor) => {
-                        let acceptor = acceptor.clone();
-                        let builder = builder.clone();
-                        let watcher = graceful.watcher();
                         tokio::spawn(async move {
                             // The guard bounds a stalled handshake (first-byte, then idle timeout).
                             let Ok(tls_stream) = acceptor.accept(stream).await else {
                                 return;
                             };
-                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
-                            let _ = watcher.watch(conn.into_owned()).await;
+                            if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                                let conn = h2.serve_connection(TokioIo::new(tls_stream), h2_service);
+                                let _ = Box::pin(watcher.watch(conn)).await;
+                            } else {
+                                let io: crate::http1::BoxStream = Box::new(tls_stream);
+                                crate::http1::serve(io, BytesMut::new(), peer, settings, drain, service).await;
+                            }
                         });
                     }
                 }
@@ -447,9 +476,11 @@ pub async fn serve<G: Gateway>(
         .draining
         .store(true, std::sync::atomic::Ordering::Relaxed);
     drop(listener);
+    drain.start();
+    let drain_for = Duration::from_secs(runtime.config.drain_seconds);
     let result = tokio::select! {
-        _ = graceful.shutdown() => Ok(()),
-        _ = tokio::time::sleep(drain) => Err(format!("{} s passed with requests still in flight", drain.as_secs())),
+        _ = async { graceful.shutdown().await; drain.requests_done().await } => Ok(()),
+        _ = tokio::time::sleep(drain_for) => Err(format!("{} s passed with requests still in flight", drain_for.as_secs())),
     };
     flusher.abort();
     runtime.log.flush();
@@ -510,11 +541,11 @@ pub fn forwarded_client(headers: &http::HeaderMap, hops: usize) -> Option<std::n
 async fn handle<G: Gateway>(
     g: &G,
     rt: &Runtime,
-    req: http::Request<Incoming>,
+    parts: http::request::Parts,
+    body: crate::Body,
     peer: SocketAddr,
 ) -> Response {
     use futures_util::FutureExt;
-    let (parts, body) = req.into_parts();
     let peer = match rt.config.trusted_proxy_hops {
         0 => peer,
         hops => forwarded_client(&parts.headers, hops)
@@ -550,8 +581,6 @@ async fn handle<G: Gateway>(
         // Before routing and authorizers, as API Gateway answers preflights.
         c.preflight(&parts.headers)
     } else {
-        let idle = Duration::from_secs(rt.config.body_timeout.max(1));
-        let body = crate::body::ClientBody::new(body, MAX_BODY, idle).boxed();
         let handled = std::panic::AssertUnwindSafe(g.handle(
             rt,
             &mut cx,

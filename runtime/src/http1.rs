@@ -1,0 +1,1110 @@
+//! specgate's HTTP/1.1 server connection (plaintext, and TLS connections that negotiate
+//! `http/1.1`); HTTP/2 stays with hyper.
+//!
+//! Why by hand (DESIGN.md names hyper for HTTP): hyper's server connection keeps an 8 KB
+//! read buffer, a write buffer and the service's future inline for the whole life of a
+//! connection — 23 KB per idle keep-alive connection (issue 13) — and its dispatcher was
+//! the largest user-space item in the profile of a proxied request (issue 20). A gateway's
+//! connection is simpler than a general server's: requests are small, there is no upgrade
+//! (WebSocket is not served over this path), the handler is one known function. So:
+//!
+//! - **Nothing allocated while a connection waits.** A silent connection is read through a
+//!   per-thread scratch buffer; its own buffer exists only while a request is being read,
+//!   and the handler's future is boxed per request rather than held inline.
+//! - **One write per response** where the socket allows: head and body go out in one
+//!   vectored write, the `Date` header comes from a per-thread cache.
+//! - **Parsing is httparse's** (hyper's parser); framing follows RFC 9112 and is strict
+//!   where request smuggling lives: `Transfer-Encoding` together with `Content-Length`,
+//!   differing `Content-Length`s, an empty or overlong chunk size, a chunk longer than
+//!   declared, or a transfer coding other than `chunked` are refused (400, or 501 for an
+//!   unknown coding), and the connection is closed.
+//!
+//! The request body is read by whoever polls it (the handler, or the upstream client's
+//! task when a proxied body streams to a backend) through the connection's shared state;
+//! the lock is never held across an await. When the handler answers before the body has
+//! been read, the part already received is skipped and the connection kept; otherwise the
+//! answer carries `Connection: close`, and the rest of the upload is read and discarded for
+//! a moment after it (a lingering close), so that the client sees the answer and not a reset.
+
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::{Method, StatusCode, Version};
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
+use tokio::time::{Instant, Sleep};
+
+use crate::Response;
+
+/// The most bytes a request head (request line and headers) may take. A little over API
+/// Gateway's 10,240-byte limit, so that heads just over it are parsed and answered with
+/// API Gateway's own 431 by the handler rather than cut off here.
+pub const MAX_HEAD: usize = 16 * 1024;
+/// The most header fields in a request head (hyper's default).
+const MAX_HEADERS: usize = 100;
+/// The longest chunk-size line (with extensions) and the most trailer bytes accepted.
+const MAX_CHUNK_LINE: usize = 1024;
+const MAX_TRAILERS: usize = 16 * 1024;
+/// Reads of a request body ask for at most this much at once.
+const BODY_READ: usize = 64 * 1024;
+/// The per-thread buffer silent connections are read through.
+const SCRATCH: usize = 16 * 1024;
+/// The HTTP/2 connection preface (prior knowledge, h2c).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// How long the rest of an unread upload is read and discarded after the answer.
+const LINGER: Duration = Duration::from_secs(2);
+/// The most bytes discarded that way.
+const LINGER_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A byte stream a connection is served over: TCP, or TLS over TCP.
+pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
+
+/// A type-erased stream: the connection code is compiled once, in this crate, not once
+/// per generated gateway and transport (one dynamic call per read or write).
+pub type BoxStream = Box<dyn Stream>;
+
+/// The future answering one request.
+pub type Answer = Pin<Box<dyn Future<Output = Response> + Send>>;
+
+/// What a connection calls for each request (the gateway's handler).
+pub type Service = Arc<dyn Fn(http::Request<RequestBody>, SocketAddr) -> Answer + Send + Sync>;
+
+thread_local! {
+    static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; SCRATCH].into_boxed_slice());
+    static DATE_CACHE: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [0u8; 29])) };
+}
+
+/// Reads what is available into the per-thread scratch buffer and copies it into `buf`:
+/// a connection waiting for its client holds no buffer of its own.
+fn poll_read_scratch(
+    io: &mut BoxStream,
+    buf: &mut BytesMut,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    SCRATCH_BUF.with(|s| {
+        let mut s = s.borrow_mut();
+        let mut rb = ReadBuf::new(&mut s[..]);
+        match Pin::new(&mut **io).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => {
+                let n = rb.filled().len();
+                buf.extend_from_slice(rb.filled());
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+}
+
+/// Reads into `buf` itself (a request head or body under way).
+fn poll_read_into(
+    io: &mut BoxStream,
+    buf: &mut BytesMut,
+    want: usize,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    if buf.capacity() == buf.len() {
+        buf.reserve(want.clamp(1024, BODY_READ));
+    }
+    tokio_util::io::poll_read_buf(Pin::new(&mut **io), cx, buf)
+}
+
+/// The RFC 7231 date of the current second, formatted once per second per thread.
+fn write_date(out: &mut Vec<u8>) {
+    let now = std::time::SystemTime::now();
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    DATE_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != secs {
+            let s = httpdate::fmt_http_date(now);
+            if s.len() == 29 {
+                c.1.copy_from_slice(s.as_bytes());
+                c.0 = secs;
+            } else {
+                out.extend_from_slice(s.as_bytes());
+                return;
+            }
+        }
+        out.extend_from_slice(&c.1);
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Draining
+
+/// A worker's drain signal: once started, idle connections close, requests in flight are
+/// answered with `Connection: close`, and [`Drain::requests_done`] tells when none is left.
+#[derive(Clone, Default)]
+pub struct Drain(Arc<DrainState>);
+
+#[derive(Default)]
+struct DrainState {
+    draining: AtomicBool,
+    started: Notify,
+    busy: AtomicUsize,
+    done: Notify,
+}
+
+impl Drain {
+    /// Starts draining.
+    pub fn start(&self) {
+        self.0.draining.store(true, Ordering::SeqCst);
+        self.0.started.notify_waiters();
+        self.0.done.notify_waiters();
+    }
+
+    fn draining(&self) -> bool {
+        self.0.draining.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once draining has started and no request is in flight.
+    pub async fn requests_done(&self) {
+        loop {
+            let done = self.0.done.notified();
+            tokio::pin!(done);
+            done.as_mut().enable();
+            if self.draining() && self.0.busy.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            done.await;
+        }
+    }
+
+    fn busy(&self) -> Busy<'_> {
+        self.0.busy.fetch_add(1, Ordering::SeqCst);
+        Busy(self)
+    }
+}
+
+/// A request in flight.
+struct Busy<'a>(&'a Drain);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        if self.0 .0.busy.fetch_sub(1, Ordering::SeqCst) == 1 && self.0.draining() {
+            self.0 .0.done.notify_waiters();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Protocol detection
+
+/// What a new plaintext connection speaks.
+pub enum Start {
+    /// The client went away (or stayed silent past the first-byte timeout) before a
+    /// request.
+    Closed,
+    /// HTTP/1: serve it with [`serve`], starting from these bytes.
+    Http1(BoxStream, BytesMut),
+    /// The HTTP/2 preface: hand the stream (which replays what was read) to hyper.
+    Http2(Prefixed),
+}
+
+/// Reads a new connection's first bytes — through the scratch buffer, so that a silent
+/// connection holds no buffer — and tells HTTP/1 from the HTTP/2 preface.
+pub async fn start(mut io: BoxStream) -> Start {
+    let mut buf = BytesMut::new();
+    loop {
+        match poll_fn(|cx| poll_read_scratch(&mut io, &mut buf, cx)).await {
+            Ok(0) | Err(_) => return Start::Closed,
+            Ok(_) => {}
+        }
+        let n = buf.len().min(H2_PREFACE.len());
+        if buf[..n] != H2_PREFACE[..n] {
+            return Start::Http1(io, buf);
+        }
+        if n == H2_PREFACE.len() {
+            return Start::Http2(Prefixed {
+                pre: buf.freeze(),
+                io,
+            });
+        }
+    }
+}
+
+/// A stream that first replays bytes already read from it.
+pub struct Prefixed {
+    pre: Bytes,
+    io: BoxStream,
+}
+
+impl AsyncRead for Prefixed {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.pre.is_empty() {
+            let n = self.pre.len().min(buf.remaining());
+            buf.put_slice(&self.pre[..n]);
+            self.pre.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut *self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Prefixed {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.io).poll_shutdown(cx)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Request heads
+
+/// How the current request's body is delimited, and how far it has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// `Content-Length`: bytes still to come.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked(Chunk),
+    /// The body has been read to its end.
+    Done,
+    /// The body's framing was broken, the connection failed, or the connection moved on
+    /// without it: no further byte of it can be read.
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Expecting a chunk-size line.
+    Size,
+    /// Inside a chunk: bytes left.
+    Data(u64),
+    /// After a chunk's data: its CRLF.
+    DataEnd,
+    /// After the last chunk: trailer fields until an empty line (bytes seen so far).
+    Trailers(usize),
+}
+
+/// A parsed request head.
+struct Head {
+    parts: http::request::Parts,
+    framing: Framing,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+/// The outcome of parsing the buffered bytes as a request head.
+enum Parsed {
+    Head(Box<Head>),
+    Partial,
+    Reject(StatusCode),
+}
+
+fn parse_head(buf: &mut BytesMut) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(httparse::Error::TooManyHeaders) => {
+            return Parsed::Reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        }
+        Err(_) => return Parsed::Reject(StatusCode::BAD_REQUEST),
+    };
+    let version = match req.version {
+        Some(0) => Version::HTTP_10,
+        Some(1) => Version::HTTP_11,
+        _ => return Parsed::Reject(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
+    };
+    let Ok(method) = Method::from_bytes(req.method.unwrap_or_default().as_bytes()) else {
+        return Parsed::Reject(StatusCode::BAD_REQUEST);
+    };
+    // Where the target and each field sit in the buffer, so that the head can be frozen
+    // and its parts shared rather than copied.
+    let base = buf.as_ptr() as usize;
+    let offset = |s: &[u8]| (s.as_ptr() as usize - base, s.len());
+    let target = offset(req.path.unwrap_or_default().as_bytes());
+    let count = req.headers.len();
+    let mut fields = [((0usize, 0usize), (0usize, 0usize)); MAX_HEADERS];
+    for (slot, h) in fields.iter_mut().zip(req.headers.iter()) {
+        *slot = (offset(h.name.as_bytes()), offset(h.value));
+    }
+    let head = buf.split_to(len).freeze();
+    let Ok(uri) = http::Uri::from_maybe_shared(head.slice(target.0..target.0 + target.1)) else {
+        return Parsed::Reject(StatusCode::BAD_REQUEST);
+    };
+    let mut map = http::HeaderMap::with_capacity(count);
+    for &((n, nl), (v, vl)) in &fields[..count] {
+        let Ok(name) = HeaderName::from_bytes(&head[n..n + nl]) else {
+            return Parsed::Reject(StatusCode::BAD_REQUEST);
+        };
+        let Ok(value) = HeaderValue::from_maybe_shared(head.slice(v..v + vl)) else {
+            return Parsed::Reject(StatusCode::BAD_REQUEST);
+        };
+        map.append(name, value);
+    }
+    let framing = match framing(&map, version) {
+        Ok(f) => f,
+        Err(status) => return Parsed::Reject(status),
+    };
+    let (close, keep) = connection_tokens(&map);
+    let keep_alive = !close && (version == Version::HTTP_11 || keep);
+    let expect_continue = version == Version::HTTP_11
+        && framing != Framing::Length(0)
+        && map
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let mut parts = http::Request::new(()).into_parts().0;
+    parts.method = method;
+    parts.uri = uri;
+    parts.version = version;
+    parts.headers = map;
+    Parsed::Head(Box::new(Head {
+        parts,
+        framing,
+        keep_alive,
+        expect_continue,
+    }))
+}
+
+/// The comma-separated tokens of every `name` field, trimmed.
+fn tokens(map: &http::HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
+    map.get_all(name)
+        .into_iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|t| !t.is_empty())
+}
+
+/// `Connection: close` and `Connection: keep-alive` among a head's tokens.
+fn connection_tokens(map: &http::HeaderMap) -> (bool, bool) {
+    let (mut close, mut keep) = (false, false);
+    for t in tokens(map, CONNECTION) {
+        close |= t.eq_ignore_ascii_case(b"close");
+        keep |= t.eq_ignore_ascii_case(b"keep-alive");
+    }
+    (close, keep)
+}
+
+/// The request body's framing (RFC 9112 §6), refusing what smuggling is made of.
+fn framing(map: &http::HeaderMap, version: Version) -> Result<Framing, StatusCode> {
+    if map.contains_key(TRANSFER_ENCODING) {
+        // Both framings at once, or chunked in HTTP/1.0: the two ends of a chain of
+        // servers may disagree on where this request ends.
+        if map.contains_key(CONTENT_LENGTH) || version == Version::HTTP_10 {
+            return Err(StatusCode::BAD_REQUEST);
+        }
+        let codings: Vec<&[u8]> = tokens(map, TRANSFER_ENCODING).collect();
+        return match codings.as_slice() {
+            [one] if one.eq_ignore_ascii_case(b"chunked") => Ok(Framing::Chunked(Chunk::Size)),
+            // Chunked last, after a coding the gateway cannot undo (gzip, …).
+            [.., last] if last.eq_ignore_ascii_case(b"chunked") => Err(StatusCode::NOT_IMPLEMENTED),
+            // Without chunked last, a request's length cannot be known.
+            _ => Err(StatusCode::BAD_REQUEST),
+        };
+    }
+    let mut length: Option<u64> = None;
+    for t in tokens(map, CONTENT_LENGTH) {
+        let n = parse_length(t).ok_or(StatusCode::BAD_REQUEST)?;
+        if length.is_some_and(|l| l != n) {
+            return Err(StatusCode::BAD_REQUEST);
+        }
+        length = Some(n);
+    }
+    // A Content-Length field with no value at all.
+    if length.is_none() && map.contains_key(CONTENT_LENGTH) {
+        return Err(StatusCode::BAD_REQUEST);
+    }
+    Ok(Framing::Length(length.unwrap_or(0)))
+}
+
+/// `1*DIGIT`, at most 19 digits (fits a u64).
+fn parse_length(t: &[u8]) -> Option<u64> {
+    if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(t).ok()?.parse().ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// The connection's shared state and the request body
+
+/// One step of decoding the buffered body bytes.
+enum Step {
+    Data(Bytes),
+    NeedMore(usize),
+    End,
+    Bad,
+}
+
+struct Shared {
+    io: BoxStream,
+    buf: BytesMut,
+    framing: Framing,
+    /// Bytes of `100 Continue` still to send before the body is read (`None`: none owed).
+    continue_sent: Option<usize>,
+}
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+impl Shared {
+    /// Decodes what is buffered.
+    fn step(&mut self) -> Step {
+        loop {
+            match self.framing {
+                Framing::Done => return Step::End,
+                Framing::Failed => return Step::Bad,
+                Framing::Length(0) => {
+                    self.framing = Framing::Done;
+                    return Step::End;
+                }
+                Framing::Length(n) => {
+                    if self.buf.is_empty() {
+                        return Step::NeedMore(usize::try_from(n).unwrap_or(usize::MAX));
+                    }
+                    let take = self.buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+                    self.framing = Framing::Length(n - take as u64);
+                    return Step::Data(self.buf.split_to(take).freeze());
+                }
+                Framing::Chunked(Chunk::Size) => {
+                    if self.buf.is_empty() {
+                        return Step::NeedMore(16);
+                    }
+                    // httparse takes an empty size as 0: at least one digit is required.
+                    if !self.buf[0].is_ascii_hexdigit() {
+                        return self.fail();
+                    }
+                    match httparse::parse_chunk_size(&self.buf) {
+                        Ok(httparse::Status::Complete((used, size))) if used <= MAX_CHUNK_LINE => {
+                            self.buf.advance(used);
+                            self.framing = Framing::Chunked(if size == 0 {
+                                Chunk::Trailers(0)
+                            } else {
+                                Chunk::Data(size)
+                            });
+                        }
+                        Ok(httparse::Status::Partial) if self.buf.len() < MAX_CHUNK_LINE => {
+                            return Step::NeedMore(16)
+                        }
+                        _ => return self.fail(),
+                    }
+                }
+                Framing::Chunked(Chunk::Data(n)) => {
+                    if self.buf.is_empty() {
+                        return Step::NeedMore(usize::try_from(n).unwrap_or(usize::MAX));
+                    }
+                    let take = self.buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+                    let left = n - take as u64;
+                    self.framing = Framing::Chunked(if left == 0 {
+                        Chunk::DataEnd
+                    } else {
+                        Chunk::Data(left)
+                    });
+                    return Step::Data(self.buf.split_to(take).freeze());
+                }
+                Framing::Chunked(Chunk::DataEnd) => {
+                    if self.buf.len() < 2 {
+                        if self.buf.first().is_some_and(|&b| b != b'\r') {
+                            return self.fail();
+                        }
+                        return Step::NeedMore(2);
+                    }
+                    if &self.buf[..2] != b"\r\n" {
+                        return self.fail();
+                    }
+                    self.buf.advance(2);
+                    self.framing = Framing::Chunked(Chunk::Size);
+                }
+                Framing::Chunked(Chunk::Trailers(seen)) => {
+                    let Some(at) = self.buf.windows(2).position(|w| w == b"\r\n") else {
+                        if seen + self.buf.len() > MAX_TRAILERS {
+                            return self.fail();
+                        }
+                        return Step::NeedMore(64);
+                    };
+                    self.buf.advance(at + 2);
+                    if at == 0 {
+                        self.framing = Framing::Done;
+                        return Step::End;
+                    }
+                    if seen + at + 2 > MAX_TRAILERS {
+                        return self.fail();
+                    }
+                    self.framing = Framing::Chunked(Chunk::Trailers(seen + at + 2));
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self) -> Step {
+        self.framing = Framing::Failed;
+        Step::Bad
+    }
+
+    /// The next piece of the body, reading from the connection as needed.
+    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, BodyError>>> {
+        // `Expect: 100-continue`: the client sends the body once told to.
+        while let Some(sent) = self.continue_sent.filter(|&s| s < CONTINUE.len()) {
+            if self.framing == Framing::Failed {
+                break;
+            }
+            match Pin::new(&mut *self.io).poll_write(cx, &CONTINUE[sent..]) {
+                Poll::Ready(Ok(n)) if n > 0 => self.continue_sent = Some(sent + n),
+                Poll::Ready(_) => self.framing = Framing::Failed,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        loop {
+            match self.step() {
+                Step::Data(b) => return Poll::Ready(Some(Ok(b))),
+                Step::End => return Poll::Ready(None),
+                Step::Bad => return Poll::Ready(Some(Err(BodyError))),
+                Step::NeedMore(want) => {
+                    match poll_read_into(&mut self.io, &mut self.buf, want, cx) {
+                        Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                            self.framing = Framing::Failed;
+                            return Poll::Ready(Some(Err(BodyError)));
+                        }
+                        Poll::Ready(Ok(_)) => {}
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+            }
+        }
+    }
+
+    /// After the answer: skips the rest of an unread body if it has all arrived already.
+    /// `false` when it has not (the connection cannot be reused) or it was broken.
+    fn skip_buffered_body(&mut self) -> bool {
+        if self.continue_sent == Some(0) {
+            // `Expect: 100-continue` never answered: the client holds the body back.
+            return matches!(self.framing, Framing::Done | Framing::Length(0));
+        }
+        loop {
+            match self.step() {
+                Step::Data(_) => {}
+                Step::End => return true,
+                Step::Bad | Step::NeedMore(_) => {
+                    self.framing = Framing::Failed;
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// The connection's state, shared by the connection and the request body being read.
+type SharedConn = Arc<Mutex<Shared>>;
+
+fn lock(c: &SharedConn) -> MutexGuard<'_, Shared> {
+    c.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The request body could not be read: broken framing, or the connection failed or ended
+/// before it did. [`crate::body::ClientBody`] turns this into the client's 400.
+#[derive(Debug)]
+pub struct BodyError;
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("malformed or incomplete request body")
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+/// A request's body, read from its connection as it is polled.
+pub struct RequestBody {
+    conn: Option<SharedConn>,
+    /// `Content-Length` bytes not yet delivered (`None`: chunked).
+    left: Option<u64>,
+    ended: bool,
+}
+
+impl RequestBody {
+    /// Whether the request has no body at all.
+    pub fn is_empty(&self) -> bool {
+        self.conn.is_none()
+    }
+}
+
+impl HttpBody for RequestBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        let Some(conn) = this.conn.as_ref().filter(|_| !this.ended) else {
+            return Poll::Ready(None);
+        };
+        let polled = lock(conn).poll_body(cx);
+        match polled {
+            Poll::Ready(Some(Ok(data))) => {
+                if let Some(left) = this.left.as_mut() {
+                    *left -= data.len() as u64;
+                }
+                Poll::Ready(Some(Ok(Frame::data(data))))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.ended = true;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(None) => {
+                this.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.conn.is_none() || self.ended || self.left == Some(0)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (self.conn.is_none(), self.left) {
+            (true, _) => SizeHint::with_exact(0),
+            (false, Some(n)) => SizeHint::with_exact(n),
+            (false, None) => SizeHint::default(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Serving
+
+/// Timeouts of an HTTP/1 connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// From the end of one answer (or the connection's start) until the next request head
+    /// has arrived in full.
+    pub head_timeout: Duration,
+}
+
+/// Serves HTTP/1.1 requests on `io` until the client closes, a timeout passes, the
+/// framing breaks, or the worker drains. `buf` holds bytes already read.
+pub async fn serve(
+    io: BoxStream,
+    buf: BytesMut,
+    peer: SocketAddr,
+    settings: Settings,
+    drain: Drain,
+    service: Service,
+) {
+    let conn: SharedConn = Arc::new(Mutex::new(Shared {
+        io,
+        buf,
+        framing: Framing::Done,
+        continue_sent: None,
+    }));
+    let mut timer: Option<Pin<Box<Sleep>>> = None;
+    loop {
+        let head = match read_head(&conn, &mut timer, settings.head_timeout, &drain).await {
+            Ok(Some(h)) => h,
+            Ok(None) => return,
+            Err(status) => {
+                let _ = write_response(&conn, reject(status), false, Version::HTTP_11, true).await;
+                linger(&conn).await;
+                return;
+            }
+        };
+        let busy = drain.busy();
+        let Head {
+            parts,
+            framing,
+            keep_alive,
+            expect_continue,
+        } = *head;
+        let head_request = parts.method == Method::HEAD;
+        let version = parts.version;
+        let body = {
+            let mut c = lock(&conn);
+            c.framing = framing;
+            c.continue_sent = expect_continue.then_some(0);
+            match framing {
+                Framing::Length(0) => RequestBody {
+                    conn: None,
+                    left: Some(0),
+                    ended: true,
+                },
+                Framing::Length(n) => RequestBody {
+                    conn: Some(conn.clone()),
+                    left: Some(n),
+                    ended: false,
+                },
+                _ => RequestBody {
+                    conn: Some(conn.clone()),
+                    left: None,
+                    ended: false,
+                },
+            }
+        };
+        let response = service(http::Request::from_parts(parts, body), peer).await;
+        let wants_close = response
+            .headers()
+            .get_all(CONNECTION)
+            .iter()
+            .any(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+        let body_done = lock(&conn).skip_buffered_body();
+        let close = !keep_alive || wants_close || drain.draining() || !body_done;
+        let written = write_response(&conn, response, head_request, version, close).await;
+        drop(busy);
+        if !matches!(written, Ok(true)) {
+            if written.is_ok() && !body_done {
+                linger(&conn).await;
+            } else {
+                let _ = poll_fn(|cx| Pin::new(&mut *lock(&conn).io).poll_shutdown(cx)).await;
+            }
+            return;
+        }
+        // Release the buffer of a connection that has nothing pending: it waits for its
+        // next request holding none (pipelined bytes stay).
+        let mut c = lock(&conn);
+        if c.buf.is_empty() {
+            c.buf = BytesMut::new();
+        }
+    }
+}
+
+/// Waits for and parses the next request head: `Ok(None)` when the connection ends
+/// quietly (closed, timed out or drained between requests), `Err` with the status to
+/// answer a head that cannot be served.
+async fn read_head(
+    conn: &SharedConn,
+    timer: &mut Option<Pin<Box<Sleep>>>,
+    timeout: Duration,
+    drain: &Drain,
+) -> Result<Option<Box<Head>>, StatusCode> {
+    let deadline = Instant::now() + timeout;
+    let drained = drain.0.started.notified();
+    tokio::pin!(drained);
+    drained.as_mut().enable();
+    loop {
+        let waiting_quietly = {
+            let mut c = lock(conn);
+            if !c.buf.is_empty() {
+                match parse_head(&mut c.buf) {
+                    Parsed::Head(h) => return Ok(Some(h)),
+                    Parsed::Reject(status) => return Err(status),
+                    Parsed::Partial if c.buf.len() >= MAX_HEAD => {
+                        return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+                    }
+                    Parsed::Partial => false,
+                }
+            } else {
+                true
+            }
+        };
+        if waiting_quietly && drain.draining() {
+            return Ok(None);
+        }
+        let read = poll_fn(|cx| {
+            let mut c = lock(conn);
+            let c = &mut *c;
+            let polled = if c.buf.is_empty() {
+                poll_read_scratch(&mut c.io, &mut c.buf, cx)
+            } else {
+                poll_read_into(&mut c.io, &mut c.buf, 4096, cx)
+            };
+            match polled {
+                Poll::Ready(r) => return Poll::Ready(Some(r)),
+                Poll::Pending => {}
+            }
+            if c.buf.is_empty() && drained.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if t.deadline() != deadline {
+                t.as_mut().reset(deadline);
+            }
+            match t.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        match read {
+            Some(Ok(n)) if n > 0 => {}
+            // Closed, failed, timed out, or drained: a partial head gets no answer
+            // (as hyper's header-read timeout did).
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// The answer to a head that cannot be served, in API Gateway's style.
+fn reject(status: StatusCode) -> Response {
+    if status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE {
+        return crate::responses::header_too_large();
+    }
+    let message = status.canonical_reason().unwrap_or("Bad Request");
+    let mut r = http::Response::new(crate::full(format!(r#"{{"message": "{message}"}}"#)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// Encodes the status line and headers; returns the head and how the body is framed.
+fn encode_head(
+    response: &Response,
+    head_request: bool,
+    version: Version,
+    close: bool,
+) -> (Vec<u8>, BodyFraming) {
+    let status = response.status();
+    let headers = response.headers();
+    let no_body = head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let exact = response.body().size_hint().exact();
+    let framing = if no_body {
+        BodyFraming::None
+    } else if let Some(n) = exact {
+        BodyFraming::Length(n)
+    } else if version == Version::HTTP_10 {
+        // HTTP/1.0 has no chunked coding: the end of the connection ends the body.
+        BodyFraming::UntilClose
+    } else {
+        BodyFraming::Chunked
+    };
+    let mut out = Vec::with_capacity(160 + headers.len() * 40);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let mut has_date = false;
+    let mut has_length = false;
+    for (name, value) in headers {
+        if name == CONNECTION || name == TRANSFER_ENCODING || name.as_str() == "keep-alive" {
+            continue;
+        }
+        if name == CONTENT_LENGTH {
+            // The body's own length decides, except where no body is sent: a HEAD answer
+            // or a 304 keeps the length the handler gave.
+            let keep = framing == BodyFraming::None
+                && status != StatusCode::NO_CONTENT
+                && !status.is_informational();
+            if !keep || has_length {
+                continue;
+            }
+            has_length = true;
+        }
+        has_date |= name == DATE;
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        BodyFraming::Length(n) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        BodyFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        BodyFraming::UntilClose => {}
+        BodyFraming::None => {
+            if head_request && !has_length && status != StatusCode::NO_CONTENT {
+                if let Some(n) = exact {
+                    out.extend_from_slice(b"content-length: ");
+                    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+        }
+    }
+    if !has_date {
+        out.extend_from_slice(b"date: ");
+        write_date(&mut out);
+        out.extend_from_slice(b"\r\n");
+    }
+    if close || framing == BodyFraming::UntilClose {
+        out.extend_from_slice(b"connection: close\r\n");
+    } else if version == Version::HTTP_10 {
+        out.extend_from_slice(b"connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    (out, framing)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFraming {
+    None,
+    Length(u64),
+    Chunked,
+    /// HTTP/1.0 and a body of unknown length: the connection closes after it.
+    UntilClose,
+}
+
+/// Writes one answer; `Ok(true)` when the connection can serve another request. HTTP/1.0
+/// clients are answered in HTTP/1.1 form too, as nginx does, without chunked coding.
+async fn write_response(
+    conn: &SharedConn,
+    response: Response,
+    head_request: bool,
+    version: Version,
+    close: bool,
+) -> io::Result<bool> {
+    use http_body_util::BodyExt;
+    let (head, framing) = encode_head(&response, head_request, version, close);
+    let mut body = response.into_body();
+    match framing {
+        BodyFraming::None => {
+            drop(body);
+            write_all(conn, &[&head]).await?;
+        }
+        BodyFraming::Length(n) => {
+            let mut sent = 0u64;
+            let mut head = Some(head);
+            while sent < n {
+                let Some(frame) = body.frame().await else {
+                    break;
+                };
+                let frame = frame.map_err(io::Error::other)?;
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                let room = usize::try_from(n - sent).unwrap_or(usize::MAX);
+                let data = &data[..data.len().min(room)];
+                sent += data.len() as u64;
+                match head.take() {
+                    Some(h) => write_all(conn, &[&h, data]).await?,
+                    None => write_all(conn, &[data]).await?,
+                }
+            }
+            if let Some(h) = head {
+                write_all(conn, &[&h]).await?;
+            }
+            if sent < n {
+                // The body ended before its declared length: the client must not wait for
+                // bytes that will never come.
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "response body shorter than its length",
+                ));
+            }
+        }
+        BodyFraming::UntilClose => {
+            write_all(conn, &[&head]).await?;
+            while let Some(frame) = body.frame().await {
+                if let Ok(data) = frame.map_err(io::Error::other)?.into_data() {
+                    write_all(conn, &[&data]).await?;
+                }
+            }
+        }
+        BodyFraming::Chunked => {
+            write_all(conn, &[&head]).await?;
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(io::Error::other)?;
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                if data.is_empty() {
+                    continue;
+                }
+                let size = format!("{:x}\r\n", data.len());
+                write_all(conn, &[size.as_bytes(), &data, b"\r\n"]).await?;
+            }
+            write_all(conn, &[b"0\r\n\r\n"]).await?;
+        }
+    }
+    poll_fn(|cx| Pin::new(&mut *lock(conn).io).poll_flush(cx)).await?;
+    Ok(!close && framing != BodyFraming::UntilClose)
+}
+
+/// Writes all of `parts`, in one vectored write where the stream takes it.
+async fn write_all(conn: &SharedConn, parts: &[&[u8]]) -> io::Result<()> {
+    let mut skip = 0usize;
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    while skip < total {
+        let n = poll_fn(|cx| {
+            let mut c = lock(conn);
+            let mut slices = [io::IoSlice::new(&[]); 3];
+            let mut k = 0;
+            let mut at = 0;
+            for p in parts {
+                let end = at + p.len();
+                if end > skip && k < slices.len() {
+                    let from = skip.saturating_sub(at);
+                    slices[k] = io::IoSlice::new(&p[from..]);
+                    k += 1;
+                }
+                at = end;
+            }
+            Pin::new(&mut *c.io).poll_write_vectored(cx, &slices[..k])
+        })
+        .await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        skip += n;
+    }
+    Ok(())
+}
+
+/// After an answer sent before the request's body was read: stop sending, then read and
+/// discard what the client still sends for a moment, so that closing does not reset the
+/// connection under an answer the client has not read yet.
+async fn linger(conn: &SharedConn) {
+    let _ = poll_fn(|cx| Pin::new(&mut *lock(conn).io).poll_shutdown(cx)).await;
+    let discard = async {
+        let mut total = 0u64;
+        loop {
+            let read = poll_fn(|cx| {
+                let mut c = lock(conn);
+                let c = &mut *c;
+                c.buf.clear();
+                poll_read_scratch(&mut c.io, &mut c.buf, cx)
+            })
+            .await;
+            match read {
+                Ok(n) if n > 0 && total < LINGER_BYTES => total += n as u64,
+                _ => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, discard).await;
+}
+
+#[cfg(test)]
+mod tests;
