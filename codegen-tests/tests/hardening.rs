@@ -674,3 +674,61 @@ async fn drain_closes_idle_connections() {
     assert_eq!(n, 0);
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+/// A backend that answers every connection's first request with `answer`, then closes.
+async fn scripted_backend(answer: &'static [u8]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(answer).await;
+            });
+        }
+    });
+    addr
+}
+
+/// The worker's HTTP/1 client reads every framing a backend may use, skips interim
+/// answers, and refuses framing that could be read two ways.
+#[tokio::test]
+async fn backend_response_framings() {
+    for (answer, status, body) in [
+        (
+            &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nx-trailer: 1\r\n\r\n"[..],
+            200,
+            "hello world",
+        ),
+        (
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok",
+            201,
+            "ok",
+        ),
+        (b"HTTP/1.0 200 OK\r\nx-a: b\r\n\r\nuntil the end", 200, "until the end"),
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok",
+            502,
+            "",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+            502,
+            "",
+        ),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nab", 502, ""),
+        // No response head at all: a network failure, as before (504).
+        (b"not http at all\r\n\r\n", 504, ""),
+    ] {
+        let backend = scripted_backend(answer).await;
+        let gw = gateway_with(Some(backend), |_| {}).await;
+        let r = get(gw.addr, "/proxy/x").await;
+        let shown = String::from_utf8_lossy(answer);
+        assert_eq!(r.status, status, "{shown}: {}", r.text());
+        if status == 200 || status == 201 {
+            assert_eq!(r.text(), body, "{shown}");
+        }
+        gw.shutdown().await.unwrap();
+    }
+}

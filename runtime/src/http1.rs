@@ -293,7 +293,7 @@ impl AsyncWrite for Prefixed {
 
 /// How the current request's body is delimited, and how far it has been read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
+pub(crate) enum Framing {
     /// `Content-Length`: bytes still to come.
     Length(u64),
     /// `Transfer-Encoding: chunked`.
@@ -306,7 +306,7 @@ enum Framing {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunk {
+pub(crate) enum Chunk {
     /// Expecting a chunk-size line.
     Size,
     /// Inside a chunk: bytes left.
@@ -400,7 +400,7 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
 }
 
 /// The comma-separated tokens of every `name` field, trimmed.
-fn tokens(map: &http::HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn tokens(map: &http::HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
     map.get_all(name)
         .into_iter()
         .flat_map(|v| v.as_bytes().split(|&b| b == b','))
@@ -409,7 +409,7 @@ fn tokens(map: &http::HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]
 }
 
 /// `Connection: close` and `Connection: keep-alive` among a head's tokens.
-fn connection_tokens(map: &http::HeaderMap) -> (bool, bool) {
+pub(crate) fn connection_tokens(map: &http::HeaderMap) -> (bool, bool) {
     let (mut close, mut keep) = (false, false);
     for t in tokens(map, CONNECTION) {
         close |= t.eq_ignore_ascii_case(b"close");
@@ -451,7 +451,7 @@ fn framing(map: &http::HeaderMap, version: Version) -> Result<Framing, StatusCod
 }
 
 /// `1*DIGIT`, at most 19 digits (fits a u64).
-fn parse_length(t: &[u8]) -> Option<u64> {
+pub(crate) fn parse_length(t: &[u8]) -> Option<u64> {
     if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -462,7 +462,7 @@ fn parse_length(t: &[u8]) -> Option<u64> {
 // The connection's shared state and the request body
 
 /// One step of decoding the buffered body bytes.
-enum Step {
+pub(crate) enum Step {
     Data(Bytes),
     NeedMore(usize),
     End,
@@ -479,98 +479,103 @@ struct Shared {
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-impl Shared {
-    /// Decodes what is buffered.
-    fn step(&mut self) -> Step {
-        loop {
-            match self.framing {
-                Framing::Done => return Step::End,
-                Framing::Failed => return Step::Bad,
-                Framing::Length(0) => {
-                    self.framing = Framing::Done;
+/// Decodes what `buf` holds of a message body framed as `framing` (shared by the server's
+/// request bodies and the upstream client's response bodies).
+pub(crate) fn step(framing: &mut Framing, buf: &mut BytesMut) -> Step {
+    loop {
+        match *framing {
+            Framing::Done => return Step::End,
+            Framing::Failed => return Step::Bad,
+            Framing::Length(0) => {
+                *framing = Framing::Done;
+                return Step::End;
+            }
+            Framing::Length(n) => {
+                if buf.is_empty() {
+                    return Step::NeedMore(usize::try_from(n).unwrap_or(usize::MAX));
+                }
+                let take = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+                *framing = Framing::Length(n - take as u64);
+                return Step::Data(buf.split_to(take).freeze());
+            }
+            Framing::Chunked(Chunk::Size) => {
+                if buf.is_empty() {
+                    return Step::NeedMore(16);
+                }
+                // httparse takes an empty size as 0: at least one digit is required.
+                if !buf[0].is_ascii_hexdigit() {
+                    return fail(framing);
+                }
+                match httparse::parse_chunk_size(buf) {
+                    Ok(httparse::Status::Complete((used, size))) if used <= MAX_CHUNK_LINE => {
+                        buf.advance(used);
+                        *framing = Framing::Chunked(if size == 0 {
+                            Chunk::Trailers(0)
+                        } else {
+                            Chunk::Data(size)
+                        });
+                    }
+                    Ok(httparse::Status::Partial) if buf.len() < MAX_CHUNK_LINE => {
+                        return Step::NeedMore(16)
+                    }
+                    _ => return fail(framing),
+                }
+            }
+            Framing::Chunked(Chunk::Data(n)) => {
+                if buf.is_empty() {
+                    return Step::NeedMore(usize::try_from(n).unwrap_or(usize::MAX));
+                }
+                let take = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+                let left = n - take as u64;
+                *framing = Framing::Chunked(if left == 0 {
+                    Chunk::DataEnd
+                } else {
+                    Chunk::Data(left)
+                });
+                return Step::Data(buf.split_to(take).freeze());
+            }
+            Framing::Chunked(Chunk::DataEnd) => {
+                if buf.len() < 2 {
+                    if buf.first().is_some_and(|&b| b != b'\r') {
+                        return fail(framing);
+                    }
+                    return Step::NeedMore(2);
+                }
+                if &buf[..2] != b"\r\n" {
+                    return fail(framing);
+                }
+                buf.advance(2);
+                *framing = Framing::Chunked(Chunk::Size);
+            }
+            Framing::Chunked(Chunk::Trailers(seen)) => {
+                let Some(at) = buf.windows(2).position(|w| w == b"\r\n") else {
+                    if seen + buf.len() > MAX_TRAILERS {
+                        return fail(framing);
+                    }
+                    return Step::NeedMore(64);
+                };
+                buf.advance(at + 2);
+                if at == 0 {
+                    *framing = Framing::Done;
                     return Step::End;
                 }
-                Framing::Length(n) => {
-                    if self.buf.is_empty() {
-                        return Step::NeedMore(usize::try_from(n).unwrap_or(usize::MAX));
-                    }
-                    let take = self.buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
-                    self.framing = Framing::Length(n - take as u64);
-                    return Step::Data(self.buf.split_to(take).freeze());
+                if seen + at + 2 > MAX_TRAILERS {
+                    return fail(framing);
                 }
-                Framing::Chunked(Chunk::Size) => {
-                    if self.buf.is_empty() {
-                        return Step::NeedMore(16);
-                    }
-                    // httparse takes an empty size as 0: at least one digit is required.
-                    if !self.buf[0].is_ascii_hexdigit() {
-                        return self.fail();
-                    }
-                    match httparse::parse_chunk_size(&self.buf) {
-                        Ok(httparse::Status::Complete((used, size))) if used <= MAX_CHUNK_LINE => {
-                            self.buf.advance(used);
-                            self.framing = Framing::Chunked(if size == 0 {
-                                Chunk::Trailers(0)
-                            } else {
-                                Chunk::Data(size)
-                            });
-                        }
-                        Ok(httparse::Status::Partial) if self.buf.len() < MAX_CHUNK_LINE => {
-                            return Step::NeedMore(16)
-                        }
-                        _ => return self.fail(),
-                    }
-                }
-                Framing::Chunked(Chunk::Data(n)) => {
-                    if self.buf.is_empty() {
-                        return Step::NeedMore(usize::try_from(n).unwrap_or(usize::MAX));
-                    }
-                    let take = self.buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
-                    let left = n - take as u64;
-                    self.framing = Framing::Chunked(if left == 0 {
-                        Chunk::DataEnd
-                    } else {
-                        Chunk::Data(left)
-                    });
-                    return Step::Data(self.buf.split_to(take).freeze());
-                }
-                Framing::Chunked(Chunk::DataEnd) => {
-                    if self.buf.len() < 2 {
-                        if self.buf.first().is_some_and(|&b| b != b'\r') {
-                            return self.fail();
-                        }
-                        return Step::NeedMore(2);
-                    }
-                    if &self.buf[..2] != b"\r\n" {
-                        return self.fail();
-                    }
-                    self.buf.advance(2);
-                    self.framing = Framing::Chunked(Chunk::Size);
-                }
-                Framing::Chunked(Chunk::Trailers(seen)) => {
-                    let Some(at) = self.buf.windows(2).position(|w| w == b"\r\n") else {
-                        if seen + self.buf.len() > MAX_TRAILERS {
-                            return self.fail();
-                        }
-                        return Step::NeedMore(64);
-                    };
-                    self.buf.advance(at + 2);
-                    if at == 0 {
-                        self.framing = Framing::Done;
-                        return Step::End;
-                    }
-                    if seen + at + 2 > MAX_TRAILERS {
-                        return self.fail();
-                    }
-                    self.framing = Framing::Chunked(Chunk::Trailers(seen + at + 2));
-                }
+                *framing = Framing::Chunked(Chunk::Trailers(seen + at + 2));
             }
         }
     }
+}
 
-    fn fail(&mut self) -> Step {
-        self.framing = Framing::Failed;
-        Step::Bad
+fn fail(framing: &mut Framing) -> Step {
+    *framing = Framing::Failed;
+    Step::Bad
+}
+
+impl Shared {
+    fn step(&mut self) -> Step {
+        step(&mut self.framing, &mut self.buf)
     }
 
     /// The next piece of the body, reading from the connection as needed.

@@ -122,18 +122,24 @@ fn default_body(message: Option<&str>) -> String {
 
 /// `x-amzn-RequestId` (and `x-amz-apigw-id` on REST APIs) on every response.
 pub fn add_ids(r: &mut Response, cx: &Context, rest: bool) {
-    if let Ok(v) = HeaderValue::from_str(&cx.request_id) {
-        r.headers_mut().insert("x-amzn-requestid", v.clone());
-        if rest {
-            let short: String = cx
-                .request_id
-                .chars()
-                .filter(|c| *c != '-')
-                .take(16)
-                .collect();
-            if let Ok(id) = HeaderValue::from_str(&short) {
-                r.headers_mut().insert("x-amz-apigw-id", id);
-            }
+    const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+    const APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
+    let Ok(v) = HeaderValue::from_str(&cx.request_id) else {
+        return;
+    };
+    let headers = r.headers_mut();
+    headers.reserve(2);
+    headers.insert(REQUEST_ID, v);
+    if rest {
+        // The first 16 characters of the id without its dashes.
+        let mut short = [0u8; 16];
+        let mut n = 0;
+        for b in cx.request_id.bytes().filter(|&b| b != b'-').take(16) {
+            short[n] = b;
+            n += 1;
+        }
+        if let Ok(id) = HeaderValue::from_bytes(&short[..n]) {
+            headers.insert(APIGW_ID, id);
         }
     }
 }

@@ -18,32 +18,49 @@ use crate::{Body, Request, Response};
 
 pub use pool::{client, Client};
 
-/// Request headers API Gateway does not forward (hop-by-hop and a few of its own).
-const DROP_REQUEST: &[&str] = &[
-    "connection",
-    "content-length",
-    "content-md5",
-    "expect",
-    "host",
-    "keep-alive",
-    "max-forwards",
-    "proxy-authenticate",
-    "proxy-connection",
-    "server",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "www-authenticate",
+/// Request headers API Gateway does not forward (hop-by-hop and a few of its own); names
+/// made once, so that removing them hashes no string.
+const DROP_REQUEST: [HeaderName; 15] = [
+    http::header::CONNECTION,
+    http::header::CONTENT_LENGTH,
+    HeaderName::from_static("content-md5"),
+    http::header::EXPECT,
+    http::header::HOST,
+    HeaderName::from_static("keep-alive"),
+    http::header::MAX_FORWARDS,
+    http::header::PROXY_AUTHENTICATE,
+    HeaderName::from_static("proxy-connection"),
+    http::header::SERVER,
+    http::header::TE,
+    http::header::TRAILER,
+    http::header::TRANSFER_ENCODING,
+    http::header::UPGRADE,
+    http::header::WWW_AUTHENTICATE,
 ];
 
 /// Backend response headers API Gateway renames to `x-amzn-Remapped-<name>`.
-const REMAP_RESPONSE: &[(&str, &str)] = &[
-    ("connection", "x-amzn-remapped-connection"),
-    ("content-length", "x-amzn-remapped-content-length"),
-    ("date", "x-amzn-remapped-date"),
-    ("server", "x-amzn-remapped-server"),
+const REMAP_RESPONSE: [(HeaderName, HeaderName); 4] = [
+    (
+        http::header::CONNECTION,
+        HeaderName::from_static("x-amzn-remapped-connection"),
+    ),
+    (
+        http::header::CONTENT_LENGTH,
+        HeaderName::from_static("x-amzn-remapped-content-length"),
+    ),
+    (
+        http::header::DATE,
+        HeaderName::from_static("x-amzn-remapped-date"),
+    ),
+    (
+        http::header::SERVER,
+        HeaderName::from_static("x-amzn-remapped-server"),
+    ),
 ];
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// Why a backend call failed.
 #[derive(Debug)]
@@ -99,27 +116,23 @@ async fn exchange(
     }
     let exchange = async {
         // Plain HTTP/1 to an IP address: the worker's own pool; anything else: the client.
-        let (resp, reuse) = match pool::Local::eligible(&req) {
-            Some(addr) => {
-                let (resp, sender) = rt
-                    .local_pool
-                    .send(addr, req)
-                    .await
-                    .map_err(|e| failure(&*e))?;
-                (resp, Some((addr, sender)))
-            }
-            None => (rt.client.request(req).await.map_err(|e| failure(&e))?, None),
-        };
+        if let Some(addr) = pool::Local::eligible(&req) {
+            return rt
+                .local_pool
+                .exchange(addr, req, MAX_RESPONSE)
+                .await
+                .map_err(|e| match e {
+                    pool::LocalError::Send(e) => failure(&*e),
+                    pool::LocalError::Body(e) => Failure::Body(e),
+                });
+        }
+        let resp = rt.client.request(req).await.map_err(|e| failure(&e))?;
         let (parts, body) = resp.into_parts();
         let body = http_body_util::Limited::new(body, MAX_RESPONSE)
             .collect()
             .await
             .map_err(|e| Failure::Body(e.to_string()))?
             .to_bytes();
-        // The whole response is read: the connection can carry the next request.
-        if let Some((addr, sender)) = reuse {
-            rt.local_pool.give_back(addr, sender);
-        }
         Ok(Buffered {
             status: parts.status.as_u16(),
             headers: parts.headers,
@@ -241,7 +254,7 @@ pub async fn http_proxy(
     // Forward the client's headers in place (no copy), minus the ones API Gateway drops.
     let h = &mut parts.headers;
     for name in DROP_REQUEST {
-        h.remove(*name);
+        h.remove(&name);
     }
     forwarded_for(h, cx);
     trace_header(h, cx);
@@ -321,23 +334,22 @@ pub fn via_vpc_link(
 
 fn forwarded_for(h: &mut HeaderMap, cx: &Context) {
     let ip = cx.peer.ip().to_string();
-    let value = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    let value = match h.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prev) => format!("{prev}, {ip}"),
         None => ip,
     };
     if let Ok(v) = HeaderValue::from_str(&value) {
-        h.insert("x-forwarded-for", v);
+        h.insert(X_FORWARDED_FOR, v);
     }
 }
 
 fn remap_response_headers(h: &mut HeaderMap) {
     h.remove(http::header::TRANSFER_ENCODING);
     for (name, remapped) in REMAP_RESPONSE {
-        let values = match h.entry(*name) {
+        let values = match h.entry(&name) {
             http::header::Entry::Occupied(e) => e.remove_entry_mult().1.collect::<Vec<_>>(),
             http::header::Entry::Vacant(_) => continue,
         };
-        let remapped = HeaderName::from_static(remapped);
         for v in values {
             h.append(remapped.clone(), v);
         }
@@ -439,13 +451,13 @@ fn log_response(cx: &mut Context, exchanged: &Result<Buffered, Failure>) {
 fn trace_header(h: &mut HeaderMap, cx: &mut Context) {
     if let Some(t) = &mut cx.trace {
         if let Ok(v) = HeaderValue::from_str(&t.call_header()) {
-            h.insert("traceparent", v);
+            h.insert(TRACEPARENT, v);
         }
     }
-    if h.contains_key("x-amzn-trace-id") {
+    if h.contains_key(&X_AMZN_TRACE_ID) {
         return;
     }
     if let Some(v) = cx.trace_id().and_then(|t| HeaderValue::from_str(&t).ok()) {
-        h.insert("x-amzn-trace-id", v);
+        h.insert(X_AMZN_TRACE_ID, v);
     }
 }

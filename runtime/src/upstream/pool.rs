@@ -1,7 +1,11 @@
 //! The connection pool to HTTP backends (shared by a worker's requests): HTTP/1.1 and
 //! HTTP/2, plain and TLS with webpki roots, names resolved with hickory.
 
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::net::TcpStream;
 
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -50,24 +54,44 @@ pub fn client() -> Result<Client, String> {
 }
 
 /// A worker's own pool of plain HTTP/1.1 connections to backends named by IP address, the
-/// common case of a gateway in front of services (`http://10.0.3.7:8080`, VPC links): idle
-/// connections kept per address, taken and given back without the legacy client's shared
-/// pool, checkout futures and connector stack. Each worker has its own (its event loop is
-/// single-threaded, so the lock is never contended). Anything else (TLS, HTTP/2, host names
-/// to resolve) goes through [`Client`].
+/// common case of a gateway in front of services (`http://10.0.3.7:8080`, VPC links).
+///
+/// The exchange runs on the request's own task: the request head and body go out in one
+/// vectored write, the response is read and parsed (httparse, as hyper) into the header map
+/// the handler returns, and the connection goes back to the pool. hyper's client connection
+/// would add a task and a channel hop per request and parse the response into maps grown
+/// again later (issue 20). Each worker has its own pool (its event loop is single-threaded,
+/// so the lock is never contended). Anything else (TLS, HTTP/2, host names to resolve) goes
+/// through [`Client`].
 #[derive(Default)]
 pub struct Local {
-    idle: std::sync::Mutex<Vec<(std::net::SocketAddr, Sender)>>,
+    idle: std::sync::Mutex<Vec<(SocketAddr, TcpStream)>>,
 }
-
-type Sender = hyper::client::conn::http1::SendRequest<Body>;
 
 /// Idle connections kept per worker (all addresses).
 const MAX_IDLE: usize = 256;
+/// The most header fields in a backend's response head, and its most bytes.
+const MAX_HEADERS: usize = 100;
+const MAX_HEAD: usize = 64 * 1024;
+/// Room left in a response's header map for what the gateway adds (ids, remapped names).
+const EXTRA_HEADERS: usize = 8;
+
+/// Why an exchange with a backend failed.
+#[derive(Debug)]
+pub enum LocalError {
+    /// Before a complete response head: connecting, sending, or a broken head. Carries the
+    /// request body's own error when that was the cause (the client's fault).
+    Send(crate::BoxError),
+    /// The response body: too large, broken framing, or cut off.
+    Body(String),
+}
+
+/// A reused connection that turned out closed before any byte of an answer.
+struct Stale;
 
 impl Local {
     /// The address `req` goes to when the fast path serves it: `http://` to an IP literal.
-    pub fn eligible(req: &http::Request<Body>) -> Option<std::net::SocketAddr> {
+    pub fn eligible(req: &http::Request<Body>) -> Option<SocketAddr> {
         let uri = req.uri();
         if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
             return None;
@@ -79,59 +103,91 @@ impl Local {
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
         let ip: std::net::IpAddr = host.parse().ok()?;
-        Some(std::net::SocketAddr::new(ip, auth.port_u16().unwrap_or(80)))
+        Some(SocketAddr::new(ip, auth.port_u16().unwrap_or(80)))
     }
 
-    /// Sends `req` to `addr` on an idle connection, or a new one; the response head (its
-    /// body read by the caller, after which the connection is given back with
-    /// [`Local::give_back`]).
-    pub async fn send(
+    /// Sends `req` to `addr` on an idle connection, or a new one, and reads the whole
+    /// response (at most `max` body bytes).
+    pub async fn exchange(
         &self,
-        addr: std::net::SocketAddr,
+        addr: SocketAddr,
         req: http::Request<Body>,
-    ) -> Result<(http::Response<hyper::body::Incoming>, Sender), crate::BoxError> {
-        let (mut parts, body) = req.into_parts();
-        // Origin form on the wire, the backend's authority as `Host` (what the legacy client
-        // does for HTTP/1).
-        if !parts.headers.contains_key(http::header::HOST) {
-            if let Some(v) = parts
-                .uri
-                .authority()
-                .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+        max: usize,
+    ) -> Result<super::Buffered, LocalError> {
+        use http_body_util::BodyExt;
+        use hyper::body::Body as _;
+        let (parts, mut body) = req.into_parts();
+        let head_request = parts.method == http::Method::HEAD;
+        let length = body.size_hint().exact();
+        let head = encode_request(&parts, length);
+        // The first piece of the body goes out with the head; a body that is all in it can
+        // be sent again on a new connection if a pooled one turns out closed.
+        let first = match body.frame().await {
+            None => Bytes::new(),
+            Some(Ok(f)) => f.into_data().unwrap_or_default(),
+            Some(Err(e)) => return Err(LocalError::Send(e)),
+        };
+        // The rest of the body, if any, can be sent once only.
+        let mut rest = (!body.is_end_stream()).then_some(body);
+        let whole = rest.is_none();
+        while let Some(mut stream) = self.take(addr) {
+            match send(
+                &mut stream,
+                &head,
+                &first,
+                rest.take(),
+                length,
+                head_request,
+                max,
+            )
+            .await
             {
-                parts.headers.insert(http::header::HOST, v);
+                Ok((resp, reusable)) => {
+                    if reusable {
+                        self.give_back(addr, stream);
+                    }
+                    return Ok(resp);
+                }
+                Err(Retry::Stale) if whole => continue,
+                Err(Retry::Stale) => {
+                    return Err(LocalError::Send("the backend closed the connection".into()))
+                }
+                Err(Retry::Failed(e)) => return Err(e),
             }
         }
-        let origin = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .parse::<http::Uri>()
-            .unwrap_or_else(|_| http::Uri::from_static("/"));
-        parts.uri = origin;
-        let req = http::Request::from_parts(parts, body);
-        // An idle connection the backend closed meanwhile gives the request back unsent:
-        // it goes on a new connection then (as the legacy client retries).
-        let req = match self.take(addr) {
-            Some(mut sender) => match sender.try_send_request(req).await {
-                Ok(resp) => return Ok((resp, sender)),
-                Err(mut e) => match e.take_message() {
-                    Some(req) => req,
-                    None => return Err(e.into_error().into()),
-                },
-            },
-            None => req,
-        };
-        let mut sender = connect(addr).await?;
-        let resp = sender.send_request(req).await?;
-        Ok((resp, sender))
+        let mut stream = connect(addr).await.map_err(LocalError::Send)?;
+        match send(
+            &mut stream,
+            &head,
+            &first,
+            rest.take(),
+            length,
+            head_request,
+            max,
+        )
+        .await
+        {
+            Ok((resp, reusable)) => {
+                if reusable {
+                    self.give_back(addr, stream);
+                }
+                Ok(resp)
+            }
+            Err(Retry::Stale) => Err(LocalError::Send(
+                "the backend closed the connection without answering".into(),
+            )),
+            Err(Retry::Failed(e)) => Err(e),
+        }
     }
 
-    fn take(&self, addr: std::net::SocketAddr) -> Option<Sender> {
+    /// An idle connection to `addr` that is still open (nothing to read, no end of file).
+    fn take(&self, addr: SocketAddr) -> Option<TcpStream> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         while let Some(i) = idle.iter().rposition(|(a, _)| *a == addr) {
             let (_, s) = idle.swap_remove(i);
-            if s.is_ready() {
+            let mut probe = [0u8; 1];
+            if matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            {
                 return Some(s);
             }
         }
@@ -139,31 +195,346 @@ impl Local {
     }
 
     /// Keeps a connection whose exchange is complete for the next request to its address.
-    pub fn give_back(&self, addr: std::net::SocketAddr, sender: Sender) {
-        if sender.is_closed() {
-            return;
-        }
+    fn give_back(&self, addr: SocketAddr, stream: TcpStream) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < MAX_IDLE {
-            idle.push((addr, sender));
+            idle.push((addr, stream));
         }
     }
 }
 
-/// A new HTTP/1.1 connection to `addr` (10 s to connect, as the legacy client), its
-/// connection task spawned on this worker.
-async fn connect(addr: std::net::SocketAddr) -> Result<Sender, crate::BoxError> {
-    let stream = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::net::TcpStream::connect(addr),
-    )
-    .await
-    .map_err(|_| format!("connecting to {addr} timed out"))??;
+enum Retry {
+    /// A pooled connection was closed under the request: nothing was answered.
+    Stale,
+    Failed(LocalError),
+}
+
+impl From<Stale> for Retry {
+    fn from(_: Stale) -> Retry {
+        Retry::Stale
+    }
+}
+
+/// The request head in origin form, the backend's authority as `Host` when the request has
+/// none (as the legacy client does for HTTP/1), framing headers of its own.
+fn encode_request(parts: &http::request::Parts, length: Option<u64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + parts.headers.len() * 48);
+    out.extend_from_slice(parts.method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(
+        parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .as_bytes(),
+    );
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if !parts.headers.contains_key(http::header::HOST) {
+        if let Some(a) = parts.uri.authority() {
+            out.extend_from_slice(b"host: ");
+            out.extend_from_slice(a.as_str().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    for (name, value) in &parts.headers {
+        if name == http::header::CONTENT_LENGTH
+            || name == http::header::TRANSFER_ENCODING
+            || name == http::header::CONNECTION
+        {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match length {
+        // No body: a length only where the method has a body by nature (as hyper).
+        Some(0) => {
+            if matches!(
+                parts.method,
+                http::Method::POST | http::Method::PUT | http::Method::PATCH
+            ) {
+                out.extend_from_slice(b"content-length: 0\r\n");
+            }
+        }
+        Some(n) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        None => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// One exchange on `stream`: the head and first body piece, the rest of the body (`rest`),
+/// then the whole response. `Ok` with whether the connection can be reused.
+async fn send(
+    stream: &mut TcpStream,
+    head: &[u8],
+    first: &[u8],
+    rest: Option<Body>,
+    length: Option<u64>,
+    head_request: bool,
+    max: usize,
+) -> Result<(super::Buffered, bool), Retry> {
+    use http_body_util::BodyExt;
+    let chunked = length.is_none();
+    let size = format!("{:x}\r\n", first.len());
+    let sent = if !chunked {
+        write_all(stream, &[head, first]).await
+    } else if first.is_empty() {
+        write_all(stream, &[head]).await
+    } else {
+        write_all(stream, &[head, size.as_bytes(), first, b"\r\n"]).await
+    };
+    // A write that fails on a pooled connection: it was closed under us. A response may
+    // still be there (a backend that answers before reading the body and closes).
+    let mut write_failed = sent.is_err();
+    if let (false, Some(mut body)) = (write_failed, rest) {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| Retry::Failed(LocalError::Send(e)))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if data.is_empty() {
+                continue;
+            }
+            let r = if chunked {
+                let size = format!("{:x}\r\n", data.len());
+                write_all(stream, &[size.as_bytes(), &data, b"\r\n"]).await
+            } else {
+                write_all(stream, &[&data]).await
+            };
+            if r.is_err() {
+                write_failed = true;
+                break;
+            }
+        }
+    }
+    if chunked && !write_failed {
+        write_failed = write_all(stream, &[b"0\r\n\r\n"]).await.is_err();
+    }
+    let (resp, reusable) = read_response(stream, head_request, max).await?;
+    Ok((resp, reusable && !write_failed))
+}
+
+async fn write_all(stream: &mut TcpStream, parts: &[&[u8]]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut skip = 0;
+    while skip < total {
+        let mut slices = [std::io::IoSlice::new(&[]); 4];
+        let mut k = 0;
+        let mut at = 0;
+        for p in parts {
+            let end = at + p.len();
+            if end > skip && k < slices.len() {
+                slices[k] = std::io::IoSlice::new(&p[skip.saturating_sub(at)..]);
+                k += 1;
+            }
+            at = end;
+        }
+        let n = stream.write_vectored(&slices[..k]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        skip += n;
+    }
+    Ok(())
+}
+
+/// Reads one response: its head (skipping interim 1xx answers), then its whole body.
+async fn read_response(
+    stream: &mut TcpStream,
+    head_request: bool,
+    max: usize,
+) -> Result<(super::Buffered, bool), Retry> {
+    use crate::http1::{Framing, Step};
+    use tokio::io::AsyncReadExt;
+    let failed = |e: String| Retry::Failed(LocalError::Send(e.into()));
+    let mut buf = BytesMut::with_capacity(8192);
+    let mut got_any = false;
+    let (status, version, headers) = loop {
+        if !buf.is_empty() {
+            match parse_response(&mut buf) {
+                Ok(Some((status, _, _))) if status.is_informational() => {
+                    if status == http::StatusCode::SWITCHING_PROTOCOLS {
+                        return Err(failed("the backend switched protocols".into()));
+                    }
+                    continue;
+                }
+                Ok(Some(head)) => break head,
+                Ok(None) if buf.len() > MAX_HEAD => {
+                    return Err(failed("the backend's response head is too large".into()))
+                }
+                Ok(None) => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        let n = stream.read_buf(&mut buf).await.map_err(|e| {
+            if got_any {
+                failed(e.to_string())
+            } else {
+                Retry::Stale
+            }
+        })?;
+        if n == 0 {
+            return Err(if got_any {
+                failed("the backend closed the connection in the response head".into())
+            } else {
+                Retry::Stale
+            });
+        }
+        got_any = true;
+    };
+    let body_error = |e: &str| Retry::Failed(LocalError::Body(e.to_string()));
+    let no_body = head_request
+        || status == http::StatusCode::NO_CONTENT
+        || status == http::StatusCode::NOT_MODIFIED;
+    let (close, keep) = crate::http1::connection_tokens(&headers);
+    let mut reusable = !close && (version == http::Version::HTTP_11 || keep);
+    let mut framing = if no_body {
+        Framing::Length(0)
+    } else if headers.contains_key(http::header::TRANSFER_ENCODING) {
+        let last = crate::http1::tokens(&headers, http::header::TRANSFER_ENCODING).last();
+        if last.is_some_and(|t| t.eq_ignore_ascii_case(b"chunked")) {
+            Framing::Chunked(crate::http1::Chunk::Size)
+        } else {
+            reusable = false;
+            Framing::Failed
+        }
+    } else {
+        let mut length = None;
+        for t in crate::http1::tokens(&headers, http::header::CONTENT_LENGTH) {
+            // The head arrived, but the body cannot be delimited: a body failure (502).
+            let n = crate::http1::parse_length(t)
+                .ok_or_else(|| body_error("the backend sent an invalid Content-Length"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(body_error("the backend sent differing Content-Lengths"));
+            }
+            length = Some(n);
+        }
+        match length {
+            Some(n) => Framing::Length(n),
+            None => {
+                reusable = false;
+                Framing::Failed
+            }
+        }
+    };
+    let body = if framing == Framing::Failed {
+        // Delimited by the end of the connection.
+        let mut body = std::mem::take(&mut buf);
+        loop {
+            if body.len() > max {
+                return Err(body_error("the backend's response is too large"));
+            }
+            match stream.read_buf(&mut body).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return Err(body_error(&e.to_string())),
+            }
+        }
+        body.freeze()
+    } else {
+        if let Framing::Length(n) = framing {
+            if n > max as u64 {
+                return Err(body_error("the backend's response is too large"));
+            }
+        }
+        let mut out = BytesMut::new();
+        loop {
+            match crate::http1::step(&mut framing, &mut buf) {
+                Step::Data(d) => {
+                    if out.is_empty() && matches!(framing, Framing::Length(0)) {
+                        out = BytesMut::from(d);
+                    } else {
+                        out.extend_from_slice(&d);
+                    }
+                    if out.len() > max {
+                        return Err(body_error("the backend's response is too large"));
+                    }
+                }
+                Step::End => break,
+                Step::Bad => return Err(body_error("the backend's response body is malformed")),
+                Step::NeedMore(want) => {
+                    buf.reserve(want.clamp(4096, 256 * 1024));
+                    match stream.read_buf(&mut buf).await {
+                        Ok(0) => {
+                            return Err(body_error("the backend closed the connection mid-body"))
+                        }
+                        Ok(_) => {}
+                        Err(e) => return Err(body_error(&e.to_string())),
+                    }
+                }
+            }
+        }
+        // Bytes after the response: the backend is not speaking HTTP/1.1 as expected.
+        if !buf.is_empty() {
+            reusable = false;
+        }
+        out.freeze()
+    };
+    Ok((
+        super::Buffered {
+            status: status.as_u16(),
+            headers,
+            body,
+        },
+        reusable,
+    ))
+}
+
+/// Parses a response head from `buf` (consumed when complete).
+#[allow(clippy::type_complexity)]
+fn parse_response(
+    buf: &mut BytesMut,
+) -> Result<Option<(http::StatusCode, http::Version, http::HeaderMap)>, String> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut headers);
+    let len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(format!("invalid response from the backend: {e}")),
+    };
+    let status = resp
+        .code
+        .and_then(|c| http::StatusCode::from_u16(c).ok())
+        .ok_or("invalid status from the backend")?;
+    let version = if resp.version == Some(0) {
+        http::Version::HTTP_10
+    } else {
+        http::Version::HTTP_11
+    };
+    let base = buf.as_ptr() as usize;
+    let count = resp.headers.len();
+    let mut fields = [((0usize, 0usize), (0usize, 0usize)); MAX_HEADERS];
+    for (slot, h) in fields.iter_mut().zip(resp.headers.iter()) {
+        *slot = (
+            (h.name.as_ptr() as usize - base, h.name.len()),
+            (h.value.as_ptr() as usize - base, h.value.len()),
+        );
+    }
+    let head = buf.split_to(len).freeze();
+    let mut map = http::HeaderMap::with_capacity(count + EXTRA_HEADERS);
+    for &((n, nl), (v, vl)) in &fields[..count] {
+        let name = http::HeaderName::from_bytes(&head[n..n + nl])
+            .map_err(|_| "invalid header name from the backend")?;
+        let value = http::HeaderValue::from_maybe_shared(head.slice(v..v + vl))
+            .map_err(|_| "invalid header value from the backend")?;
+        map.append(name, value);
+    }
+    Ok(Some((status, version, map)))
+}
+
+/// A new connection to `addr` (10 s to connect, as the legacy client).
+async fn connect(addr: SocketAddr) -> Result<TcpStream, crate::BoxError> {
+    let stream = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr))
+        .await
+        .map_err(|_| format!("connecting to {addr} timed out"))??;
     stream.set_nodelay(true)?;
-    let (sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
+    Ok(stream)
 }
