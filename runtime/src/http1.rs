@@ -458,6 +458,51 @@ pub(crate) fn parse_length(t: &[u8]) -> Option<u64> {
     std::str::from_utf8(t).ok()?.parse().ok()
 }
 
+/// Parses one request — head and body — out of `bytes` fed `step` bytes at a time, as a
+/// connection would: the head's parts and the decoded body, or the status a connection
+/// answers with (`Err(None)`: the bytes end before the request does). Tests and fuzzing.
+pub fn decode_request(
+    bytes: &[u8],
+    step: usize,
+) -> Result<(http::request::Parts, Vec<u8>), Option<StatusCode>> {
+    let step = step.max(1);
+    let mut buf = BytesMut::new();
+    let mut fed = 0;
+    let head = loop {
+        match parse_head(&mut buf) {
+            Parsed::Head(h) => break h,
+            Parsed::Reject(status) => return Err(Some(status)),
+            Parsed::Partial if buf.len() >= MAX_HEAD => {
+                return Err(Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE))
+            }
+            Parsed::Partial => {}
+        }
+        if fed == bytes.len() {
+            return Err(None);
+        }
+        let n = step.min(bytes.len() - fed);
+        buf.extend_from_slice(&bytes[fed..fed + n]);
+        fed += n;
+    };
+    let mut framing = head.framing;
+    let mut body = Vec::new();
+    loop {
+        match step_body(&mut framing, &mut buf) {
+            Step::Data(d) => body.extend_from_slice(&d),
+            Step::End => return Ok((head.parts, body)),
+            Step::Bad => return Err(Some(StatusCode::BAD_REQUEST)),
+            Step::NeedMore(_) => {
+                if fed == bytes.len() {
+                    return Err(None);
+                }
+                let n = step.min(bytes.len() - fed);
+                buf.extend_from_slice(&bytes[fed..fed + n]);
+                fed += n;
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The connection's shared state and the request body
 
@@ -481,7 +526,7 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// Decodes what `buf` holds of a message body framed as `framing` (shared by the server's
 /// request bodies and the upstream client's response bodies).
-pub(crate) fn step(framing: &mut Framing, buf: &mut BytesMut) -> Step {
+pub(crate) fn step_body(framing: &mut Framing, buf: &mut BytesMut) -> Step {
     loop {
         match *framing {
             Framing::Done => return Step::End,
@@ -575,7 +620,7 @@ fn fail(framing: &mut Framing) -> Step {
 
 impl Shared {
     fn step(&mut self) -> Step {
-        step(&mut self.framing, &mut self.buf)
+        step_body(&mut self.framing, &mut self.buf)
     }
 
     /// The next piece of the body, reading from the connection as needed.

@@ -384,4 +384,64 @@ proptest! {
         }
         let _ = specgate_runtime::policy::glob(&ip, &arn, true);
     }
+
+    #[test]
+    fn http1_requests(parts in prop::collection::vec(http1_atom(), 0..48), step in 1usize..64) {
+        let bytes: Vec<u8> = parts.concat();
+        if let Ok((head, body)) = specgate_runtime::http1::decode_request(&bytes, step) {
+            // Whatever parses, parses the same fed all at once.
+            let (again, body_again) = specgate_runtime::http1::decode_request(&bytes, bytes.len())
+                .expect("the same request fed at once");
+            prop_assert_eq!(head.uri, again.uri);
+            prop_assert_eq!(body, body_again);
+        }
+        let _ = specgate_runtime::upstream::pool::decode_response_head(&bytes);
+    }
+
+    #[test]
+    fn http1_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512), step in 1usize..64) {
+        let _ = specgate_runtime::http1::decode_request(&bytes, step);
+        let _ = specgate_runtime::upstream::pool::decode_response_head(&bytes);
+    }
+}
+
+/// Pieces of HTTP/1 messages, well and badly formed.
+fn http1_atom() -> impl Strategy<Value = Vec<u8>> {
+    prop::sample::select(vec![
+        &b"GET "[..],
+        b"POST ",
+        b"HTTP/1.1 200 OK\r\n",
+        b"HTTP/1.0 100 Continue\r\n\r\n",
+        b"/a/b?c=d ",
+        b"/%ff%2e%2e/ ",
+        b"http://h/x ",
+        b"* ",
+        b"HTTP/1.1\r\n",
+        b"HTTP/1.0\r\n",
+        b"HTTP/2.0\r\n",
+        b"Host: x\r\n",
+        b"Content-Length: 5\r\n",
+        b"Content-Length: 0\r\n",
+        b"Content-Length: 5, 5\r\n",
+        b"Content-Length: 18446744073709551616\r\n",
+        b"Transfer-Encoding: chunked\r\n",
+        b"Transfer-Encoding: gzip, chunked\r\n",
+        b"Connection: close, keep-alive\r\n",
+        b"Expect: 100-continue\r\n",
+        b"X: \xc3\xa9\x80\r\n",
+        b" folded\r\n",
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"5\r\nhello\r\n",
+        b"0\r\n\r\n",
+        b"ffffffffffffffff\r\n",
+        b"1;ext=\"q\"\r\n",
+        b"a\r\n0123456789\r\n",
+        b"Trailer: t\r\n",
+        b"hello",
+        b"\x00",
+        b":",
+    ])
+    .prop_map(<[u8]>::to_vec)
 }

@@ -74,7 +74,7 @@ const MAX_IDLE: usize = 256;
 const MAX_HEADERS: usize = 100;
 const MAX_HEAD: usize = 64 * 1024;
 /// Room left in a response's header map for what the gateway adds (ids, remapped names).
-const EXTRA_HEADERS: usize = 8;
+const EXTRA_HEADERS: usize = 3;
 
 /// Why an exchange with a backend failed.
 #[derive(Debug)]
@@ -447,7 +447,7 @@ async fn read_response(
         }
         let mut out = BytesMut::new();
         loop {
-            match crate::http1::step(&mut framing, &mut buf) {
+            match crate::http1::step_body(&mut framing, &mut buf) {
                 Step::Data(d) => {
                     if out.is_empty() && matches!(framing, Framing::Length(0)) {
                         out = BytesMut::from(d);
@@ -486,6 +486,15 @@ async fn read_response(
         },
         reusable,
     ))
+}
+
+/// Parses a backend's response head out of `bytes`: status, version and headers, or the
+/// error a backend call fails with (`Ok(None)`: incomplete). Tests and fuzzing.
+#[allow(clippy::type_complexity)]
+pub fn decode_response_head(
+    bytes: &[u8],
+) -> Result<Option<(http::StatusCode, http::Version, http::HeaderMap)>, String> {
+    parse_response(&mut BytesMut::from(bytes))
 }
 
 /// Parses a response head from `buf` (consumed when complete).
