@@ -44,6 +44,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 
+use crate::framing::{connection_tokens, parse_length, step_body, tokens, Chunk, Framing, Step};
 use crate::Response;
 
 /// The most bytes a request head (request line and headers) may take. A little over API
@@ -52,9 +53,6 @@ use crate::Response;
 pub const MAX_HEAD: usize = 16 * 1024;
 /// The most header fields in a request head (hyper's default).
 const MAX_HEADERS: usize = 100;
-/// The longest chunk-size line (with extensions) and the most trailer bytes accepted.
-const MAX_CHUNK_LINE: usize = 1024;
-const MAX_TRAILERS: usize = 16 * 1024;
 /// Reads of a request body ask for at most this much at once.
 const BODY_READ: usize = 64 * 1024;
 /// The per-thread buffer silent connections are read through.
@@ -291,32 +289,6 @@ impl AsyncWrite for Prefixed {
 // ---------------------------------------------------------------------------------------
 // Request heads
 
-/// How the current request's body is delimited, and how far it has been read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Framing {
-    /// `Content-Length`: bytes still to come.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`.
-    Chunked(Chunk),
-    /// The body has been read to its end.
-    Done,
-    /// The body's framing was broken, the connection failed, or the connection moved on
-    /// without it: no further byte of it can be read.
-    Failed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Chunk {
-    /// Expecting a chunk-size line.
-    Size,
-    /// Inside a chunk: bytes left.
-    Data(u64),
-    /// After a chunk's data: its CRLF.
-    DataEnd,
-    /// After the last chunk: trailer fields until an empty line (bytes seen so far).
-    Trailers(usize),
-}
-
 /// A parsed request head.
 struct Head {
     parts: http::request::Parts,
@@ -399,25 +371,6 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
     }))
 }
 
-/// The comma-separated tokens of every `name` field, trimmed.
-pub(crate) fn tokens(map: &http::HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
-    map.get_all(name)
-        .into_iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
-        .filter(|t| !t.is_empty())
-}
-
-/// `Connection: close` and `Connection: keep-alive` among a head's tokens.
-pub(crate) fn connection_tokens(map: &http::HeaderMap) -> (bool, bool) {
-    let (mut close, mut keep) = (false, false);
-    for t in tokens(map, CONNECTION) {
-        close |= t.eq_ignore_ascii_case(b"close");
-        keep |= t.eq_ignore_ascii_case(b"keep-alive");
-    }
-    (close, keep)
-}
-
 /// The request body's framing (RFC 9112 §6), refusing what smuggling is made of.
 fn framing(map: &http::HeaderMap, version: Version) -> Result<Framing, StatusCode> {
     if map.contains_key(TRANSFER_ENCODING) {
@@ -448,14 +401,6 @@ fn framing(map: &http::HeaderMap, version: Version) -> Result<Framing, StatusCod
         return Err(StatusCode::BAD_REQUEST);
     }
     Ok(Framing::Length(length.unwrap_or(0)))
-}
-
-/// `1*DIGIT`, at most 19 digits (fits a u64).
-pub(crate) fn parse_length(t: &[u8]) -> Option<u64> {
-    if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(t).ok()?.parse().ok()
 }
 
 /// Parses one request — head and body — out of `bytes` fed `step` bytes at a time, as a
@@ -506,14 +451,7 @@ pub fn decode_request(
 // ---------------------------------------------------------------------------------------
 // The connection's shared state and the request body
 
-/// One step of decoding the buffered body bytes.
-pub(crate) enum Step {
-    Data(Bytes),
-    NeedMore(usize),
-    End,
-    Bad,
-}
-
+/// The connection's state, shared by the connection and the request body being read.
 struct Shared {
     io: BoxStream,
     buf: BytesMut,
@@ -523,100 +461,6 @@ struct Shared {
 }
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-
-/// Decodes what `buf` holds of a message body framed as `framing` (shared by the server's
-/// request bodies and the upstream client's response bodies).
-pub(crate) fn step_body(framing: &mut Framing, buf: &mut BytesMut) -> Step {
-    loop {
-        match *framing {
-            Framing::Done => return Step::End,
-            Framing::Failed => return Step::Bad,
-            Framing::Length(0) => {
-                *framing = Framing::Done;
-                return Step::End;
-            }
-            Framing::Length(n) => {
-                if buf.is_empty() {
-                    return Step::NeedMore(usize::try_from(n).unwrap_or(usize::MAX));
-                }
-                let take = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
-                *framing = Framing::Length(n - take as u64);
-                return Step::Data(buf.split_to(take).freeze());
-            }
-            Framing::Chunked(Chunk::Size) => {
-                if buf.is_empty() {
-                    return Step::NeedMore(16);
-                }
-                // httparse takes an empty size as 0: at least one digit is required.
-                if !buf[0].is_ascii_hexdigit() {
-                    return fail(framing);
-                }
-                match httparse::parse_chunk_size(buf) {
-                    Ok(httparse::Status::Complete((used, size))) if used <= MAX_CHUNK_LINE => {
-                        buf.advance(used);
-                        *framing = Framing::Chunked(if size == 0 {
-                            Chunk::Trailers(0)
-                        } else {
-                            Chunk::Data(size)
-                        });
-                    }
-                    Ok(httparse::Status::Partial) if buf.len() < MAX_CHUNK_LINE => {
-                        return Step::NeedMore(16)
-                    }
-                    _ => return fail(framing),
-                }
-            }
-            Framing::Chunked(Chunk::Data(n)) => {
-                if buf.is_empty() {
-                    return Step::NeedMore(usize::try_from(n).unwrap_or(usize::MAX));
-                }
-                let take = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
-                let left = n - take as u64;
-                *framing = Framing::Chunked(if left == 0 {
-                    Chunk::DataEnd
-                } else {
-                    Chunk::Data(left)
-                });
-                return Step::Data(buf.split_to(take).freeze());
-            }
-            Framing::Chunked(Chunk::DataEnd) => {
-                if buf.len() < 2 {
-                    if buf.first().is_some_and(|&b| b != b'\r') {
-                        return fail(framing);
-                    }
-                    return Step::NeedMore(2);
-                }
-                if &buf[..2] != b"\r\n" {
-                    return fail(framing);
-                }
-                buf.advance(2);
-                *framing = Framing::Chunked(Chunk::Size);
-            }
-            Framing::Chunked(Chunk::Trailers(seen)) => {
-                let Some(at) = buf.windows(2).position(|w| w == b"\r\n") else {
-                    if seen + buf.len() > MAX_TRAILERS {
-                        return fail(framing);
-                    }
-                    return Step::NeedMore(64);
-                };
-                buf.advance(at + 2);
-                if at == 0 {
-                    *framing = Framing::Done;
-                    return Step::End;
-                }
-                if seen + at + 2 > MAX_TRAILERS {
-                    return fail(framing);
-                }
-                *framing = Framing::Chunked(Chunk::Trailers(seen + at + 2));
-            }
-        }
-    }
-}
-
-fn fail(framing: &mut Framing) -> Step {
-    *framing = Framing::Failed;
-    Step::Bad
-}
 
 impl Shared {
     fn step(&mut self) -> Step {

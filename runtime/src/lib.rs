@@ -26,6 +26,7 @@ pub mod cors;
 pub mod credentials;
 pub mod dns;
 pub mod exec_log;
+pub mod framing;
 pub mod http1;
 pub mod iam;
 pub mod jwt;

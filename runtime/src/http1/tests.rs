@@ -1,4 +1,5 @@
 use super::*;
+use crate::framing::{MAX_CHUNK_LINE, MAX_TRAILERS};
 
 fn head(raw: &[u8]) -> Parsed {
     let mut buf = BytesMut::from(raw);

@@ -6,7 +6,6 @@ pub mod pool;
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
@@ -16,7 +15,7 @@ use crate::responses::ResponseType;
 use crate::state::Runtime;
 use crate::{Body, Request, Response};
 
-pub use pool::{client, Client};
+pub use pool::{client, Buffered, Client};
 
 /// Request headers API Gateway does not forward (hop-by-hop and a few of its own); names
 /// made once, so that removing them hashes no string.
@@ -354,17 +353,6 @@ fn remap_response_headers(h: &mut HeaderMap) {
             h.append(remapped.clone(), v);
         }
     }
-}
-
-/// A buffered backend response (non-proxy integrations select on it and map it).
-#[derive(Debug)]
-pub struct Buffered {
-    /// Status code.
-    pub status: u16,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// Body.
-    pub body: Bytes,
 }
 
 /// Non-proxy `http`: sends exactly the mapped request and buffers the response.

@@ -68,6 +68,17 @@ pub struct Local {
     idle: std::sync::Mutex<Vec<(SocketAddr, TcpStream)>>,
 }
 
+/// A buffered backend response (non-proxy integrations select on it and map it).
+#[derive(Debug)]
+pub struct Buffered {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: http::HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
 /// Idle connections kept per worker (all addresses).
 const MAX_IDLE: usize = 256;
 /// The most header fields in a backend's response head, and its most bytes.
@@ -85,9 +96,6 @@ pub enum LocalError {
     /// The response body: too large, broken framing, or cut off.
     Body(String),
 }
-
-/// A reused connection that turned out closed before any byte of an answer.
-struct Stale;
 
 impl Local {
     /// The address `req` goes to when the fast path serves it: `http://` to an IP literal.
@@ -113,7 +121,7 @@ impl Local {
         addr: SocketAddr,
         req: http::Request<Body>,
         max: usize,
-    ) -> Result<super::Buffered, LocalError> {
+    ) -> Result<Buffered, LocalError> {
         use http_body_util::BodyExt;
         use hyper::body::Body as _;
         let (parts, mut body) = req.into_parts();
@@ -130,8 +138,12 @@ impl Local {
         // The rest of the body, if any, can be sent once only.
         let mut rest = (!body.is_end_stream()).then_some(body);
         let whole = rest.is_none();
-        while let Some(mut stream) = self.take(addr) {
-            match send(
+        loop {
+            let (mut stream, pooled) = match self.take(addr) {
+                Some(s) => (s, true),
+                None => (connect(addr).await.map_err(LocalError::Send)?, false),
+            };
+            let sent = send(
                 &mut stream,
                 &head,
                 &first,
@@ -140,43 +152,23 @@ impl Local {
                 head_request,
                 max,
             )
-            .await
-            {
+            .await;
+            match sent {
                 Ok((resp, reusable)) => {
                     if reusable {
                         self.give_back(addr, stream);
                     }
                     return Ok(resp);
                 }
-                Err(Retry::Stale) if whole => continue,
+                // A pooled connection closed under a request sent whole: on the next one.
+                Err(Retry::Stale) if pooled && whole => continue,
                 Err(Retry::Stale) => {
-                    return Err(LocalError::Send("the backend closed the connection".into()))
+                    return Err(LocalError::Send(
+                        "the backend closed the connection without answering".into(),
+                    ))
                 }
                 Err(Retry::Failed(e)) => return Err(e),
             }
-        }
-        let mut stream = connect(addr).await.map_err(LocalError::Send)?;
-        match send(
-            &mut stream,
-            &head,
-            &first,
-            rest.take(),
-            length,
-            head_request,
-            max,
-        )
-        .await
-        {
-            Ok((resp, reusable)) => {
-                if reusable {
-                    self.give_back(addr, stream);
-                }
-                Ok(resp)
-            }
-            Err(Retry::Stale) => Err(LocalError::Send(
-                "the backend closed the connection without answering".into(),
-            )),
-            Err(Retry::Failed(e)) => Err(e),
         }
     }
 
@@ -207,12 +199,6 @@ enum Retry {
     /// A pooled connection was closed under the request: nothing was answered.
     Stale,
     Failed(LocalError),
-}
-
-impl From<Stale> for Retry {
-    fn from(_: Stale) -> Retry {
-        Retry::Stale
-    }
 }
 
 /// The request head in origin form, the backend's authority as `Host` when the request has
@@ -279,7 +265,7 @@ async fn send(
     length: Option<u64>,
     head_request: bool,
     max: usize,
-) -> Result<(super::Buffered, bool), Retry> {
+) -> Result<(Buffered, bool), Retry> {
     use http_body_util::BodyExt;
     let chunked = length.is_none();
     let size = format!("{:x}\r\n", first.len());
@@ -351,8 +337,8 @@ async fn read_response(
     stream: &mut TcpStream,
     head_request: bool,
     max: usize,
-) -> Result<(super::Buffered, bool), Retry> {
-    use crate::http1::{Framing, Step};
+) -> Result<(Buffered, bool), Retry> {
+    use crate::framing::{Framing, Step};
     use tokio::io::AsyncReadExt;
     let failed = |e: String| Retry::Failed(LocalError::Send(e.into()));
     let mut buf = BytesMut::with_capacity(8192);
@@ -394,23 +380,23 @@ async fn read_response(
     let no_body = head_request
         || status == http::StatusCode::NO_CONTENT
         || status == http::StatusCode::NOT_MODIFIED;
-    let (close, keep) = crate::http1::connection_tokens(&headers);
+    let (close, keep) = crate::framing::connection_tokens(&headers);
     let mut reusable = !close && (version == http::Version::HTTP_11 || keep);
     let mut framing = if no_body {
         Framing::Length(0)
     } else if headers.contains_key(http::header::TRANSFER_ENCODING) {
-        let last = crate::http1::tokens(&headers, http::header::TRANSFER_ENCODING).last();
+        let last = crate::framing::tokens(&headers, http::header::TRANSFER_ENCODING).last();
         if last.is_some_and(|t| t.eq_ignore_ascii_case(b"chunked")) {
-            Framing::Chunked(crate::http1::Chunk::Size)
+            Framing::Chunked(crate::framing::Chunk::Size)
         } else {
             reusable = false;
             Framing::Failed
         }
     } else {
         let mut length = None;
-        for t in crate::http1::tokens(&headers, http::header::CONTENT_LENGTH) {
+        for t in crate::framing::tokens(&headers, http::header::CONTENT_LENGTH) {
             // The head arrived, but the body cannot be delimited: a body failure (502).
-            let n = crate::http1::parse_length(t)
+            let n = crate::framing::parse_length(t)
                 .ok_or_else(|| body_error("the backend sent an invalid Content-Length"))?;
             if length.is_some_and(|l| l != n) {
                 return Err(body_error("the backend sent differing Content-Lengths"));
@@ -447,7 +433,7 @@ async fn read_response(
         }
         let mut out = BytesMut::new();
         loop {
-            match crate::http1::step_body(&mut framing, &mut buf) {
+            match crate::framing::step_body(&mut framing, &mut buf) {
                 Step::Data(d) => {
                     if out.is_empty() && matches!(framing, Framing::Length(0)) {
                         out = BytesMut::from(d);
@@ -479,7 +465,7 @@ async fn read_response(
         out.freeze()
     };
     Ok((
-        super::Buffered {
+        Buffered {
             status: status.as_u16(),
             headers,
             body,

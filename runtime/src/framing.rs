@@ -1,0 +1,172 @@
+//! HTTP/1.1 message framing (RFC 9112 §6–7), shared by the server's request bodies
+//! (`http1`) and the upstream client's response bodies (`upstream::pool`): how a body is
+//! delimited, and the decoder that takes it out of a buffer piece by piece. A leaf module:
+//! it depends on nothing else in the crate.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{HeaderName, CONNECTION};
+
+/// The longest chunk-size line (with extensions) and the most trailer bytes accepted.
+pub const MAX_CHUNK_LINE: usize = 1024;
+/// The most bytes of trailer fields accepted after a chunked body.
+pub const MAX_TRAILERS: usize = 16 * 1024;
+
+/// How the current request's body is delimited, and how far it has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length`: bytes still to come.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked(Chunk),
+    /// The body has been read to its end.
+    Done,
+    /// The body's framing was broken, the connection failed, or the connection moved on
+    /// without it: no further byte of it can be read.
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a chunked body's decoder stands.
+pub enum Chunk {
+    /// Expecting a chunk-size line.
+    Size,
+    /// Inside a chunk: bytes left.
+    Data(u64),
+    /// After a chunk's data: its CRLF.
+    DataEnd,
+    /// After the last chunk: trailer fields until an empty line (bytes seen so far).
+    Trailers(usize),
+}
+
+/// The comma-separated tokens of every `name` field, trimmed.
+pub fn tokens(map: &http::HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
+    map.get_all(name)
+        .into_iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|t| !t.is_empty())
+}
+
+/// `Connection: close` and `Connection: keep-alive` among a head's tokens.
+pub fn connection_tokens(map: &http::HeaderMap) -> (bool, bool) {
+    let (mut close, mut keep) = (false, false);
+    for t in tokens(map, CONNECTION) {
+        close |= t.eq_ignore_ascii_case(b"close");
+        keep |= t.eq_ignore_ascii_case(b"keep-alive");
+    }
+    (close, keep)
+}
+
+/// `1*DIGIT`, at most 19 digits (fits a u64).
+pub fn parse_length(t: &[u8]) -> Option<u64> {
+    if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(t).ok()?.parse().ok()
+}
+
+/// One step of decoding the buffered body bytes.
+pub enum Step {
+    /// The next piece of the body.
+    Data(Bytes),
+    /// More bytes are needed (about this many).
+    NeedMore(usize),
+    /// The body has ended.
+    End,
+    /// The framing is broken.
+    Bad,
+}
+
+/// Decodes what `buf` holds of a message body framed as `framing` (shared by the server's
+/// request bodies and the upstream client's response bodies).
+pub fn step_body(framing: &mut Framing, buf: &mut BytesMut) -> Step {
+    loop {
+        match *framing {
+            Framing::Done => return Step::End,
+            Framing::Failed => return Step::Bad,
+            Framing::Length(0) => {
+                *framing = Framing::Done;
+                return Step::End;
+            }
+            Framing::Length(n) => {
+                if buf.is_empty() {
+                    return Step::NeedMore(usize::try_from(n).unwrap_or(usize::MAX));
+                }
+                let take = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+                *framing = Framing::Length(n - take as u64);
+                return Step::Data(buf.split_to(take).freeze());
+            }
+            Framing::Chunked(Chunk::Size) => {
+                if buf.is_empty() {
+                    return Step::NeedMore(16);
+                }
+                // httparse takes an empty size as 0: at least one digit is required.
+                if !buf[0].is_ascii_hexdigit() {
+                    return fail(framing);
+                }
+                match httparse::parse_chunk_size(buf) {
+                    Ok(httparse::Status::Complete((used, size))) if used <= MAX_CHUNK_LINE => {
+                        buf.advance(used);
+                        *framing = Framing::Chunked(if size == 0 {
+                            Chunk::Trailers(0)
+                        } else {
+                            Chunk::Data(size)
+                        });
+                    }
+                    Ok(httparse::Status::Partial) if buf.len() < MAX_CHUNK_LINE => {
+                        return Step::NeedMore(16)
+                    }
+                    _ => return fail(framing),
+                }
+            }
+            Framing::Chunked(Chunk::Data(n)) => {
+                if buf.is_empty() {
+                    return Step::NeedMore(usize::try_from(n).unwrap_or(usize::MAX));
+                }
+                let take = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+                let left = n - take as u64;
+                *framing = Framing::Chunked(if left == 0 {
+                    Chunk::DataEnd
+                } else {
+                    Chunk::Data(left)
+                });
+                return Step::Data(buf.split_to(take).freeze());
+            }
+            Framing::Chunked(Chunk::DataEnd) => {
+                if buf.len() < 2 {
+                    if buf.first().is_some_and(|&b| b != b'\r') {
+                        return fail(framing);
+                    }
+                    return Step::NeedMore(2);
+                }
+                if &buf[..2] != b"\r\n" {
+                    return fail(framing);
+                }
+                buf.advance(2);
+                *framing = Framing::Chunked(Chunk::Size);
+            }
+            Framing::Chunked(Chunk::Trailers(seen)) => {
+                let Some(at) = buf.windows(2).position(|w| w == b"\r\n") else {
+                    if seen + buf.len() > MAX_TRAILERS {
+                        return fail(framing);
+                    }
+                    return Step::NeedMore(64);
+                };
+                buf.advance(at + 2);
+                if at == 0 {
+                    *framing = Framing::Done;
+                    return Step::End;
+                }
+                if seen + at + 2 > MAX_TRAILERS {
+                    return fail(framing);
+                }
+                *framing = Framing::Chunked(Chunk::Trailers(seen + at + 2));
+            }
+        }
+    }
+}
+
+fn fail(framing: &mut Framing) -> Step {
+    *framing = Framing::Failed;
+    Step::Bad
+}
