@@ -141,6 +141,38 @@ pub trait Gateway: Send + Sync + 'static {
     ) -> impl Future<Output = Response> + Send;
 }
 
+/// A [`Gateway`] with its handler's future boxed. The server (accept loop, HTTP/1 and HTTP/2
+/// connections, request context, logs, metrics) takes this, not a generic gateway, so it is
+/// compiled once, in this crate, instead of once more in every generated crate: a one-line
+/// spec edit recompiles only the generated routes (issue 20's rebuild time). The price is
+/// one allocation per request.
+pub trait DynGateway: Send + Sync + 'static {
+    /// Static facts about the API.
+    fn info(&self) -> &'static ApiInfo;
+    /// [`Gateway::handle`], boxed.
+    fn handle_boxed<'a>(
+        &'a self,
+        rt: &'a Runtime,
+        cx: &'a mut Context,
+        req: Request,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send + 'a>>;
+}
+
+impl<G: Gateway> DynGateway for G {
+    fn info(&self) -> &'static ApiInfo {
+        Gateway::info(self)
+    }
+
+    fn handle_boxed<'a>(
+        &'a self,
+        rt: &'a Runtime,
+        cx: &'a mut Context,
+        req: Request,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send + 'a>> {
+        Box::pin(self.handle(rt, cx, req))
+    }
+}
+
 /// Builds a body from bytes.
 pub fn full(data: impl Into<Bytes>) -> Body {
     use http_body_util::BodyExt;

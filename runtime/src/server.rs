@@ -20,7 +20,7 @@ use crate::conn::{Guarded, Timeouts};
 use crate::context::Context;
 use crate::responses;
 use crate::state::Runtime;
-use crate::{Gateway, Response};
+use crate::{DynGateway, Gateway, Response};
 
 pub use crate::body::MAX_BODY;
 /// API Gateway's limit on the request line and header values together (10,240 bytes).
@@ -32,6 +32,11 @@ pub const MAX_HEADER_BYTES: usize = 10_240;
 /// listener on the same address (SO_REUSEPORT, the kernel spreads connections) and its own
 /// upstream pool, so a request and its backend connection never hop between threads.
 pub fn main<G: Gateway>(gateway: G) -> ExitCode {
+    main_dyn(Arc::new(gateway))
+}
+
+/// [`main`], compiled once (see [`DynGateway`]).
+fn main_dyn(gateway: Arc<dyn DynGateway>) -> ExitCode {
     use clap::Parser;
     let config = Config::parse();
     let workers = config
@@ -78,7 +83,6 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let gateway = Arc::new(gateway);
     crate::memory::watch(first.shared.connections.clone(), Duration::from_secs(2));
     first.shared.usage.watch();
     let (stop, stopped) = watch::channel(false);
@@ -261,6 +265,11 @@ impl Handle {
 
 /// Starts a gateway on `config.listen` inside the current tokio runtime.
 pub async fn spawn<G: Gateway>(gateway: G, config: Config) -> Result<Handle, String> {
+    spawn_dyn(Arc::new(gateway), config).await
+}
+
+/// [`spawn`], compiled once (see [`DynGateway`]).
+async fn spawn_dyn(gateway: Arc<dyn DynGateway>, config: Config) -> Result<Handle, String> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -290,7 +299,7 @@ pub async fn spawn<G: Gateway>(gateway: G, config: Config) -> Result<Handle, Str
     };
     let (stop, mut rx) = watch::channel(false);
     let task = tokio::spawn(async move {
-        let served = serve(Arc::new(gateway), runtime, listener, async move {
+        let served = serve(gateway, runtime, listener, async move {
             let _ = rx.wait_for(|v| *v).await;
         })
         .await;
@@ -332,8 +341,8 @@ fn admin_listener(
 }
 
 /// Serves until `shutdown` completes, then drains for up to `drain_seconds`.
-pub async fn serve<G: Gateway>(
-    gateway: Arc<G>,
+pub async fn serve(
+    gateway: Arc<dyn DynGateway>,
     runtime: Runtime,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
@@ -538,8 +547,8 @@ pub fn forwarded_client(headers: &http::HeaderMap, hops: usize) -> Option<std::n
     all.get(i)?.parse().ok()
 }
 
-async fn handle<G: Gateway>(
-    g: &G,
+async fn handle(
+    g: &dyn DynGateway,
     rt: &Runtime,
     parts: http::request::Parts,
     body: crate::Body,
@@ -581,7 +590,7 @@ async fn handle<G: Gateway>(
         // Before routing and authorizers, as API Gateway answers preflights.
         c.preflight(&parts.headers)
     } else {
-        let handled = std::panic::AssertUnwindSafe(g.handle(
+        let handled = std::panic::AssertUnwindSafe(g.handle_boxed(
             rt,
             &mut cx,
             http::Request::from_parts(parts, body),
