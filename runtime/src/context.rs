@@ -435,7 +435,7 @@ fn new_request_id() -> String {
             at += 1;
         }
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 /// A stable short id for a resource path (API Gateway's resource ids are 6–10 characters).

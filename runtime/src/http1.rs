@@ -85,15 +85,15 @@ thread_local! {
 
 /// Reads what is available into the per-thread scratch buffer and copies it into `buf`:
 /// a connection waiting for its client holds no buffer of its own.
-fn poll_read_scratch(
-    io: &mut BoxStream,
+pub(crate) fn poll_read_scratch<R: AsyncRead + Unpin + ?Sized>(
+    io: &mut R,
     buf: &mut BytesMut,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<usize>> {
     SCRATCH_BUF.with(|s| {
         let mut s = s.borrow_mut();
         let mut rb = ReadBuf::new(&mut s[..]);
-        match Pin::new(&mut **io).poll_read(cx, &mut rb) {
+        match Pin::new(io).poll_read(cx, &mut rb) {
             Poll::Ready(Ok(())) => {
                 let n = rb.filled().len();
                 buf.extend_from_slice(rb.filled());
@@ -217,7 +217,7 @@ pub enum Start {
 pub async fn start(mut io: BoxStream) -> Start {
     let mut buf = BytesMut::new();
     loop {
-        match poll_fn(|cx| poll_read_scratch(&mut io, &mut buf, cx)).await {
+        match poll_fn(|cx| poll_read_scratch(&mut *io, &mut buf, cx)).await {
             Ok(0) | Err(_) => return Start::Closed,
             Ok(_) => {}
         }
@@ -731,7 +731,7 @@ async fn read_head(
             let mut c = lock(conn);
             let c = &mut *c;
             let polled = if c.buf.is_empty() {
-                poll_read_scratch(&mut c.io, &mut c.buf, cx)
+                poll_read_scratch(&mut *c.io, &mut c.buf, cx)
             } else {
                 poll_read_into(&mut c.io, &mut c.buf, 4096, cx)
             };
@@ -988,7 +988,7 @@ async fn linger(conn: &SharedConn) {
                 let mut c = lock(conn);
                 let c = &mut *c;
                 c.buf.clear();
-                poll_read_scratch(&mut c.io, &mut c.buf, cx)
+                poll_read_scratch(&mut *c.io, &mut c.buf, cx)
             })
             .await;
             match read {

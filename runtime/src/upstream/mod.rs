@@ -332,12 +332,15 @@ pub fn via_vpc_link(
 }
 
 fn forwarded_for(h: &mut HeaderMap, cx: &Context) {
-    let ip = cx.peer.ip().to_string();
-    let value = match h.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {ip}"),
-        None => ip,
-    };
-    if let Ok(v) = HeaderValue::from_str(&value) {
+    use std::fmt::Write as _;
+    // The earlier hops, then the peer's address, written into one buffer.
+    let mut value = String::with_capacity(48);
+    if let Some(prev) = h.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        value.push_str(prev);
+        value.push_str(", ");
+    }
+    let _ = write!(value, "{}", cx.peer.ip());
+    if let Ok(v) = HeaderValue::try_from(value) {
         h.insert(X_FORWARDED_FOR, v);
     }
 }
@@ -346,7 +349,10 @@ fn remap_response_headers(h: &mut HeaderMap) {
     h.remove(http::header::TRANSFER_ENCODING);
     for (name, remapped) in REMAP_RESPONSE {
         let values = match h.entry(&name) {
-            http::header::Entry::Occupied(e) => e.remove_entry_mult().1.collect::<Vec<_>>(),
+            http::header::Entry::Occupied(e) => e
+                .remove_entry_mult()
+                .1
+                .collect::<smallvec::SmallVec<[HeaderValue; 2]>>(),
             http::header::Entry::Vacant(_) => continue,
         };
         for v in values {
@@ -445,7 +451,11 @@ fn trace_header(h: &mut HeaderMap, cx: &mut Context) {
     if h.contains_key(&X_AMZN_TRACE_ID) {
         return;
     }
-    if let Some(v) = cx.trace_id().and_then(|t| HeaderValue::from_str(&t).ok()) {
+    // An id built for this request moves into the header without a copy.
+    if let Some(v) = cx
+        .trace_id()
+        .and_then(|t| HeaderValue::try_from(t.into_owned()).ok())
+    {
         h.insert(X_AMZN_TRACE_ID, v);
     }
 }

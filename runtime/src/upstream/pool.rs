@@ -341,7 +341,7 @@ async fn read_response(
     use crate::framing::{Framing, Step};
     use tokio::io::AsyncReadExt;
     let failed = |e: String| Retry::Failed(LocalError::Send(e.into()));
-    let mut buf = BytesMut::with_capacity(8192);
+    let mut buf = BytesMut::new();
     let mut got_any = false;
     let (status, version, headers) = loop {
         if !buf.is_empty() {
@@ -360,7 +360,10 @@ async fn read_response(
                 Err(e) => return Err(failed(e)),
             }
         }
-        let n = stream.read_buf(&mut buf).await.map_err(|e| {
+        // Through the per-thread scratch buffer: the response's buffer is as large as what
+        // arrived, not a fixed 8 KB (a large allocation per request).
+        let read = std::future::poll_fn(|cx| crate::http1::poll_read_scratch(stream, &mut buf, cx));
+        let n = read.await.map_err(|e| {
             if got_any {
                 failed(e.to_string())
             } else {
