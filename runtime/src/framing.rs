@@ -1,10 +1,15 @@
 //! HTTP/1.1 message framing (RFC 9112 §6–7), shared by the server's request bodies
 //! (`http1`) and the upstream client's response bodies (`upstream::pool`): how a body is
-//! delimited, and the decoder that takes it out of a buffer piece by piece. A leaf module:
-//! it depends on nothing else in the crate.
+//! delimited, the decoder that takes it out of a buffer piece by piece, and reads through
+//! a per-thread scratch buffer. A leaf module: it depends on nothing else in the crate.
+
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{HeaderName, CONNECTION};
+use tokio::io::{AsyncRead, ReadBuf};
 
 /// The longest chunk-size line (with extensions) and the most trailer bytes accepted.
 pub const MAX_CHUNK_LINE: usize = 1024;
@@ -169,4 +174,33 @@ pub fn step_body(framing: &mut Framing, buf: &mut BytesMut) -> Step {
 fn fail(framing: &mut Framing) -> Step {
     *framing = Framing::Failed;
     Step::Bad
+}
+
+/// The per-thread buffer reads go through before their bytes are copied out.
+const SCRATCH: usize = 16 * 1024;
+
+thread_local! {
+    static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; SCRATCH].into_boxed_slice());
+}
+
+/// Reads what is available into the per-thread scratch buffer and copies it into `buf`:
+/// a connection waiting for its client holds no buffer of its own.
+pub fn poll_read_scratch<R: AsyncRead + Unpin + ?Sized>(
+    io: &mut R,
+    buf: &mut BytesMut,
+    cx: &mut Context<'_>,
+) -> Poll<std::io::Result<usize>> {
+    SCRATCH_BUF.with(|s| {
+        let mut s = s.borrow_mut();
+        let mut rb = ReadBuf::new(&mut s[..]);
+        match Pin::new(io).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => {
+                let n = rb.filled().len();
+                buf.extend_from_slice(rb.filled());
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
 }

@@ -44,7 +44,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 
-use crate::framing::{connection_tokens, parse_length, step_body, tokens, Chunk, Framing, Step};
+use crate::framing::{
+    connection_tokens, parse_length, poll_read_scratch, step_body, tokens, Chunk, Framing, Step,
+};
 use crate::Response;
 
 /// The most bytes a request head (request line and headers) may take. A little over API
@@ -55,8 +57,6 @@ pub const MAX_HEAD: usize = 16 * 1024;
 const MAX_HEADERS: usize = 100;
 /// Reads of a request body ask for at most this much at once.
 const BODY_READ: usize = 64 * 1024;
-/// The per-thread buffer silent connections are read through.
-const SCRATCH: usize = 16 * 1024;
 /// The HTTP/2 connection preface (prior knowledge, h2c).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// How long the rest of an unread upload is read and discarded after the answer.
@@ -79,30 +79,7 @@ pub type Answer = Pin<Box<dyn Future<Output = Response> + Send>>;
 pub type Service = Arc<dyn Fn(http::Request<RequestBody>, SocketAddr) -> Answer + Send + Sync>;
 
 thread_local! {
-    static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; SCRATCH].into_boxed_slice());
     static DATE_CACHE: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [0u8; 29])) };
-}
-
-/// Reads what is available into the per-thread scratch buffer and copies it into `buf`:
-/// a connection waiting for its client holds no buffer of its own.
-pub(crate) fn poll_read_scratch<R: AsyncRead + Unpin + ?Sized>(
-    io: &mut R,
-    buf: &mut BytesMut,
-    cx: &mut Context<'_>,
-) -> Poll<io::Result<usize>> {
-    SCRATCH_BUF.with(|s| {
-        let mut s = s.borrow_mut();
-        let mut rb = ReadBuf::new(&mut s[..]);
-        match Pin::new(io).poll_read(cx, &mut rb) {
-            Poll::Ready(Ok(())) => {
-                let n = rb.filled().len();
-                buf.extend_from_slice(rb.filled());
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    })
 }
 
 /// Reads into `buf` itself (a request head or body under way).

@@ -362,7 +362,8 @@ async fn read_response(
         }
         // Through the per-thread scratch buffer: the response's buffer is as large as what
         // arrived, not a fixed 8 KB (a large allocation per request).
-        let read = std::future::poll_fn(|cx| crate::http1::poll_read_scratch(stream, &mut buf, cx));
+        let read =
+            std::future::poll_fn(|cx| crate::framing::poll_read_scratch(stream, &mut buf, cx));
         let n = read.await.map_err(|e| {
             if got_any {
                 failed(e.to_string())
