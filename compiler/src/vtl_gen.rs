@@ -118,6 +118,9 @@ struct Gen<'t> {
     /// Generating a value that is kept (in a variable, a loop, a macro argument): it must
     /// not borrow a variable, so variables are re-borrowed from what they borrow.
     storing: bool,
+    /// The template reads or writes `$context.requestOverride`/`responseOverride` (or the
+    /// whole `$context`): its override maps must exist before it runs.
+    touches_overrides: bool,
     statics: Vec<TokenStream>,
     n: usize,
     errors: Vec<Unsupported>,
@@ -141,6 +144,7 @@ pub fn compile(
         defines: HashMap::new(),
         inlining: Vec::new(),
         storing: false,
+        touches_overrides: false,
         overrides: false,
         statics: Vec::new(),
         n: 0,
@@ -161,11 +165,17 @@ pub fn compile(
     let tracker = g
         .overrides
         .then(|| quote!(let mut overridden: Vec<String> = Vec::new();));
+    // Templates that never touch the override maps leave them unbuilt (null): most do not,
+    // and building them costs a handful of allocations per request.
+    let ensure = g
+        .touches_overrides
+        .then(|| quote!(ops::ensure_overrides(ov);));
     let capacity = text_len(&t.nodes).next_power_of_two().max(64);
     Ok(quote! {
         #[doc = #doc]
         pub fn #name(env: &Env<'_>, ov: &mut Value) -> Result<String, Failure> {
             #(#statics)*
+            #ensure
             let mut out = String::with_capacity(#capacity);
             #tracker
             #(#locals)*
@@ -571,6 +581,7 @@ impl<'t> Gen<'t> {
         if r.name == "context" && !self.is_local("context") {
             let first = r.path.first().and_then(static_key);
             if matches!(first, Some("requestOverride" | "responseOverride")) {
+                self.touches_overrides = true;
                 return Some((quote!(&mut *ov), keys));
             }
             self.unsupported(
@@ -996,6 +1007,7 @@ impl<'t> Gen<'t> {
         let keys: Vec<&str> = r.path.iter().map_while(static_key).collect();
         match keys.first().copied() {
             Some("requestOverride" | "responseOverride") => {
+                self.touches_overrides = true;
                 let base = if self.storing {
                     quote!(Cow::<Value>::Owned(ov.clone()))
                 } else {
@@ -1012,12 +1024,13 @@ impl<'t> Gen<'t> {
                 );
             }
             None => {
+                self.touches_overrides = true;
                 return self.accesses(
                     quote!(Cow::<Value>::Owned(env.context_map(ov))),
                     &r.path,
                     r,
                     None,
-                )
+                );
             }
             _ => {}
         }

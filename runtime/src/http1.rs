@@ -310,11 +310,17 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
     for (slot, h) in fields.iter_mut().zip(req.headers.iter()) {
         *slot = (offset(h.name.as_bytes()), offset(h.value));
     }
-    let head = buf.split_to(len).freeze();
+    // A buffer holding exactly this head is frozen whole (splitting it would allocate).
+    let head = if len == buf.len() {
+        std::mem::take(buf).freeze()
+    } else {
+        buf.split_to(len).freeze()
+    };
     let Ok(uri) = http::Uri::from_maybe_shared(head.slice(target.0..target.0 + target.1)) else {
         return Parsed::Reject(StatusCode::BAD_REQUEST);
     };
-    let mut map = http::HeaderMap::with_capacity(count);
+    // Room for what the gateway adds before forwarding (X-Forwarded-For, the trace id).
+    let mut map = http::HeaderMap::with_capacity(count + 4);
     for &((n, nl), (v, vl)) in &fields[..count] {
         let Ok(name) = HeaderName::from_bytes(&head[n..n + nl]) else {
             return Parsed::Reject(StatusCode::BAD_REQUEST);

@@ -268,12 +268,12 @@ async fn send(
 ) -> Result<(Buffered, bool), Retry> {
     use http_body_util::BodyExt;
     let chunked = length.is_none();
-    let size = format!("{:x}\r\n", first.len());
     let sent = if !chunked {
         write_all(stream, &[head, first]).await
     } else if first.is_empty() {
         write_all(stream, &[head]).await
     } else {
+        let size = format!("{:x}\r\n", first.len());
         write_all(stream, &[head, size.as_bytes(), first, b"\r\n"]).await
     };
     // A write that fails on a pooled connection: it was closed under us. A response may

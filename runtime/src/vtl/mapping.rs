@@ -90,7 +90,8 @@ pub fn map_request(
             _ => Err(rt.gateway_response(cx, ResponseType::UnsupportedMediaType)),
         };
     };
-    let mut ov = super::empty_overrides();
+    // Built by the template if it uses them (`ops::ensure_overrides`).
+    let mut ov = Value::Null;
     let rendered = template(&Env::new(cx, body), &mut ov).map(|text| (text, ov));
     match rendered {
         Ok((text, overrides)) => Ok(Mapped {
@@ -134,11 +135,7 @@ pub fn map_response(
     else {
         return Ok(None);
     };
-    let mut ov = if overrides.is_null() {
-        super::empty_overrides()
-    } else {
-        overrides
-    };
+    let mut ov = overrides;
     let text = template(&Env::new(cx, body), &mut ov)?;
     Ok(Some((media, text, ov)))
 }

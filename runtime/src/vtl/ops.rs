@@ -107,6 +107,14 @@ pub fn set_at(root: &mut Value, keys: &[Value], value: Value) {
     }
 }
 
+/// Builds the override maps ([`super::empty_overrides`]) before a template that uses them
+/// runs; templates start with none (null), which every reader of overrides takes as empty.
+pub fn ensure_overrides(ov: &mut Value) {
+    if ov.is_null() {
+        *ov = super::empty_overrides();
+    }
+}
+
 /// `#set($context.requestOverride.… = value)` (or `responseOverride`): overrides are final,
 /// so one set twice in a template fails it and API Gateway answers 5XX (AWS docs). `done`
 /// holds the overrides this template has set (header names in any case are one).
