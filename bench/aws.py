@@ -8,10 +8,10 @@ difference is what an AWS-service call costs the gateway over a plain HTTP call.
 interleaved; the table reports medians. moto is slow (Python), so throughput is moto's; the
 gateway's own CPU per request is the figure that matters.
 """
-import argparse, json, os, signal, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import ROOT, TICK, cpu_ticks, free_port, wait_port, wrk  # noqa: E402
+from run import ROOT, TICK, cpu_ticks, free_port, stop, wait_port, wrk  # noqa: E402
 
 
 def main():
@@ -91,13 +91,7 @@ d.put_item(TableName='items', Item={{'id': {{'S': '1'}}, 'name': {{'S': 'Rex'}}}
             json.dump({"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections,
                        "routes": rows}, f, indent=2)
     finally:
-        for p in procs:
-            try:
-                p.send_signal(signal.SIGTERM)
-                p.wait(timeout=5)
-            except Exception:
-                p.kill()
-        subprocess.run(["rm", "-rf", work])
+        stop(procs, work)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ server), from /proc, over the requests served.
 import argparse, json, os, statistics, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import ROOT, TICK, cpu_ticks, free_port, wait_port, wrk  # noqa: E402
+from run import ROOT, TICK, cpu_ticks, free_port, stop, wait_port, wrk  # noqa: E402
 
 
 def descendants(pid):
@@ -103,14 +103,7 @@ def main():
                        "function_concurrency": args.function_concurrency,
                        "scenarios": rows}, f, indent=2)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        subprocess.run(["rm", "-rf", work])
+        stop(procs, work)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ Figures per scenario:
   fixed-rate p50/p99  latency at a fixed offered rate (wrk paced with a Lua delay()), so
               that p99 is not just queueing behind a saturated client
 """
-import argparse, json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, re, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -36,6 +36,19 @@ def wait_port(port, timeout=10.0):
         except OSError:
             time.sleep(0.05)
     sys.exit(f"nothing listens on {port}")
+
+
+def stop(procs, work):
+    """Stops the benchmark's processes (SIGTERM to all, then up to 5 s each before SIGKILL)
+    and removes its working directory."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    subprocess.run(["rm", "-rf", work])
 
 
 def cpu_split(pids):
@@ -322,13 +335,7 @@ backend be
             json.dump({"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections,
                        "rate": args.rate, "build_seconds": build_s, "rebuild_seconds": rebuild_s, "scenarios": rows}, f, indent=2)
     finally:
-        for p in procs:
-            try:
-                p.send_signal(signal.SIGTERM)
-                p.wait(timeout=5)
-            except Exception:
-                p.kill()
-        subprocess.run(["rm", "-rf", work])
+        stop(procs, work)
 
 
 if __name__ == "__main__":

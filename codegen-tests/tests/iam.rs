@@ -581,19 +581,8 @@ go('GET', '/orders/42', query=True)
         secret = alice.1,
         addr = gw.addr
     );
-    let out = std::process::Command::new(python)
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let out = common::python_script(&python, &script);
+    let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines[0].starts_with("200 "), "{}", lines[0]);
     assert!(lines[1].starts_with("200 "), "{}", lines[1]);

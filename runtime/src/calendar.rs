@@ -1,4 +1,4 @@
-//! UTC calendar arithmetic for quota periods and usage reports (day numbers since
+//! UTC calendar arithmetic for quota periods, usage reports and timestamps (day numbers since
 //! 1970-01-01; Howard Hinnant's civil-date algorithms, a few lines instead of a date crate).
 
 /// A quota period.
@@ -71,6 +71,18 @@ pub fn parse_day(s: &str) -> Option<i64> {
 pub fn format_day(day: i64) -> String {
     let (y, m, d) = civil_from_days(day);
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Seconds since the epoch as ISO 8601 / RFC 3339 (`2026-11-30T12:00:00Z`).
+pub fn format_iso(secs: u64) -> String {
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
 }
 
 #[cfg(test)]

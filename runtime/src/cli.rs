@@ -207,7 +207,7 @@ fn principal_json(p: &crate::principals::Stored) -> Value {
         "accessKeyId": p.access_key_id,
         "policy": p.policy.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
         "createDate": p.created,
-        "expiration": p.expires.map(crate::sigv4::format_iso),
+        "expiration": p.expires.map(crate::calendar::format_iso),
     })
 }
 

@@ -604,7 +604,7 @@ fn context_value(key: &str, req: &Request<'_>) -> Option<String> {
         "aws:principaltype" => c.map_or("Anonymous", Caller::principal_type).to_string(),
         "aws:userid" => c.map_or("anonymous".to_string(), |c| c.user_id.clone()),
         "aws:username" => c?.user_name()?.to_string(),
-        "aws:currenttime" => crate::sigv4::format_iso(req.now),
+        "aws:currenttime" => crate::calendar::format_iso(req.now),
         "aws:epochtime" => req.now.to_string(),
         "aws:securetransport" => req.secure.to_string(),
         "aws:useragent" => req.user_agent?.to_string(),

@@ -293,18 +293,6 @@ pub fn format_amz_date(secs: u64) -> String {
     )
 }
 
-/// Seconds since the epoch as ISO 8601 (`2026-11-30T12:00:00Z`), as `aws:CurrentTime` is.
-pub fn format_iso(secs: u64) -> String {
-    let (y, m, d) = crate::calendar::civil_from_days((secs / 86_400) as i64);
-    let t = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        t / 3600,
-        t / 60 % 60,
-        t % 60
-    )
-}
-
 /// The request as it arrived, for verification.
 pub struct Signed<'a> {
     /// The method.

@@ -369,17 +369,23 @@ impl Moto {
             "import boto3, json\nkw = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{code}",
             self.url
         );
-        let out = std::process::Command::new(&self.python)
-            .args(["-c", &script])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        python_script(&self.python, &script).trim().to_string()
     }
+}
+
+/// Runs `script` with the interpreter `python`; fails the test unless it succeeds; returns
+/// what it printed.
+pub fn python_script(python: &std::path::Path, script: &str) -> String {
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `20231114T221320Z` as a time.

@@ -36,6 +36,7 @@ mod integration;
 mod paths;
 mod responses;
 mod root;
+pub use root::{POLICY_KEYS, POLICY_OPERATORS};
 mod security;
 mod structure;
 mod usage;

@@ -1047,8 +1047,10 @@ impl<'a> Cx<'a> {
     }
 }
 
-/// The IAM condition operators the gateway evaluates (`runtime/src/policy.rs`, `OPERATORS`).
-const POLICY_OPERATORS: &[&str] = &[
+/// The IAM condition operators the gateway evaluates (`runtime/src/policy.rs`, `OPERATORS`;
+/// the compiler does not link the runtime, `codegen-tests/tests/policy_lists.rs` keeps the
+/// two equal).
+pub const POLICY_OPERATORS: &[&str] = &[
     "StringEquals",
     "StringNotEquals",
     "StringEqualsIgnoreCase",
@@ -1078,8 +1080,9 @@ const POLICY_OPERATORS: &[&str] = &[
     "Null",
 ];
 
-/// The condition keys the gateway supplies, lower case (`runtime/src/policy.rs`, `KEYS`).
-const POLICY_KEYS: &[&str] = &[
+/// The condition keys the gateway supplies, lower case (`runtime/src/policy.rs`, `KEYS`;
+/// kept equal by `codegen-tests/tests/policy_lists.rs`).
+pub const POLICY_KEYS: &[&str] = &[
     "aws:sourceip",
     "aws:sourcevpc",
     "aws:sourcevpce",
