@@ -131,7 +131,11 @@ pub struct Guarded<T> {
     /// Bytes read so far (saturating at [`STARTED`]).
     read: u64,
     accepted: Instant,
+    /// When the connection was last found waiting after some bytes went through.
     last: Instant,
+    /// Bytes went through since `last`: the clock is read when the connection next waits,
+    /// not on every read and write.
+    moved: bool,
     timer: Pin<Box<Sleep>>,
     _permit: Option<Permit>,
 }
@@ -146,6 +150,7 @@ impl<T> Guarded<T> {
             read: 0,
             accepted: now,
             last: now,
+            moved: false,
             timer: Box::pin(tokio::time::sleep_until(now + timeouts.first_byte)),
             _permit: permit,
         }
@@ -161,12 +166,23 @@ impl<T> Guarded<T> {
 
     /// Called when the I/O object would block: has the connection been silent too long?
     /// Registers the timer so that the task is woken when it might have.
+    ///
+    /// Silence is counted from the moment the connection is found waiting after its last
+    /// bytes, which for a keep-alive connection is when the gateway has answered and waits
+    /// for the next request. The timer is moved only when it would fire late or has fired:
+    /// one that fires early (the connection was busy meanwhile) wakes the task once, which
+    /// finds the deadline not reached and sets the timer again. So a busy connection costs
+    /// one clock read per wait and no timer-wheel update per request.
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let now = Instant::now();
+        if std::mem::take(&mut self.moved) {
+            self.last = now;
+        }
         let deadline = self.deadline();
-        if Instant::now() >= deadline {
+        if now >= deadline {
             return true;
         }
-        if self.timer.deadline() != deadline {
+        if self.timer.deadline() > deadline || self.timer.is_elapsed() {
             self.timer.as_mut().reset(deadline);
         }
         // Pending registers the waker; Ready cannot happen as the deadline is in the future,
@@ -186,9 +202,7 @@ impl<T> Guarded<T> {
     ) -> Poll<io::Result<usize>> {
         match written {
             Poll::Ready(Ok(n)) => {
-                if n > 0 {
-                    self.last = Instant::now();
-                }
+                self.moved |= n > 0;
                 Poll::Ready(Ok(n))
             }
             Poll::Pending if self.expired(cx) => Poll::Ready(Err(timed_out())),
@@ -216,7 +230,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
                 let n = (buf.filled().len() - before) as u64;
                 if n > 0 {
                     this.read = (this.read + n).min(STARTED);
-                    this.last = Instant::now();
+                    this.moved = true;
                 }
                 Poll::Ready(Ok(()))
             }
@@ -309,6 +323,32 @@ mod tests {
         client.write_all(&[b'x'; 30]).await.unwrap();
         let mut buf = [0u8; 64];
         assert_eq!(g.read(&mut buf).await.unwrap(), 30);
+        let start = Instant::now();
+        let e = g.read(&mut buf).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(start.elapsed().as_secs(), 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_idle_timeout_counts_from_the_last_wait() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut client, server) = tokio::io::duplex(64);
+        let t = Timeouts {
+            first_byte: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+        };
+        let mut g = Guarded::new(server, t, None);
+        let mut buf = [0u8; 64];
+        client.write_all(&[b'x'; 30]).await.unwrap();
+        assert_eq!(g.read(&mut buf).await.unwrap(), 30);
+        // Bytes 50 s into the first wait: the timer set for 60 s fires early and is moved.
+        let writer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(50)).await;
+            client.write_all(b"more").await.unwrap();
+            client
+        });
+        assert_eq!(g.read(&mut buf).await.unwrap(), 4);
+        let _client = writer.await.unwrap();
         let start = Instant::now();
         let e = g.read(&mut buf).await.unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);

@@ -174,7 +174,10 @@ impl<G: Gateway> DynGateway for G {
         cx: &'a mut Context,
         req: Request,
     ) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send + 'a>> {
-        Box::pin(self.handle(rt, cx, req))
+        // Written into the allocation: `Box::pin(future)` built the future (kilobytes,
+        // sized for its largest route) on the stack and copied all of it.
+        let boxed: Box<_> = Box::write(Box::new_uninit(), self.handle(rt, cx, req));
+        Box::into_pin(boxed)
     }
 }
 

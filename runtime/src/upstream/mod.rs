@@ -252,9 +252,7 @@ pub async fn http_proxy(
     let (mut parts, body) = req.into_parts();
     // Forward the client's headers in place (no copy), minus the ones API Gateway drops.
     let h = &mut parts.headers;
-    for name in DROP_REQUEST {
-        h.remove(&name);
-    }
+    drop_request_headers(h);
     forwarded_for(h, cx);
     trace_header(h, cx);
     for (name, value) in headers {
@@ -332,22 +330,77 @@ pub fn via_vpc_link(
 }
 
 fn forwarded_for(h: &mut HeaderMap, cx: &Context) {
-    use std::fmt::Write as _;
     // The earlier hops, then the peer's address, written into one buffer.
     let mut value = String::with_capacity(48);
     if let Some(prev) = h.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         value.push_str(prev);
         value.push_str(", ");
     }
-    let _ = write!(value, "{}", cx.peer.ip());
+    push_ip(&mut value, cx.peer.ip());
     if let Ok(v) = HeaderValue::try_from(value) {
         h.insert(X_FORWARDED_FOR, v);
     }
 }
 
+/// Appends `ip` as text; IPv4 without the formatting machinery (every proxied request
+/// writes one).
+fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(digits.format(octet));
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+/// Removes the [`DROP_REQUEST`] headers: one pass over the fields finds which are there
+/// (usually `Host` alone), and only those are removed (each removal hashes the name).
+fn drop_request_headers(h: &mut HeaderMap) {
+    let present = present_in(h, &DROP_REQUEST);
+    for (i, name) in DROP_REQUEST.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            h.remove(name);
+        }
+    }
+}
+
+/// A bit for each of `names` (at most 32) found among `h`'s fields.
+fn present_in(h: &HeaderMap, names: &[HeaderName]) -> u32 {
+    let mut present = 0u32;
+    for key in h.keys() {
+        if let Some(i) = names.iter().position(|n| n == key) {
+            present |= 1 << i;
+        }
+    }
+    present
+}
+
 fn remap_response_headers(h: &mut HeaderMap) {
-    h.remove(http::header::TRANSFER_ENCODING);
-    for (name, remapped) in REMAP_RESPONSE {
+    // As for the request: one pass finds which are there, and only those are touched.
+    let (mut chunked, mut present) = (false, 0u32);
+    for key in h.keys() {
+        if key == http::header::TRANSFER_ENCODING {
+            chunked = true;
+        } else if let Some(i) = REMAP_RESPONSE.iter().position(|(n, _)| n == key) {
+            present |= 1 << i;
+        }
+    }
+    if chunked {
+        h.remove(http::header::TRANSFER_ENCODING);
+    }
+    for (i, (name, remapped)) in REMAP_RESPONSE.into_iter().enumerate() {
+        if present & (1 << i) == 0 {
+            continue;
+        }
         let values = match h.entry(&name) {
             http::header::Entry::Occupied(e) => e
                 .remove_entry_mult()
@@ -457,5 +510,67 @@ fn trace_header(h: &mut HeaderMap, cx: &mut Context) {
         .and_then(|t| HeaderValue::try_from(t.into_owned()).ok())
     {
         h.insert(X_AMZN_TRACE_ID, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ips_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.200.3.255",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+        ] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            let mut out = String::from("x, ");
+            push_ip(&mut out, ip);
+            assert_eq!(out, format!("x, {ip}"));
+        }
+    }
+
+    #[test]
+    fn dropped_and_remapped_headers() {
+        let mut h = HeaderMap::new();
+        for (n, v) in [
+            ("host", "a"),
+            ("content-md5", "b"),
+            ("x-keep", "c"),
+            ("proxy-connection", "d"),
+        ] {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        drop_request_headers(&mut h);
+        assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["x-keep"]);
+
+        let mut h = HeaderMap::new();
+        for (n, v) in [
+            ("server", "nginx"),
+            ("date", "today"),
+            ("date", "again"),
+            ("transfer-encoding", "chunked"),
+            ("x-keep", "c"),
+        ] {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        remap_response_headers(&mut h);
+        let mut got: Vec<_> = h
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap()))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "x-amzn-remapped-date: again",
+                "x-amzn-remapped-date: today",
+                "x-amzn-remapped-server: nginx",
+                "x-keep: c"
+            ]
+        );
     }
 }

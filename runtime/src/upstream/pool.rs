@@ -492,38 +492,65 @@ pub fn decode_response_head(
 fn parse_response(
     buf: &mut BytesMut,
 ) -> Result<Option<(http::StatusCode, http::Version, http::HeaderMap)>, String> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    // httparse's responses take initialised fields: a few first (a 3 KB memset per
+    // response otherwise), all that are allowed if there are more.
+    match parse_response_with::<FEW_HEADERS>(buf) {
+        Err(ParseError::TooMany) => parse_response_with::<MAX_HEADERS>(buf),
+        other => other,
+    }
+    .map_err(|e| match e {
+        ParseError::TooMany => "invalid response from the backend: too many headers".to_string(),
+        ParseError::Other(m) => m,
+    })
+}
+
+const FEW_HEADERS: usize = 24;
+
+enum ParseError {
+    TooMany,
+    Other(String),
+}
+
+#[allow(clippy::type_complexity)]
+fn parse_response_with<const N: usize>(
+    buf: &mut BytesMut,
+) -> Result<Option<(http::StatusCode, http::Version, http::HeaderMap)>, ParseError> {
+    let mut headers = [httparse::EMPTY_HEADER; N];
     let mut resp = httparse::Response::new(&mut headers);
     let len = match resp.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(format!("invalid response from the backend: {e}")),
+        Err(httparse::Error::TooManyHeaders) => return Err(ParseError::TooMany),
+        Err(e) => {
+            return Err(ParseError::Other(format!(
+                "invalid response from the backend: {e}"
+            )))
+        }
     };
+    let invalid = |m: &str| ParseError::Other(m.to_string());
     let status = resp
         .code
         .and_then(|c| http::StatusCode::from_u16(c).ok())
-        .ok_or("invalid status from the backend")?;
+        .ok_or_else(|| invalid("invalid status from the backend"))?;
     let version = if resp.version == Some(0) {
         http::Version::HTTP_10
     } else {
         http::Version::HTTP_11
     };
     let base = buf.as_ptr() as usize;
-    let count = resp.headers.len();
-    let mut fields = [((0usize, 0usize), (0usize, 0usize)); MAX_HEADERS];
-    for (slot, h) in fields.iter_mut().zip(resp.headers.iter()) {
-        *slot = (
-            (h.name.as_ptr() as usize - base, h.name.len()),
-            (h.value.as_ptr() as usize - base, h.value.len()),
-        );
-    }
+    let offset = |s: &[u8]| (s.as_ptr() as usize - base, s.len());
+    let fields: smallvec::SmallVec<[_; FEW_HEADERS]> = resp
+        .headers
+        .iter()
+        .map(|h| (offset(h.name.as_bytes()), offset(h.value)))
+        .collect();
     let head = buf.split_to(len).freeze();
-    let mut map = http::HeaderMap::with_capacity(count + EXTRA_HEADERS);
-    for &((n, nl), (v, vl)) in &fields[..count] {
+    let mut map = http::HeaderMap::with_capacity(fields.len() + EXTRA_HEADERS);
+    for &((n, nl), (v, vl)) in &fields {
         let name = http::HeaderName::from_bytes(&head[n..n + nl])
-            .map_err(|_| "invalid header name from the backend")?;
+            .map_err(|_| invalid("invalid header name from the backend"))?;
         let value = http::HeaderValue::from_maybe_shared(head.slice(v..v + vl))
-            .map_err(|_| "invalid header value from the backend")?;
+            .map_err(|_| invalid("invalid header value from the backend"))?;
         map.append(name, value);
     }
     Ok(Some((status, version, map)))
