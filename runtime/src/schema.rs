@@ -396,7 +396,7 @@ pub mod format {
     }
 
     fn valid_day(y: u32, m: u32, d: u32) -> bool {
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
         let days = match m {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,
@@ -501,7 +501,7 @@ pub mod format {
     /// Standard base64 with padding (OpenAPI `byte`).
     pub fn byte(s: &str) -> bool {
         let b = s.as_bytes();
-        if b.len() % 4 != 0 {
+        if !b.len().is_multiple_of(4) {
             return false;
         }
         let pad = b.iter().rev().take_while(|c| **c == b'=').count();
