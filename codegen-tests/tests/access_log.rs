@@ -206,6 +206,15 @@ async fn formats_render_every_field_and_nothing_is_lost_at_shutdown() {
     assert!(lines
         .iter()
         .any(|l| l.starts_with("Received response. Status: 200, Integration latency: ")));
+    // The endpoint's headers under the names it sent (the client gets them remapped).
+    let sent = lines
+        .iter()
+        .find(|l| l.starts_with("Endpoint response headers: "))
+        .unwrap();
+    assert!(
+        sent.contains("content-length=") && !sent.contains("x-amzn-remapped"),
+        "{sent}"
+    );
     let body = lines
         .iter()
         .find(|l| l.starts_with("Endpoint response body before transformations: "))

@@ -47,7 +47,13 @@ pub enum Chunk {
 pub fn tokens(map: &http::HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
     map.get_all(name)
         .into_iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .flat_map(|v| value_tokens(v.as_bytes()))
+}
+
+/// The comma-separated tokens of one field value, trimmed.
+pub fn value_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
         .map(<[u8]>::trim_ascii)
         .filter(|t| !t.is_empty())
 }

@@ -37,25 +37,7 @@ const DROP_REQUEST: [HeaderName; 15] = [
     http::header::WWW_AUTHENTICATE,
 ];
 
-/// Backend response headers API Gateway renames to `x-amzn-Remapped-<name>`.
-const REMAP_RESPONSE: [(HeaderName, HeaderName); 4] = [
-    (
-        http::header::CONNECTION,
-        HeaderName::from_static("x-amzn-remapped-connection"),
-    ),
-    (
-        http::header::CONTENT_LENGTH,
-        HeaderName::from_static("x-amzn-remapped-content-length"),
-    ),
-    (
-        http::header::DATE,
-        HeaderName::from_static("x-amzn-remapped-date"),
-    ),
-    (
-        http::header::SERVER,
-        HeaderName::from_static("x-amzn-remapped-server"),
-    ),
-];
+use pool::REMAP_RESPONSE;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
@@ -102,10 +84,13 @@ const MAX_RESPONSE: usize = 10 * 1024 * 1024;
 /// a timeout, one that resets or truncates its body is a failure, never a truncated 200.
 /// When the request body fails because of the client (broken framing, over the limit,
 /// stalled), that is the client's error, not the backend's.
+/// `remap`: a proxy integration's response, whose headers API Gateway renames
+/// ([`REMAP_RESPONSE`]; renamed as the head is parsed on the worker's own pool).
 async fn exchange(
     rt: &Runtime,
     req: http::Request<Body>,
     timeout_ms: u64,
+    remap: bool,
 ) -> Result<Buffered, Failure> {
     fn failure(e: &(dyn std::error::Error + 'static)) -> Failure {
         match crate::body::client_fault(e) {
@@ -118,7 +103,7 @@ async fn exchange(
         if let Some(addr) = pool::Local::eligible(&req) {
             return rt
                 .local_pool
-                .exchange(addr, req, MAX_RESPONSE)
+                .exchange(addr, req, MAX_RESPONSE, remap)
                 .await
                 .map_err(|e| match e {
                     pool::LocalError::Send(e) => failure(&*e),
@@ -132,9 +117,13 @@ async fn exchange(
             .await
             .map_err(|e| Failure::Body(e.to_string()))?
             .to_bytes();
+        let mut headers = parts.headers;
+        if remap {
+            remap_response_headers(&mut headers);
+        }
         Ok(Buffered {
             status: parts.status.as_u16(),
-            headers: parts.headers,
+            headers,
             body,
         })
     };
@@ -163,7 +152,7 @@ pub async fn send(
     req: http::Request<Body>,
     timeout_ms: u64,
 ) -> Result<Buffered, Failure> {
-    exchange(rt, req, timeout_ms).await
+    exchange(rt, req, timeout_ms, false).await
 }
 
 /// [`send`], with the failure as text (calls made for the gateway itself, like STS).
@@ -172,11 +161,13 @@ pub async fn send_buffered(
     req: http::Request<Body>,
     timeout_ms: u64,
 ) -> Result<Buffered, String> {
-    exchange(rt, req, timeout_ms).await.map_err(|f| match f {
-        Failure::Timeout => "timed out".to_string(),
-        Failure::Network(e) | Failure::Body(e) => e,
-        Failure::Client(_) => "the request body failed".to_string(),
-    })
+    exchange(rt, req, timeout_ms, false)
+        .await
+        .map_err(|f| match f {
+            Failure::Timeout => "timed out".to_string(),
+            Failure::Network(e) | Failure::Body(e) => e,
+            Failure::Client(_) => "the request body failed".to_string(),
+        })
 }
 
 /// Sets query parameter `name` in a backend URL: earlier values of it are removed
@@ -276,14 +267,13 @@ pub async fn http_proxy(
     *upstream_req.headers_mut() = parts.headers;
     log_request(cx, upstream_req.uri(), upstream_req.headers());
     let started = std::time::Instant::now();
-    let exchanged = exchange(rt, upstream_req, timeout_ms).await;
+    let exchanged = exchange(rt, upstream_req, timeout_ms, true).await;
     cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
-    log_response(cx, &exchanged);
-    let mut resp = match exchanged {
+    log_response(cx, &exchanged, true);
+    let resp = match exchanged {
         Ok(r) => r,
         Err(f) => return f.respond(rt, cx),
     };
-    remap_response_headers(&mut resp.headers);
     let mut out = http::Response::new(crate::full(resp.body));
     *out.status_mut() =
         http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
@@ -443,9 +433,9 @@ pub async fn http_call(
         .map_err(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))?;
     log_request(cx, req.uri(), req.headers());
     let started = std::time::Instant::now();
-    let exchanged = exchange(rt, req, timeout_ms).await;
+    let exchanged = exchange(rt, req, timeout_ms, false).await;
     cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
-    log_response(cx, &exchanged);
+    log_response(cx, &exchanged, false);
     exchanged.map_err(|f| f.respond(rt, cx))
 }
 
@@ -462,7 +452,9 @@ fn log_request(cx: &mut Context, uri: &http::Uri, headers: &HeaderMap) {
 }
 
 /// The execution log's view of an integration response, or of why there is none.
-fn log_response(cx: &mut Context, exchanged: &Result<Buffered, Failure>) {
+/// `remapped`: the headers were renamed as they were read ([`REMAP_RESPONSE`]); the log
+/// shows them under the names the endpoint sent, as API Gateway's does.
+fn log_response(cx: &mut Context, exchanged: &Result<Buffered, Failure>, remapped: bool) {
     match exchanged {
         Ok(r) => {
             let ms = cx.integration_ms.unwrap_or(0.0).round() as u64;
@@ -473,9 +465,26 @@ fn log_response(cx: &mut Context, exchanged: &Result<Buffered, Failure>) {
                 )
             });
             cx.exec_info(|| {
+                let sent;
+                let shown = if remapped {
+                    sent = r
+                        .headers
+                        .iter()
+                        .map(|(k, v)| {
+                            let k = REMAP_RESPONSE
+                                .into_iter()
+                                .find(|(_, to)| to == k)
+                                .map_or_else(|| k.clone(), |(from, _)| from);
+                            (k, v.clone())
+                        })
+                        .collect::<HeaderMap>();
+                    &sent
+                } else {
+                    &r.headers
+                };
                 format!(
                     "Endpoint response headers: {}",
-                    crate::exec_log::headers(&r.headers)
+                    crate::exec_log::headers(shown)
                 )
             });
             cx.exec_body("Endpoint response body before transformations", &r.body);

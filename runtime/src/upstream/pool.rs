@@ -121,11 +121,16 @@ impl Local {
         addr: SocketAddr,
         req: http::Request<Body>,
         max: usize,
+        remap: bool,
     ) -> Result<Buffered, LocalError> {
         use http_body_util::BodyExt;
         use hyper::body::Body as _;
         let (parts, mut body) = req.into_parts();
-        let head_request = parts.method == http::Method::HEAD;
+        let reading = Reading {
+            head_request: parts.method == http::Method::HEAD,
+            remap,
+            max,
+        };
         let length = body.size_hint().exact();
         let head = encode_request(&parts, length);
         // The first piece of the body goes out with the head; a body that is all in it can
@@ -143,16 +148,7 @@ impl Local {
                 Some(s) => (s, true),
                 None => (connect(addr).await.map_err(LocalError::Send)?, false),
             };
-            let sent = send(
-                &mut stream,
-                &head,
-                &first,
-                rest.take(),
-                length,
-                head_request,
-                max,
-            )
-            .await;
+            let sent = send(&mut stream, &head, &first, rest.take(), length, reading).await;
             match sent {
                 Ok((resp, reusable)) => {
                     if reusable {
@@ -263,8 +259,7 @@ async fn send(
     first: &[u8],
     rest: Option<Body>,
     length: Option<u64>,
-    head_request: bool,
-    max: usize,
+    reading: Reading,
 ) -> Result<(Buffered, bool), Retry> {
     use http_body_util::BodyExt;
     let chunked = length.is_none();
@@ -303,7 +298,7 @@ async fn send(
     if chunked && !write_failed {
         write_failed = write_all(stream, &[b"0\r\n\r\n"]).await.is_err();
     }
-    let (resp, reusable) = read_response(stream, head_request, max).await?;
+    let (resp, reusable) = read_response(stream, reading).await?;
     Ok((resp, reusable && !write_failed))
 }
 
@@ -333,20 +328,36 @@ async fn write_all(stream: &mut TcpStream, parts: &[&[u8]]) -> std::io::Result<(
 }
 
 /// Reads one response: its head (skipping interim 1xx answers), then its whole body.
+/// How a response is read.
+#[derive(Clone, Copy)]
+struct Reading {
+    /// The request was `HEAD`: no body follows, whatever the head says.
+    head_request: bool,
+    /// Rename the headers API Gateway remaps on proxy responses ([`REMAP_RESPONSE`]) and
+    /// drop `Transfer-Encoding`, as the head is parsed.
+    remap: bool,
+    /// The most body bytes accepted.
+    max: usize,
+}
+
 async fn read_response(
     stream: &mut TcpStream,
-    head_request: bool,
-    max: usize,
+    reading: Reading,
 ) -> Result<(Buffered, bool), Retry> {
+    let Reading {
+        head_request,
+        remap,
+        max,
+    } = reading;
     use crate::framing::{Framing, Step};
     use tokio::io::AsyncReadExt;
     let failed = |e: String| Retry::Failed(LocalError::Send(e.into()));
     let mut buf = BytesMut::new();
     let mut got_any = false;
-    let (status, version, headers) = loop {
+    let (status, version, headers, delimiting) = loop {
         if !buf.is_empty() {
-            match parse_response(&mut buf) {
-                Ok(Some((status, _, _))) if status.is_informational() => {
+            match parse_response(&mut buf, remap) {
+                Ok(Some((status, ..))) if status.is_informational() => {
                     if status == http::StatusCode::SWITCHING_PROTOCOLS {
                         return Err(failed("the backend switched protocols".into()));
                     }
@@ -384,30 +395,21 @@ async fn read_response(
     let no_body = head_request
         || status == http::StatusCode::NO_CONTENT
         || status == http::StatusCode::NOT_MODIFIED;
-    let (close, keep) = crate::framing::connection_tokens(&headers);
-    let mut reusable = !close && (version == http::Version::HTTP_11 || keep);
+    let mut reusable = !delimiting.close && (version == http::Version::HTTP_11 || delimiting.keep);
     let mut framing = if no_body {
         Framing::Length(0)
-    } else if headers.contains_key(http::header::TRANSFER_ENCODING) {
-        let last = crate::framing::tokens(&headers, http::header::TRANSFER_ENCODING).last();
-        if last.is_some_and(|t| t.eq_ignore_ascii_case(b"chunked")) {
+    } else if delimiting.coded {
+        if delimiting.chunked_last {
             Framing::Chunked(crate::framing::Chunk::Size)
         } else {
             reusable = false;
             Framing::Failed
         }
+    } else if let Some(e) = delimiting.bad_length {
+        // The head arrived, but the body cannot be delimited: a body failure (502).
+        return Err(body_error(e));
     } else {
-        let mut length = None;
-        for t in crate::framing::tokens(&headers, http::header::CONTENT_LENGTH) {
-            // The head arrived, but the body cannot be delimited: a body failure (502).
-            let n = crate::framing::parse_length(t)
-                .ok_or_else(|| body_error("the backend sent an invalid Content-Length"))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(body_error("the backend sent differing Content-Lengths"));
-            }
-            length = Some(n);
-        }
-        match length {
+        match delimiting.length {
             Some(n) => Framing::Length(n),
             None => {
                 reusable = false;
@@ -484,18 +486,101 @@ async fn read_response(
 pub fn decode_response_head(
     bytes: &[u8],
 ) -> Result<Option<(http::StatusCode, http::Version, http::HeaderMap)>, String> {
-    parse_response(&mut BytesMut::from(bytes))
+    Ok(parse_response(&mut BytesMut::from(bytes), false)?.map(|(s, v, h, _)| (s, v, h)))
 }
 
+/// Backend response headers API Gateway renames to `x-amzn-Remapped-<name>` on proxy
+/// integrations (`Transfer-Encoding` is dropped).
+pub const REMAP_RESPONSE: [(http::HeaderName, http::HeaderName); 4] = [
+    (
+        http::header::CONNECTION,
+        http::HeaderName::from_static("x-amzn-remapped-connection"),
+    ),
+    (
+        http::header::CONTENT_LENGTH,
+        http::HeaderName::from_static("x-amzn-remapped-content-length"),
+    ),
+    (
+        http::header::DATE,
+        http::HeaderName::from_static("x-amzn-remapped-date"),
+    ),
+    (
+        http::header::SERVER,
+        http::HeaderName::from_static("x-amzn-remapped-server"),
+    ),
+];
+
+/// What a response head says about its body and its connection, gathered as its fields are
+/// read (so that none is looked up again in the header map).
+#[derive(Debug, Default)]
+struct Delimiting {
+    /// `Connection: close`.
+    close: bool,
+    /// `Connection: keep-alive`.
+    keep: bool,
+    /// A `Transfer-Encoding` field.
+    coded: bool,
+    /// Its last coding is `chunked`.
+    chunked_last: bool,
+    /// The `Content-Length`, when every one given agrees.
+    length: Option<u64>,
+    /// Why the `Content-Length` fields cannot be used.
+    bad_length: Option<&'static str>,
+}
+
+impl Delimiting {
+    fn see(&mut self, name: &http::HeaderName, value: &[u8]) {
+        use crate::framing::value_tokens;
+        if name == http::header::CONNECTION {
+            for t in value_tokens(value) {
+                self.close |= t.eq_ignore_ascii_case(b"close");
+                self.keep |= t.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name == http::header::TRANSFER_ENCODING {
+            self.coded = true;
+            for t in value_tokens(value) {
+                self.chunked_last = t.eq_ignore_ascii_case(b"chunked");
+            }
+        } else if name == http::header::CONTENT_LENGTH {
+            for t in value_tokens(value) {
+                match crate::framing::parse_length(t) {
+                    None => {
+                        self.bad_length
+                            .get_or_insert("the backend sent an invalid Content-Length");
+                    }
+                    Some(n) if self.length.is_some_and(|l| l != n) => {
+                        self.bad_length
+                            .get_or_insert("the backend sent differing Content-Lengths");
+                    }
+                    Some(n) => self.length = Some(n),
+                }
+            }
+        }
+    }
+}
+
+/// The name a response field is kept under: renamed or dropped when `remap`.
+fn kept_as(name: http::HeaderName, remap: bool) -> Option<http::HeaderName> {
+    if !remap {
+        return Some(name);
+    }
+    if name == http::header::TRANSFER_ENCODING {
+        return None;
+    }
+    match REMAP_RESPONSE.into_iter().find(|(from, _)| *from == name) {
+        Some((_, to)) => Some(to),
+        None => Some(name),
+    }
+}
+
+type ResponseHead = (http::StatusCode, http::Version, http::HeaderMap, Delimiting);
+
 /// Parses a response head from `buf` (consumed when complete).
-#[allow(clippy::type_complexity)]
-fn parse_response(
-    buf: &mut BytesMut,
-) -> Result<Option<(http::StatusCode, http::Version, http::HeaderMap)>, String> {
+fn parse_response(buf: &mut BytesMut, remap: bool) -> Result<Option<ResponseHead>, String> {
     // httparse's responses take initialised fields: a few first (a 3 KB memset per
     // response otherwise), all that are allowed if there are more.
-    match parse_response_with::<FEW_HEADERS>(buf) {
-        Err(ParseError::TooMany) => parse_response_with::<MAX_HEADERS>(buf),
+    match parse_response_with::<FEW_HEADERS>(buf, remap) {
+        Err(ParseError::TooMany) => parse_response_with::<MAX_HEADERS>(buf, remap),
         other => other,
     }
     .map_err(|e| match e {
@@ -511,10 +596,10 @@ enum ParseError {
     Other(String),
 }
 
-#[allow(clippy::type_complexity)]
 fn parse_response_with<const N: usize>(
     buf: &mut BytesMut,
-) -> Result<Option<(http::StatusCode, http::Version, http::HeaderMap)>, ParseError> {
+    remap: bool,
+) -> Result<Option<ResponseHead>, ParseError> {
     let mut headers = [httparse::EMPTY_HEADER; N];
     let mut resp = httparse::Response::new(&mut headers);
     let len = match resp.parse(buf) {
@@ -546,14 +631,19 @@ fn parse_response_with<const N: usize>(
         .collect();
     let head = buf.split_to(len).freeze();
     let mut map = http::HeaderMap::with_capacity(fields.len() + EXTRA_HEADERS);
+    let mut delimiting = Delimiting::default();
     for &((n, nl), (v, vl)) in &fields {
         let name = http::HeaderName::from_bytes(&head[n..n + nl])
             .map_err(|_| invalid("invalid header name from the backend"))?;
-        let value = http::HeaderValue::from_maybe_shared(head.slice(v..v + vl))
+        let value = &head[v..v + vl];
+        delimiting.see(&name, value);
+        let value = http::HeaderValue::from_maybe_shared(head.slice_ref(value))
             .map_err(|_| invalid("invalid header value from the backend"))?;
-        map.append(name, value);
+        if let Some(name) = kept_as(name, remap) {
+            map.append(name, value);
+        }
     }
-    Ok(Some((status, version, map)))
+    Ok(Some((status, version, map, delimiting)))
 }
 
 /// A new connection to `addr` (10 s to connect, as the legacy client).
@@ -563,4 +653,85 @@ async fn connect(addr: SocketAddr) -> Result<TcpStream, crate::BoxError> {
         .map_err(|_| format!("connecting to {addr} timed out"))??;
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(head: &str, remap: bool) -> ResponseHead {
+        parse_response(&mut BytesMut::from(head), remap)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn proxy_heads_are_renamed_as_they_are_read() {
+        let head = "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: today\r\nTransfer-Encoding: gzip, chunked\r\n\
+                    Connection: keep-alive, close\r\nX-A: 1\r\n\r\n";
+        let (_, _, map, d) = parse(head, true);
+        let names: Vec<_> = map.keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "x-amzn-remapped-server",
+                "x-amzn-remapped-date",
+                "x-amzn-remapped-connection",
+                "x-a"
+            ]
+        );
+        assert!(d.coded && d.chunked_last && d.close && d.keep);
+        let (_, _, map, _) = parse(head, false);
+        let names: Vec<_> = map.keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["server", "date", "transfer-encoding", "connection", "x-a"]
+        );
+    }
+
+    #[test]
+    fn lengths_are_checked_as_they_are_read() {
+        let d = parse(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5, 5\r\n\r\n",
+            true,
+        )
+        .3;
+        assert_eq!((d.length, d.bad_length), (Some(5), None));
+        let d = parse(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            true,
+        )
+        .3;
+        assert_eq!(
+            d.bad_length,
+            Some("the backend sent differing Content-Lengths")
+        );
+        let d = parse("HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n", false).3;
+        assert_eq!(
+            d.bad_length,
+            Some("the backend sent an invalid Content-Length")
+        );
+        let d = parse(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            false,
+        )
+        .3;
+        assert!(d.coded && !d.chunked_last);
+        let d = parse("HTTP/1.1 204 No Content\r\n\r\n", false).3;
+        assert!(!d.coded && d.length.is_none() && !d.close);
+    }
+
+    #[test]
+    fn heads_with_many_fields_are_read_whole() {
+        let mut head = String::from("HTTP/1.1 200 OK\r\n");
+        for i in 0..60 {
+            head.push_str(&format!("X-{i}: {i}\r\n"));
+        }
+        head.push_str("\r\n");
+        assert_eq!(parse(&head, false).2.len(), 60);
+        head.insert_str(17, &"X-More: 1\r\n".repeat(MAX_HEADERS));
+        assert!(parse_response(&mut BytesMut::from(head.as_str()), false)
+            .unwrap_err()
+            .contains("too many headers"));
+    }
 }
