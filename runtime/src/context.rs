@@ -146,7 +146,7 @@ pub struct Context {
     /// The API key the request was admitted with (`$context.identity.apiKey`).
     pub api_key: Option<String>,
     /// Its id (`$context.identity.apiKeyId`).
-    pub api_key_id: Option<String>,
+    pub api_key_id: Option<std::sync::Arc<str>>,
     /// The IAM caller, once its signature and policies admitted it (`$context.identity.*`).
     pub iam: Option<Box<crate::policy::Caller>>,
     /// The IAM caller may invalidate cache entries (`execute-api:InvalidateCache`).

@@ -215,7 +215,8 @@ pub struct Usage {
     keys: RwLock<HashMap<Digest, Known>>,
     slots: Mutex<HashMap<String, u32>>,
     counters: Mutex<HashMap<u32, Counter>>,
-    pending: Mutex<HashMap<(String, i64), u64>>,
+    /// Requests counted since the last flush, by key id and day.
+    pending: Mutex<HashMap<(Arc<str>, i64), u64>>,
     store: Option<Arc<dyn KeyStore>>,
     counting: Counting,
     /// Admissions Redis could not decide (unreachable, too slow): for the metrics.
@@ -343,7 +344,11 @@ impl Usage {
             return Ok(());
         };
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        if let Err(e) = store.add_usage(&pending) {
+        let counts = pending
+            .iter()
+            .map(|((id, day), n)| ((id.to_string(), *day), *n))
+            .collect();
+        if let Err(e) = store.add_usage(&counts) {
             // Keep the counts for the next attempt.
             let mut p = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             for (k, n) in pending {
@@ -425,7 +430,9 @@ impl Usage {
                 }
                 if let Some((k, plan)) = &key {
                     if let Some(q) = plan.info.quota {
-                        if !self.count(k, q) {
+                        // The request's day (from its arrival time, already read).
+                        let day = (cx.start_ms / 86_400_000) as i64;
+                        if !self.count(k, q, day) {
                             return Err(ResponseType::QuotaExceeded);
                         }
                     }
@@ -557,13 +564,12 @@ impl Usage {
             return Err(ResponseType::InvalidApiKey);
         };
         cx.api_key = Some(value);
-        cx.api_key_id = Some(known.id.to_string());
+        cx.api_key_id = Some(known.id.clone());
         Ok((known, plan))
     }
 
     /// Counts one request against key `k`'s quota; `false` when the quota is used up.
-    fn count(&self, k: &Known, q: QuotaInfo) -> bool {
-        let day = today();
+    fn count(&self, k: &Known, q: QuotaInfo, day: i64) -> bool {
         let start = period_start(q.period, day);
         let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         let c = match counters.get_mut(&k.slot) {
@@ -608,7 +614,7 @@ impl Usage {
             .pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry((k.id.to_string(), day))
+            .entry((k.id.clone(), day))
             .or_default() += 1;
         true
     }
