@@ -175,12 +175,12 @@ impl Context {
         stage: Arc<str>,
         stage_vars: Arc<Vec<(String, String)>>,
     ) -> Self {
-        let start_ms = SystemTime::now()
+        let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
+            .unwrap_or_default();
+        let start_ms = now.as_millis();
         Context {
-            request_id: new_request_id(),
+            request_id: new_request_id(now.as_nanos() as u64),
             method: parts.method.clone(),
             path: parts.uri.path().to_string(),
             query: parts.uri.query().map(str::to_string),
@@ -281,7 +281,12 @@ impl Context {
             let h = crate::path::hex(&t.trace_id);
             return Some(Cow::Owned(format!("Root=1-{}-{}", &h[..8], &h[8..])));
         }
-        // `Root=1-{epoch seconds, 8 hex}-{24 hex of the request id}`, built in one buffer.
+        Some(Cow::Owned(self.new_trace_id()))
+    }
+
+    /// The trace id this gateway starts for a request that brought none:
+    /// `Root=1-{epoch seconds, 8 hex}-{24 hex of the request id}`, built in one buffer.
+    pub fn new_trace_id(&self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut s = String::with_capacity(40);
         s.push_str("Root=1-");
@@ -297,7 +302,7 @@ impl Context {
                 .take(24)
                 .map(char::from),
         );
-        Some(Cow::Owned(s))
+        s
     }
 
     /// Notes how long the integration took and what it answered (and its span, when traced).
@@ -396,14 +401,11 @@ pub fn header_name_as_sent(protocol: &str, name: &str) -> String {
 
 /// A request id shaped like API Gateway's (a UUID v4 from a fast process-local generator:
 /// unique, not a secret).
-fn new_request_id() -> String {
+/// A request id, mixed from a process-wide counter and `nanos` (the request's arrival).
+fn new_request_id(nanos: u64) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static STATE: AtomicU64 = AtomicU64::new(0);
-    let seed = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
-        ^ (SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0));
+    let seed = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ nanos;
     let mix = |mut z: u64| {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -485,8 +487,9 @@ mod tests {
 
     #[test]
     fn request_ids_are_uuid_shaped_and_distinct() {
-        let a = new_request_id();
-        let b = new_request_id();
+        // Two requests arriving in the same nanosecond still get different ids.
+        let a = new_request_id(7);
+        let b = new_request_id(7);
         assert_ne!(a, b);
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");

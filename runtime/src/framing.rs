@@ -43,6 +43,48 @@ pub enum Chunk {
     Trailers(usize),
 }
 
+/// Where a parsed field's name and value sit in the buffer it was parsed from: offsets, so
+/// that the buffer can be frozen once the parser lets go of it and each field shared from
+/// it rather than copied. Shared by the request parser (`http1`) and the response parser
+/// (`upstream::pool`).
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    name: (u32, u32),
+    value: (u32, u32),
+}
+
+impl Span {
+    /// The field's name in `head` (the buffer, or what was frozen of it).
+    pub fn name<'h>(&self, head: &'h [u8]) -> &'h [u8] {
+        &head[self.name.0 as usize..self.name.1 as usize]
+    }
+
+    /// The field's value in `head`.
+    pub fn value<'h>(&self, head: &'h [u8]) -> &'h [u8] {
+        &head[self.value.0 as usize..self.value.1 as usize]
+    }
+}
+
+/// The spans of a head's fields (inline for 24 of them; heads are at most 64 KB, so offsets
+/// fit in 32 bits).
+pub type Spans = smallvec::SmallVec<[Span; 24]>;
+
+/// Where `fields`, parsed out of `buf`, sit in it.
+pub fn spans(buf: &[u8], fields: &[httparse::Header<'_>]) -> Spans {
+    let mut out = Spans::new();
+    out.extend(fields.iter().map(|f| Span {
+        name: range(buf, f.name.as_bytes()),
+        value: range(buf, f.value),
+    }));
+    out
+}
+
+/// Where `part` (a slice of `buf`) sits in `buf`.
+pub fn range(buf: &[u8], part: &[u8]) -> (u32, u32) {
+    let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    (start as u32, (start + part.len()) as u32)
+}
+
 /// The comma-separated tokens of every `name` field, trimmed.
 pub fn tokens(map: &http::HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
     map.get_all(name)

@@ -303,21 +303,16 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
     };
     // Where the target and each field sit in the buffer, so that the head can be frozen
     // and its parts shared rather than copied.
-    let base = buf.as_ptr() as usize;
-    let offset = |s: &[u8]| (s.as_ptr() as usize - base, s.len());
-    let target = offset(req.path.unwrap_or_default().as_bytes());
-    let fields: smallvec::SmallVec<[_; 24]> = req
-        .headers
-        .iter()
-        .map(|h| (offset(h.name.as_bytes()), offset(h.value)))
-        .collect();
+    let target = crate::framing::range(buf, req.path.unwrap_or_default().as_bytes());
+    let fields = crate::framing::spans(buf, req.headers);
     // A buffer holding exactly this head is frozen whole (splitting it would allocate).
     let head = if len == buf.len() {
         std::mem::take(buf).freeze()
     } else {
         buf.split_to(len).freeze()
     };
-    let Ok(uri) = http::Uri::from_maybe_shared(head.slice(target.0..target.0 + target.1)) else {
+    let Ok(uri) = http::Uri::from_maybe_shared(head.slice(target.0 as usize..target.1 as usize))
+    else {
         return Parsed::Reject(StatusCode::BAD_REQUEST);
     };
     // Room for what the gateway adds before forwarding (X-Forwarded-For, the trace id).
@@ -325,11 +320,11 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
     // The fields that decide framing and persistence, noted as they go by so that a
     // request without them is not looked up for them.
     let (mut framed, mut connection, mut expect) = (false, false, false);
-    for &((n, nl), (v, vl)) in &fields {
-        let Ok(name) = HeaderName::from_bytes(&head[n..n + nl]) else {
+    for f in &fields {
+        let Ok(name) = HeaderName::from_bytes(f.name(&head)) else {
             return Parsed::Reject(StatusCode::BAD_REQUEST);
         };
-        let Ok(value) = HeaderValue::from_maybe_shared(head.slice(v..v + vl)) else {
+        let Ok(value) = HeaderValue::from_maybe_shared(head.slice_ref(f.value(&head))) else {
             return Parsed::Reject(StatusCode::BAD_REQUEST);
         };
         framed |= name == TRANSFER_ENCODING || name == CONTENT_LENGTH;

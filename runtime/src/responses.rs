@@ -120,9 +120,12 @@ fn default_body(message: Option<&str>) -> String {
     format!("{{\"message\":{m}}}")
 }
 
+/// `x-amzn-RequestId`, on every response.
+pub const X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+
 /// `x-amzn-RequestId` (and `x-amz-apigw-id` on REST APIs) on every response.
 pub fn add_ids(r: &mut Response, cx: &Context, rest: bool) {
-    const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+    const REQUEST_ID: HeaderName = X_AMZN_REQUESTID;
     const APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
     let Ok(v) = HeaderValue::from_str(&cx.request_id) else {
         return;

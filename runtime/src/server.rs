@@ -616,7 +616,7 @@ async fn handle(
     if let Some(c) = cors.filter(|_| !preflight) {
         c.decorate(&cx.headers, resp.headers_mut());
     }
-    if !resp.headers().contains_key("x-amzn-requestid") {
+    if !resp.headers().contains_key(&responses::X_AMZN_REQUESTID) {
         responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
     }
     let status = resp.status().as_u16();

@@ -513,11 +513,13 @@ fn trace_header(h: &mut HeaderMap, cx: &mut Context) {
     if h.contains_key(&X_AMZN_TRACE_ID) {
         return;
     }
-    // An id built for this request moves into the header without a copy.
-    if let Some(v) = cx
-        .trace_id()
-        .and_then(|t| HeaderValue::try_from(t.into_owned()).ok())
-    {
+    // None came with the request (the header is forwarded as it came, so `h` has it when
+    // the request did): one built for this request moves into the header without a copy.
+    let id = match cx.trace {
+        Some(_) => cx.trace_id().map(std::borrow::Cow::into_owned),
+        None => Some(cx.new_trace_id()),
+    };
+    if let Some(v) = id.and_then(|t| HeaderValue::try_from(t).ok()) {
         h.insert(X_AMZN_TRACE_ID, v);
     }
 }

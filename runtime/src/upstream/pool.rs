@@ -622,20 +622,14 @@ fn parse_response_with<const N: usize>(
     } else {
         http::Version::HTTP_11
     };
-    let base = buf.as_ptr() as usize;
-    let offset = |s: &[u8]| (s.as_ptr() as usize - base, s.len());
-    let fields: smallvec::SmallVec<[_; FEW_HEADERS]> = resp
-        .headers
-        .iter()
-        .map(|h| (offset(h.name.as_bytes()), offset(h.value)))
-        .collect();
+    let fields = crate::framing::spans(buf, resp.headers);
     let head = buf.split_to(len).freeze();
     let mut map = http::HeaderMap::with_capacity(fields.len() + EXTRA_HEADERS);
     let mut delimiting = Delimiting::default();
-    for &((n, nl), (v, vl)) in &fields {
-        let name = http::HeaderName::from_bytes(&head[n..n + nl])
+    for f in &fields {
+        let name = http::HeaderName::from_bytes(f.name(&head))
             .map_err(|_| invalid("invalid header name from the backend"))?;
-        let value = &head[v..v + vl];
+        let value = f.value(&head);
         delimiting.see(&name, value);
         let value = http::HeaderValue::from_maybe_shared(head.slice_ref(value))
             .map_err(|_| invalid("invalid header value from the backend"))?;
