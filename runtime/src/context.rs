@@ -354,7 +354,13 @@ impl Context {
         let q = self.query.as_deref()?;
         q.split('&').rev().find_map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (crate::path::decode_query(k) == name).then(|| crate::path::decode_query(v))
+            // A name with nothing to decode is compared as it is (no copy per field).
+            let matches = if k.contains(['%', '+']) {
+                crate::path::decode_query(k) == name
+            } else {
+                k == name
+            };
+            matches.then(|| crate::path::decode_query(v))
         })
     }
 
@@ -493,5 +499,27 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
+    }
+
+    #[test]
+    fn query_parameters_by_decoded_name() {
+        let parts = http::Request::get("/p?a%20b=1&x+y=2&plain=3&plain=4&e=&q=%41")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        let cx = Context::new(
+            &parts,
+            "127.0.0.1:1".parse().unwrap(),
+            "prod".into(),
+            Default::default(),
+        );
+        assert_eq!(cx.query_param("a b").as_deref(), Some("1"));
+        assert_eq!(cx.query_param("x y").as_deref(), Some("2"));
+        assert_eq!(cx.query_param("plain").as_deref(), Some("4"));
+        assert_eq!(cx.query_param("e").as_deref(), Some(""));
+        assert_eq!(cx.query_param("q").as_deref(), Some("A"));
+        assert_eq!(cx.query_param("a%20b"), None);
+        assert_eq!(cx.query_param("none"), None);
     }
 }

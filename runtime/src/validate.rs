@@ -96,12 +96,12 @@ pub fn missing_parameters(cx: &mut Context, required: &[(In, &str)]) -> Option<S
     let missing: Vec<&str> = required
         .iter()
         .filter(|(location, name)| {
-            let value = match location {
-                In::Header => cx.header(name).map(str::to_string),
-                In::Path => cx.path_param(name).map(str::to_string),
-                In::Query => cx.query_param(name),
-            };
-            value.is_none_or(|v| v.trim().is_empty())
+            let given = |v: &str| !v.trim().is_empty();
+            !match location {
+                In::Header => cx.header(name).is_some_and(given),
+                In::Path => cx.path_param(name).is_some_and(given),
+                In::Query => cx.query_param(name).is_some_and(|v| given(&v)),
+            }
         })
         .map(|(_, name)| *name)
         .collect();
