@@ -543,3 +543,67 @@ async fn api_key_from_the_authorizer() {
     gw.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With two workers, a function's processes are split into two lanes: each worker's
+/// invocations are served by its own lane's process, on its own event loop (a gateway
+/// started by `spawn` has one lane, so this drives the host from two threads as the
+/// server's workers do).
+#[test]
+fn each_worker_invokes_through_its_own_lane() {
+    use specgate_runtime::lambda::{local, InvocationType};
+    let (name, command) = echo_function();
+    let host =
+        std::sync::Arc::new(local::Host::start(&[(name.clone(), command)], 2, None, 2).unwrap());
+    let worker = |n: usize| {
+        let (host, name) = (host.clone(), name.clone());
+        std::thread::spawn(move || {
+            local::set_worker(n);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let f = host.function(&name).unwrap();
+                let mut pids = BTreeSet::new();
+                for _ in 0..3 {
+                    let out = f
+                        .invoke(
+                            bytes::Bytes::from_static(br#"{"path": "/lane"}"#),
+                            InvocationType::RequestResponse,
+                            std::time::Duration::from_secs(30),
+                            None,
+                        )
+                        .await
+                        .unwrap();
+                    assert!(!out.function_error);
+                    let answer: Value = serde_json::from_slice(&out.payload).unwrap();
+                    let body: Value =
+                        serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+                    pids.insert(body["pid"].as_u64().unwrap());
+                }
+                pids
+            })
+        })
+    };
+    let (a, b) = (worker(0), worker(1));
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    // One process per lane, each serving only its own worker's invocations.
+    assert_eq!((a.len(), b.len()), (1, 1), "{a:?} {b:?}");
+    assert_ne!(a, b);
+    assert_eq!(host.processes()[0].1, 2);
+    // The workers' event loops are gone: so are the processes they ran.
+    for pid in a.into_iter().chain(b) {
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| !r.trim_start().starts_with('Z'))
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!alive(), "function process {pid} is still running");
+    }
+}

@@ -123,7 +123,7 @@ pub struct Config {
     /// `AWS_LAMBDA_RUNTIME_API` set and serves the function's invocations.
     #[arg(long = "function", value_parser = parse_kv, env = "SPECGATE_FUNCTIONS", value_delimiter = ';')]
     pub functions: Vec<(String, String)>,
-    /// Most processes of one local function at a time.
+    /// Most processes of one local function at a time (shared out among the workers).
     #[arg(long, env = "SPECGATE_FUNCTION_CONCURRENCY", default_value_t = 4)]
     pub function_concurrency: usize,
     /// A local function's timeout in seconds (default: the integration's timeout); a

@@ -38,7 +38,7 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
 /// [`main`], compiled once (see [`DynGateway`]).
 fn main_dyn(gateway: Arc<dyn DynGateway>) -> ExitCode {
     use clap::Parser;
-    let config = Config::parse();
+    let mut config = Config::parse();
     let workers = config
         .workers
         .unwrap_or_else(|| {
@@ -47,6 +47,8 @@ fn main_dyn(gateway: Arc<dyn DynGateway>) -> ExitCode {
                 .unwrap_or(1)
         })
         .max(1);
+    // What the workers share (local functions' lanes) is sized by the count in force.
+    config.workers = Some(workers);
     let info = gateway.info();
     if let Some(command) = &config.command {
         return crate::cli::run(
@@ -135,6 +137,7 @@ fn main_dyn(gateway: Arc<dyn DynGateway>) -> ExitCode {
         let spawned = std::thread::Builder::new()
             .name(format!("specgate-{n}"))
             .spawn(move || -> Result<(), String> {
+                crate::lambda::local::set_worker(n);
                 let rt = built?;
                 rt.block_on(async move {
                     let listener = bind(addr)?;
@@ -269,7 +272,10 @@ pub async fn spawn<G: Gateway>(gateway: G, config: Config) -> Result<Handle, Str
 }
 
 /// [`spawn`], compiled once (see [`DynGateway`]).
-async fn spawn_dyn(gateway: Arc<dyn DynGateway>, config: Config) -> Result<Handle, String> {
+async fn spawn_dyn(gateway: Arc<dyn DynGateway>, mut config: Config) -> Result<Handle, String> {
+    // Served on the caller's event loop, whatever `--workers` says: what the workers share
+    // (local functions' lanes) is sized for one.
+    config.workers = Some(1);
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

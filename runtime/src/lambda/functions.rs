@@ -29,6 +29,9 @@ impl Lambda {
                 &config.functions,
                 config.function_concurrency.max(1),
                 config.function_timeout_seconds,
+                // The server sets the count it runs; a gateway started by `server::spawn`
+                // serves on the caller's event loop: one lane.
+                config.workers.unwrap_or(1),
             )?)
         };
         Ok(Arc::new(Lambda {

@@ -8,8 +8,9 @@
 //!
 //! Processes start on demand, up to `--function-concurrency` per function; a process that
 //! exits is restarted (with a growing pause when it keeps failing), and one that holds an
-//! invocation past its deadline is killed and replaced. Everything runs on a thread of its
-//! own, shared by all of the gateway's workers; dropping the [`Host`] kills the processes.
+//! invocation past its deadline is killed and replaced. The processes are shared out in
+//! lanes, one per worker: a lane's processes and their Runtime API run on its worker's event
+//! loop, which is where its invocations come from. Dropping the [`Host`] kills the processes.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -46,83 +47,82 @@ struct Job {
     stream: Option<mpsc::Sender<Result<Bytes, String>>>,
 }
 
-/// The local functions and the thread that runs them.
+/// The local functions.
 pub struct Host {
     functions: HashMap<String, Arc<Function>>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Host {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        // Wait until the processes are killed, so that none outlives a gateway that exits.
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        // The processes run on the workers' event loops, which may outlive the gateway (one
+        // started by `server::spawn`): every process group is killed now, so that none
+        // outlives a gateway that stops, and the tasks that watch them are cancelled.
+        for f in self.functions.values() {
+            for task in f.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+                task.abort();
+            }
+            for pid in f.groups.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+                kill_group(Some(pid));
+            }
         }
     }
 }
 
+thread_local! {
+    /// The worker this thread serves (set by the server), for [`Function`]'s lanes.
+    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as worker `n`: its invocations go to lane `n` (modulo the lanes).
+pub fn set_worker(n: usize) {
+    WORKER.with(|w| w.set(n));
+}
+
 impl Host {
-    /// Starts the host thread for `functions` (`(name, command)`).
+    /// The host for `functions` (`(name, command)`), for a gateway of `workers` workers:
+    /// each function's processes are split into one lane per worker (at most one per
+    /// process allowed), each lane's processes served on the event loop of the worker that
+    /// uses it, so that an invocation and its process's Runtime API meet on one thread.
     pub fn start(
         functions: &[(String, String)],
         concurrency: usize,
         timeout_seconds: Option<u64>,
+        workers: usize,
     ) -> Result<Host, String> {
-        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("specgate-lambda".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = handle_tx.send(Err(e.to_string()));
-                        return;
-                    }
-                };
-                let _ = handle_tx.send(Ok(rt.handle().clone()));
-                // Until the Host is dropped; then every task and child process goes.
-                let _ = rt.block_on(stopped);
-            })
-            .map_err(|e| format!("cannot start the local function thread: {e}"))?;
-        let handle = handle_rx
-            .recv()
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("cannot start the local function event loop: {e}"))?;
         let region = std::env::var("AWS_REGION")
             .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|_| "us-east-1".to_string());
+        let lanes = workers.clamp(1, concurrency.max(1));
         let functions = functions
             .iter()
             .map(|(name, command)| {
-                let (tx, rx) = mpsc::unbounded_channel();
                 let f = Function {
                     name: name.clone(),
                     command: command.clone(),
                     arn: format!("arn:aws:lambda:{region}:000000000000:function:{name}"),
                     region: region.clone(),
-                    concurrency,
                     timeout: timeout_seconds.map(Duration::from_secs),
-                    queue: tx,
-                    waiting: tokio::sync::Mutex::new(rx),
-                    counts: Mutex::new(Counts::default()),
-                    handle: handle.clone(),
+                    lanes: (0..lanes)
+                        .map(|i| {
+                            let (tx, rx) = mpsc::unbounded_channel();
+                            Lane {
+                                // The processes allowed, shared out as evenly as they go.
+                                concurrency: concurrency / lanes
+                                    + usize::from(i < concurrency % lanes),
+                                queue: tx,
+                                waiting: tokio::sync::Mutex::new(rx),
+                                counts: Mutex::new(Counts::default()),
+                                event_loop: std::sync::OnceLock::new(),
+                            }
+                        })
+                        .collect(),
+                    tasks: Mutex::new(Vec::new()),
+                    groups: Mutex::new(Vec::new()),
                 };
                 (name.clone(), Arc::new(f))
             })
             .collect();
-        Ok(Host {
-            functions,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        Ok(Host { functions })
     }
 
     /// The local function called `name`, if there is one.
@@ -136,8 +136,13 @@ impl Host {
             .functions
             .values()
             .map(|f| {
-                let c = f.counts.lock().unwrap_or_else(|p| p.into_inner());
-                (f.name.clone(), c.processes, c.idle)
+                let (mut processes, mut idle) = (0, 0);
+                for lane in &f.lanes {
+                    let c = lane.counts.lock().unwrap_or_else(|p| p.into_inner());
+                    processes += c.processes;
+                    idle += c.idle;
+                }
+                (f.name.clone(), processes, idle)
             })
             .collect();
         out.sort();
@@ -153,18 +158,32 @@ struct Counts {
     idle: usize,
 }
 
-/// A local function: its queue of invocations and its processes.
+/// A local function: its lanes of invocations and processes.
 pub struct Function {
     name: String,
     command: String,
     arn: String,
     region: String,
-    concurrency: usize,
     timeout: Option<Duration>,
+    lanes: Vec<Lane>,
+    /// The tasks that keep its processes running (cancelled when the host goes).
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// The process groups running now (killed when the host goes).
+    groups: Mutex<Vec<u32>>,
+}
+
+/// A share of a function's processes, and the invocations waiting for them, served on the
+/// event loop of the worker that invokes through it: an invocation, its process's
+/// `next`/`response` exchange and the reply stay on one thread (a hop to a thread of their
+/// own and back cost two cross-thread wake-ups per call).
+struct Lane {
+    /// Processes this lane may run.
+    concurrency: usize,
     queue: mpsc::UnboundedSender<Job>,
     waiting: tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>,
     counts: Mutex<Counts>,
-    handle: tokio::runtime::Handle,
+    /// The event loop its processes are served on: the first worker's that invokes.
+    event_loop: std::sync::OnceLock<tokio::runtime::Handle>,
 }
 
 fn now_ms() -> u64 {
@@ -246,10 +265,12 @@ impl Function {
             trace: trace.map(str::to_string),
             stream,
         };
-        self.queue
+        let lane = WORKER.with(std::cell::Cell::get) % self.lanes.len();
+        self.lanes[lane]
+            .queue
             .send(job)
             .map_err(|_| InvokeError::Failed("the local function host has stopped".into()))?;
-        self.scale();
+        self.scale(lane);
         if kind == InvocationType::Event {
             return Ok(Output {
                 payload: Bytes::new(),
@@ -263,34 +284,34 @@ impl Function {
         }
     }
 
-    /// Starts a process when every running one is busy and the limit allows.
-    fn scale(self: &Arc<Self>) {
-        let start = {
-            let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-            if c.idle == 0 && c.processes < self.concurrency {
+    /// Starts a process in `lane` when every running one is busy and the limit allows.
+    fn scale(self: &Arc<Self>, lane: usize) {
+        let l = &self.lanes[lane];
+        let slot = {
+            let mut c = l.counts.lock().unwrap_or_else(|p| p.into_inner());
+            if c.idle == 0 && c.processes < l.concurrency {
                 c.processes += 1;
-                true
+                c.processes
             } else {
-                false
+                return;
             }
         };
-        if start {
-            let f = self.clone();
-            let slot = {
-                let c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-                c.processes
-            };
-            self.handle.spawn(async move { f.run_slot(slot).await });
-        }
+        // Called from a request's task: the worker's event loop.
+        let event_loop = l.event_loop.get_or_init(tokio::runtime::Handle::current);
+        let f = self.clone();
+        let task = event_loop.spawn(async move { f.run_slot(lane, slot).await });
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task.abort_handle());
     }
 
     /// Keeps one process of this function running: starts it, serves its Runtime API,
     /// replaces it when it exits or overruns an invocation.
-    async fn run_slot(self: Arc<Self>, slot: usize) {
+    async fn run_slot(self: Arc<Self>, lane: usize, slot: usize) {
         let mut failures = 0u32;
         loop {
             let started = tokio::time::Instant::now();
-            let ok = self.run_process(slot).await;
+            let ok = self.run_process(lane, slot).await;
             if ok || started.elapsed() > Duration::from_secs(10) {
                 failures = 0;
             } else {
@@ -303,7 +324,7 @@ impl Function {
 
     /// One process, from start to exit. Returns whether it ended for a reason other than
     /// failing on its own (killed for overrunning).
-    async fn run_process(self: &Arc<Self>, slot: usize) -> bool {
+    async fn run_process(self: &Arc<Self>, lane: usize, slot: usize) -> bool {
         let listener = match TcpListener::bind("127.0.0.1:0").await {
             Ok(l) => l,
             Err(e) => {
@@ -330,7 +351,10 @@ impl Function {
                 "AWS_LAMBDA_LOG_GROUP_NAME",
                 format!("/aws/lambda/{}", self.name),
             )
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("specgate/{slot}"))
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                format!("specgate/{lane}-{slot}"),
+            )
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("AWS_REGION", &self.region)
             .env("AWS_DEFAULT_REGION", &self.region)
@@ -345,13 +369,13 @@ impl Function {
                 return false;
             }
         };
-        let _group = Group(child.id());
+        let _group = Group::new(self, child.id());
         let state = Arc::new(Slot {
             current: Mutex::new(None),
             deadline: watch::channel(None).0,
             reached_next: Mutex::new(false),
         });
-        let server = tokio::spawn(serve(listener, self.clone(), state.clone()));
+        let server = tokio::spawn(serve(listener, self.clone(), lane, state.clone()));
         let mut deadline_rx = state.deadline.subscribe();
         let overran = loop {
             let deadline = *deadline_rx.borrow_and_update();
@@ -371,7 +395,7 @@ impl Function {
                         Err(e) => format!("Runtime exited: {e}"),
                     };
                     server.abort();
-                    self.fail_current(&state, "Runtime.ExitError", &why);
+                    self.fail_current(lane, &state, "Runtime.ExitError", &why);
                     break false;
                 }
                 _ = wait => {
@@ -418,13 +442,13 @@ impl Function {
     /// Fails the invocation a process held when it died; a process that died before asking
     /// for work fails the oldest waiting invocation instead, so that a function that cannot
     /// start answers with an error rather than a timeout.
-    fn fail_current(&self, slot: &Slot, error_type: &str, message: &str) {
+    fn fail_current(&self, lane: usize, slot: &Slot, error_type: &str, message: &str) {
         let job = slot.take().or_else(|| {
             let started = *slot.reached_next.lock().unwrap_or_else(|p| p.into_inner());
             if started {
                 return None;
             }
-            self.waiting.try_lock().ok()?.try_recv().ok()
+            self.lanes[lane].waiting.try_lock().ok()?.try_recv().ok()
         });
         if let Some(Job {
             id,
@@ -455,12 +479,36 @@ fn kill_group(pid: Option<u32>) {
 }
 
 /// Kills its process group when dropped: when the process is replaced, and when the host
-/// shuts down (its tasks are dropped, not finished).
-struct Group(Option<u32>);
+/// shuts down (its tasks are dropped, not finished). Registered with the function meanwhile,
+/// so that a host dropped while its event loops run on kills it too.
+struct Group<'f> {
+    pid: Option<u32>,
+    function: &'f Function,
+}
 
-impl Drop for Group {
+impl<'f> Group<'f> {
+    fn new(function: &'f Function, pid: Option<u32>) -> Self {
+        if let Some(pid) = pid {
+            function
+                .groups
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(pid);
+        }
+        Group { pid, function }
+    }
+}
+
+impl Drop for Group<'_> {
     fn drop(&mut self) {
-        kill_group(self.0);
+        kill_group(self.pid);
+        if let Some(pid) = self.pid {
+            self.function
+                .groups
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|g| *g != pid);
+        }
     }
 }
 
@@ -487,12 +535,12 @@ impl Slot {
 }
 
 /// Counts a process as idle while it waits in `next`.
-struct Idle<'a>(&'a Function);
+struct Idle<'a>(&'a Lane);
 
 impl<'a> Idle<'a> {
-    fn new(f: &'a Function) -> Self {
-        f.counts.lock().unwrap_or_else(|p| p.into_inner()).idle += 1;
-        Idle(f)
+    fn new(lane: &'a Lane) -> Self {
+        lane.counts.lock().unwrap_or_else(|p| p.into_inner()).idle += 1;
+        Idle(lane)
     }
 }
 
@@ -503,7 +551,7 @@ impl Drop for Idle<'_> {
     }
 }
 
-async fn serve(listener: TcpListener, f: Arc<Function>, slot: Arc<Slot>) {
+async fn serve(listener: TcpListener, f: Arc<Function>, lane: usize, slot: Arc<Slot>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -512,7 +560,7 @@ async fn serve(listener: TcpListener, f: Arc<Function>, slot: Arc<Slot>) {
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let (f, slot) = (f.clone(), slot.clone());
-                async move { Ok::<_, Infallible>(runtime_api(req, &f, &slot).await) }
+                async move { Ok::<_, Infallible>(runtime_api(req, &f, lane, &slot).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
@@ -533,6 +581,7 @@ fn reply(status: u16, body: &str) -> http::Response<Full<Bytes>> {
 async fn runtime_api(
     req: http::Request<Incoming>,
     f: &Function,
+    lane: usize,
     slot: &Slot,
 ) -> http::Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
@@ -546,8 +595,9 @@ async fn runtime_api(
     if method == http::Method::GET && rest == "invocation/next" {
         *slot.reached_next.lock().unwrap_or_else(|p| p.into_inner()) = true;
         let job = {
-            let _idle = Idle::new(f);
-            let mut waiting = f.waiting.lock().await;
+            let lane = &f.lanes[lane];
+            let _idle = Idle::new(lane);
+            let mut waiting = lane.waiting.lock().await;
             waiting.recv().await
         };
         let Some(job) = job else {
