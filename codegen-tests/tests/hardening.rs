@@ -200,6 +200,67 @@ async fn silent_connections_are_closed() {
     gw.shutdown().await.unwrap();
 }
 
+/// The wait for a keep-alive connection's next head is timed from when it starts: a timer
+/// left from an earlier wait that fires meanwhile does not close the connection.
+#[tokio::test]
+async fn the_head_timeout_counts_from_each_wait() {
+    let gw = gateway_with(None, |c| {
+        c.first_byte_timeout = 1;
+        c.idle_timeout = 5;
+    })
+    .await;
+    async fn one_response(s: &mut TcpStream) -> String {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+                .await
+                .expect("a response")
+                .unwrap();
+            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&out));
+            out.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&out).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length: usize = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(str::to_string)
+                    })
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if out.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+        }
+    }
+    let request = b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    // The first wait's timer is set for 1 s from now.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    s.write_all(request).await.unwrap();
+    assert!(one_response(&mut s)
+        .await
+        .starts_with("HTTP/1.1 200 OK\r\n"));
+    // The next wait began at 0.6 s; the old timer fires at 1 s, within it.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    s.write_all(request).await.unwrap();
+    assert!(one_response(&mut s)
+        .await
+        .starts_with("HTTP/1.1 200 OK\r\n"));
+    // And a wait that runs out still closes the connection, a second after it began.
+    let started = Instant::now();
+    assert_eq!(read_all(&mut s).await, "");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "closed after {waited:?}"
+    );
+    gw.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn idle_http2_connections_are_closed() {
     use bytes::Bytes;

@@ -288,21 +288,23 @@ impl Context {
     /// `Root=1-{epoch seconds, 8 hex}-{24 hex of the request id}`, built in one buffer.
     pub fn new_trace_id(&self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(40);
-        s.push_str("Root=1-");
+        let mut s = Vec::with_capacity(40);
+        s.extend_from_slice(b"Root=1-");
         let secs = (self.start_ms / 1000) as u32;
-        for shift in (0..8).rev() {
-            s.push(HEX[((secs >> (shift * 4)) & 15) as usize] as char);
-        }
-        s.push('-');
+        s.extend(
+            (0..8)
+                .rev()
+                .map(|shift| HEX[((secs >> (shift * 4)) & 15) as usize]),
+        );
+        s.push(b'-');
         s.extend(
             self.request_id
                 .bytes()
                 .filter(u8::is_ascii_hexdigit)
-                .take(24)
-                .map(char::from),
+                .take(24),
         );
-        s
+        // ASCII throughout.
+        String::from_utf8(s).unwrap_or_default()
     }
 
     /// Notes how long the integration took and what it answered (and its span, when traced).

@@ -698,7 +698,9 @@ async fn read_head(
     timeout: Duration,
     drain: &Drain,
 ) -> Result<Option<Box<Head>>, StatusCode> {
-    let deadline = Instant::now() + timeout;
+    // Read from the clock when the head is first waited for (not at all for one that is
+    // already buffered, as a pipelined one is).
+    let mut deadline: Option<Instant> = None;
     let drained = drain.0.started.notified();
     tokio::pin!(drained);
     drained.as_mut().enable();
@@ -736,13 +738,20 @@ async fn read_head(
             if c.buf.is_empty() && drained.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(None);
             }
-            let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-            if t.deadline() != deadline {
-                t.as_mut().reset(deadline);
+            let due = *deadline.get_or_insert_with(|| Instant::now() + timeout);
+            let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+            // The connection's timer is moved only when it would fire late: one left from
+            // an earlier head fires early, once, and is set again here (no timer-wheel
+            // update per request).
+            if t.deadline() > due {
+                t.as_mut().reset(due);
             }
-            match t.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
+            loop {
+                match t.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(()) if Instant::now() >= due => return Poll::Ready(None),
+                    Poll::Ready(()) => t.as_mut().reset(due),
+                }
             }
         })
         .await;
