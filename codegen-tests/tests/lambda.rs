@@ -274,19 +274,24 @@ async fn concurrent_invocations_get_their_own_processes() {
     gw.shutdown().await.unwrap();
     // No function process outlives the gateway (gone, or a zombie waiting to be reaped).
     for pid in pids {
-        let alive = || {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-                s.rsplit(')')
-                    .next()
-                    .is_some_and(|r| !r.trim_start().starts_with('Z'))
-            })
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while alive() && std::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(!alive(), "function process {pid} is still running");
+        assert_gone(pid);
     }
+}
+
+/// Process `pid` is gone, or a zombie waiting to be reaped, within 5 s.
+fn assert_gone(pid: u64) {
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| !r.trim_start().starts_with('Z'))
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!alive(), "function process {pid} is still running");
 }
 
 #[tokio::test]
@@ -593,17 +598,6 @@ fn each_worker_invokes_through_its_own_lane() {
     assert_eq!(host.processes()[0].1, 2);
     // The workers' event loops are gone: so are the processes they ran.
     for pid in a.into_iter().chain(b) {
-        let alive = || {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-                s.rsplit(')')
-                    .next()
-                    .is_some_and(|r| !r.trim_start().starts_with('Z'))
-            })
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while alive() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        assert!(!alive(), "function process {pid} is still running");
+        assert_gone(pid);
     }
 }
