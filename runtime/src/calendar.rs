@@ -41,8 +41,13 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 pub fn today() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| (d.as_secs() / 86_400) as i64)
+        .map(|d| day_of_ms(d.as_millis()))
         .unwrap_or(0)
+}
+
+/// The day (since 1970-01-01, UTC) of an instant in milliseconds since the epoch.
+pub fn day_of_ms(ms: u128) -> i64 {
+    (ms / 86_400_000) as i64
 }
 
 /// The first day of the period that contains `day`.

@@ -103,11 +103,40 @@ pub fn value_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// `Connection: close` and `Connection: keep-alive` among a head's tokens.
 pub fn connection_tokens(map: &http::HeaderMap) -> (bool, bool) {
     let (mut close, mut keep) = (false, false);
-    for t in tokens(map, CONNECTION) {
-        close |= t.eq_ignore_ascii_case(b"close");
-        keep |= t.eq_ignore_ascii_case(b"keep-alive");
+    for v in map.get_all(CONNECTION) {
+        connection_value(v.as_bytes(), &mut close, &mut keep);
     }
     (close, keep)
+}
+
+/// Notes `close` and `keep-alive` among one `Connection` value's tokens.
+pub fn connection_value(value: &[u8], close: &mut bool, keep: &mut bool) {
+    for t in value_tokens(value) {
+        *close |= t.eq_ignore_ascii_case(b"close");
+        *keep |= t.eq_ignore_ascii_case(b"keep-alive");
+    }
+}
+
+/// Why `Content-Length` fields cannot delimit a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadLength {
+    /// A token that is not a length.
+    Invalid,
+    /// Lengths that differ.
+    Differing,
+}
+
+/// Adds one `Content-Length` value's tokens to `length`: each must be a length, and every
+/// one the same (RFC 9112 §6.3; the request parser and the backend client both hold to it).
+pub fn add_length(value: &[u8], length: &mut Option<u64>) -> Result<(), BadLength> {
+    for t in value_tokens(value) {
+        let n = parse_length(t).ok_or(BadLength::Invalid)?;
+        if length.is_some_and(|l| l != n) {
+            return Err(BadLength::Differing);
+        }
+        *length = Some(n);
+    }
+    Ok(())
 }
 
 /// `1*DIGIT`, at most 19 digits (fits a u64).

@@ -45,7 +45,7 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 
 use crate::framing::{
-    connection_tokens, parse_length, poll_read_scratch, step_body, tokens, Chunk, Framing, Step,
+    add_length, connection_tokens, poll_read_scratch, step_body, tokens, Chunk, Framing, Step,
 };
 use crate::Response;
 
@@ -383,12 +383,8 @@ fn framing(map: &http::HeaderMap, version: Version) -> Result<Framing, StatusCod
         };
     }
     let mut length: Option<u64> = None;
-    for t in tokens(map, CONTENT_LENGTH) {
-        let n = parse_length(t).ok_or(StatusCode::BAD_REQUEST)?;
-        if length.is_some_and(|l| l != n) {
-            return Err(StatusCode::BAD_REQUEST);
-        }
-        length = Some(n);
+    for v in map.get_all(CONTENT_LENGTH) {
+        add_length(v.as_bytes(), &mut length).map_err(|_| StatusCode::BAD_REQUEST)?;
     }
     // A Content-Length field with no value at all.
     if length.is_none() && map.contains_key(CONTENT_LENGTH) {

@@ -125,14 +125,13 @@ pub const X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-request
 
 /// `x-amzn-RequestId` (and `x-amz-apigw-id` on REST APIs) on every response.
 pub fn add_ids(r: &mut Response, cx: &Context, rest: bool) {
-    const REQUEST_ID: HeaderName = X_AMZN_REQUESTID;
     const APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
     let Ok(v) = HeaderValue::from_str(&cx.request_id) else {
         return;
     };
     let headers = r.headers_mut();
     headers.reserve(2);
-    headers.insert(REQUEST_ID, v);
+    headers.insert(X_AMZN_REQUESTID, v);
     if rest {
         // The first 16 characters of the id without its dashes.
         let mut short = [0u8; 16];

@@ -431,7 +431,7 @@ impl Usage {
                 if let Some((k, plan)) = &key {
                     if let Some(q) = plan.info.quota {
                         // The request's day (from its arrival time, already read).
-                        let day = (cx.start_ms / 86_400_000) as i64;
+                        let day = crate::calendar::day_of_ms(cx.start_ms);
                         if !self.count(k, q, day) {
                             return Err(ResponseType::QuotaExceeded);
                         }

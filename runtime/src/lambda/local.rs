@@ -375,7 +375,13 @@ impl Function {
             deadline: watch::channel(None).0,
             reached_next: Mutex::new(false),
         });
-        let server = tokio::spawn(serve(listener, self.clone(), lane, state.clone()));
+        // Ends with this process on every path (also when the host drops this task).
+        let _server = Serving(tokio::spawn(serve(
+            listener,
+            self.clone(),
+            lane,
+            state.clone(),
+        )));
         let mut deadline_rx = state.deadline.subscribe();
         let overran = loop {
             let deadline = *deadline_rx.borrow_and_update();
@@ -394,7 +400,6 @@ impl Function {
                         Ok(s) => format!("Runtime exited with error: {s}"),
                         Err(e) => format!("Runtime exited: {e}"),
                     };
-                    server.abort();
                     self.fail_current(lane, &state, "Runtime.ExitError", &why);
                     break false;
                 }
@@ -402,7 +407,6 @@ impl Function {
                     // Past its deadline: the process is replaced, the caller has timed out.
                     kill_group(child.id());
                     let _ = child.kill().await;
-                    server.abort();
                     if let Some(job) = state.take() {
                         if let Some(reply) = job.reply {
                             // The function's timeout is a function error (Lambda's "Task
@@ -465,6 +469,15 @@ impl Function {
                 function_error: true,
             }));
         }
+    }
+}
+
+/// A process's Runtime API listener, stopped when dropped.
+struct Serving(tokio::task::JoinHandle<()>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

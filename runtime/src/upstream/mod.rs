@@ -381,34 +381,21 @@ fn present_in(h: &HeaderMap, names: &[HeaderName]) -> u32 {
     present
 }
 
+/// The renaming the worker's pool does as it parses (`pool::kept_as`), for a response that
+/// came through the general client.
 fn remap_response_headers(h: &mut HeaderMap) {
-    // As for the request: one pass finds which are there, and only those are touched.
-    let (mut chunked, mut present) = (false, 0u32);
-    for key in h.keys() {
-        if key == http::header::TRANSFER_ENCODING {
-            chunked = true;
-        } else if let Some(i) = REMAP_RESPONSE.iter().position(|(n, _)| n == key) {
-            present |= 1 << i;
+    let mut renamed = HeaderMap::with_capacity(h.len());
+    // `into_iter` names a field once, then gives its further values without a name.
+    let mut name = None;
+    for (k, v) in std::mem::take(h) {
+        if let Some(k) = k {
+            name = pool::kept_as(k, true);
+        }
+        if let Some(n) = &name {
+            renamed.append(n.clone(), v);
         }
     }
-    if chunked {
-        h.remove(http::header::TRANSFER_ENCODING);
-    }
-    for (i, (name, remapped)) in REMAP_RESPONSE.into_iter().enumerate() {
-        if present & (1 << i) == 0 {
-            continue;
-        }
-        let values = match h.entry(&name) {
-            http::header::Entry::Occupied(e) => e
-                .remove_entry_mult()
-                .1
-                .collect::<smallvec::SmallVec<[HeaderValue; 2]>>(),
-            http::header::Entry::Vacant(_) => continue,
-        };
-        for v in values {
-            h.append(remapped.clone(), v);
-        }
-    }
+    *h = renamed;
 }
 
 /// Non-proxy `http`: sends exactly the mapped request and buffers the response.

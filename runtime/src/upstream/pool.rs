@@ -327,7 +327,6 @@ async fn write_all(stream: &mut TcpStream, parts: &[&[u8]]) -> std::io::Result<(
     Ok(())
 }
 
-/// Reads one response: its head (skipping interim 1xx answers), then its whole body.
 /// How a response is read.
 #[derive(Clone, Copy)]
 struct Reading {
@@ -340,6 +339,7 @@ struct Reading {
     max: usize,
 }
 
+/// Reads one response: its head (skipping interim 1xx answers), then its whole body.
 async fn read_response(
     stream: &mut TcpStream,
     reading: Reading,
@@ -530,37 +530,25 @@ struct Delimiting {
 
 impl Delimiting {
     fn see(&mut self, name: &http::HeaderName, value: &[u8]) {
-        use crate::framing::value_tokens;
+        use crate::framing::{add_length, connection_value, value_tokens, BadLength};
         if name == http::header::CONNECTION {
-            for t in value_tokens(value) {
-                self.close |= t.eq_ignore_ascii_case(b"close");
-                self.keep |= t.eq_ignore_ascii_case(b"keep-alive");
-            }
+            connection_value(value, &mut self.close, &mut self.keep);
         } else if name == http::header::TRANSFER_ENCODING {
             self.coded = true;
             for t in value_tokens(value) {
                 self.chunked_last = t.eq_ignore_ascii_case(b"chunked");
             }
-        } else if name == http::header::CONTENT_LENGTH {
-            for t in value_tokens(value) {
-                match crate::framing::parse_length(t) {
-                    None => {
-                        self.bad_length
-                            .get_or_insert("the backend sent an invalid Content-Length");
-                    }
-                    Some(n) if self.length.is_some_and(|l| l != n) => {
-                        self.bad_length
-                            .get_or_insert("the backend sent differing Content-Lengths");
-                    }
-                    Some(n) => self.length = Some(n),
-                }
-            }
+        } else if name == http::header::CONTENT_LENGTH && self.bad_length.is_none() {
+            self.bad_length = add_length(value, &mut self.length).err().map(|e| match e {
+                BadLength::Invalid => "the backend sent an invalid Content-Length",
+                BadLength::Differing => "the backend sent differing Content-Lengths",
+            });
         }
     }
 }
 
 /// The name a response field is kept under: renamed or dropped when `remap`.
-fn kept_as(name: http::HeaderName, remap: bool) -> Option<http::HeaderName> {
+pub(super) fn kept_as(name: http::HeaderName, remap: bool) -> Option<http::HeaderName> {
     if !remap {
         return Some(name);
     }
