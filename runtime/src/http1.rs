@@ -945,28 +945,14 @@ async fn write_response(
     Ok(!close && framing != BodyFraming::UntilClose)
 }
 
-/// Writes all of `parts`, in one vectored write where the stream takes it.
+/// Writes all of `parts` ([`crate::framing::poll_write_parts`]: one system call where it can).
 async fn write_all(conn: &SharedConn, parts: &[&[u8]]) -> io::Result<()> {
     let mut skip = 0usize;
     let total: usize = parts.iter().map(|p| p.len()).sum();
     while skip < total {
-        let n = poll_fn(|cx| {
-            let mut c = lock(conn);
-            let mut slices = [io::IoSlice::new(&[]); 3];
-            let mut k = 0;
-            let mut at = 0;
-            for p in parts {
-                let end = at + p.len();
-                if end > skip && k < slices.len() {
-                    let from = skip.saturating_sub(at);
-                    slices[k] = io::IoSlice::new(&p[from..]);
-                    k += 1;
-                }
-                at = end;
-            }
-            Pin::new(&mut *c.io).poll_write_vectored(cx, &slices[..k])
-        })
-        .await?;
+        let n =
+            poll_fn(|cx| crate::framing::poll_write_parts(&mut *lock(conn).io, cx, parts, skip))
+                .await?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }

@@ -302,23 +302,14 @@ async fn send(
     Ok((resp, reusable && !write_failed))
 }
 
+/// Writes all of `parts` ([`crate::framing::poll_write_parts`]: one system call where it can).
 async fn write_all(stream: &mut TcpStream, parts: &[&[u8]]) -> std::io::Result<()> {
-    use tokio::io::AsyncWriteExt;
     let total: usize = parts.iter().map(|p| p.len()).sum();
     let mut skip = 0;
     while skip < total {
-        let mut slices = [std::io::IoSlice::new(&[]); 4];
-        let mut k = 0;
-        let mut at = 0;
-        for p in parts {
-            let end = at + p.len();
-            if end > skip && k < slices.len() {
-                slices[k] = std::io::IoSlice::new(&p[skip.saturating_sub(at)..]);
-                k += 1;
-            }
-            at = end;
-        }
-        let n = stream.write_vectored(&slices[..k]).await?;
+        let n =
+            std::future::poll_fn(|cx| crate::framing::poll_write_parts(stream, cx, parts, skip))
+                .await?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
