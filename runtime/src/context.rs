@@ -288,23 +288,24 @@ impl Context {
     /// `Root=1-{epoch seconds, 8 hex}-{24 hex of the request id}`, built in one buffer.
     pub fn new_trace_id(&self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut s = Vec::with_capacity(40);
-        s.extend_from_slice(b"Root=1-");
+        const ROOT: &[u8] = b"Root=1-";
+        let mut s = [0u8; 40];
+        s[..ROOT.len()].copy_from_slice(ROOT);
         let secs = (self.start_ms / 1000) as u32;
-        s.extend(
-            (0..8)
-                .rev()
-                .map(|shift| HEX[((secs >> (shift * 4)) & 15) as usize]),
-        );
-        s.push(b'-');
-        s.extend(
-            self.request_id
-                .bytes()
-                .filter(u8::is_ascii_hexdigit)
-                .take(24),
-        );
+        for (i, d) in s[7..15].iter_mut().enumerate() {
+            *d = HEX[((secs >> (28 - 4 * i)) & 15) as usize];
+        }
+        s[15] = b'-';
+        let mut n = 16;
+        for b in self.request_id.bytes().filter(u8::is_ascii_hexdigit) {
+            if n == s.len() {
+                break;
+            }
+            s[n] = b;
+            n += 1;
+        }
         // ASCII throughout.
-        String::from_utf8(s).unwrap_or_default()
+        String::from_utf8_lossy(&s[..n]).into_owned()
     }
 
     /// Notes how long the integration took and what it answered (and its span, when traced).
@@ -491,6 +492,24 @@ mod tests {
         // 2026-11-25T06:50:07Z
         assert_eq!(clf_time(1_795_589_407_000), "25/Nov/2026:06:50:07 +0000");
         assert_eq!(clf_time(951_782_400_000), "29/Feb/2000:00:00:00 +0000");
+    }
+
+    #[test]
+    fn a_new_trace_id_is_the_time_and_the_request_id() {
+        let parts = http::Request::new(()).into_parts().0;
+        let mut cx = Context::new(
+            &parts,
+            "127.0.0.1:1".parse().unwrap(),
+            Arc::from("prod"),
+            Arc::new(Vec::new()),
+        );
+        cx.start_ms = 1_795_589_407_123;
+        cx.request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef".to_string();
+        // 1795589407 = 0x6b06851f.
+        assert_eq!(
+            cx.new_trace_id(),
+            "Root=1-6b06851f-c6af9ac67b6111e69a4193e8"
+        );
     }
 
     #[test]

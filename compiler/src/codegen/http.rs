@@ -120,8 +120,10 @@ fn url_from_template(r: &Route, i: &Integration, uri: &str, overrides: bool) -> 
         // The `$default` route forwards the full request path, appended to the URI.
         stmts.push(quote!(upstream::append_path(&mut url, &cx.path);));
     }
+    // Room for the template, stage variables and parameters without growing on the way.
+    let room = proc_macro2::Literal::usize_unsuffixed((uri.len() + 64).next_power_of_two());
     quote! {
-        let mut url = String::new();
+        let mut url = String::with_capacity(#room);
         #(#stmts)*
     }
 }
