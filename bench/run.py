@@ -209,6 +209,10 @@ backend be
         subprocess.run([specgate, "build", edited, "-o", f"{work}/gateway-edited"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rebuild_s = time.time() - t0
+        # The floor: tokio forwarding bytes, two workers, nothing parsed (bench/floor).
+        fl = free_port()
+        floor = start([os.path.join(os.path.dirname(specgate), "specgate-bench-floor"),
+                       f"127.0.0.1:{fl}", f"127.0.0.1:{be}", "2"])
         # An API key for the key + throttle + quota scenario, in the gateway's state directory.
         state = f"{work}/state"
         key = "bench-key-0123456789abcdefghij"
@@ -237,13 +241,14 @@ backend be
             redis_gw = start([gw_exe, "--listen", f"127.0.0.1:{sg2}", "--stage-var", f"backend=127.0.0.1:{be}",
                               "--quiet", "--state", url, "--account-rate-limit", "0"])
             wait_port(sg2)
-        for port in (be, ngx, hap, sg, lg):
+        for port in (be, ngx, hap, sg, lg, fl):
             wait_port(port)
 
         scenarios = [
             ("direct", f"http://127.0.0.1:{be}/items/1", [], lambda: family(backend.pid)),
             ("nginx", f"http://127.0.0.1:{ngx}/items/1", [], lambda: family(nginx.pid)),
             ("haproxy", f"http://127.0.0.1:{hap}/items/1", [], lambda: [haproxy.pid]),
+            ("tokio floor (bytes forwarded)", f"http://127.0.0.1:{fl}/items/1", [], lambda: [floor.pid]),
             ("specgate http_proxy", f"http://127.0.0.1:{sg}/items/1", [], lambda: [gateway.pid]),
             ("specgate http_proxy + JSON access log", f"http://127.0.0.1:{lg}/items/1", [], lambda: [logged.pid]),
             ("specgate + parameter validation", f"http://127.0.0.1:{sg}/validated/items/1?fields=name",

@@ -13,6 +13,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get install -y "${missing[@]}" || { $SUDO apt-get update && $SUDO apt-get install -y "${missing[@]}"; }
 fi
-cargo build --release -q -p specgate
+cargo build --release -q -p specgate -p specgate-bench-floor
 export SPECGATE="${CARGO_TARGET_DIR:-target}/release/specgate"
 exec python3 bench/run.py "$@"

@@ -617,8 +617,19 @@ pub async fn serve(
         continue_sent: None,
     }));
     let mut timer: Option<Pin<Box<Sleep>>> = None;
+    // Registered with the drain signal once for the connection's life, not once per head
+    // (each registration and removal locks the worker's list of waiters).
+    let drained = drain.0.started.notified();
+    tokio::pin!(drained);
+    drained.as_mut().enable();
     loop {
-        let head = match read_head(&conn, &mut timer, settings.head_timeout, &drain).await {
+        let waiting = Waiting {
+            timer: &mut timer,
+            timeout: settings.head_timeout,
+            drain: &drain,
+            drained: drained.as_mut(),
+        };
+        let head = match read_head(&conn, waiting).await {
             Ok(Some(h)) => h,
             Ok(None) => return,
             Err(status) => {
@@ -685,21 +696,31 @@ pub async fn serve(
     }
 }
 
+/// What waiting for a connection's next head uses: the connection's timer, the head
+/// timeout, and the worker's drain signal with this connection's registration with it.
+struct Waiting<'a, 'd> {
+    timer: &'a mut Option<Pin<Box<Sleep>>>,
+    timeout: Duration,
+    drain: &'d Drain,
+    drained: Pin<&'a mut tokio::sync::futures::Notified<'d>>,
+}
+
 /// Waits for and parses the next request head: `Ok(None)` when the connection ends
 /// quietly (closed, timed out or drained between requests), `Err` with the status to
 /// answer a head that cannot be served.
 async fn read_head(
     conn: &SharedConn,
-    timer: &mut Option<Pin<Box<Sleep>>>,
-    timeout: Duration,
-    drain: &Drain,
+    waiting: Waiting<'_, '_>,
 ) -> Result<Option<Box<Head>>, StatusCode> {
+    let Waiting {
+        timer,
+        timeout,
+        drain,
+        mut drained,
+    } = waiting;
     // Read from the clock when the head is first waited for (not at all for one that is
     // already buffered, as a pipelined one is).
     let mut deadline: Option<Instant> = None;
-    let drained = drain.0.started.notified();
-    tokio::pin!(drained);
-    drained.as_mut().enable();
     loop {
         let waiting_quietly = {
             let mut c = lock(conn);
