@@ -292,11 +292,12 @@ impl Context {
         let mut s = [0u8; 40];
         s[..ROOT.len()].copy_from_slice(ROOT);
         let secs = (self.start_ms / 1000) as u32;
-        for (i, d) in s[7..15].iter_mut().enumerate() {
+        let digits = &mut s[ROOT.len()..ROOT.len() + 8];
+        for (i, d) in digits.iter_mut().enumerate() {
             *d = HEX[((secs >> (28 - 4 * i)) & 15) as usize];
         }
-        s[15] = b'-';
-        let mut n = 16;
+        s[ROOT.len() + 8] = b'-';
+        let mut n = ROOT.len() + 9;
         for b in self.request_id.bytes().filter(u8::is_ascii_hexdigit) {
             if n == s.len() {
                 break;

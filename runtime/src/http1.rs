@@ -623,13 +623,14 @@ pub async fn serve(
     tokio::pin!(drained);
     drained.as_mut().enable();
     loop {
-        let waiting = Waiting {
-            timer: &mut timer,
-            timeout: settings.head_timeout,
-            drain: &drain,
-            drained: drained.as_mut(),
-        };
-        let head = match read_head(&conn, waiting).await {
+        let waiting = read_head(
+            &conn,
+            &mut timer,
+            settings.head_timeout,
+            &drain,
+            drained.as_mut(),
+        );
+        let head = match waiting.await {
             Ok(Some(h)) => h,
             Ok(None) => return,
             Err(status) => {
@@ -696,28 +697,17 @@ pub async fn serve(
     }
 }
 
-/// What waiting for a connection's next head uses: the connection's timer, the head
-/// timeout, and the worker's drain signal with this connection's registration with it.
-struct Waiting<'a, 'd> {
-    timer: &'a mut Option<Pin<Box<Sleep>>>,
-    timeout: Duration,
-    drain: &'d Drain,
-    drained: Pin<&'a mut tokio::sync::futures::Notified<'d>>,
-}
-
 /// Waits for and parses the next request head: `Ok(None)` when the connection ends
 /// quietly (closed, timed out or drained between requests), `Err` with the status to
 /// answer a head that cannot be served.
 async fn read_head(
     conn: &SharedConn,
-    waiting: Waiting<'_, '_>,
+    timer: &mut Option<Pin<Box<Sleep>>>,
+    timeout: Duration,
+    drain: &Drain,
+    // The connection's registration with the drain signal.
+    mut drained: Pin<&mut tokio::sync::futures::Notified<'_>>,
 ) -> Result<Option<Box<Head>>, StatusCode> {
-    let Waiting {
-        timer,
-        timeout,
-        drain,
-        mut drained,
-    } = waiting;
     // Read from the clock when the head is first waited for (not at all for one that is
     // already buffered, as a pipelined one is).
     let mut deadline: Option<Instant> = None;
@@ -968,18 +958,11 @@ async fn write_response(
 
 /// Writes all of `parts` ([`crate::framing::poll_write_parts`]: one system call where it can).
 async fn write_all(conn: &SharedConn, parts: &[&[u8]]) -> io::Result<()> {
-    let mut skip = 0usize;
-    let total: usize = parts.iter().map(|p| p.len()).sum();
-    while skip < total {
-        let n =
-            poll_fn(|cx| crate::framing::poll_write_parts(&mut *lock(conn).io, cx, parts, skip))
-                .await?;
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        skip += n;
-    }
-    Ok(())
+    // The connection is locked per attempt, never across a wait.
+    crate::framing::write_all(parts, |cx, skip| {
+        crate::framing::poll_write_parts(&mut *lock(conn).io, cx, parts, skip)
+    })
+    .await
 }
 
 /// After an answer sent before the request's body was read: stop sending, then read and

@@ -61,21 +61,26 @@ async fn forward(mut client: TcpStream, backend: String) -> std::io::Result<()> 
     upstream.set_nodelay(true)?;
     let (mut request, mut response) = (vec![0u8; 16384], vec![0u8; 16384]);
     loop {
-        let Ok(n) = timeout(Duration::from_secs(60), client.read(&mut request)).await else {
+        let Some(n) = read_within(60, &mut client, &mut request).await? else {
             return Ok(());
         };
-        let n = n?;
-        if n == 0 {
-            return Ok(());
-        }
         upstream.write_all(&request[..n]).await?;
-        let Ok(m) = timeout(Duration::from_secs(29), upstream.read(&mut response)).await else {
+        let Some(m) = read_within(29, &mut upstream, &mut response).await? else {
             return Ok(());
         };
-        let m = m?;
-        if m == 0 {
-            return Ok(());
-        }
         client.write_all(&response[..m]).await?;
+    }
+}
+
+/// One read within `secs` seconds: `None` when it timed out or the peer closed.
+async fn read_within(
+    secs: u64,
+    from: &mut TcpStream,
+    buf: &mut [u8],
+) -> std::io::Result<Option<usize>> {
+    match timeout(Duration::from_secs(secs), from.read(buf)).await {
+        Ok(Ok(0)) | Err(_) => Ok(None),
+        Ok(Ok(n)) => Ok(Some(n)),
+        Ok(Err(e)) => Err(e),
     }
 }

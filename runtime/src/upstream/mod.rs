@@ -538,30 +538,32 @@ mod tests {
         }
     }
 
+    fn map(fields: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for &(n, v) in fields {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        h
+    }
+
     #[test]
     fn dropped_and_remapped_headers() {
-        let mut h = HeaderMap::new();
-        for (n, v) in [
+        let mut h = map(&[
             ("host", "a"),
             ("content-md5", "b"),
             ("x-keep", "c"),
             ("proxy-connection", "d"),
-        ] {
-            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
-        }
+        ]);
         drop_request_headers(&mut h);
         assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["x-keep"]);
 
-        let mut h = HeaderMap::new();
-        for (n, v) in [
+        let mut h = map(&[
             ("server", "nginx"),
             ("date", "today"),
             ("date", "again"),
             ("transfer-encoding", "chunked"),
             ("x-keep", "c"),
-        ] {
-            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
-        }
+        ]);
         remap_response_headers(&mut h);
         let mut got: Vec<_> = h
             .iter()

@@ -304,18 +304,10 @@ async fn send(
 
 /// Writes all of `parts` ([`crate::framing::poll_write_parts`]: one system call where it can).
 async fn write_all(stream: &mut TcpStream, parts: &[&[u8]]) -> std::io::Result<()> {
-    let total: usize = parts.iter().map(|p| p.len()).sum();
-    let mut skip = 0;
-    while skip < total {
-        let n =
-            std::future::poll_fn(|cx| crate::framing::poll_write_parts(stream, cx, parts, skip))
-                .await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        skip += n;
-    }
-    Ok(())
+    crate::framing::write_all(parts, |cx, skip| {
+        crate::framing::poll_write_parts(stream, cx, parts, skip)
+    })
+    .await
 }
 
 /// How a response is read.
