@@ -20,9 +20,9 @@ fn context(resource: &'static str) -> Context {
         .header("user-agent", "bench/1.0")
         .body(())
         .unwrap();
-    let (parts, ()) = req.into_parts();
+    let (mut parts, ()) = req.into_parts();
     let mut cx = Context::new(
-        &parts,
+        &mut parts,
         "127.0.0.1:40000".parse().unwrap(),
         Arc::from("prod"),
         Arc::new(Vec::new()),

@@ -168,9 +168,11 @@ pub struct Context {
 }
 
 impl Context {
-    /// A context for a request that has just arrived.
+    /// A context for a request that has just arrived. Its headers move here (not copied):
+    /// the request goes on to the handler without them, and integrations read them from the
+    /// context (`http_proxy` writes them to the backend from here).
     pub fn new(
-        parts: &http::request::Parts,
+        parts: &mut http::request::Parts,
         peer: SocketAddr,
         stage: Arc<str>,
         stage_vars: Arc<Vec<(String, String)>>,
@@ -184,7 +186,7 @@ impl Context {
             method: parts.method.clone(),
             path: parts.uri.path().to_string(),
             query: parts.uri.query().map(str::to_string),
-            headers: parts.headers.clone(),
+            headers: std::mem::take(&mut parts.headers),
             resource_path: "",
             path_params: Vec::new(),
             raw_path_params: Vec::new(),
@@ -497,9 +499,9 @@ mod tests {
 
     #[test]
     fn a_new_trace_id_is_the_time_and_the_request_id() {
-        let parts = http::Request::new(()).into_parts().0;
+        let mut parts = http::Request::new(()).into_parts().0;
         let mut cx = Context::new(
-            &parts,
+            &mut parts,
             "127.0.0.1:1".parse().unwrap(),
             Arc::from("prod"),
             Arc::new(Vec::new()),
@@ -525,13 +527,13 @@ mod tests {
 
     #[test]
     fn query_parameters_by_decoded_name() {
-        let parts = http::Request::get("/p?a%20b=1&x+y=2&plain=3&plain=4&e=&q=%41")
+        let mut parts = http::Request::get("/p?a%20b=1&x+y=2&plain=3&plain=4&e=&q=%41")
             .body(())
             .unwrap()
             .into_parts()
             .0;
         let cx = Context::new(
-            &parts,
+            &mut parts,
             "127.0.0.1:1".parse().unwrap(),
             "prod".into(),
             Default::default(),

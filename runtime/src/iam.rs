@@ -205,7 +205,7 @@ async fn authenticate(
         }
         resp
     };
-    let claimed = match crate::sigv4::claimed(req.headers(), req.uri().query()) {
+    let claimed = match crate::sigv4::claimed(&cx.headers, req.uri().query()) {
         Ok(c) => c,
         Err(f) => return Err(fail(rt, cx, f)),
     };
@@ -234,7 +234,7 @@ async fn authenticate(
         Ok(b) => b,
         Err(e) => return Err(e.response()),
     };
-    let host = parts
+    let host = cx
         .headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -244,7 +244,7 @@ async fn authenticate(
         method: parts.method.as_str(),
         raw_path: parts.uri.path(),
         raw_query: parts.uri.query(),
-        headers: &parts.headers,
+        headers: &cx.headers,
         host,
         body: &body,
     };

@@ -174,11 +174,18 @@ impl<G: Gateway> DynGateway for G {
         cx: &'a mut Context,
         req: Request,
     ) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send + 'a>> {
-        // Written into the allocation: `Box::pin(future)` built the future (kilobytes,
-        // sized for its largest route) on the stack and copied all of it.
-        let boxed: Box<_> = Box::write(Box::new_uninit(), self.handle(rt, cx, req));
-        Box::into_pin(boxed)
+        boxed(self.handle(rt, cx, req))
     }
+}
+
+/// A future in an allocation of its own, written into it: `Box::pin(future)` built the
+/// future (kilobytes, for a handler sized for its largest route) on the stack and copied
+/// all of it.
+pub(crate) fn boxed<'a, F: Future + Send + 'a>(
+    future: F,
+) -> std::pin::Pin<Box<dyn Future<Output = F::Output> + Send + 'a>> {
+    let written: Box<F> = Box::write(Box::new_uninit(), future);
+    Box::into_pin(written)
 }
 
 /// Builds a body from bytes.

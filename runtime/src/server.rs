@@ -566,7 +566,10 @@ async fn handle(
         hops => forwarded_client(&parts.headers, hops)
             .map_or(peer, |ip| SocketAddr::new(ip, peer.port())),
     };
-    let mut cx = Context::new(&parts, peer, rt.stage.clone(), rt.stage_vars.clone());
+    // Read before the headers move into the context.
+    let too_large = header_size(&parts) > MAX_HEADER_BYTES;
+    let mut parts = parts;
+    let mut cx = Context::new(&mut parts, peer, rt.stage.clone(), rt.stage_vars.clone());
     if !rt.exec_settings.is_empty() {
         let data = rt
             .exec_settings
@@ -580,21 +583,21 @@ async fn handle(
         let trace = crate::trace::Trace::of(&xray, traceparent, rt.config.trace_sample_rate);
         cx.trace = Some(Box::new(trace));
     }
-    let declared = parts
+    let declared = cx
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let cors = rt.info.cors;
     let preflight =
-        cors.is_some() && crate::cors::CorsInfo::is_preflight(&parts.method, &parts.headers);
-    let mut resp = if header_size(&parts) > MAX_HEADER_BYTES {
+        cors.is_some() && crate::cors::CorsInfo::is_preflight(&parts.method, &cx.headers);
+    let mut resp = if too_large {
         responses::header_too_large()
     } else if declared.is_some_and(|n| n > MAX_BODY) {
         responses::request_too_large(MAX_BODY)
     } else if let Some(c) = cors.filter(|_| preflight) {
         // Before routing and authorizers, as API Gateway answers preflights.
-        c.preflight(&parts.headers)
+        c.preflight(&cx.headers)
     } else {
         let handled = std::panic::AssertUnwindSafe(g.handle_boxed(
             rt,
@@ -865,14 +868,14 @@ mod tests {
 
     #[test]
     fn access_log_names_the_failing_values() {
-        let (parts, _) = http::Request::builder()
+        let (mut parts, _) = http::Request::builder()
             .method("POST")
             .uri("/pets?x=1")
             .body(())
             .unwrap()
             .into_parts();
         let mut cx = Context::new(
-            &parts,
+            &mut parts,
             "127.0.0.1:1".parse().unwrap(),
             Arc::from("dev"),
             Arc::new(Vec::new()),

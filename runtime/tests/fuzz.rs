@@ -128,9 +128,9 @@ fn context(target: &str, headers: &[(String, String)]) -> Context {
             b = b.header(k, v);
         }
     }
-    let (parts, _) = b.body(()).unwrap().into_parts();
+    let (mut parts, _) = b.body(()).unwrap().into_parts();
     Context::new(
-        &parts,
+        &mut parts,
         "127.0.0.1:9".parse().unwrap(),
         Arc::from("dev"),
         Arc::new(Vec::new()),

@@ -59,13 +59,13 @@ pub fn context(case: &Value) -> Context {
             req = req.header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
         }
     }
-    let (parts, ()) = req.body(()).unwrap().into_parts();
+    let (mut parts, ()) = req.body(()).unwrap().into_parts();
     let stage_vars: Vec<(String, String)> = case["stage_variables"]
         .as_object()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), string(v))).collect())
         .unwrap_or_default();
     let peer: SocketAddr = "203.0.113.7:4711".parse().unwrap();
-    let mut cx = Context::new(&parts, peer, Arc::from("test"), Arc::new(stage_vars));
+    let mut cx = Context::new(&mut parts, peer, Arc::from("test"), Arc::new(stage_vars));
     let resource = case["resource_path"].as_str().unwrap_or("/items");
     cx.resource_path = Box::leak(resource.to_string().into_boxed_str());
     if !case["authorizer"].is_null() {

@@ -57,6 +57,22 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// A failure of the request's sending: the client's when its body failed.
+    fn of(e: &(dyn std::error::Error + 'static)) -> Failure {
+        match crate::body::client_fault(e) {
+            Some(c) => Failure::Client(c),
+            None => Failure::Network(e.to_string()),
+        }
+    }
+
+    /// A failure of the worker's pool.
+    fn local(e: pool::LocalError) -> Failure {
+        match e {
+            pool::LocalError::Send(e) => Failure::of(&*e),
+            pool::LocalError::Body(e) => Failure::Body(e),
+        }
+    }
+
     /// The gateway response API Gateway gives for it.
     pub fn respond(&self, rt: &Runtime, cx: &mut Context) -> Response {
         match self {
@@ -92,12 +108,6 @@ async fn exchange(
     timeout_ms: u64,
     remap: bool,
 ) -> Result<Buffered, Failure> {
-    fn failure(e: &(dyn std::error::Error + 'static)) -> Failure {
-        match crate::body::client_fault(e) {
-            Some(c) => Failure::Client(c),
-            None => Failure::Network(e.to_string()),
-        }
-    }
     let exchange = async {
         // Plain HTTP/1 to an IP address: the worker's own pool; anything else: the client.
         if let Some(addr) = pool::Local::eligible(&req) {
@@ -105,12 +115,9 @@ async fn exchange(
                 .local_pool
                 .exchange(addr, req, MAX_RESPONSE, remap)
                 .await
-                .map_err(|e| match e {
-                    pool::LocalError::Send(e) => failure(&*e),
-                    pool::LocalError::Body(e) => Failure::Body(e),
-                });
+                .map_err(Failure::local);
         }
-        let resp = rt.client.request(req).await.map_err(|e| failure(&e))?;
+        let resp = rt.client.request(req).await.map_err(|e| Failure::of(&e))?;
         let (parts, body) = resp.into_parts();
         let body = http_body_util::Limited::new(body, MAX_RESPONSE)
             .collect()
@@ -127,6 +134,15 @@ async fn exchange(
             body,
         })
     };
+    timed(timeout_ms, exchange).await
+}
+
+/// Runs a backend exchange within `timeout_ms`, counted in the metrics (in flight, timed
+/// out, failed).
+async fn timed(
+    timeout_ms: u64,
+    exchange: impl std::future::Future<Output = Result<Buffered, Failure>>,
+) -> Result<Buffered, Failure> {
     use std::sync::atomic::Ordering;
     pool::IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
     let r = match tokio::time::timeout(Duration::from_millis(timeout_ms), exchange).await {
@@ -239,42 +255,67 @@ pub async fn http_proxy(
     timeout_ms: u64,
     mapping: Option<&'static http_mapping::HttpMapping>,
 ) -> Response {
-    let mut url = url;
-    let (mut parts, body) = req.into_parts();
-    // Forward the client's headers in place (no copy), minus the ones API Gateway drops.
-    let h = &mut parts.headers;
-    drop_request_headers(h);
-    forwarded_for(h, cx);
-    trace_header(h, cx);
-    for (name, value) in headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            h.insert(n, v);
-        }
-    }
-    if let Some(m) = mapping {
-        http_mapping::apply_request(cx, m.request, &mut url, h);
-    }
-    // The URL came from the spec and request values: an unusable URL is the API's fault.
-    let Ok(uri) = url.parse::<http::Uri>() else {
-        return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
-    };
-    let mut upstream_req = http::Request::new(body);
-    *upstream_req.method_mut() = method.unwrap_or(parts.method);
-    *upstream_req.uri_mut() = uri;
-    *upstream_req.headers_mut() = parts.headers;
-    log_request(cx, upstream_req.uri(), upstream_req.headers());
-    let started = std::time::Instant::now();
+    let (parts, body) = req.into_parts();
+    let method = method.unwrap_or(parts.method);
+    let mapped = Mapped::new(&headers);
+    let started;
     // The exchange's future (2 KB) is written into an allocation of its own: held inline,
     // it made every enclosing future (this one, the route's, the handler's) that much
     // larger, and each of them is copied once into its parent.
-    let exchanging: Box<_> = Box::write(
-        Box::new_uninit(),
-        exchange(rt, upstream_req, timeout_ms, true),
-    );
-    let exchanged = Box::into_pin(exchanging).await;
+    let exchanging;
+    match pool::Local::direct(&url).filter(|_| mapping.is_none() && cx.exec.is_none()) {
+        // Plain HTTP to an IP address with nothing to map or log: the head is written from
+        // the context's fields straight into the bytes sent (no header map, no URI).
+        Some((addr, authority, target)) => {
+            let mut head = Vec::with_capacity(256 + cx.headers.len() * 48);
+            for piece in [method.as_str(), " ", target, " HTTP/1.1\r\n"] {
+                head.extend_from_slice(piece.as_bytes());
+            }
+            if !mapped.has(&http::header::HOST) {
+                pool::push_field(&mut head, "host", &[authority.as_bytes()]);
+            }
+            proxy_fields(cx, &mapped, |name, value| {
+                pool::push_field(&mut head, name, value)
+            });
+            started = std::time::Instant::now();
+            let local = &rt.local_pool;
+            let method = &method;
+            exchanging = crate::boxed(timed(timeout_ms, async move {
+                local
+                    .exchange_head(addr, head, method, body, MAX_RESPONSE, true)
+                    .await
+                    .map_err(Failure::local)
+            }));
+        }
+        None => {
+            let mut url = url;
+            let mut h = HeaderMap::with_capacity(cx.headers.len() + 3);
+            proxy_fields(cx, &mapped, |name, value| {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_maybe_shared(bytes::Bytes::from(value.concat())),
+                ) {
+                    h.append(n, v);
+                }
+            });
+            if let Some(m) = mapping {
+                http_mapping::apply_request(cx, m.request, &mut url, &mut h);
+            }
+            // The URL came from the spec and request values: an unusable URL is the API's
+            // fault.
+            let Ok(uri) = url.parse::<http::Uri>() else {
+                return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+            };
+            let mut upstream_req = http::Request::new(body);
+            *upstream_req.method_mut() = method;
+            *upstream_req.uri_mut() = uri;
+            *upstream_req.headers_mut() = h;
+            log_request(cx, upstream_req.uri(), upstream_req.headers());
+            started = std::time::Instant::now();
+            exchanging = crate::boxed(exchange(rt, upstream_req, timeout_ms, true));
+        }
+    }
+    let exchanged = exchanging.await;
     cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
     log_response(cx, &exchanged, true);
     let resp = match exchanged {
@@ -291,6 +332,113 @@ pub async fn http_proxy(
         out = http::Response::from_parts(parts, body);
     }
     out
+}
+
+/// A route's mapped request headers (`requestParameters`), each of which replaces the
+/// client's field of its name: the valid ones, the last of each name.
+struct Mapped<'a> {
+    fields: Vec<(HeaderName, &'a str)>,
+}
+
+impl<'a> Mapped<'a> {
+    fn new(headers: &'a [(std::borrow::Cow<'static, str>, String)]) -> Self {
+        let mut fields: Vec<(HeaderName, &str)> = Vec::new();
+        for (name, value) in headers {
+            let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+                continue;
+            };
+            if HeaderValue::from_str(value).is_err() {
+                continue;
+            }
+            fields.retain(|(n, _)| *n != name);
+            fields.push((name, value));
+        }
+        Mapped { fields }
+    }
+
+    fn has(&self, name: &HeaderName) -> bool {
+        self.fields.iter().any(|(n, _)| n == name)
+    }
+}
+
+/// The fields `http_proxy` sends, in order, each as a lowercase name and its value in
+/// pieces: the client's (minus the ones API Gateway drops and the ones replaced below),
+/// `X-Forwarded-For` with the peer appended, the trace headers, the mapped headers.
+fn proxy_fields(cx: &mut Context, mapped: &Mapped<'_>, mut field: impl FnMut(&str, &[&[u8]])) {
+    // One that came with the request is forwarded as it came.
+    let has_id = cx.headers.contains_key(&X_AMZN_TRACE_ID) || mapped.has(&X_AMZN_TRACE_ID);
+    let (traceparent, trace_id) = trace_values(cx, has_id);
+    let traceparent = traceparent.filter(|_| !mapped.has(&TRACEPARENT));
+    let cx = &*cx;
+    for (name, value) in &cx.headers {
+        let replaced = *name == X_FORWARDED_FOR
+            || (traceparent.is_some() && *name == TRACEPARENT)
+            || DROP_REQUEST.contains(name)
+            || mapped.has(name);
+        if !replaced {
+            field(name.as_str(), &[value.as_bytes()]);
+        }
+    }
+    if !mapped.has(&X_FORWARDED_FOR) {
+        // The earlier hops (the first field, as a header map's `get` gives), then the peer.
+        let mut ip = [0u8; 46];
+        let ip = ip_text(cx.peer.ip(), &mut ip);
+        match cx.headers.get(&X_FORWARDED_FOR) {
+            Some(prev) => field(X_FORWARDED_FOR.as_str(), &[prev.as_bytes(), b", ", ip]),
+            None => field(X_FORWARDED_FOR.as_str(), &[ip]),
+        }
+    }
+    if let Some(t) = &traceparent {
+        field(TRACEPARENT.as_str(), &[t.as_bytes()]);
+    }
+    if let Some(t) = &trace_id {
+        field(X_AMZN_TRACE_ID.as_str(), &[t.as_bytes()]);
+    }
+    for (name, value) in &mapped.fields {
+        field(name.as_str(), &[value.as_bytes()]);
+    }
+}
+
+/// The trace headers a backend request carries: `traceparent` when spans are exported, and
+/// `X-Amzn-Trace-Id` unless the request has one already (`has_id`).
+fn trace_values(cx: &mut Context, has_id: bool) -> (Option<String>, Option<String>) {
+    let traceparent = cx.trace.as_mut().map(|t| t.call_header());
+    let trace_id = if has_id {
+        None
+    } else if cx.trace.is_some() {
+        cx.trace_id().map(std::borrow::Cow::into_owned)
+    } else {
+        Some(cx.new_trace_id())
+    };
+    (traceparent, trace_id)
+}
+
+/// `ip` as text in `buf` (IPv4 without the formatting machinery: every proxied request
+/// writes one).
+fn ip_text(ip: std::net::IpAddr, buf: &mut [u8; 46]) -> &[u8] {
+    let mut n = 0;
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf[n] = b'.';
+                    n += 1;
+                }
+                let d = digits.format(octet).as_bytes();
+                buf[n..n + d.len()].copy_from_slice(d);
+                n += d.len();
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            use std::io::Write as _;
+            let mut rest = &mut buf[..];
+            // 45 bytes at most (INET6_ADDRSTRLEN less its NUL).
+            let _ = write!(rest, "{v6}");
+            n = 46 - rest.len();
+        }
+    }
+    &buf[..n]
 }
 
 /// Sends a request through a VPC link: the backend URL's address becomes the link's private
@@ -324,61 +472,6 @@ pub fn via_vpc_link(
         headers.push((std::borrow::Cow::Borrowed("host"), host));
     }
     None
-}
-
-fn forwarded_for(h: &mut HeaderMap, cx: &Context) {
-    // The earlier hops, then the peer's address, written into one buffer.
-    let mut value = String::with_capacity(48);
-    if let Some(prev) = h.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        value.push_str(prev);
-        value.push_str(", ");
-    }
-    push_ip(&mut value, cx.peer.ip());
-    if let Ok(v) = HeaderValue::try_from(value) {
-        h.insert(X_FORWARDED_FOR, v);
-    }
-}
-
-/// Appends `ip` as text; IPv4 without the formatting machinery (every proxied request
-/// writes one).
-fn push_ip(out: &mut String, ip: std::net::IpAddr) {
-    match ip {
-        std::net::IpAddr::V4(v4) => {
-            let mut digits = itoa::Buffer::new();
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                out.push_str(digits.format(octet));
-            }
-        }
-        std::net::IpAddr::V6(v6) => {
-            use std::fmt::Write as _;
-            let _ = write!(out, "{v6}");
-        }
-    }
-}
-
-/// Removes the [`DROP_REQUEST`] headers: one pass over the fields finds which are there
-/// (usually `Host` alone), and only those are removed (each removal hashes the name).
-fn drop_request_headers(h: &mut HeaderMap) {
-    let present = present_in(h, &DROP_REQUEST);
-    for (i, name) in DROP_REQUEST.iter().enumerate() {
-        if present & (1 << i) != 0 {
-            h.remove(name);
-        }
-    }
-}
-
-/// A bit for each of `names` (at most 32) found among `h`'s fields.
-fn present_in(h: &HeaderMap, names: &[HeaderName]) -> u32 {
-    let mut present = 0u32;
-    for key in h.keys() {
-        if let Some(i) = names.iter().position(|n| n == key) {
-            present |= 1 << i;
-        }
-    }
-    present
 }
 
 /// The renaming the worker's pool does as it parses (`pool::kept_as`), for a response that
@@ -420,7 +513,12 @@ pub async fn http_call(
         }
     }
     if let Some(h) = b.headers_mut() {
-        trace_header(h, cx);
+        let (traceparent, trace_id) = trace_values(cx, h.contains_key(&X_AMZN_TRACE_ID));
+        for (name, value) in [(TRACEPARENT, traceparent), (X_AMZN_TRACE_ID, trace_id)] {
+            if let Some(v) = value.and_then(|v| HeaderValue::try_from(v).ok()) {
+                h.insert(name, v);
+            }
+        }
     }
     let req = b
         .body(body)
@@ -498,26 +596,6 @@ fn log_response(cx: &mut Context, exchanged: &Result<Buffered, Failure>, remappe
 
 /// The X-Ray trace header goes to the backend (the client's, or the one started here), and
 /// when spans are exported the W3C `traceparent` naming the integration's span.
-fn trace_header(h: &mut HeaderMap, cx: &mut Context) {
-    if let Some(t) = &mut cx.trace {
-        if let Ok(v) = HeaderValue::from_str(&t.call_header()) {
-            h.insert(TRACEPARENT, v);
-        }
-    }
-    if h.contains_key(&X_AMZN_TRACE_ID) {
-        return;
-    }
-    // None came with the request (the header is forwarded as it came, so `h` has it when
-    // the request did): one built for this request moves into the header without a copy.
-    let id = match cx.trace {
-        Some(_) => cx.trace_id().map(std::borrow::Cow::into_owned),
-        None => Some(cx.new_trace_id()),
-    };
-    if let Some(v) = id.and_then(|t| HeaderValue::try_from(t).ok()) {
-        h.insert(X_AMZN_TRACE_ID, v);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,9 +610,8 @@ mod tests {
             "2001:db8::8a2e:370:7334",
         ] {
             let ip: std::net::IpAddr = ip.parse().unwrap();
-            let mut out = String::from("x, ");
-            push_ip(&mut out, ip);
-            assert_eq!(out, format!("x, {ip}"));
+            let mut buf = [0u8; 46];
+            assert_eq!(ip_text(ip, &mut buf), ip.to_string().as_bytes());
         }
     }
 
@@ -546,17 +623,89 @@ mod tests {
         h
     }
 
-    #[test]
-    fn dropped_and_remapped_headers() {
-        let mut h = map(&[
-            ("host", "a"),
-            ("content-md5", "b"),
-            ("x-keep", "c"),
-            ("proxy-connection", "d"),
-        ]);
-        drop_request_headers(&mut h);
-        assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["x-keep"]);
+    /// The fields `proxy_fields` gives for a request with `fields` from 10.1.2.3.
+    fn sent(
+        fields: &[(&'static str, &'static str)],
+        mapped: &[(&'static str, &str)],
+    ) -> Vec<String> {
+        let mut parts = http::Request::new(()).into_parts().0;
+        parts.headers = map(fields);
+        let mut cx = Context::new(
+            &mut parts,
+            "10.1.2.3:5000".parse().unwrap(),
+            "prod".into(),
+            Default::default(),
+        );
+        cx.start_ms = 1_795_589_407_123;
+        cx.request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef".to_string();
+        let mapped: Vec<_> = mapped
+            .iter()
+            .map(|&(n, v)| (std::borrow::Cow::Borrowed(n), v.to_string()))
+            .collect();
+        let mut out = Vec::new();
+        proxy_fields(&mut cx, &Mapped::new(&mapped), |name, value| {
+            out.push(format!(
+                "{name}: {}",
+                String::from_utf8(value.concat()).unwrap()
+            ))
+        });
+        out
+    }
 
+    #[test]
+    fn proxied_fields_drop_append_and_replace_as_api_gateway() {
+        assert_eq!(
+            sent(
+                &[
+                    ("host", "a"),
+                    ("content-md5", "b"),
+                    ("x-keep", "c"),
+                    ("proxy-connection", "d"),
+                    ("x-keep", "e"),
+                ],
+                &[]
+            ),
+            [
+                "x-keep: c",
+                "x-keep: e",
+                "x-forwarded-for: 10.1.2.3",
+                "x-amzn-trace-id: Root=1-6b06851f-c6af9ac67b6111e69a4193e8",
+            ]
+        );
+        // Earlier hops kept (the first field), a trace id that came forwarded as it came,
+        // mapped headers replacing the client's (the last of a name, invalid ones left out).
+        assert_eq!(
+            sent(
+                &[
+                    ("x-forwarded-for", "1.1.1.1, 2.2.2.2"),
+                    ("x-amzn-trace-id", "Root=1-abc"),
+                    ("x-api", "client"),
+                ],
+                &[
+                    ("X-Api", "one"),
+                    ("x-api", "two"),
+                    ("x-bad", "a\nb"),
+                    ("host", "h")
+                ]
+            ),
+            [
+                "x-amzn-trace-id: Root=1-abc",
+                "x-forwarded-for: 1.1.1.1, 2.2.2.2, 10.1.2.3",
+                "x-api: two",
+                "host: h",
+            ]
+        );
+        assert_eq!(
+            sent(
+                &[],
+                &[("X-Forwarded-For", "mine"), ("x-amzn-trace-id", "t")]
+            ),
+            ["x-forwarded-for: mine", "x-amzn-trace-id: t"]
+        );
+    }
+
+    #[test]
+    fn proxy_responses_from_the_general_client_are_remapped() {
         let mut h = map(&[
             ("server", "nginx"),
             ("date", "today"),

@@ -104,16 +104,23 @@ impl Local {
         if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
             return None;
         }
-        let auth = uri.authority()?;
-        let host = auth.host();
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let ip: std::net::IpAddr = host.parse().ok()?;
-        Some(SocketAddr::new(ip, auth.port_u16().unwrap_or(80)))
+        address(uri.authority()?.as_str())
     }
 
+    /// [`Local::eligible`] for a backend URL as text: its address, its authority (for
+    /// `Host`) and its request target, when it is `http://` to an IP literal and the target
+    /// is a path of visible ASCII (what a generated URL is: segments percent-encoded, the
+    /// client's query string as it came); `None` sends it the general way.
+    pub fn direct(url: &str) -> Option<(SocketAddr, &str, &str)> {
+        let rest = url.strip_prefix("http://")?;
+        let at = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, target) = rest.split_at(at);
+        let visible = target.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+        if !target.starts_with('/') || !visible {
+            return None;
+        }
+        Some((address(authority)?, authority, target))
+    }
     /// Sends `req` to `addr` on an idle connection, or a new one, and reads the whole
     /// response (at most `max` body bytes).
     pub async fn exchange(
@@ -123,16 +130,33 @@ impl Local {
         max: usize,
         remap: bool,
     ) -> Result<Buffered, LocalError> {
+        let (parts, body) = req.into_parts();
+        let head = encode_request(&parts);
+        self.exchange_head(addr, head, &parts.method, body, max, remap)
+            .await
+    }
+
+    /// [`Local::exchange`] for a request whose head the caller wrote: its request line in
+    /// origin form and its fields, without the framing fields (written here, from the body)
+    /// and the blank line.
+    pub async fn exchange_head(
+        &self,
+        addr: SocketAddr,
+        mut head: Vec<u8>,
+        method: &http::Method,
+        mut body: Body,
+        max: usize,
+        remap: bool,
+    ) -> Result<Buffered, LocalError> {
         use http_body_util::BodyExt;
         use hyper::body::Body as _;
-        let (parts, mut body) = req.into_parts();
         let reading = Reading {
-            head_request: parts.method == http::Method::HEAD,
+            head_request: method == http::Method::HEAD,
             remap,
             max,
         };
         let length = body.size_hint().exact();
-        let head = encode_request(&parts, length);
+        end_head(&mut head, method, length);
         // The first piece of the body goes out with the head; a body that is all in it can
         // be sent again on a new connection if a pooled one turns out closed.
         let first = match body.frame().await {
@@ -198,8 +222,8 @@ enum Retry {
 }
 
 /// The request head in origin form, the backend's authority as `Host` when the request has
-/// none (as the legacy client does for HTTP/1), framing headers of its own.
-fn encode_request(parts: &http::request::Parts, length: Option<u64>) -> Vec<u8> {
+/// none (as the legacy client does for HTTP/1), without framing fields ([`end_head`]).
+fn encode_request(parts: &http::request::Parts) -> Vec<u8> {
     let mut out = Vec::with_capacity(256 + parts.headers.len() * 48);
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.push(b' ');
@@ -213,9 +237,7 @@ fn encode_request(parts: &http::request::Parts, length: Option<u64>) -> Vec<u8> 
     out.extend_from_slice(b" HTTP/1.1\r\n");
     if !parts.headers.contains_key(http::header::HOST) {
         if let Some(a) = parts.uri.authority() {
-            out.extend_from_slice(b"host: ");
-            out.extend_from_slice(a.as_str().as_bytes());
-            out.extend_from_slice(b"\r\n");
+            push_field(&mut out, "host", &[a.as_str().as_bytes()]);
         }
     }
     for (name, value) in &parts.headers {
@@ -225,16 +247,28 @@ fn encode_request(parts: &http::request::Parts, length: Option<u64>) -> Vec<u8> 
         {
             continue;
         }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        push_field(&mut out, name.as_str(), &[value.as_bytes()]);
     }
+    out
+}
+
+/// Appends one header field, its value given in pieces.
+pub fn push_field(out: &mut Vec<u8>, name: &str, value: &[&[u8]]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    for piece in value {
+        out.extend_from_slice(piece);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Ends a request head: the framing fields the body calls for, and the blank line.
+fn end_head(out: &mut Vec<u8>, method: &http::Method, length: Option<u64>) {
     match length {
         // No body: a length only where the method has a body by nature (as hyper).
         Some(0) => {
             if matches!(
-                parts.method,
+                *method,
                 http::Method::POST | http::Method::PUT | http::Method::PATCH
             ) {
                 out.extend_from_slice(b"content-length: 0\r\n");
@@ -248,7 +282,6 @@ fn encode_request(parts: &http::request::Parts, length: Option<u64>) -> Vec<u8> 
         None => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
     }
     out.extend_from_slice(b"\r\n");
-    out
 }
 
 /// One exchange on `stream`: the head and first body piece, the rest of the body (`rest`),
@@ -609,6 +642,19 @@ fn parse_response_with<const N: usize>(
         }
     }
     Ok(Some((status, version, map, delimiting)))
+}
+
+/// The address of an authority that is an IP literal (`10.0.0.7:8080`, `[::1]`, port 80 by
+/// default); `None` for a name or anything else (user information, an empty port).
+fn address(authority: &str) -> Option<SocketAddr> {
+    if let Ok(a) = authority.parse() {
+        return Some(a);
+    }
+    let host = authority
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(authority);
+    Some(SocketAddr::new(host.parse().ok()?, 80))
 }
 
 /// A new connection to `addr` (10 s to connect, as the legacy client).
