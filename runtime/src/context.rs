@@ -217,6 +217,30 @@ impl Context {
         }
     }
 
+    /// Runs a router on the request's path: `select` gets its raw and decoded segments and
+    /// binds what it matches. A path with a dot segment is never routed
+    /// ([`crate::path::has_dot_segment`]): `None`. The path is lent out meanwhile, not
+    /// copied.
+    pub fn select<R>(
+        &mut self,
+        select: impl FnOnce(&mut Context, &[&str], &[&str]) -> Option<R>,
+    ) -> Option<R> {
+        use crate::path;
+        let p = std::mem::take(&mut self.path);
+        let selected = {
+            let raw = path::segments(&p);
+            let decoded = path::decode_all(&raw);
+            let segments = path::as_strs(&decoded);
+            if path::has_dot_segment(&segments) {
+                None
+            } else {
+                select(self, &raw, &segments)
+            }
+        };
+        self.path = p;
+        selected
+    }
+
     /// Binds a path parameter matched by the router (raw as received, and decoded).
     pub fn bind(&mut self, name: &'static str, raw: &str, decoded: &str) {
         self.raw_path_params.push((name, raw.to_string()));

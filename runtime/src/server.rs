@@ -378,14 +378,12 @@ pub async fn serve(
     let http1_service: crate::http1::Service = {
         let g = gateway.clone();
         let rt = runtime.clone();
+        // The request's future is `handle`'s own, boxed as it is: an `async` block around
+        // it would hold the request twice and be copied whole into the box.
         Arc::new(move |req, peer| {
-            let g = g.clone();
-            let rt = rt.clone();
-            Box::pin(async move {
-                let (parts, body) = req.into_parts();
-                let body = crate::body::http1(body, body_idle);
-                handle(&*g, &rt, parts, body, peer).await
-            })
+            let (parts, body) = req.into_parts();
+            let body = crate::body::http1(body, body_idle);
+            crate::boxed(handle(g.clone(), rt.clone(), parts, body, peer))
         })
     };
     // Access-log lines are handed to the writer thread on an interval (see `log`).
@@ -440,7 +438,7 @@ pub async fn serve(
                         async move {
                             let (parts, body) = req.into_parts();
                             let body = crate::body::http2(body, body_idle);
-                            Ok::<_, Infallible>(handle(&*g, &rt, parts, body, peer).await)
+                            Ok::<_, Infallible>(handle(g, rt, parts, body, peer).await)
                         }
                     })
                 };
@@ -554,13 +552,14 @@ pub fn forwarded_client(headers: &http::HeaderMap, hops: usize) -> Option<std::n
 }
 
 async fn handle(
-    g: &dyn DynGateway,
-    rt: &Runtime,
-    parts: http::request::Parts,
+    g: Arc<dyn DynGateway>,
+    rt: Arc<Runtime>,
+    mut parts: http::request::Parts,
     body: crate::Body,
     peer: SocketAddr,
 ) -> Response {
     use futures_util::FutureExt;
+    let (g, rt) = (&*g, &*rt);
     let peer = match rt.config.trusted_proxy_hops {
         0 => peer,
         hops => forwarded_client(&parts.headers, hops)
@@ -568,7 +567,6 @@ async fn handle(
     };
     // Read before the headers move into the context.
     let too_large = header_size(&parts) > MAX_HEADER_BYTES;
-    let mut parts = parts;
     let mut cx = Context::new(&mut parts, peer, rt.stage.clone(), rt.stage_vars.clone());
     if !rt.exec_settings.is_empty() {
         let data = rt

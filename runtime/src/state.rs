@@ -201,14 +201,15 @@ impl Runtime {
 
     /// API keys, throttles and quotas for this request (API Gateway checks them after
     /// authorizers, before validation): the gateway response that refuses it, if one does.
+    /// Counted in this process without waiting; in Redis through a future of its own (the
+    /// route's future does not carry its state).
     pub async fn refusal(&self, cx: &mut Context, key_required: bool) -> Option<Response> {
-        let kind = self
-            .shared
-            .usage
-            .admit(cx, key_required, &self.redis)
-            .await
-            .err()?;
-        Some(self.gateway_response(cx, kind))
+        let usage = &self.shared.usage;
+        let verdict = match usage.admit_here(cx, key_required) {
+            Some(v) => v,
+            None => crate::boxed(usage.admit(cx, key_required, &self.redis)).await,
+        };
+        Some(self.gateway_response(cx, verdict.err()?))
     }
 
     /// Asks the stage cache about this request (after validation, before the integration).

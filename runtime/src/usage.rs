@@ -143,6 +143,13 @@ impl Keyed {
     }
 }
 
+/// A request's key with its plan, the key's throttle and the stage's.
+type Limits<'u> = (
+    Option<(Known, &'u Plan)>,
+    Option<&'u Keyed>,
+    Option<&'u Direct>,
+);
+
 /// Method-keyed limits: resource path → method (or `*`) → limit.
 type Methods<B> = HashMap<&'static str, HashMap<&'static str, B>>;
 
@@ -398,13 +405,23 @@ impl Usage {
     }
 
     /// Admits the request, or says which gateway response refuses it (`INVALID_API_KEY`
-    /// 403, `THROTTLED` or `QUOTA_EXCEEDED` 429).
-    pub async fn admit(
+    /// 403, `THROTTLED` or `QUOTA_EXCEEDED` 429), when the counts are kept in this process;
+    /// `None` when they are in Redis ([`Usage::admit`]). Not `async`: a route's future does
+    /// not carry the Redis exchange's state when it never waits for one.
+    pub fn admit_here(
         &self,
         cx: &mut Context,
         key_required: bool,
-        redis: &RedisConnection,
-    ) -> Result<(), ResponseType> {
+    ) -> Option<Result<(), ResponseType>> {
+        match self.counting {
+            Counting::Local => Some(self.admit_local(cx, key_required)),
+            Counting::Redis(_) => None,
+        }
+    }
+
+    /// The key (when the route requires one) with its plan, the key's throttle and the
+    /// stage's throttle for this request's method.
+    fn limits(&self, cx: &mut Context, key_required: bool) -> Result<Limits<'_>, ResponseType> {
         let key = if key_required {
             Some(self.identify(cx)?)
         } else {
@@ -414,32 +431,48 @@ impl Usage {
             .as_ref()
             .and_then(|(_, plan)| lookup(&plan.methods, cx).or(plan.throttle.as_ref()));
         let stage_limit = lookup(&self.stage_methods, cx).or(self.stage.as_ref());
-        match &self.counting {
-            Counting::Local => {
-                // Throttles, most specific first: the key's, the stage's, the account's.
-                if let (Some((k, _)), Some(l)) = (&key, key_limit) {
-                    if !l.admit(k.slot) {
-                        return Err(ResponseType::Throttled);
-                    }
-                }
-                if stage_limit.is_some_and(|l| !l.admit()) {
-                    return Err(ResponseType::Throttled);
-                }
-                if self.account.as_ref().is_some_and(|l| !l.admit()) {
-                    return Err(ResponseType::Throttled);
-                }
-                if let Some((k, plan)) = &key {
-                    if let Some(q) = plan.info.quota {
-                        // The request's day (from its arrival time, already read).
-                        let day = crate::calendar::day_of_ms(cx.start_ms);
-                        if !self.count(k, q, day) {
-                            return Err(ResponseType::QuotaExceeded);
-                        }
-                    }
-                }
-                Ok(())
+        Ok((key, key_limit, stage_limit))
+    }
+
+    /// [`Usage::admit_here`], counted in this process.
+    fn admit_local(&self, cx: &mut Context, key_required: bool) -> Result<(), ResponseType> {
+        let (key, key_limit, stage_limit) = self.limits(cx, key_required)?;
+        // Throttles, most specific first: the key's, the stage's, the account's.
+        if let (Some((k, _)), Some(l)) = (&key, key_limit) {
+            if !l.admit(k.slot) {
+                return Err(ResponseType::Throttled);
             }
+        }
+        if stage_limit.is_some_and(|l| !l.admit()) {
+            return Err(ResponseType::Throttled);
+        }
+        if self.account.as_ref().is_some_and(|l| !l.admit()) {
+            return Err(ResponseType::Throttled);
+        }
+        if let Some((k, plan)) = &key {
+            if let Some(q) = plan.info.quota {
+                // The request's day (from its arrival time, already read).
+                let day = crate::calendar::day_of_ms(cx.start_ms);
+                if !self.count(k, q, day) {
+                    return Err(ResponseType::QuotaExceeded);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Admits the request, or says which gateway response refuses it (`INVALID_API_KEY`
+    /// 403, `THROTTLED` or `QUOTA_EXCEEDED` 429): here, or in Redis.
+    pub async fn admit(
+        &self,
+        cx: &mut Context,
+        key_required: bool,
+        redis: &RedisConnection,
+    ) -> Result<(), ResponseType> {
+        match &self.counting {
+            Counting::Local => self.admit_local(cx, key_required),
             Counting::Redis(shared) => {
+                let (key, key_limit, stage_limit) = self.limits(cx, key_required)?;
                 let Shared {
                     client,
                     prefix,

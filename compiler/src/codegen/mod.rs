@@ -221,7 +221,13 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
     });
     let mut models = crate::schema::Validators::new(api);
     let mut response_models = crate::schema::Validators::for_responses(api);
-    let (arms, handlers) = router(api, &mut models, &mut response_models);
+    let Routed {
+        binds,
+        default,
+        calls,
+        handlers,
+    } = router(api, &mut models, &mut response_models);
+    let default = default.unwrap_or_else(|| quote!(None => {}));
     let response_models = if response_models.is_empty() {
         quote!()
     } else {
@@ -263,14 +269,6 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
     } else {
         models.module()
     };
-    let no_route = quote!(rt.gateway_response(cx, ResponseType::MissingAuthenticationToken));
-    let not_found = match api.routes.iter().find(|r| r.path.is_default) {
-        Some(r) => {
-            let f = handler_name(r);
-            quote!(_ => { cx.resource_path = "$default"; #f(rt, cx, req).await })
-        }
-        None => quote!(_ => #no_route),
-    };
     quote! {
         #(#![doc = #header])*
         #![allow(clippy::all, unused_imports, unused_variables, unused_mut)]
@@ -302,20 +300,28 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
                 &API
             }
 
-            /// Finds the route ([`route`]), binds its path parameters and runs its handler.
+            /// Runs the handler of the request's route ([`select`]).
             async fn handle(&self, rt: &Runtime, cx: &mut Context, req: Request) -> Response {
-                let path = cx.path.clone();
-                let raw = path::segments(&path);
-                let decoded = path::decode_all(&raw);
-                let segments = path::as_strs(&decoded);
-                if path::has_dot_segment(&segments) {
-                    return #no_route;
-                }
-                match route(req.method(), &segments) {
-                    #(#arms)*
-                    #not_found
+                match select(cx, req.method()) {
+                    #(#calls)*
+                    _ => rt.gateway_response(cx, ResponseType::MissingAuthenticationToken),
                 }
             }
+        }
+
+        /// The request's route (the ids in `handle`), found by [`route`], with its resource
+        /// path and path parameters bound in `cx`; `None` when there is none. Not `async`:
+        /// the segments are gone before the handler runs, not carried in its future.
+        fn select(cx: &mut Context, m: &Method) -> Option<usize> {
+            cx.select(|cx, raw, segments| {
+                let id = route(m, segments);
+                match id {
+                    #(#binds)*
+                    #default
+                    _ => {}
+                }
+                id
+            })
         }
 
         #route_fn

@@ -174,11 +174,12 @@ pub(super) fn router<'a>(
     api: &'a Api,
     models: &mut crate::schema::Validators<'a>,
     response_models: &mut crate::schema::Validators<'a>,
-) -> (Vec<TokenStream>, Vec<TokenStream>) {
+) -> Routed {
     let routes = routed(api);
     // Handler names must be unique even when operation ids collide after normalisation.
     let mut names: Vec<proc_macro2::Ident> = Vec::new();
-    let mut arms = Vec::new();
+    let mut binds = Vec::new();
+    let mut calls = Vec::new();
     let mut handlers = Vec::new();
     let all: Vec<&Route> = api
         .routes
@@ -204,26 +205,51 @@ pub(super) fn router<'a>(
             .unwrap_or_else(|| handler_name(r))
     };
     for (id, r) in routes.iter().enumerate() {
-        let mut binds = Vec::new();
+        let mut bound = Vec::new();
         for (i, seg) in r.path.segments.iter().enumerate() {
             match seg {
                 Segment::Literal(_) => {}
-                Segment::Param(name) => binds.push(quote!(cx.bind(#name, raw[#i], segments[#i]);)),
-                Segment::Greedy(name) => binds.push(quote!(cx.bind_greedy(#name, &raw[#i..]);)),
+                Segment::Param(name) => bound.push(quote!(cx.bind(#name, raw[#i], segments[#i]);)),
+                Segment::Greedy(name) => bound.push(quote!(cx.bind_greedy(#name, &raw[#i..]);)),
             }
         }
         let f = name_of(r);
         let resource = &r.path.raw;
-        arms.push(quote! {
+        binds.push(quote! {
             Some(#id) => {
                 cx.resource_path = #resource;
-                #(#binds)*
-                #f(rt, cx, req).await
+                #(#bound)*
             }
         });
+        calls.push(quote!(Some(#id) => #f(rt, cx, req).await,));
     }
+    // The `$default` route (HTTP APIs) takes what no other matches, under the next id.
+    let default = api.routes.iter().find(|r| r.path.is_default).map(|r| {
+        let id = routes.len();
+        let f = name_of(r);
+        calls.push(quote!(Some(#id) => #f(rt, cx, req).await,));
+        quote!(None => {
+            cx.resource_path = "$default";
+            return Some(#id);
+        })
+    });
     for (r, name) in &named {
         handlers.push(handler(api, r, name, models, response_models));
     }
-    (arms, handlers)
+    Routed {
+        binds,
+        default,
+        calls,
+        handlers,
+    }
+}
+
+/// The generated router's pieces: the arms that bind a matched route's parameters (in
+/// `select`), the `$default` route's arm, the arms that call the handlers (in `handle`),
+/// and the handlers.
+pub(super) struct Routed {
+    pub binds: Vec<TokenStream>,
+    pub default: Option<TokenStream>,
+    pub calls: Vec<TokenStream>,
+    pub handlers: Vec<TokenStream>,
 }

@@ -102,13 +102,13 @@ const MAX_RESPONSE: usize = 10 * 1024 * 1024;
 /// stalled), that is the client's error, not the backend's.
 /// `remap`: a proxy integration's response, whose headers API Gateway renames
 /// ([`REMAP_RESPONSE`]; renamed as the head is parsed on the worker's own pool).
-async fn exchange(
+fn exchange(
     rt: &Runtime,
     req: http::Request<Body>,
     timeout_ms: u64,
     remap: bool,
-) -> Result<Buffered, Failure> {
-    let exchange = async {
+) -> impl std::future::Future<Output = Result<Buffered, Failure>> + '_ {
+    let exchange = async move {
         // Plain HTTP/1 to an IP address: the worker's own pool; anything else: the client.
         if let Some(addr) = pool::Local::eligible(&req) {
             return rt
@@ -134,32 +134,48 @@ async fn exchange(
             body,
         })
     };
-    timed(timeout_ms, exchange).await
+    timed(timeout_ms, exchange)
 }
 
 /// Runs a backend exchange within `timeout_ms`, counted in the metrics (in flight, timed
-/// out, failed).
-async fn timed(
+/// out, failed). Not an `async fn`: that would hold `exchange` twice in its state, once
+/// unstarted and once inside the timeout, and the state is copied whole when it is boxed.
+fn timed(
     timeout_ms: u64,
     exchange: impl std::future::Future<Output = Result<Buffered, Failure>>,
-) -> Result<Buffered, Failure> {
+) -> impl std::future::Future<Output = Result<Buffered, Failure>> {
+    use futures_util::FutureExt;
     use std::sync::atomic::Ordering;
-    pool::IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
-    let r = match tokio::time::timeout(Duration::from_millis(timeout_ms), exchange).await {
-        Err(_) => Err(Failure::Timeout),
-        Ok(r) => r,
-    };
-    pool::IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
-    match &r {
-        Err(Failure::Timeout) => {
-            pool::TIMEOUTS.fetch_add(1, Ordering::Relaxed);
+    let in_flight = InFlight::start();
+    tokio::time::timeout(Duration::from_millis(timeout_ms), exchange).map(move |r| {
+        drop(in_flight);
+        let counter = match &r {
+            Err(_) => Some(&pool::TIMEOUTS),
+            Ok(Err(Failure::Network(_) | Failure::Body(_))) => Some(&pool::FAILURES),
+            Ok(_) => None,
+        };
+        if let Some(c) = counter {
+            c.fetch_add(1, Ordering::Relaxed);
         }
-        Err(Failure::Network(_) | Failure::Body(_)) => {
-            pool::FAILURES.fetch_add(1, Ordering::Relaxed);
-        }
-        _ => {}
+        r.unwrap_or(Err(Failure::Timeout))
+    })
+}
+
+/// A backend exchange in flight, counted until it ends or is dropped (a client that went
+/// away takes its request's exchange with it).
+struct InFlight;
+
+impl InFlight {
+    fn start() -> InFlight {
+        pool::IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight
     }
-    r
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        pool::IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Sends a prepared request and buffers the answer within `timeout_ms` (AWS-service calls).
@@ -255,6 +271,7 @@ pub async fn http_proxy(
     timeout_ms: u64,
     mapping: Option<&'static http_mapping::HttpMapping>,
 ) -> Response {
+    use futures_util::FutureExt;
     let (parts, body) = req.into_parts();
     let method = method.unwrap_or(parts.method);
     let mapped = Mapped::new(&headers);
@@ -278,14 +295,10 @@ pub async fn http_proxy(
                 pool::push_field(&mut head, name, value)
             });
             started = std::time::Instant::now();
-            let local = &rt.local_pool;
-            let method = &method;
-            exchanging = crate::boxed(timed(timeout_ms, async move {
-                local
-                    .exchange_head(addr, head, method, body, MAX_RESPONSE, true)
-                    .await
-                    .map_err(Failure::local)
-            }));
+            let sent = rt
+                .local_pool
+                .exchange_head(addr, head, &method, body, MAX_RESPONSE, true);
+            exchanging = crate::boxed(timed(timeout_ms, sent.map(|r| r.map_err(Failure::local))));
         }
         None => {
             let mut url = url;
