@@ -755,3 +755,116 @@ async fn strict_response_validation_turns_schema_breaks_into_502() {
     assert_eq!(r.json()["target"], "/unchecked");
     gw.shutdown().await.unwrap();
 }
+
+/// A backend answering every request on a connection with the same bytes.
+async fn fixed_backend(answer: &'static [u8]) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = s.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    // Requests without bodies: one answer per blank line.
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        if s.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn http_proxy_passes_the_backends_fields_on_in_its_order_remapped_over_http1_and_h2() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let backend = fixed_backend(
+        b"HTTP/1.1 200 OK\r\nServer: Raw/1\r\nX-Mixed-Case: A\r\nSet-Cookie: a=1\r\n\
+          X-Other: 1\r\nset-cookie: b=2\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n\
+          Keep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    )
+    .await;
+    let gw = gateway(
+        gen::petstore::Api,
+        None,
+        &[("backend", backend.to_string())],
+    )
+    .await;
+    // HTTP/1: the head as written, field by field.
+    let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"GET /pets/7 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert_eq!(body, "ok");
+    let lines: Vec<&str> = head.split("\r\n").collect();
+    assert_eq!(lines[0], "HTTP/1.1 200 OK");
+    let names: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split_once(": ").unwrap().0)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "x-amzn-remapped-server",
+            "x-mixed-case",
+            "set-cookie",
+            "x-other",
+            "set-cookie",
+            "x-amzn-remapped-date",
+            "x-amzn-requestid",
+            "x-amz-apigw-id",
+            "content-length",
+            "date",
+            "connection"
+        ],
+        "{head}"
+    );
+    assert_eq!(lines[1], "x-amzn-remapped-server: Raw/1");
+    assert_eq!(lines[3], "set-cookie: a=1");
+    assert_eq!(lines[5], "set-cookie: b=2");
+    assert_eq!(
+        lines[6],
+        "x-amzn-remapped-date: Mon, 01 Jan 2024 00:00:00 GMT"
+    );
+    assert_eq!(lines[9], "content-length: 2");
+    // HTTP/2: the same fields, from the header map.
+    let stream = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let req = hyper::Request::get(format!("http://{}/pets/7", gw.addr))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let resp = send.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let h = resp.headers();
+    let all = |n: &str| -> Vec<&str> { h.get_all(n).iter().map(|v| v.to_str().unwrap()).collect() };
+    assert_eq!(all("set-cookie"), ["a=1", "b=2"]);
+    assert_eq!(all("x-amzn-remapped-server"), ["Raw/1"]);
+    assert_eq!(all("x-mixed-case"), ["A"]);
+    assert!(all("server").is_empty() && all("keep-alive").is_empty());
+    assert!(all("transfer-encoding").is_empty());
+    assert_eq!(all("x-amzn-requestid").len(), 1);
+    gw.shutdown().await.unwrap();
+}

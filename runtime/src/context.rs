@@ -331,8 +331,8 @@ impl Context {
             s[n] = b;
             n += 1;
         }
-        // ASCII throughout.
-        String::from_utf8_lossy(&s[..n]).into_owned()
+        // ASCII throughout (checked, not converted: a lossy conversion walked it in chunks).
+        std::str::from_utf8(&s[..n]).unwrap_or_default().to_owned()
     }
 
     /// Notes how long the integration took and what it answered (and its span, when traced).

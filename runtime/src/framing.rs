@@ -69,6 +69,89 @@ impl Span {
 /// fit in 32 bits).
 pub type Spans = smallvec::SmallVec<[Span; 24]>;
 
+/// A backend's response fields kept as they arrived, for an answer that passes them on
+/// unchanged but for names renamed or dropped: written straight into the client's head
+/// (`http1`), never parsed into a header map unless something needs to look at them
+/// ([`RawFields::materialize`]). Carried in the response's extensions. Each field in a map
+/// cost a name lookup, a value check and a hashed insertion: a sixth of a proxied request's
+/// instructions.
+#[derive(Debug, Clone)]
+pub struct RawFields {
+    /// The head the fields were parsed from.
+    head: Bytes,
+    /// The fields passed on, in the backend's order: where each sits in `head`, and the name
+    /// it is passed on under when it is renamed.
+    fields: Vec<(Span, Option<&'static HeaderName>)>,
+}
+
+impl RawFields {
+    /// Fields of `head` (parsed from it: names are tokens, values visible bytes, spaces and
+    /// tabs, as a header map requires).
+    pub fn new(head: Bytes, fields: Vec<(Span, Option<&'static HeaderName>)>) -> RawFields {
+        RawFields { head, fields }
+    }
+
+    /// Each field passed on, in the backend's order: its name (the backend's bytes, in its
+    /// case, or the name it was renamed to, in lower case) and its value.
+    pub fn each(&self, mut f: impl FnMut(FieldName<'_>, &[u8])) {
+        for (span, renamed) in &self.fields {
+            let name = match renamed {
+                Some(n) => FieldName::Renamed(n),
+                None => FieldName::Sent(span.name(&self.head)),
+            };
+            f(name, span.value(&self.head));
+        }
+    }
+
+    /// At most how many bytes the fields take in a head (renamed ones grow by their
+    /// `x-amzn-remapped-` prefix).
+    pub fn size_hint(&self) -> usize {
+        self.head.len() + self.fields.len() * 16
+    }
+
+    /// Whether a field named `name` is passed on.
+    pub fn contains(&self, name: &HeaderName) -> bool {
+        self.fields.iter().any(|(span, renamed)| match renamed {
+            Some(n) => *n == name,
+            None => span
+                .name(&self.head)
+                .eq_ignore_ascii_case(name.as_str().as_bytes()),
+        })
+    }
+
+    /// Moves a response's raw fields (if it has any) into its header map, after the fields
+    /// already there: for whatever reads or changes the answer's fields (a cache, CORS,
+    /// HTTP/2).
+    pub fn materialize<B>(resp: &mut http::Response<B>) {
+        let Some(raw) = resp.extensions_mut().remove::<RawFields>() else {
+            return;
+        };
+        let headers = resp.headers_mut();
+        headers.reserve(raw.fields.len());
+        raw.each(|name, value| {
+            let name = match name {
+                FieldName::Sent(n) => match HeaderName::from_bytes(n) {
+                    Ok(n) => n,
+                    // Not expected: the parser took tokens only.
+                    Err(_) => return,
+                },
+                FieldName::Renamed(n) => n.clone(),
+            };
+            if let Ok(v) = http::HeaderValue::from_maybe_shared(raw.head.slice_ref(value)) {
+                headers.append(name, v);
+            }
+        });
+    }
+}
+
+/// A passed-on field's name.
+pub enum FieldName<'a> {
+    /// As the backend sent it (any case).
+    Sent(&'a [u8]),
+    /// The name it was renamed to.
+    Renamed(&'a HeaderName),
+}
+
 /// Where `fields`, parsed out of `buf`, sit in it.
 pub fn spans(buf: &[u8], fields: &[httparse::Header<'_>]) -> Spans {
     let mut out = Spans::new();

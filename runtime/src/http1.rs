@@ -37,7 +37,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Method, StatusCode, Version};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -810,7 +810,9 @@ fn encode_head(
     } else {
         BodyFraming::Chunked
     };
-    let mut out = Vec::with_capacity(160 + headers.len() * 40);
+    let raw = response.extensions().get::<crate::framing::RawFields>();
+    let room = raw.map_or(0, crate::framing::RawFields::size_hint);
+    let mut out = Vec::with_capacity(160 + headers.len() * 40 + room);
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
@@ -818,26 +820,47 @@ fn encode_head(
     out.extend_from_slice(b"\r\n");
     let mut has_date = false;
     let mut has_length = false;
-    for (name, value) in headers {
-        if name == CONNECTION || name == TRANSFER_ENCODING || name.as_str() == "keep-alive" {
-            continue;
-        }
-        if name == CONTENT_LENGTH {
-            // The body's own length decides, except where no body is sent: a HEAD answer
-            // or a 304 keeps the length the handler gave.
-            let keep = framing == BodyFraming::None
-                && status != StatusCode::NO_CONTENT
-                && !status.is_informational();
-            if !keep || has_length {
-                continue;
+    // The body's own length decides, except where no body is sent: a HEAD answer or a 304
+    // keeps the length the handler gave.
+    let keep_length = framing == BodyFraming::None
+        && status != StatusCode::NO_CONTENT
+        && !status.is_informational();
+    // One field, its name in lower case (the map's names are; a backend's raw ones may not be).
+    let mut field = |name: &[u8], lower: bool, value: &[u8], out: &mut Vec<u8>| {
+        // Dispatched on the length first: most names are compared with nothing.
+        let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+        match name.len() {
+            10 if is(b"connection") || is(b"keep-alive") => return,
+            17 if is(b"transfer-encoding") => return,
+            14 if is(b"content-length") => {
+                if !keep_length || has_length {
+                    return;
+                }
+                has_length = true;
             }
-            has_length = true;
+            4 => has_date |= is(b"date"),
+            _ => {}
         }
-        has_date |= name == DATE;
-        out.extend_from_slice(name.as_str().as_bytes());
+        let at = out.len();
+        out.extend_from_slice(name);
+        if !lower {
+            out[at..].make_ascii_lowercase();
+        }
         out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
+    };
+    // A backend's fields passed on unparsed come first, as they would in the map.
+    if let Some(raw) = raw {
+        raw.each(|name, value| match name {
+            crate::framing::FieldName::Sent(n) => field(n, false, value, &mut out),
+            crate::framing::FieldName::Renamed(n) => {
+                field(n.as_str().as_bytes(), true, value, &mut out)
+            }
+        });
+    }
+    for (name, value) in headers {
+        field(name.as_str().as_bytes(), true, value.as_bytes(), &mut out);
     }
     match framing {
         BodyFraming::Length(n) => {

@@ -438,7 +438,10 @@ pub async fn serve(
                         async move {
                             let (parts, body) = req.into_parts();
                             let body = crate::body::http2(body, body_idle);
-                            Ok::<_, Infallible>(handle(g, rt, parts, body, peer).await)
+                            let mut resp = handle(g, rt, parts, body, peer).await;
+                            // hyper writes the header map only.
+                            crate::framing::RawFields::materialize(&mut resp);
+                            Ok::<_, Infallible>(resp)
                         }
                     })
                 };
@@ -621,9 +624,15 @@ async fn handle(
         }
     };
     if let Some(c) = cors.filter(|_| !preflight) {
+        crate::framing::RawFields::materialize(&mut resp);
         c.decorate(&cx.headers, resp.headers_mut());
     }
-    if !resp.headers().contains_key(&responses::X_AMZN_REQUESTID) {
+    let has_id = resp.headers().contains_key(&responses::X_AMZN_REQUESTID)
+        || resp
+            .extensions()
+            .get::<crate::framing::RawFields>()
+            .is_some_and(|r| r.contains(&responses::X_AMZN_REQUESTID));
+    if !has_id {
         responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
     }
     let status = resp.status().as_u16();
@@ -657,6 +666,7 @@ async fn handle(
         rt.log.line(&line);
     }
     if cx.exec.is_some() {
+        crate::framing::RawFields::materialize(&mut resp);
         execution_log(rt, &mut cx, status, resp.headers(), latency_ms);
     }
     if let Some(t) = cx.trace.take().filter(|t| t.sampled) {

@@ -231,9 +231,13 @@ impl Runtime {
     }
 
     /// Keeps the integration's answer for a cache miss.
-    pub async fn cache_store(&self, ticket: crate::cache::Ticket, resp: Response) -> Response {
+    pub async fn cache_store(&self, ticket: crate::cache::Ticket, mut resp: Response) -> Response {
         match &self.shared.cache {
-            Some(cache) => cache.store(ticket, resp, &self.redis).await,
+            Some(cache) => {
+                // The entry keeps the fields in a map.
+                crate::framing::RawFields::materialize(&mut resp);
+                cache.store(ticket, resp, &self.redis).await
+            }
             None => resp,
         }
     }

@@ -134,11 +134,7 @@ pub(super) fn lambda(
         // Integration responses are selected by the function's `errorMessage` (empty when
         // it did not fail); the payload is what templates see.
         let selector = lambda::error_message(&out);
-        let backend = upstream::Buffered {
-            status: 200,
-            headers: http::HeaderMap::new(),
-            body: out.payload,
-        };
+        let backend = upstream::Buffered::new(200, http::HeaderMap::new(), out.payload);
         #responses
     }
 }

@@ -111,9 +111,14 @@ fn exchange(
     let exchange = async move {
         // Plain HTTP/1 to an IP address: the worker's own pool; anything else: the client.
         if let Some(addr) = pool::Local::eligible(&req) {
+            let fields = if remap {
+                pool::Fields::Remapped
+            } else {
+                pool::Fields::AsSent
+            };
             return rt
                 .local_pool
-                .exchange(addr, req, MAX_RESPONSE, remap)
+                .exchange(addr, req, MAX_RESPONSE, fields)
                 .await
                 .map_err(Failure::local);
         }
@@ -128,11 +133,7 @@ fn exchange(
         if remap {
             remap_response_headers(&mut headers);
         }
-        Ok(Buffered {
-            status: parts.status.as_u16(),
-            headers,
-            body,
-        })
+        Ok(Buffered::new(parts.status.as_u16(), headers, body))
     };
     timed(timeout_ms, exchange)
 }
@@ -295,9 +296,14 @@ pub async fn http_proxy(
                 pool::push_field(&mut head, name, value)
             });
             started = std::time::Instant::now();
-            let sent = rt
-                .local_pool
-                .exchange_head(addr, head, &method, body, MAX_RESPONSE, true);
+            let sent = rt.local_pool.exchange_head(
+                addr,
+                head,
+                &method,
+                body,
+                MAX_RESPONSE,
+                pool::Fields::Raw,
+            );
             exchanging = crate::boxed(timed(timeout_ms, sent.map(|r| r.map_err(Failure::local))));
         }
         None => {
@@ -339,6 +345,10 @@ pub async fn http_proxy(
     *out.status_mut() =
         http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
     *out.headers_mut() = resp.headers;
+    if let Some(raw) = resp.raw {
+        // Passed on as they came (renamed as API Gateway does); see `framing::RawFields`.
+        out.extensions_mut().insert(raw);
+    }
     if let Some(m) = mapping {
         let (mut parts, body) = out.into_parts();
         http_mapping::apply_response(cx, m, &mut parts.status, &mut parts.headers);

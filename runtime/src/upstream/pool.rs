@@ -75,8 +75,35 @@ pub struct Buffered {
     pub status: u16,
     /// Headers.
     pub headers: http::HeaderMap,
+    /// The fields, when they were kept unparsed ([`Fields::Raw`]; `headers` is empty then).
+    pub raw: Option<crate::framing::RawFields>,
     /// Body.
     pub body: Bytes,
+}
+
+impl Buffered {
+    /// A response with its fields in `headers`.
+    pub fn new(status: u16, headers: http::HeaderMap, body: Bytes) -> Buffered {
+        Buffered {
+            status,
+            headers,
+            raw: None,
+            body,
+        }
+    }
+}
+
+/// How a response's fields are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fields {
+    /// In the header map, as the backend sent them.
+    AsSent,
+    /// In the header map, renamed or dropped as API Gateway does on proxy responses
+    /// ([`REMAP_RESPONSE`]).
+    Remapped,
+    /// Renamed or dropped as [`Fields::Remapped`], but unparsed
+    /// ([`crate::framing::RawFields`]): for an answer that passes them on untouched.
+    Raw,
 }
 
 /// Idle connections kept per worker (all addresses).
@@ -128,11 +155,11 @@ impl Local {
         addr: SocketAddr,
         req: http::Request<Body>,
         max: usize,
-        remap: bool,
+        fields: Fields,
     ) -> Result<Buffered, LocalError> {
         let (parts, body) = req.into_parts();
         let head = encode_request(&parts);
-        self.exchange_head(addr, head, &parts.method, body, max, remap)
+        self.exchange_head(addr, head, &parts.method, body, max, fields)
             .await
     }
 
@@ -146,13 +173,13 @@ impl Local {
         method: &http::Method,
         mut body: Body,
         max: usize,
-        remap: bool,
+        fields: Fields,
     ) -> Result<Buffered, LocalError> {
         use http_body_util::BodyExt;
         use hyper::body::Body as _;
         let reading = Reading {
             head_request: method == http::Method::HEAD,
-            remap,
+            fields,
             max,
         };
         let length = body.size_hint().exact();
@@ -348,9 +375,8 @@ async fn write_all(stream: &mut TcpStream, parts: &[&[u8]]) -> std::io::Result<(
 struct Reading {
     /// The request was `HEAD`: no body follows, whatever the head says.
     head_request: bool,
-    /// Rename the headers API Gateway remaps on proxy responses ([`REMAP_RESPONSE`]) and
-    /// drop `Transfer-Encoding`, as the head is parsed.
-    remap: bool,
+    /// How the fields are kept.
+    fields: Fields,
     /// The most body bytes accepted.
     max: usize,
 }
@@ -362,7 +388,7 @@ async fn read_response(
 ) -> Result<(Buffered, bool), Retry> {
     let Reading {
         head_request,
-        remap,
+        fields,
         max,
     } = reading;
     use crate::framing::{Framing, Step};
@@ -370,9 +396,9 @@ async fn read_response(
     let failed = |e: String| Retry::Failed(LocalError::Send(e.into()));
     let mut buf = BytesMut::new();
     let mut got_any = false;
-    let (status, version, headers, delimiting) = loop {
+    let (status, version, headers, raw, delimiting) = loop {
         if !buf.is_empty() {
-            match parse_response(&mut buf, remap) {
+            match parse_response(&mut buf, fields) {
                 Ok(Some((status, ..))) if status.is_informational() => {
                     if status == http::StatusCode::SWITCHING_PROTOCOLS {
                         return Err(failed("the backend switched protocols".into()));
@@ -490,6 +516,7 @@ async fn read_response(
         Buffered {
             status: status.as_u16(),
             headers,
+            raw,
             body,
         },
         reusable,
@@ -502,29 +529,23 @@ async fn read_response(
 pub fn decode_response_head(
     bytes: &[u8],
 ) -> Result<Option<(http::StatusCode, http::Version, http::HeaderMap)>, String> {
-    Ok(parse_response(&mut BytesMut::from(bytes), false)?.map(|(s, v, h, _)| (s, v, h)))
+    Ok(parse_response(&mut BytesMut::from(bytes), Fields::AsSent)?.map(|(s, v, h, ..)| (s, v, h)))
 }
 
 /// Backend response headers API Gateway renames to `x-amzn-Remapped-<name>` on proxy
 /// integrations (`Transfer-Encoding` is dropped).
 pub const REMAP_RESPONSE: [(http::HeaderName, http::HeaderName); 4] = [
-    (
-        http::header::CONNECTION,
-        http::HeaderName::from_static("x-amzn-remapped-connection"),
-    ),
-    (
-        http::header::CONTENT_LENGTH,
-        http::HeaderName::from_static("x-amzn-remapped-content-length"),
-    ),
-    (
-        http::header::DATE,
-        http::HeaderName::from_static("x-amzn-remapped-date"),
-    ),
-    (
-        http::header::SERVER,
-        http::HeaderName::from_static("x-amzn-remapped-server"),
-    ),
+    (http::header::CONNECTION, REMAPPED_CONNECTION),
+    (http::header::CONTENT_LENGTH, REMAPPED_CONTENT_LENGTH),
+    (http::header::DATE, REMAPPED_DATE),
+    (http::header::SERVER, REMAPPED_SERVER),
 ];
+const REMAPPED_CONNECTION: http::HeaderName =
+    http::HeaderName::from_static("x-amzn-remapped-connection");
+const REMAPPED_CONTENT_LENGTH: http::HeaderName =
+    http::HeaderName::from_static("x-amzn-remapped-content-length");
+const REMAPPED_DATE: http::HeaderName = http::HeaderName::from_static("x-amzn-remapped-date");
+const REMAPPED_SERVER: http::HeaderName = http::HeaderName::from_static("x-amzn-remapped-server");
 
 /// What a response head says about its body and its connection, gathered as its fields are
 /// read (so that none is looked up again in the header map).
@@ -545,16 +566,18 @@ struct Delimiting {
 }
 
 impl Delimiting {
-    fn see(&mut self, name: &http::HeaderName, value: &[u8]) {
+    /// Notes what a field named `name` (in any case) says.
+    fn see(&mut self, name: &[u8], value: &[u8]) {
         use crate::framing::{add_length, connection_value, value_tokens, BadLength};
-        if name == http::header::CONNECTION {
+        let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+        if is(b"connection") {
             connection_value(value, &mut self.close, &mut self.keep);
-        } else if name == http::header::TRANSFER_ENCODING {
+        } else if is(b"transfer-encoding") {
             self.coded = true;
             for t in value_tokens(value) {
                 self.chunked_last = t.eq_ignore_ascii_case(b"chunked");
             }
-        } else if name == http::header::CONTENT_LENGTH && self.bad_length.is_none() {
+        } else if self.bad_length.is_none() && is(b"content-length") {
             self.bad_length = add_length(value, &mut self.length).err().map(|e| match e {
                 BadLength::Invalid => "the backend sent an invalid Content-Length",
                 BadLength::Differing => "the backend sent differing Content-Lengths",
@@ -577,46 +600,58 @@ pub(super) fn kept_as(name: http::HeaderName, remap: bool) -> Option<http::Heade
     }
 }
 
-type ResponseHead = (http::StatusCode, http::Version, http::HeaderMap, Delimiting);
+type ResponseHead = (
+    http::StatusCode,
+    http::Version,
+    http::HeaderMap,
+    Option<crate::framing::RawFields>,
+    Delimiting,
+);
+
+/// [`REMAP_RESPONSE`]'s new names, where [`crate::framing::RawFields`] can refer to them.
+static REMAPPED: [http::HeaderName; 4] = [
+    REMAPPED_CONNECTION,
+    REMAPPED_CONTENT_LENGTH,
+    REMAPPED_DATE,
+    REMAPPED_SERVER,
+];
+
+/// What API Gateway does with a proxy response's field named `name` (any case): `None` to
+/// drop it, `Some(None)` to keep it, `Some(Some(new))` to rename it ([`REMAP_RESPONSE`]).
+/// Dispatched on the length first: most names are compared with nothing.
+fn remapped(name: &[u8]) -> Option<Option<&'static http::HeaderName>> {
+    let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+    let renamed = match name.len() {
+        10 if is(b"connection") => Some(&REMAPPED[0]),
+        14 if is(b"content-length") => Some(&REMAPPED[1]),
+        4 if is(b"date") => Some(&REMAPPED[2]),
+        6 if is(b"server") => Some(&REMAPPED[3]),
+        17 if is(b"transfer-encoding") => return None,
+        _ => None,
+    };
+    Some(renamed)
+}
 
 /// Parses a response head from `buf` (consumed when complete).
-fn parse_response(buf: &mut BytesMut, remap: bool) -> Result<Option<ResponseHead>, String> {
-    // httparse's responses take initialised fields: a few first (a 3 KB memset per
-    // response otherwise), all that are allowed if there are more.
-    match parse_response_with::<FEW_HEADERS>(buf, remap) {
-        Err(ParseError::TooMany) => parse_response_with::<MAX_HEADERS>(buf, remap),
-        other => other,
-    }
-    .map_err(|e| match e {
-        ParseError::TooMany => "invalid response from the backend: too many headers".to_string(),
-        ParseError::Other(m) => m,
-    })
-}
-
-const FEW_HEADERS: usize = 24;
-
-enum ParseError {
-    TooMany,
-    Other(String),
-}
-
-fn parse_response_with<const N: usize>(
-    buf: &mut BytesMut,
-    remap: bool,
-) -> Result<Option<ResponseHead>, ParseError> {
-    let mut headers = [httparse::EMPTY_HEADER; N];
-    let mut resp = httparse::Response::new(&mut headers);
-    let len = match resp.parse(buf) {
+fn parse_response(buf: &mut BytesMut, fields: Fields) -> Result<Option<ResponseHead>, String> {
+    // Uninitialised fields: httparse writes what it finds (initialising all that are
+    // allowed cost a 3 KB copy per response).
+    let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut resp,
+        buf,
+        &mut headers,
+    );
+    let len = match parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => return Err(ParseError::TooMany),
-        Err(e) => {
-            return Err(ParseError::Other(format!(
-                "invalid response from the backend: {e}"
-            )))
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err("invalid response from the backend: too many headers".to_string())
         }
+        Err(e) => return Err(format!("invalid response from the backend: {e}")),
     };
-    let invalid = |m: &str| ParseError::Other(m.to_string());
+    let invalid = |m: &str| m.to_string();
     let status = resp
         .code
         .and_then(|c| http::StatusCode::from_u16(c).ok())
@@ -626,22 +661,42 @@ fn parse_response_with<const N: usize>(
     } else {
         http::Version::HTTP_11
     };
-    let fields = crate::framing::spans(buf, resp.headers);
+    let spans = crate::framing::spans(buf, resp.headers);
     let head = buf.split_to(len).freeze();
-    let mut map = http::HeaderMap::with_capacity(fields.len() + EXTRA_HEADERS);
     let mut delimiting = Delimiting::default();
-    for f in &fields {
+    if fields == Fields::Raw {
+        // httparse took only tokens for names and visible bytes, spaces and tabs for
+        // values: what the header map would refuse was refused already.
+        let mut kept = Vec::with_capacity(spans.len());
+        for f in &spans {
+            let name = f.name(&head);
+            delimiting.see(name, f.value(&head));
+            if let Some(renamed) = remapped(name) {
+                kept.push((*f, renamed));
+            }
+        }
+        let raw = crate::framing::RawFields::new(head, kept);
+        return Ok(Some((
+            status,
+            version,
+            http::HeaderMap::new(),
+            Some(raw),
+            delimiting,
+        )));
+    }
+    let mut map = http::HeaderMap::with_capacity(spans.len() + EXTRA_HEADERS);
+    for f in &spans {
         let name = http::HeaderName::from_bytes(f.name(&head))
             .map_err(|_| invalid("invalid header name from the backend"))?;
         let value = f.value(&head);
-        delimiting.see(&name, value);
+        delimiting.see(name.as_str().as_bytes(), value);
         let value = http::HeaderValue::from_maybe_shared(head.slice_ref(value))
             .map_err(|_| invalid("invalid header value from the backend"))?;
-        if let Some(name) = kept_as(name, remap) {
+        if let Some(name) = kept_as(name, fields == Fields::Remapped) {
             map.append(name, value);
         }
     }
-    Ok(Some((status, version, map, delimiting)))
+    Ok(Some((status, version, map, None, delimiting)))
 }
 
 /// The address of an authority that is an IP literal (`10.0.0.7:8080`, `[::1]`, port 80 by
@@ -671,7 +726,12 @@ mod tests {
     use super::*;
 
     fn parse(head: &str, remap: bool) -> ResponseHead {
-        parse_response(&mut BytesMut::from(head), remap)
+        let fields = if remap {
+            Fields::Remapped
+        } else {
+            Fields::AsSent
+        };
+        parse_response(&mut BytesMut::from(head), fields)
             .unwrap()
             .unwrap()
     }
@@ -680,7 +740,7 @@ mod tests {
     fn proxy_heads_are_renamed_as_they_are_read() {
         let head = "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: today\r\nTransfer-Encoding: gzip, chunked\r\n\
                     Connection: keep-alive, close\r\nX-A: 1\r\n\r\n";
-        let (_, _, map, d) = parse(head, true);
+        let (_, _, map, _, d) = parse(head, true);
         let names: Vec<_> = map.keys().map(|k| k.as_str()).collect();
         assert_eq!(
             names,
@@ -692,7 +752,7 @@ mod tests {
             ]
         );
         assert!(d.coded && d.chunked_last && d.close && d.keep);
-        let (_, _, map, _) = parse(head, false);
+        let (_, _, map, ..) = parse(head, false);
         let names: Vec<_> = map.keys().map(|k| k.as_str()).collect();
         assert_eq!(
             names,
@@ -706,18 +766,18 @@ mod tests {
             "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5, 5\r\n\r\n",
             true,
         )
-        .3;
+        .4;
         assert_eq!((d.length, d.bad_length), (Some(5), None));
         let d = parse(
             "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
             true,
         )
-        .3;
+        .4;
         assert_eq!(
             d.bad_length,
             Some("the backend sent differing Content-Lengths")
         );
-        let d = parse("HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n", false).3;
+        let d = parse("HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n", false).4;
         assert_eq!(
             d.bad_length,
             Some("the backend sent an invalid Content-Length")
@@ -726,9 +786,9 @@ mod tests {
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
             false,
         )
-        .3;
+        .4;
         assert!(d.coded && !d.chunked_last);
-        let d = parse("HTTP/1.1 204 No Content\r\n\r\n", false).3;
+        let d = parse("HTTP/1.1 204 No Content\r\n\r\n", false).4;
         assert!(!d.coded && d.length.is_none() && !d.close);
     }
 
@@ -741,8 +801,43 @@ mod tests {
         head.push_str("\r\n");
         assert_eq!(parse(&head, false).2.len(), 60);
         head.insert_str(17, &"X-More: 1\r\n".repeat(MAX_HEADERS));
-        assert!(parse_response(&mut BytesMut::from(head.as_str()), false)
-            .unwrap_err()
-            .contains("too many headers"));
+        assert!(
+            parse_response(&mut BytesMut::from(head.as_str()), Fields::AsSent)
+                .unwrap_err()
+                .contains("too many headers")
+        );
+    }
+
+    #[test]
+    fn raw_fields_pass_on_what_the_remapped_map_holds() {
+        let heads = [
+            "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: today\r\nTransfer-Encoding: gzip, chunked\r\n\
+             Connection: keep-alive, close\r\nX-A: 1\r\nSet-Cookie: a=1\r\nX-B: 2\r\nset-cookie: b=2\r\n\r\n",
+            "HTTP/1.1 404 Not Found\r\nCONTENT-LENGTH: 5\r\ncontent-length: 5\r\nX-Amzn-RequestId: r\r\n\r\n",
+            "HTTP/1.1 204 No Content\r\n\r\n",
+        ];
+        for head in heads {
+            let (status, version, map, raw, d) = parse(head, true);
+            assert!(raw.is_none());
+            let (s2, v2, empty, raw, d2) = parse_response(&mut BytesMut::from(head), Fields::Raw)
+                .unwrap()
+                .unwrap();
+            assert_eq!((status, version), (s2, v2));
+            assert!(empty.is_empty());
+            assert_eq!(format!("{d:?}"), format!("{d2:?}"));
+            let raw = raw.unwrap();
+            assert_eq!(
+                raw.contains(&http::HeaderName::from_static("x-amzn-requestid")),
+                map.contains_key("x-amzn-requestid")
+            );
+            let mut resp = http::Response::new(());
+            resp.extensions_mut().insert(raw);
+            crate::framing::RawFields::materialize(&mut resp);
+            assert_eq!(resp.headers(), &map, "{head}");
+            assert!(resp
+                .extensions()
+                .get::<crate::framing::RawFields>()
+                .is_none());
+        }
     }
 }
