@@ -323,13 +323,26 @@ impl Context {
             *d = HEX[((secs >> (28 - 4 * i)) & 15) as usize];
         }
         s[ROOT.len() + 8] = b'-';
-        let mut n = ROOT.len() + 9;
-        for b in self.request_id.bytes().filter(u8::is_ascii_hexdigit) {
-            if n == s.len() {
-                break;
+        let start = ROOT.len() + 9;
+        let id = self.request_id.as_bytes();
+        // The ids made here are UUID-shaped: their first 24 digits are copied group by group.
+        let shaped = id.len() == 36 && [8, 13, 18, 23].iter().all(|&i| id[i] == b'-');
+        if shaped {
+            for (to, from) in [(0, 0), (8, 9), (12, 14), (16, 19), (20, 24)] {
+                let len = if to == 0 { 8 } else { 4 };
+                s[start + to..start + to + len].copy_from_slice(&id[from..from + len]);
             }
-            s[n] = b;
-            n += 1;
+        }
+        let mut n = s.len();
+        if !shaped || !s[start..].iter().all(u8::is_ascii_hexdigit) {
+            n = start;
+            for b in id.iter().copied().filter(u8::is_ascii_hexdigit) {
+                if n == s.len() {
+                    break;
+                }
+                s[n] = b;
+                n += 1;
+            }
         }
         // ASCII throughout (checked, not converted: a lossy conversion walked it in chunks).
         std::str::from_utf8(&s[..n]).unwrap_or_default().to_owned()
@@ -537,6 +550,9 @@ mod tests {
             cx.new_trace_id(),
             "Root=1-6b06851f-c6af9ac67b6111e69a4193e8"
         );
+        // Only hex digits are taken, whatever the id holds.
+        cx.request_id = "g-1x2-Fz".to_string();
+        assert_eq!(cx.new_trace_id(), "Root=1-6b06851f-12F");
     }
 
     #[test]
