@@ -136,9 +136,19 @@ pub fn add_ids(r: &mut Response, cx: &Context, rest: bool) {
         // The first 16 characters of the id without its dashes.
         let mut short = [0u8; 16];
         let mut n = 0;
-        for b in cx.request_id.bytes().filter(|&b| b != b'-').take(16) {
-            short[n] = b;
-            n += 1;
+        let id = cx.request_id.as_bytes();
+        if id.len() >= 18 && id[8] == b'-' && id[13] == b'-' {
+            // UUID-shaped, as the ids made here are: the first three groups.
+            short[..8].copy_from_slice(&id[..8]);
+            short[8..12].copy_from_slice(&id[9..13]);
+            short[12..].copy_from_slice(&id[14..18]);
+            n = if short.contains(&b'-') { 0 } else { 16 };
+        }
+        if n == 0 {
+            for b in id.iter().copied().filter(|&b| b != b'-').take(16) {
+                short[n] = b;
+                n += 1;
+            }
         }
         if let Ok(id) = HeaderValue::from_bytes(&short[..n]) {
             headers.insert(APIGW_ID, id);
@@ -188,4 +198,32 @@ pub fn bad_gateway() -> Response {
         .header("x-amzn-ErrorType", "InternalServerErrorException")
         .body(full(r#"{"message": "Internal server error"}"#))
         .expect("static response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn the_apigw_id_is_the_request_ids_first_sixteen_characters_without_dashes() {
+        let mut parts = http::Request::new(()).into_parts().0;
+        let mut cx = Context::new(
+            &mut parts,
+            "127.0.0.1:1".parse().unwrap(),
+            Arc::from("prod"),
+            Arc::new(Vec::new()),
+        );
+        for (id, short) in [
+            ("c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "c6af9ac67b6111e6"),
+            ("c6af9ac6-7b61--1e6-9a41-93e8deadbeef", "c6af9ac67b611e69"),
+            ("a-b-c", "abc"),
+        ] {
+            cx.request_id = id.to_string();
+            let mut r = http::Response::new(crate::empty());
+            add_ids(&mut r, &cx, true);
+            assert_eq!(r.headers()["x-amzn-requestid"], id);
+            assert_eq!(r.headers()["x-amz-apigw-id"], short, "{id}");
+        }
+    }
 }

@@ -534,18 +534,24 @@ pub fn decode_response_head(
 
 /// Backend response headers API Gateway renames to `x-amzn-Remapped-<name>` on proxy
 /// integrations (`Transfer-Encoding` is dropped).
-pub const REMAP_RESPONSE: [(http::HeaderName, http::HeaderName); 4] = [
-    (http::header::CONNECTION, REMAPPED_CONNECTION),
-    (http::header::CONTENT_LENGTH, REMAPPED_CONTENT_LENGTH),
-    (http::header::DATE, REMAPPED_DATE),
-    (http::header::SERVER, REMAPPED_SERVER),
+pub static REMAP_RESPONSE: [(http::HeaderName, http::HeaderName); 4] = [
+    (
+        http::header::CONNECTION,
+        http::HeaderName::from_static("x-amzn-remapped-connection"),
+    ),
+    (
+        http::header::CONTENT_LENGTH,
+        http::HeaderName::from_static("x-amzn-remapped-content-length"),
+    ),
+    (
+        http::header::DATE,
+        http::HeaderName::from_static("x-amzn-remapped-date"),
+    ),
+    (
+        http::header::SERVER,
+        http::HeaderName::from_static("x-amzn-remapped-server"),
+    ),
 ];
-const REMAPPED_CONNECTION: http::HeaderName =
-    http::HeaderName::from_static("x-amzn-remapped-connection");
-const REMAPPED_CONTENT_LENGTH: http::HeaderName =
-    http::HeaderName::from_static("x-amzn-remapped-content-length");
-const REMAPPED_DATE: http::HeaderName = http::HeaderName::from_static("x-amzn-remapped-date");
-const REMAPPED_SERVER: http::HeaderName = http::HeaderName::from_static("x-amzn-remapped-server");
 
 /// What a response head says about its body and its connection, gathered as its fields are
 /// read (so that none is looked up again in the header map).
@@ -594,8 +600,8 @@ pub(super) fn kept_as(name: http::HeaderName, remap: bool) -> Option<http::Heade
     if name == http::header::TRANSFER_ENCODING {
         return None;
     }
-    match REMAP_RESPONSE.into_iter().find(|(from, _)| *from == name) {
-        Some((_, to)) => Some(to),
+    match REMAP_RESPONSE.iter().find(|(from, _)| *from == name) {
+        Some((_, to)) => Some(to.clone()),
         None => Some(name),
     }
 }
@@ -608,24 +614,16 @@ type ResponseHead = (
     Delimiting,
 );
 
-/// [`REMAP_RESPONSE`]'s new names, where [`crate::framing::RawFields`] can refer to them.
-static REMAPPED: [http::HeaderName; 4] = [
-    REMAPPED_CONNECTION,
-    REMAPPED_CONTENT_LENGTH,
-    REMAPPED_DATE,
-    REMAPPED_SERVER,
-];
-
 /// What API Gateway does with a proxy response's field named `name` (any case): `None` to
 /// drop it, `Some(None)` to keep it, `Some(Some(new))` to rename it ([`REMAP_RESPONSE`]).
 /// Dispatched on the length first: most names are compared with nothing.
 fn remapped(name: &[u8]) -> Option<Option<&'static http::HeaderName>> {
     let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
     let renamed = match name.len() {
-        10 if is(b"connection") => Some(&REMAPPED[0]),
-        14 if is(b"content-length") => Some(&REMAPPED[1]),
-        4 if is(b"date") => Some(&REMAPPED[2]),
-        6 if is(b"server") => Some(&REMAPPED[3]),
+        10 if is(b"connection") => Some(&REMAP_RESPONSE[0].1),
+        14 if is(b"content-length") => Some(&REMAP_RESPONSE[1].1),
+        4 if is(b"date") => Some(&REMAP_RESPONSE[2].1),
+        6 if is(b"server") => Some(&REMAP_RESPONSE[3].1),
         17 if is(b"transfer-encoding") => return None,
         _ => None,
     };

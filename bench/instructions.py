@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Instructions per proxied request, counted by callgrind: a figure that repeats to within
+0.1% from run to run whatever else the machine does (CPU time on a shared machine moves by
+5% between rounds), for A/B comparisons of small changes.
+
+    python3 bench/instructions.py GATEWAY [GATEWAY…] [--requests 3000] [--path /items/7] [--top 25]
+
+Each GATEWAY is a gateway of specs/bench/proxy.yaml (`specgate build`; keep symbols for the
+function table: CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only).
+It runs on one worker under `valgrind --tool=callgrind` against an nginx backend; after a
+warm-up, the counters are zeroed, `--requests` keep-alive requests are sent one at a time,
+and the counters are dumped. Prints user-space instructions per request, the functions
+with the most instructions of their own, and allocator calls per request. Needs valgrind
+and nginx."""
+import argparse, collections, http.client, os, re, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import free_port, stop, wait_port  # noqa: E402
+
+
+def parse(path):
+    """Self instructions by function, and calls into each function, from a callgrind file."""
+    names, own, calls = {}, collections.Counter(), collections.Counter()
+    fn = callee = None
+    pending = False
+
+    def name(s):
+        m = re.match(r"\((\d+)\)(?: (.*))?", s)
+        if not m:
+            return s
+        if m.group(2):
+            names[m.group(1)] = m.group(2)
+        return names.get(m.group(1), s)
+
+    with open(path) as f:
+        for line in f:
+            if line.startswith("fn="):
+                fn = name(line[3:].rstrip("\n"))
+            elif line.startswith("cfn="):
+                callee = name(line[4:].rstrip("\n"))
+            elif line.startswith("calls="):
+                calls[callee] += int(line[6:].split()[0])
+                pending = True
+            elif line[:1].isdigit() or line[:1] in "+-*":
+                parts = line.split()
+                if pending:
+                    pending = False  # the call's inclusive cost: not this function's own
+                elif len(parts) > 1:
+                    own[fn] += int(parts[1])
+    return own, calls
+
+
+def measure(gateway, args, work):
+    be, gw = free_port(), free_port()
+    procs = []
+    with open(f"{work}/backend.conf", "w") as f:
+        f.write(f"""daemon off; worker_processes 1; pid {work}/backend.pid; error_log {work}/backend.err;
+events {{ worker_connections 1024; }}
+http {{ access_log off; keepalive_requests 1000000;
+  server {{ listen 127.0.0.1:{be};
+    location / {{ default_type application/json; return 200 '{{"id": 1, "name": "Rex"}}'; }} }} }}
+""")
+    procs.append(subprocess.Popen(["nginx", "-c", f"{work}/backend.conf", "-p", work],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    out = f"{work}/callgrind.out"
+    state = f"{work}/state-{gw}"
+    os.makedirs(state)
+    procs.append(subprocess.Popen(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
+         gateway, "--workers", "1", "--listen", f"127.0.0.1:{gw}", "--stage-var", f"backend=127.0.0.1:{be}",
+         "--quiet", "--state-dir", state, "--account-rate-limit", "0"],
+        cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        wait_port(be)
+        wait_port(gw, timeout=60)
+        c = http.client.HTTPConnection("127.0.0.1", gw, timeout=60)
+
+        def one():
+            c.request("GET", args.path)
+            r = c.getresponse()
+            r.read()
+            if r.status != 200:
+                sys.exit(f"{gateway}: {args.path} answered {r.status}")
+
+        for _ in range(300):
+            one()
+        subprocess.run(["callgrind_control", "-z"], check=True, capture_output=True)
+        for _ in range(args.requests):
+            one()
+        subprocess.run(["callgrind_control", "--dump=requests"], check=True, capture_output=True)
+        c.close()
+        dumps = [p for p in os.listdir(work) if p.startswith("callgrind.out.")]
+        deadline = time.time() + 30
+        while not dumps and time.time() < deadline:
+            time.sleep(0.2)
+            dumps = [p for p in os.listdir(work) if p.startswith("callgrind.out.")]
+        if not dumps:
+            sys.exit("callgrind wrote no dump")
+        dump = os.path.join(work, sorted(dumps)[0])
+        result = parse(dump)
+        os.remove(dump)
+        return result
+    finally:
+        stop(procs, "/nonexistent")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("gateways", nargs="+")
+    ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--path", default="/items/7")
+    ap.add_argument("--top", type=int, default=25)
+    args = ap.parse_args()
+    for tool in ("valgrind", "callgrind_control", "nginx"):
+        if not subprocess.run(["which", tool], capture_output=True).stdout:
+            sys.exit(f"{tool} is not installed")
+    work = tempfile.mkdtemp(prefix="specgate-instructions-")
+    n = args.requests
+    totals = []
+    try:
+        for gateway in args.gateways:
+            own, calls = measure(os.path.abspath(gateway), args, work)
+            total = sum(own.values())
+            totals.append((gateway, total / n))
+            print(f"\n{gateway}: {total / n:,.0f} instructions per request ({n} requests to {args.path})")
+            for fn, c in own.most_common(args.top):
+                print(f"  {c / n:8,.0f} {100 * c / total:5.1f}%  {calls[fn] / n:6.2f} calls  {fn[:110]}")
+            # Rust's allocations reach mimalloc (the gateway's allocator) here.
+            allocs = sum(calls[fn] for fn in ("mi_malloc_aligned", "mi_zalloc_aligned"))
+            print(f"  allocations per request: {allocs / n:.2f}")
+    finally:
+        subprocess.run(["rm", "-rf", work])
+    if len(totals) > 1:
+        print()
+        base = totals[0][1]
+        for gateway, t in totals:
+            print(f"{gateway}: {t:,.0f} ({t / base:.3f}× the first)")
+
+
+if __name__ == "__main__":
+    main()
