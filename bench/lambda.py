@@ -7,12 +7,13 @@ Scenarios, interleaved round by round:
   http_proxy    wrk → specgate (http_proxy) → the handler's HTTP server
   aws_proxy     wrk → specgate (aws_proxy) → Runtime API → the handler as a Lambda function
 CPU µs/req counts every process involved (gateway, its function processes, the handler's
-server), from /proc, over the requests served.
+server), from /proc, over the requests served; it is also split into the gateway's own user
+and system time and the rest (the function processes, or the handler's server).
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import ROOT, TICK, cpu_ticks, free_port, stop, wait_port, wrk  # noqa: E402
+from run import ROOT, TICK, cpu_split, free_port, stop, wait_port, wrk  # noqa: E402
 
 
 def descendants(pid):
@@ -64,34 +65,45 @@ def main():
                          "--function-concurrency", str(args.function_concurrency)])
         for port in (be, sg):
             wait_port(port)
+        # (name, url, the gateway's own processes, the others involved)
         scenarios = [
-            ("direct", f"http://127.0.0.1:{be}/items/1", lambda: [server.pid]),
-            ("http_proxy", f"http://127.0.0.1:{sg}/http/items/1",
-             lambda: descendants(gateway.pid) + [server.pid]),
-            ("aws_proxy", f"http://127.0.0.1:{sg}/lambda/items/1", lambda: descendants(gateway.pid)),
+            ("direct", f"http://127.0.0.1:{be}/items/1", lambda: [], lambda: [server.pid]),
+            ("http_proxy", f"http://127.0.0.1:{sg}/http/items/1", lambda: [gateway.pid],
+             lambda: [server.pid]),
+            ("aws_proxy", f"http://127.0.0.1:{sg}/lambda/items/1", lambda: [gateway.pid],
+             lambda: [p for p in descendants(gateway.pid) if p != gateway.pid]),
         ]
-        for name, url, _ in scenarios:
+        for name, url, *_ in scenarios:
             wrk(url, 2, args.connections, [])  # warm-up: pools, function processes
         runs = {name: [] for name, *_ in scenarios}
         for r in range(args.rounds):
-            for name, url, pids in scenarios:
-                ps = pids()
-                c0 = cpu_ticks(ps)
+            for name, url, own, others in scenarios:
+                gw_pids, other_pids = own(), others()
+                g0, o0 = cpu_split(gw_pids), cpu_split(other_pids)
                 res = wrk(url, args.seconds, args.connections, [])
-                res["cpu_us_per_req"] = (cpu_ticks(ps) - c0) / TICK * 1e6 / max(res["requests"], 1)
+                g1, o1 = cpu_split(gw_pids), cpu_split(other_pids)
+                per = lambda ticks: ticks / TICK * 1e6 / max(res["requests"], 1)  # noqa: E731
+                res["gateway_user_us"] = per(g1[0] - g0[0])
+                res["gateway_sys_us"] = per(g1[1] - g0[1])
+                res["others_us"] = per(sum(o1) - sum(o0))
+                res["cpu_us_per_req"] = res["gateway_user_us"] + res["gateway_sys_us"] + res["others_us"]
                 runs[name].append(res)
                 print(f"round {r + 1} {name:12} {res['rps']:>10.0f} req/s  "
                       f"{res['cpu_us_per_req']:6.1f} µs/req  non-2xx {res['non2xx']}", file=sys.stderr)
         med = lambda name, k: statistics.median(x[k] for x in runs[name])
         rows = [{"scenario": n, "rps": med(n, "rps"), "p50_ms": med(n, "p50_ms"), "p99_ms": med(n, "p99_ms"),
-                 "cpu_us_per_req": med(n, "cpu_us_per_req"), "non2xx": sum(x["non2xx"] for x in runs[n])}
+                 "cpu_us_per_req": med(n, "cpu_us_per_req"), "gateway_user_us": med(n, "gateway_user_us"),
+                 "gateway_sys_us": med(n, "gateway_sys_us"), "others_us": med(n, "others_us"),
+                 "non2xx": sum(x["non2xx"] for x in runs[n])}
                 for n, *_ in scenarios]
         base = {x["scenario"]: x for x in rows}
-        md = ["| scenario | req/s | p50 ms | p99 ms | CPU µs/req | added p50 ms vs direct | CPU × http_proxy | non-2xx |",
-              "|---|---|---|---|---|---|---|---|"]
+        md = ["| scenario | req/s | p50 ms | p99 ms | CPU µs/req | gateway user µs | gateway sys µs | "
+              "function or backend µs | added p50 ms vs direct | CPU × http_proxy | non-2xx |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
         for x in rows:
             md.append(f"| {x['scenario']} | {x['rps']:.0f} | {x['p50_ms']:.3f} | {x['p99_ms']:.3f} | "
-                      f"{x['cpu_us_per_req']:.1f} | {x['p50_ms'] - base['direct']['p50_ms']:.3f} | "
+                      f"{x['cpu_us_per_req']:.1f} | {x['gateway_user_us']:.1f} | {x['gateway_sys_us']:.1f} | "
+                      f"{x['others_us']:.1f} | {x['p50_ms'] - base['direct']['p50_ms']:.3f} | "
                       f"{x['cpu_us_per_req'] / base['http_proxy']['cpu_us_per_req']:.2f} | {x['non2xx']} |")
         table = "\n".join(md)
         print(table)
