@@ -269,8 +269,14 @@ impl Context {
             Var::ResourceId => Cow::Owned(resource_id(self.resource_path)),
             Var::Stage => Cow::Borrowed(&*self.stage),
             Var::RequestTime => Cow::Owned(clf_time(self.start_ms)),
-            Var::RequestTimeEpoch => Cow::Owned(self.start_ms.to_string()),
-            Var::SourceIp => Cow::Owned(self.peer.ip().to_string()),
+            Var::RequestTimeEpoch => {
+                Cow::Owned(itoa::Buffer::new().format(self.start_ms).to_owned())
+            }
+            Var::SourceIp => {
+                let mut buf = [0u8; 46];
+                let ip = ip_text(self.peer.ip(), &mut buf);
+                Cow::Owned(String::from_utf8_lossy(ip).into_owned())
+            }
             Var::UserAgent => Cow::Borrowed(self.header("user-agent")?),
             Var::ApiKey => Cow::Borrowed(self.api_key.as_deref()?),
             Var::ApiKeyId => Cow::Borrowed(self.api_key_id.as_deref()?),
@@ -464,19 +470,26 @@ fn new_request_id(nanos: u64) -> String {
     // The process id, read once: `std::process::id()` is a system call per request.
     static PID: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     let b = mix(a ^ *PID.get_or_init(|| u64::from(std::process::id())));
-    // `{8 hex}-{4 hex}-4{3 hex}-{4 hex}-{12 hex}` (a version 4 UUID), written without
-    // the formatting machinery.
+    // A version 4 UUID.
+    uuid_text(
+        a >> 32,
+        (a >> 16) & 0xffff,
+        0x4000 | (a & 0x0fff),
+        ((b >> 48) & 0x3fff) | 0x8000,
+        b & 0xffff_ffff_ffff,
+    )
+}
+
+/// `{8 hex}-{4 hex}-{4 hex}-{4 hex}-{12 hex}` of these five values (each cut to its
+/// digits), written without the formatting machinery: request ids, made on every request.
+pub fn uuid_text(g1: u64, g2: u64, g3: u64, g4: u64, g5: u64) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 36];
-    let groups: [(u64, usize); 5] = [
-        (a >> 32, 8),
-        ((a >> 16) & 0xffff, 4),
-        (0x4000 | (a & 0x0fff), 4),
-        ((((b >> 48) & 0x3fff) | 0x8000), 4),
-        (b & 0xffff_ffff_ffff, 12),
-    ];
     let mut at = 0;
-    for (i, (value, digits)) in groups.into_iter().enumerate() {
+    for (i, (value, digits)) in [(g1, 8), (g2, 4), (g3, 4), (g4, 4), (g5, 12)]
+        .into_iter()
+        .enumerate()
+    {
         if i > 0 {
             out[at] = b'-';
             at += 1;
@@ -495,7 +508,39 @@ fn resource_id(path: &str) -> String {
     for b in path.bytes() {
         h = (h ^ b as u32).wrapping_mul(0x0100_0193);
     }
-    format!("{:06x}", h & 0xff_ffff)
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    (0..6)
+        .rev()
+        .map(|d| char::from(HEX[((h >> (d * 4)) & 15) as usize]))
+        .collect()
+}
+
+/// `ip` as text in `buf` (IPv4 without the formatting machinery: every proxied request
+/// writes one), as `Display` writes it.
+pub fn ip_text(ip: std::net::IpAddr, buf: &mut [u8; 46]) -> &[u8] {
+    let mut n = 0;
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf[n] = b'.';
+                    n += 1;
+                }
+                let d = digits.format(octet).as_bytes();
+                buf[n..n + d.len()].copy_from_slice(d);
+                n += d.len();
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            use std::io::Write as _;
+            let mut rest = &mut buf[..];
+            // 45 bytes at most (INET6_ADDRSTRLEN less its NUL).
+            let _ = write!(rest, "{v6}");
+            n = 46 - rest.len();
+        }
+    }
+    &buf[..n]
 }
 
 /// `25/Nov/2026:06:50:00 +0000`.
@@ -516,10 +561,24 @@ pub fn clf_time(ms: u128) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    format!(
-        "{d:02}/{}/{year}:{h:02}:{m:02}:{s:02} +0000",
-        MONTHS[(month - 1) as usize]
-    )
+    // `{d:02}/{month}/{year}:{h:02}:{m:02}:{s:02} +0000`, without the formatting machinery
+    // (every Lambda event and access-log line asks for it).
+    let two = |out: &mut String, v: i64| {
+        out.push(char::from(b'0' + (v / 10 % 10) as u8));
+        out.push(char::from(b'0' + (v % 10) as u8));
+    };
+    let mut out = String::with_capacity(26);
+    two(&mut out, d);
+    out.push('/');
+    out.push_str(MONTHS[(month - 1) as usize]);
+    out.push('/');
+    out.push_str(itoa::Buffer::new().format(year));
+    for v in [h, m, s] {
+        out.push(':');
+        two(&mut out, v);
+    }
+    out.push_str(" +0000");
+    out
 }
 
 #[cfg(test)]
@@ -532,6 +591,14 @@ mod tests {
         // 2026-11-25T06:50:07Z
         assert_eq!(clf_time(1_795_589_407_000), "25/Nov/2026:06:50:07 +0000");
         assert_eq!(clf_time(951_782_400_000), "29/Feb/2000:00:00:00 +0000");
+        assert_eq!(clf_time(253_402_300_799_000), "31/Dec/9999:23:59:59 +0000");
+        for path in ["", "/", "/pets/{petId}", "/a/b/c/d"] {
+            let mut h: u32 = 0x811c_9dc5;
+            for b in path.bytes() {
+                h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+            }
+            assert_eq!(resource_id(path), format!("{:06x}", h & 0xff_ffff));
+        }
     }
 
     #[test]

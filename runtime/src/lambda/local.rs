@@ -198,13 +198,12 @@ fn request_id() -> String {
     static N: AtomicU64 = AtomicU64::new(1);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let t = now_ms();
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        (t >> 16) as u32,
-        (t & 0xffff) as u16,
-        (n >> 12) & 0xfff,
-        n & 0xfff,
-        n.wrapping_mul(0x9E37_79B9_7F4A_7C15) & 0xffff_ffff_ffff
+    crate::context::uuid_text(
+        (t >> 16) & 0xffff_ffff,
+        t & 0xffff,
+        0x4000 | ((n >> 12) & 0xfff),
+        0x8000 | (n & 0xfff),
+        n.wrapping_mul(0x9E37_79B9_7F4A_7C15) & 0xffff_ffff_ffff,
     )
 }
 

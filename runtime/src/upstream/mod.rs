@@ -407,7 +407,7 @@ fn proxy_fields(cx: &mut Context, mapped: &Mapped<'_>, mut field: impl FnMut(&st
     if !mapped.has(&X_FORWARDED_FOR) {
         // The earlier hops (the first field, as a header map's `get` gives), then the peer.
         let mut ip = [0u8; 46];
-        let ip = ip_text(cx.peer.ip(), &mut ip);
+        let ip = crate::context::ip_text(cx.peer.ip(), &mut ip);
         match cx.headers.get(&X_FORWARDED_FOR) {
             Some(prev) => field(X_FORWARDED_FOR.as_str(), &[prev.as_bytes(), b", ", ip]),
             None => field(X_FORWARDED_FOR.as_str(), &[ip]),
@@ -436,34 +436,6 @@ fn trace_values(cx: &mut Context, has_id: bool) -> (Option<String>, Option<Strin
         Some(cx.new_trace_id())
     };
     (traceparent, trace_id)
-}
-
-/// `ip` as text in `buf` (IPv4 without the formatting machinery: every proxied request
-/// writes one).
-fn ip_text(ip: std::net::IpAddr, buf: &mut [u8; 46]) -> &[u8] {
-    let mut n = 0;
-    match ip {
-        std::net::IpAddr::V4(v4) => {
-            let mut digits = itoa::Buffer::new();
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    buf[n] = b'.';
-                    n += 1;
-                }
-                let d = digits.format(octet).as_bytes();
-                buf[n..n + d.len()].copy_from_slice(d);
-                n += d.len();
-            }
-        }
-        std::net::IpAddr::V6(v6) => {
-            use std::io::Write as _;
-            let mut rest = &mut buf[..];
-            // 45 bytes at most (INET6_ADDRSTRLEN less its NUL).
-            let _ = write!(rest, "{v6}");
-            n = 46 - rest.len();
-        }
-    }
-    &buf[..n]
 }
 
 /// Sends a request through a VPC link: the backend URL's address becomes the link's private
@@ -637,7 +609,10 @@ mod tests {
         ] {
             let ip: std::net::IpAddr = ip.parse().unwrap();
             let mut buf = [0u8; 46];
-            assert_eq!(ip_text(ip, &mut buf), ip.to_string().as_bytes());
+            assert_eq!(
+                crate::context::ip_text(ip, &mut buf),
+                ip.to_string().as_bytes()
+            );
         }
     }
 
