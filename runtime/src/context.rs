@@ -217,6 +217,17 @@ impl Context {
         }
     }
 
+    /// A context for unit tests: `parts` from 127.0.0.1:1, on stage `prod`.
+    #[cfg(test)]
+    pub(crate) fn for_tests(parts: &mut http::request::Parts) -> Self {
+        Context::new(
+            parts,
+            "127.0.0.1:1".parse().unwrap(),
+            Arc::from("prod"),
+            Arc::new(Vec::new()),
+        )
+    }
+
     /// Runs a router on the request's path: `select` gets its raw and decoded segments and
     /// binds what it matches. A path with a dot segment is never routed
     /// ([`crate::path::has_dot_segment`]): `None`. The path is lent out meanwhile, not
@@ -604,12 +615,7 @@ mod tests {
     #[test]
     fn a_new_trace_id_is_the_time_and_the_request_id() {
         let mut parts = http::Request::new(()).into_parts().0;
-        let mut cx = Context::new(
-            &mut parts,
-            "127.0.0.1:1".parse().unwrap(),
-            Arc::from("prod"),
-            Arc::new(Vec::new()),
-        );
+        let mut cx = Context::for_tests(&mut parts);
         cx.start_ms = 1_795_589_407_123;
         cx.request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef".to_string();
         // 1795589407 = 0x6b06851f.
@@ -639,12 +645,7 @@ mod tests {
             .unwrap()
             .into_parts()
             .0;
-        let cx = Context::new(
-            &mut parts,
-            "127.0.0.1:1".parse().unwrap(),
-            "prod".into(),
-            Default::default(),
-        );
+        let cx = Context::for_tests(&mut parts);
         assert_eq!(cx.query_param("a b").as_deref(), Some("1"));
         assert_eq!(cx.query_param("x y").as_deref(), Some("2"));
         assert_eq!(cx.query_param("plain").as_deref(), Some("4"));

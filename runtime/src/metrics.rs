@@ -511,12 +511,7 @@ mod tests {
         );
         let handles = Handles::default();
         let mut parts = http::Request::new(()).into_parts().0;
-        let mut cx = Context::new(
-            &mut parts,
-            "127.0.0.1:1".parse().unwrap(),
-            Arc::from("prod"),
-            Arc::new(Vec::new()),
-        );
+        let mut cx = Context::for_tests(&mut parts);
         cx.resource_path = "/things";
         let sample = Sample {
             status: 200,

@@ -203,17 +203,11 @@ pub fn bad_gateway() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn the_apigw_id_is_the_request_ids_first_sixteen_characters_without_dashes() {
         let mut parts = http::Request::new(()).into_parts().0;
-        let mut cx = Context::new(
-            &mut parts,
-            "127.0.0.1:1".parse().unwrap(),
-            Arc::from("prod"),
-            Arc::new(Vec::new()),
-        );
+        let mut cx = Context::for_tests(&mut parts);
         for (id, short) in [
             ("c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "c6af9ac67b6111e6"),
             ("c6af9ac6-7b61--1e6-9a41-93e8deadbeef", "c6af9ac67b611e69"),
