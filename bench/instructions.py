@@ -15,7 +15,7 @@ and nginx."""
 import argparse, collections, http.client, os, re, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import free_port, stop, wait_port  # noqa: E402
+from run import backend_command, free_port, stop, wait_port  # noqa: E402
 
 
 def parse(path):
@@ -53,14 +53,7 @@ def parse(path):
 def measure(gateway, args, work):
     be, gw = free_port(), free_port()
     procs = []
-    with open(f"{work}/backend.conf", "w") as f:
-        f.write(f"""daemon off; worker_processes 1; pid {work}/backend.pid; error_log {work}/backend.err;
-events {{ worker_connections 1024; }}
-http {{ access_log off; keepalive_requests 1000000;
-  server {{ listen 127.0.0.1:{be};
-    location / {{ default_type application/json; return 200 '{{"id": 1, "name": "Rex"}}'; }} }} }}
-""")
-    procs.append(subprocess.Popen(["nginx", "-c", f"{work}/backend.conf", "-p", work],
+    procs.append(subprocess.Popen(backend_command(work, be, 1),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     out = f"{work}/callgrind.out"
     state = f"{work}/state-{gw}"

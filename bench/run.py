@@ -134,6 +134,18 @@ def wrk(url, secs, conns, headers, script=None):
     return r
 
 
+def backend_command(work, port, workers):
+    """The benchmarks' backend: nginx answering every request with a small fixed JSON body."""
+    with open(f"{work}/backend.conf", "w") as f:
+        f.write(f"""daemon off; worker_processes {workers}; pid {work}/backend.pid; error_log {work}/backend.err;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 1000000;
+  server {{ listen 127.0.0.1:{port};
+    location / {{ default_type application/json; return 200 '{{"id": 1, "name": "Rex"}}'; }} }} }}
+""")
+    return ["nginx", "-c", f"{work}/backend.conf", "-p", work]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=5)
@@ -153,14 +165,7 @@ def main():
     try:
         be, ngx, hap, sg = free_port(), free_port(), free_port(), free_port()
         # Backend: nginx, 2 workers.
-        with open(f"{work}/backend.conf", "w") as f:
-            f.write(f"""daemon off; worker_processes 2; pid {work}/backend.pid; error_log {work}/backend.err;
-events {{ worker_connections 4096; }}
-http {{ access_log off; keepalive_requests 1000000;
-  server {{ listen 127.0.0.1:{be};
-    location / {{ default_type application/json; return 200 '{{"id": 1, "name": "Rex"}}'; }} }} }}
-""")
-        backend = start(["nginx", "-c", f"{work}/backend.conf", "-p", work])
+        backend = start(backend_command(work, be, 2))
         # nginx as a reverse proxy with upstream keep-alive: 2 workers, one per core.
         with open(f"{work}/proxy.conf", "w") as f:
             f.write(f"""daemon off; worker_processes 2; pid {work}/proxy.pid; error_log {work}/proxy.err;
