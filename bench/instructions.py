@@ -4,6 +4,7 @@
 5% between rounds), for A/B comparisons of small changes.
 
     python3 bench/instructions.py GATEWAY [GATEWAY…] [--requests 3000] [--path /items/7] [--top 25]
+        [--method POST --body-file order.json --header 'Content-Type: application/json']
 
 Each GATEWAY is a gateway of specs/bench/proxy.yaml (`specgate build`; keep symbols for the
 function table: CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only).
@@ -68,8 +69,11 @@ def measure(gateway, args, work):
         wait_port(gw, timeout=60)
         c = http.client.HTTPConnection("127.0.0.1", gw, timeout=60)
 
+        body = open(args.body_file, "rb").read() if args.body_file else None
+        headers = dict(h.split(": ", 1) for h in args.header)
+
         def one():
-            c.request("GET", args.path)
+            c.request(args.method, args.path, body=body, headers=headers)
             r = c.getresponse()
             r.read()
             if r.status != 200:
@@ -103,6 +107,9 @@ def main():
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--path", default="/items/7")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--method", default="GET")
+    ap.add_argument("--body-file")
+    ap.add_argument("--header", action="append", default=[], help="'Name: value', repeatable")
     args = ap.parse_args()
     for tool in ("valgrind", "callgrind_control", "nginx"):
         if not subprocess.run(["which", tool], capture_output=True).stdout:
