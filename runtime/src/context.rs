@@ -341,26 +341,7 @@ impl Context {
         }
         s[ROOT.len() + 8] = b'-';
         let start = ROOT.len() + 9;
-        let id = self.request_id.as_bytes();
-        // The ids made here are UUID-shaped: their first 24 digits are copied group by group.
-        let shaped = id.len() == 36 && [8, 13, 18, 23].iter().all(|&i| id[i] == b'-');
-        if shaped {
-            for (to, from) in [(0, 0), (8, 9), (12, 14), (16, 19), (20, 24)] {
-                let len = if to == 0 { 8 } else { 4 };
-                s[start + to..start + to + len].copy_from_slice(&id[from..from + len]);
-            }
-        }
-        let mut n = s.len();
-        if !shaped || !s[start..].iter().all(u8::is_ascii_hexdigit) {
-            n = start;
-            for b in id.iter().copied().filter(u8::is_ascii_hexdigit) {
-                if n == s.len() {
-                    break;
-                }
-                s[n] = b;
-                n += 1;
-            }
-        }
+        let n = start + id_chars(&self.request_id, &mut s[start..], |b| b.is_ascii_hexdigit());
         // ASCII throughout (checked, not converted: a lossy conversion walked it in chunks).
         std::str::from_utf8(&s[..n]).unwrap_or_default().to_owned()
     }
@@ -511,6 +492,33 @@ pub fn uuid_text(g1: u64, g2: u64, g3: u64, g4: u64, g5: u64) -> String {
         }
     }
     String::from_utf8(out.to_vec()).unwrap_or_default()
+}
+
+/// The first `out.len()` bytes of `id` that `keep` takes, written into `out`; how many. A
+/// UUID-shaped id (the ids made here are) is copied group by group, not byte by byte.
+/// `keep` must refuse `-`.
+pub fn id_chars(id: &str, out: &mut [u8], keep: impl Fn(u8) -> bool) -> usize {
+    let id = id.as_bytes();
+    if id.len() == 36 && [8, 13, 18, 23].iter().all(|&i| id[i] == b'-') {
+        let mut n = 0;
+        for group in [0..8, 9..13, 14..18, 19..23, 24..36] {
+            let take = (out.len() - n).min(group.len());
+            out[n..n + take].copy_from_slice(&id[group.start..group.start + take]);
+            n += take;
+        }
+        if out[..n].iter().all(|&b| keep(b)) {
+            return n;
+        }
+    }
+    let mut n = 0;
+    for b in id.iter().copied().filter(|&b| keep(b)) {
+        if n == out.len() {
+            break;
+        }
+        out[n] = b;
+        n += 1;
+    }
+    n
 }
 
 /// A stable short id for a resource path (API Gateway's resource ids are 6–10 characters).

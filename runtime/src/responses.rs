@@ -135,21 +135,7 @@ pub fn add_ids(r: &mut Response, cx: &Context, rest: bool) {
     if rest {
         // The first 16 characters of the id without its dashes.
         let mut short = [0u8; 16];
-        let mut n = 0;
-        let id = cx.request_id.as_bytes();
-        if id.len() >= 18 && id[8] == b'-' && id[13] == b'-' {
-            // UUID-shaped, as the ids made here are: the first three groups.
-            short[..8].copy_from_slice(&id[..8]);
-            short[8..12].copy_from_slice(&id[9..13]);
-            short[12..].copy_from_slice(&id[14..18]);
-            n = if short.contains(&b'-') { 0 } else { 16 };
-        }
-        if n == 0 {
-            for b in id.iter().copied().filter(|&b| b != b'-').take(16) {
-                short[n] = b;
-                n += 1;
-            }
-        }
+        let n = crate::context::id_chars(&cx.request_id, &mut short, |b| b != b'-');
         if let Ok(id) = HeaderValue::from_bytes(&short[..n]) {
             headers.insert(APIGW_ID, id);
         }

@@ -102,22 +102,17 @@ const MAX_RESPONSE: usize = 10 * 1024 * 1024;
 /// a timeout, one that resets or truncates its body is a failure, never a truncated 200.
 /// When the request body fails because of the client (broken framing, over the limit,
 /// stalled), that is the client's error, not the backend's.
-/// `remap`: a proxy integration's response, whose headers API Gateway renames
-/// ([`REMAP_RESPONSE`]; renamed as the head is parsed on the worker's own pool).
+/// `fields`: `Remapped` for a proxy integration's response, whose headers API Gateway
+/// renames ([`REMAP_RESPONSE`]; renamed as the head is parsed on the worker's own pool).
 fn exchange(
     rt: &Runtime,
     req: http::Request<Body>,
     timeout_ms: u64,
-    remap: bool,
+    fields: pool::Fields,
 ) -> impl std::future::Future<Output = Result<Buffered, Failure>> + '_ {
     let exchange = async move {
         // Plain HTTP/1 to an IP address: the worker's own pool; anything else: the client.
         if let Some(addr) = pool::Local::eligible(&req) {
-            let fields = if remap {
-                pool::Fields::Remapped
-            } else {
-                pool::Fields::AsSent
-            };
             return rt
                 .local_pool
                 .exchange(addr, req, MAX_RESPONSE, fields)
@@ -132,7 +127,7 @@ fn exchange(
             .map_err(|e| Failure::Body(e.to_string()))?
             .to_bytes();
         let mut headers = parts.headers;
-        if remap {
+        if fields != pool::Fields::AsSent {
             remap_response_headers(&mut headers);
         }
         Ok(Buffered::new(parts.status.as_u16(), headers, body))
@@ -187,7 +182,7 @@ pub async fn send(
     req: http::Request<Body>,
     timeout_ms: u64,
 ) -> Result<Buffered, Failure> {
-    exchange(rt, req, timeout_ms, false).await
+    exchange(rt, req, timeout_ms, pool::Fields::AsSent).await
 }
 
 /// [`send`], with the failure as text (calls made for the gateway itself, like STS).
@@ -196,7 +191,7 @@ pub async fn send_buffered(
     req: http::Request<Body>,
     timeout_ms: u64,
 ) -> Result<Buffered, String> {
-    exchange(rt, req, timeout_ms, false)
+    exchange(rt, req, timeout_ms, pool::Fields::AsSent)
         .await
         .map_err(|f| match f {
             Failure::Timeout => "timed out".to_string(),
@@ -333,7 +328,12 @@ pub async fn http_proxy(
             *upstream_req.headers_mut() = h;
             log_request(cx, upstream_req.uri(), upstream_req.headers());
             started = std::time::Instant::now();
-            exchanging = crate::boxed(exchange(rt, upstream_req, timeout_ms, true));
+            exchanging = crate::boxed(exchange(
+                rt,
+                upstream_req,
+                timeout_ms,
+                pool::Fields::Remapped,
+            ));
         }
     }
     let exchanged = exchanging.await;
@@ -522,7 +522,7 @@ pub async fn http_call(
         .map_err(|_| rt.gateway_response(cx, ResponseType::ApiConfigurationError))?;
     log_request(cx, req.uri(), req.headers());
     let started = std::time::Instant::now();
-    let exchanged = exchange(rt, req, timeout_ms, false).await;
+    let exchanged = exchange(rt, req, timeout_ms, pool::Fields::AsSent).await;
     cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
     log_response(cx, &exchanged, false);
     exchanged.map_err(|f| f.respond(rt, cx))

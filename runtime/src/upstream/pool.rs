@@ -592,16 +592,13 @@ impl Delimiting {
     }
 }
 
-/// The name a response field is kept under: renamed or dropped when `remap`.
+/// The name a response field is kept under: renamed or dropped when `remap` ([`remapped`]).
 pub(super) fn kept_as(name: http::HeaderName, remap: bool) -> Option<http::HeaderName> {
     if !remap {
         return Some(name);
     }
-    if name == http::header::TRANSFER_ENCODING {
-        return None;
-    }
-    match REMAP_RESPONSE.iter().find(|(from, _)| *from == name) {
-        Some((_, to)) => Some(to.clone()),
+    match remapped(name.as_str().as_bytes())? {
+        Some(to) => Some(to.clone()),
         None => Some(name),
     }
 }
