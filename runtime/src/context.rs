@@ -121,9 +121,9 @@ pub struct Context {
     /// Matched resource template, e.g. `/pets/{petId}` (empty before routing).
     pub resource_path: &'static str,
     /// Path parameters: name → percent-decoded value.
-    pub path_params: Vec<(&'static str, String)>,
+    pub path_params: Params,
     /// Path parameters as they were on the wire (still percent-encoded), for backend URLs.
-    pub raw_path_params: Vec<(&'static str, String)>,
+    pub raw_path_params: Params,
     /// Stage name.
     pub stage: Arc<str>,
     /// Stage variables.
@@ -188,8 +188,8 @@ impl Context {
             query: parts.uri.query().map(str::to_string),
             headers: std::mem::take(&mut parts.headers),
             resource_path: "",
-            path_params: Vec::new(),
-            raw_path_params: Vec::new(),
+            path_params: Params::new(),
+            raw_path_params: Params::new(),
             stage,
             stage_vars,
             peer,
@@ -341,7 +341,10 @@ impl Context {
         }
         s[ROOT.len() + 8] = b'-';
         let start = ROOT.len() + 9;
-        let n = start + id_chars(&self.request_id, &mut s[start..], |b| b.is_ascii_hexdigit());
+        let n = start
+            + crate::framing::id_chars(self.request_id.as_bytes(), &mut s[start..], |b| {
+                b.is_ascii_hexdigit()
+            });
         // ASCII throughout (checked, not converted: a lossy conversion walked it in chunks).
         std::str::from_utf8(&s[..n]).unwrap_or_default().to_owned()
     }
@@ -494,32 +497,9 @@ pub fn uuid_text(g1: u64, g2: u64, g3: u64, g4: u64, g5: u64) -> String {
     String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
-/// The first `out.len()` bytes of `id` that `keep` takes, written into `out`; how many. A
-/// UUID-shaped id (the ids made here are) is copied group by group, not byte by byte.
-/// `keep` must refuse `-`.
-pub fn id_chars(id: &str, out: &mut [u8], keep: impl Fn(u8) -> bool) -> usize {
-    let id = id.as_bytes();
-    if id.len() == 36 && [8, 13, 18, 23].iter().all(|&i| id[i] == b'-') {
-        let mut n = 0;
-        for group in [0..8, 9..13, 14..18, 19..23, 24..36] {
-            let take = (out.len() - n).min(group.len());
-            out[n..n + take].copy_from_slice(&id[group.start..group.start + take]);
-            n += take;
-        }
-        if out[..n].iter().all(|&b| keep(b)) {
-            return n;
-        }
-    }
-    let mut n = 0;
-    for b in id.iter().copied().filter(|&b| keep(b)) {
-        if n == out.len() {
-            break;
-        }
-        out[n] = b;
-        n += 1;
-    }
-    n
-}
+/// A request's path parameters: name and value, inline for two (most routes have at most
+/// two; a vector's buffer per list was two allocations per request).
+pub type Params = smallvec::SmallVec<[(&'static str, String); 2]>;
 
 /// A stable short id for a resource path (API Gateway's resource ids are 6–10 characters).
 fn resource_id(path: &str) -> String {

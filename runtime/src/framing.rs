@@ -82,13 +82,134 @@ pub struct RawFields {
     /// The fields passed on, in the backend's order: where each sits in `head`, and the name
     /// it is passed on under when it is renamed.
     fields: Vec<(Span, Option<&'static HeaderName>)>,
+    /// The gateway's own id fields, written after the response's header map (where
+    /// `responses::add_ids` would have put them) without building that map.
+    ids: Option<Ids>,
+}
+
+/// `x-amzn-RequestId`, on every response.
+pub const X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+/// REST APIs' `x-amz-apigw-id`.
+pub const X_AMZ_APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
+static REQUEST_ID: HeaderName = X_AMZN_REQUESTID;
+static APIGW_ID: HeaderName = X_AMZ_APIGW_ID;
+
+/// The first `out.len()` bytes of `id` that `keep` takes, written into `out`; how many. A
+/// UUID-shaped id (the ids made here are) is copied group by group, not byte by byte.
+/// `keep` must refuse `-`.
+pub fn id_chars(id: &[u8], out: &mut [u8], keep: impl Fn(u8) -> bool) -> usize {
+    if id.len() == 36 && [8, 13, 18, 23].iter().all(|&i| id[i] == b'-') {
+        let mut n = 0;
+        for group in [0..8, 9..13, 14..18, 19..23, 24..36] {
+            let take = (out.len() - n).min(group.len());
+            out[n..n + take].copy_from_slice(&id[group.start..group.start + take]);
+            n += take;
+        }
+        if out[..n].iter().all(|&b| keep(b)) {
+            return n;
+        }
+    }
+    let mut n = 0;
+    for b in id.iter().copied().filter(|&b| keep(b)) {
+        if n == out.len() {
+            break;
+        }
+        out[n] = b;
+        n += 1;
+    }
+    n
+}
+
+/// `x-amzn-RequestId` and, for REST APIs, `x-amz-apigw-id`, kept inline.
+#[derive(Debug, Clone, Copy)]
+pub struct Ids {
+    request_id: [u8; 36],
+    len: u8,
+    rest: bool,
+}
+
+impl Ids {
+    /// The ids of a request whose id is `request_id`; `rest` adds the short id REST APIs
+    /// send. `None` when the id is longer than a UUID's text or has bytes other than
+    /// visible ASCII and spaces: the header map takes (or refuses) those.
+    pub fn new(request_id: &str, rest: bool) -> Option<Ids> {
+        let id = request_id.as_bytes();
+        // Not short-circuiting: the compiler checks the bytes in vectors.
+        let plain = id
+            .iter()
+            .fold(true, |ok, &b| ok & (b.wrapping_sub(b' ') < 0x5f));
+        if !plain || id.len() > 36 {
+            return None;
+        }
+        let mut request_id = [0u8; 36];
+        request_id[..id.len()].copy_from_slice(id);
+        Some(Ids {
+            request_id,
+            len: id.len() as u8,
+            rest,
+        })
+    }
+
+    fn each(&self, mut f: impl FnMut(&'static HeaderName, &[u8])) {
+        f(&REQUEST_ID, self.request_id());
+        if self.rest {
+            let (short, n) = self.short();
+            f(&APIGW_ID, &short[..n]);
+        }
+    }
+
+    fn request_id(&self) -> &[u8] {
+        &self.request_id[..usize::from(self.len)]
+    }
+
+    /// REST's `x-amz-apigw-id`: the id's first 16 characters other than dashes.
+    fn short(&self) -> ([u8; 16], usize) {
+        let mut short = [0u8; 16];
+        let n = id_chars(self.request_id(), &mut short, |b| b != b'-');
+        (short, n)
+    }
+
+    /// Writes the fields into an HTTP/1 head.
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"x-amzn-requestid: ");
+        out.extend_from_slice(self.request_id());
+        if self.rest {
+            let (short, n) = self.short();
+            out.extend_from_slice(b"\r\nx-amz-apigw-id: ");
+            out.extend_from_slice(&short[..n]);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
 }
 
 impl RawFields {
     /// Fields of `head` (parsed from it: names are tokens, values visible bytes, spaces and
     /// tabs, as a header map requires).
     pub fn new(head: Bytes, fields: Vec<(Span, Option<&'static HeaderName>)>) -> RawFields {
-        RawFields { head, fields }
+        RawFields {
+            head,
+            fields,
+            ids: None,
+        }
+    }
+
+    /// Adds the gateway's id fields, written after the response's header map.
+    pub fn set_ids(&mut self, ids: Ids) {
+        self.ids = Some(ids);
+    }
+
+    /// The gateway's id fields, if set: name (lower case) and value.
+    pub fn each_id(&self, f: impl FnMut(&'static HeaderName, &[u8])) {
+        if let Some(ids) = &self.ids {
+            ids.each(f);
+        }
+    }
+
+    /// Writes the gateway's id fields, if set, into an HTTP/1 head.
+    pub fn write_ids(&self, out: &mut Vec<u8>) {
+        if let Some(ids) = &self.ids {
+            ids.write(out);
+        }
     }
 
     /// Each field passed on, in the backend's order: its name (the backend's bytes, in its
@@ -106,12 +227,14 @@ impl RawFields {
     /// At most how many bytes the fields take in a head (renamed ones grow by their
     /// `x-amzn-remapped-` prefix).
     pub fn size_hint(&self) -> usize {
-        self.head.len() + self.fields.len() * 16
+        self.head.len() + self.fields.len() * 16 + if self.ids.is_some() { 96 } else { 0 }
     }
 
     /// Whether a field named `name` is passed on.
     pub fn contains(&self, name: &HeaderName) -> bool {
-        self.fields.iter().any(|(span, renamed)| match renamed {
+        let mut id = false;
+        self.each_id(|n, _| id |= n == name);
+        id || self.fields.iter().any(|(span, renamed)| match renamed {
             Some(n) => *n == name,
             None => span
                 .name(&self.head)
@@ -139,6 +262,12 @@ impl RawFields {
             };
             if let Ok(v) = http::HeaderValue::from_maybe_shared(raw.head.slice_ref(value)) {
                 headers.append(name, v);
+            }
+        });
+        // After the map's own fields, as `responses::add_ids` puts them.
+        raw.each_id(|name, value| {
+            if let Ok(v) = http::HeaderValue::from_bytes(value) {
+                headers.insert(name.clone(), v);
             }
         });
     }

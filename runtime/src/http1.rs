@@ -862,6 +862,10 @@ fn encode_head(
     for (name, value) in headers {
         field(name.as_str().as_bytes(), true, value.as_bytes(), &mut out);
     }
+    if let Some(raw) = raw {
+        // Neither framing nor a date: written as they are.
+        raw.write_ids(&mut out);
+    }
     match framing {
         BodyFraming::Length(n) => {
             out.extend_from_slice(b"content-length: ");

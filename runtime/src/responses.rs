@@ -120,12 +120,17 @@ fn default_body(message: Option<&str>) -> String {
     format!("{{\"message\":{m}}}")
 }
 
-/// `x-amzn-RequestId`, on every response.
-pub const X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+pub use crate::framing::{X_AMZN_REQUESTID, X_AMZ_APIGW_ID};
 
 /// `x-amzn-RequestId` (and `x-amz-apigw-id` on REST APIs) on every response.
 pub fn add_ids(r: &mut Response, cx: &Context, rest: bool) {
-    const APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
+    // A backend's fields passed on unparsed: the ids go with them, and no map is built.
+    if let Some(raw) = r.extensions_mut().get_mut::<crate::framing::RawFields>() {
+        if let Some(ids) = crate::framing::Ids::new(&cx.request_id, rest) {
+            raw.set_ids(ids);
+            return;
+        }
+    }
     let Ok(v) = HeaderValue::from_str(&cx.request_id) else {
         return;
     };
@@ -135,9 +140,9 @@ pub fn add_ids(r: &mut Response, cx: &Context, rest: bool) {
     if rest {
         // The first 16 characters of the id without its dashes.
         let mut short = [0u8; 16];
-        let n = crate::context::id_chars(&cx.request_id, &mut short, |b| b != b'-');
+        let n = crate::framing::id_chars(cx.request_id.as_bytes(), &mut short, |b| b != b'-');
         if let Ok(id) = HeaderValue::from_bytes(&short[..n]) {
-            headers.insert(APIGW_ID, id);
+            headers.insert(X_AMZ_APIGW_ID, id);
         }
     }
 }
