@@ -84,7 +84,7 @@ pub struct RawFields {
     fields: Vec<(Span, Option<&'static HeaderName>)>,
     /// The gateway's own id fields, written after the response's header map (where
     /// `responses::add_ids` would have put them) without building that map.
-    ids: Option<Ids>,
+    ids: Option<Box<Ids>>,
 }
 
 /// `x-amzn-RequestId`, on every response.
@@ -195,7 +195,7 @@ impl RawFields {
 
     /// Adds the gateway's id fields, written after the response's header map.
     pub fn set_ids(&mut self, ids: Ids) {
-        self.ids = Some(ids);
+        self.ids = Some(Box::new(ids));
     }
 
     /// The gateway's id fields, if set: name (lower case) and value.
