@@ -265,6 +265,41 @@ async fn http_proxy_forwards_everything_and_remaps_headers() {
     assert!(r.header("x-amzn-remapped-date").is_some());
     assert!(r.header("x-amzn-remapped-content-length").is_some());
     assert_eq!(r.json()["body"], r#"{"name": "Rex", "kind": "dog"}"#);
+    // The request's ids: on the answer (REST's short id is the id's first 16 characters
+    // other than dashes) and in the trace id the backend was sent.
+    let id = r.header("x-amzn-requestid").unwrap().to_string();
+    assert_eq!(id.len(), 36, "{id}");
+    let short: String = id.chars().filter(|&c| c != '-').take(16).collect();
+    assert_eq!(r.header("x-amz-apigw-id"), Some(short.as_str()));
+    let trace = seen.header("x-amzn-trace-id").unwrap();
+    let hex: String = id.chars().filter(|&c| c != '-').take(24).collect();
+    assert!(
+        trace.starts_with("Root=1-") && trace.ends_with(&format!("-{hex}")),
+        "{trace} for {id}"
+    );
+    assert_eq!(trace.len(), "Root=1-".len() + 8 + 1 + 24, "{trace}");
+    // A trace id the client sent goes on as it came.
+    let r = send(
+        gw.addr,
+        "POST",
+        "/pets",
+        &[
+            ("content-type", "application/json"),
+            (
+                "x-amzn-trace-id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793",
+            ),
+        ],
+        br#"{"name": "Rex", "kind": "dog"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = &backend.seen()[1];
+    assert_eq!(
+        seen.header("x-amzn-trace-id"),
+        Some("Root=1-5759e988-bd862e3fe1be46a994272793")
+    );
+    assert_eq!(seen.header("x-forwarded-for"), Some("127.0.0.1"));
     gw.shutdown().await.unwrap();
 }
 

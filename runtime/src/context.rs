@@ -330,6 +330,14 @@ impl Context {
     /// The trace id this gateway starts for a request that brought none:
     /// `Root=1-{epoch seconds, 8 hex}-{24 hex of the request id}`, built in one buffer.
     pub fn new_trace_id(&self) -> String {
+        let (s, n) = self.new_trace_id_bytes();
+        // ASCII throughout (checked, not converted: a lossy conversion walked it in chunks).
+        std::str::from_utf8(&s[..n]).unwrap_or_default().to_owned()
+    }
+
+    /// [`Context::new_trace_id`] as bytes in a buffer, and how many of them: for a field
+    /// written straight into a backend request's head.
+    pub fn new_trace_id_bytes(&self) -> ([u8; 40], usize) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         const ROOT: &[u8] = b"Root=1-";
         let mut s = [0u8; 40];
@@ -345,8 +353,7 @@ impl Context {
             + crate::framing::id_chars(self.request_id.as_bytes(), &mut s[start..], |b| {
                 b.is_ascii_hexdigit()
             });
-        // ASCII throughout (checked, not converted: a lossy conversion walked it in chunks).
-        std::str::from_utf8(&s[..n]).unwrap_or_default().to_owned()
+        (s, n)
     }
 
     /// Notes how long the integration took and what it answered (and its span, when traced).

@@ -110,7 +110,17 @@ fn exchange(
     timeout_ms: u64,
     fields: pool::Fields,
 ) -> impl std::future::Future<Output = Result<Buffered, Failure>> + '_ {
-    let exchange = async move {
+    timed(timeout_ms, untimed(rt, req, fields))
+}
+
+/// A backend exchange in flight, in an allocation of its own (a kilobyte: moved whole into
+/// each wrapper it was held in, it was copied once per wrapper).
+type Exchanging<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Buffered, Failure>> + Send + 'a>>;
+
+/// [`exchange`] without its timeout.
+fn untimed(rt: &Runtime, req: http::Request<Body>, fields: pool::Fields) -> Exchanging<'_> {
+    crate::boxed(async move {
         // Plain HTTP/1 to an IP address: the worker's own pool; anything else: the client.
         if let Some(addr) = pool::Local::eligible(&req) {
             return rt
@@ -131,17 +141,17 @@ fn exchange(
             remap_response_headers(&mut headers);
         }
         Ok(Buffered::new(parts.status.as_u16(), headers, body))
-    };
-    timed(timeout_ms, exchange)
+    })
 }
 
 /// Runs a backend exchange within `timeout_ms`, counted in the metrics (in flight, timed
 /// out, failed). Not an `async fn`: that would hold `exchange` twice in its state, once
-/// unstarted and once inside the timeout, and the state is copied whole when it is boxed.
+/// unstarted and once inside the timeout. The exchange comes boxed: the wrappers stay
+/// small, cheap to move.
 fn timed(
     timeout_ms: u64,
-    exchange: impl std::future::Future<Output = Result<Buffered, Failure>>,
-) -> impl std::future::Future<Output = Result<Buffered, Failure>> {
+    exchange: Exchanging<'_>,
+) -> impl std::future::Future<Output = Result<Buffered, Failure>> + '_ {
     use futures_util::FutureExt;
     use std::sync::atomic::Ordering;
     let in_flight = InFlight::start();
@@ -274,10 +284,10 @@ pub async fn http_proxy(
     let method = method.unwrap_or(parts.method);
     let mapped = Mapped::new(&headers);
     let started;
-    // The exchange's future (2 KB) is written into an allocation of its own: held inline,
-    // it made every enclosing future (this one, the route's, the handler's) that much
-    // larger, and each of them is copied once into its parent.
-    let exchanging;
+    // The exchange's future (a kilobyte) is written into an allocation of its own: held
+    // inline, it made every enclosing future (this one, the route's, the handler's) that
+    // much larger, and each of them is copied once into its parent.
+    let exchanging: Exchanging<'_>;
     match pool::Local::direct(&url).filter(|_| mapping.is_none() && cx.exec.is_none()) {
         // Plain HTTP to an IP address with nothing to map or log: the head is written from
         // the context's fields straight into the bytes sent (no header map, no URI).
@@ -301,7 +311,7 @@ pub async fn http_proxy(
                 MAX_RESPONSE,
                 pool::Fields::Raw,
             );
-            exchanging = crate::boxed(timed(timeout_ms, sent.map(|r| r.map_err(Failure::local))));
+            exchanging = crate::boxed(sent.map(|r| r.map_err(Failure::local)));
         }
         None => {
             let mut url = url;
@@ -328,15 +338,10 @@ pub async fn http_proxy(
             *upstream_req.headers_mut() = h;
             log_request(cx, upstream_req.uri(), upstream_req.headers());
             started = std::time::Instant::now();
-            exchanging = crate::boxed(exchange(
-                rt,
-                upstream_req,
-                timeout_ms,
-                pool::Fields::Remapped,
-            ));
+            exchanging = untimed(rt, upstream_req, pool::Fields::Remapped);
         }
     }
-    let exchanged = exchanging.await;
+    let exchanged = timed(timeout_ms, exchanging).await;
     cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
     log_response(cx, &exchanged, true);
     let resp = match exchanged {
@@ -390,14 +395,24 @@ impl<'a> Mapped<'a> {
 /// pieces: the client's (minus the ones API Gateway drops and the ones replaced below),
 /// `X-Forwarded-For` with the peer appended, the trace headers, the mapped headers.
 fn proxy_fields(cx: &mut Context, mapped: &Mapped<'_>, mut field: impl FnMut(&str, &[&[u8]])) {
-    // One that came with the request is forwarded as it came.
-    let has_id = cx.headers.contains_key(&X_AMZN_TRACE_ID) || mapped.has(&X_AMZN_TRACE_ID);
-    let (traceparent, trace_id) = trace_values(cx, has_id);
-    let traceparent = traceparent.filter(|_| !mapped.has(&TRACEPARENT));
+    let traceparent = cx
+        .trace
+        .as_mut()
+        .map(|t| t.call_header())
+        .filter(|_| !mapped.has(&TRACEPARENT));
     let cx = &*cx;
+    // Read on the way through the client's fields (a map lookup each, otherwise).
+    let mut has_id = mapped.has(&X_AMZN_TRACE_ID);
+    let mut forwarded = None;
     for (name, value) in &cx.headers {
-        let replaced = *name == X_FORWARDED_FOR
-            || (traceparent.is_some() && *name == TRACEPARENT)
+        if *name == X_FORWARDED_FOR {
+            // The first one, as a header map's `get` gives.
+            forwarded.get_or_insert(value);
+            continue;
+        }
+        // One that came with the request is forwarded as it came.
+        has_id |= *name == X_AMZN_TRACE_ID;
+        let replaced = (traceparent.is_some() && *name == TRACEPARENT)
             || DROP_REQUEST.contains(name)
             || mapped.has(name);
         if !replaced {
@@ -405,10 +420,10 @@ fn proxy_fields(cx: &mut Context, mapped: &Mapped<'_>, mut field: impl FnMut(&st
         }
     }
     if !mapped.has(&X_FORWARDED_FOR) {
-        // The earlier hops (the first field, as a header map's `get` gives), then the peer.
+        // The earlier hops, then the peer.
         let mut ip = [0u8; 46];
         let ip = crate::context::ip_text(cx.peer.ip(), &mut ip);
-        match cx.headers.get(&X_FORWARDED_FOR) {
+        match forwarded {
             Some(prev) => field(X_FORWARDED_FOR.as_str(), &[prev.as_bytes(), b", ", ip]),
             None => field(X_FORWARDED_FOR.as_str(), &[ip]),
         }
@@ -416,8 +431,13 @@ fn proxy_fields(cx: &mut Context, mapped: &Mapped<'_>, mut field: impl FnMut(&st
     if let Some(t) = &traceparent {
         field(TRACEPARENT.as_str(), &[t.as_bytes()]);
     }
-    if let Some(t) = &trace_id {
-        field(X_AMZN_TRACE_ID.as_str(), &[t.as_bytes()]);
+    if !has_id && cx.trace.is_some() {
+        if let Some(t) = cx.trace_id() {
+            field(X_AMZN_TRACE_ID.as_str(), &[t.as_bytes()]);
+        }
+    } else if !has_id {
+        let (t, n) = cx.new_trace_id_bytes();
+        field(X_AMZN_TRACE_ID.as_str(), &[&t[..n]]);
     }
     for (name, value) in &mapped.fields {
         field(name.as_str(), &[value.as_bytes()]);
