@@ -239,7 +239,7 @@ impl<'a> Validators<'a> {
                 use std::sync::LazyLock;
                 use specgate_runtime::regex::Regex;
                 use specgate_runtime::schema::{self, Path, Report};
-                use specgate_runtime::serde_json::{self, Value};
+                use specgate_runtime::json::Value;
 
                 #(#regexes)*
                 #(#enums)*
@@ -752,7 +752,7 @@ impl<'a> Validators<'a> {
         let doc = doc_text(&format!(" `enum: {allowed}`"));
         self.enums.push(quote! {
             #[doc = #doc]
-            static #name: LazyLock<Vec<Value>> = LazyLock::new(|| match serde_json::from_str(#allowed) {
+            static #name: LazyLock<Vec<Value<'static>>> = LazyLock::new(|| match Value::parse(#allowed.as_bytes()) {
                 Ok(Value::Array(a)) => a,
                 _ => Vec::new(),
             });

@@ -34,6 +34,7 @@ pub mod exec_log;
 pub mod framing;
 pub mod http1;
 pub mod iam;
+pub mod json;
 pub mod jwt;
 pub mod keys;
 pub mod lambda;

@@ -332,14 +332,9 @@ pub fn cookie(cx: &Context, p: &Param) -> Option<Value> {
 }
 
 /// Validates one decoded parameter and records its failures as `<key>: <message>`.
-pub fn check(
-    errors: &mut Vec<String>,
-    key: &str,
-    value: &Value,
-    model: fn(&Value, &Path<'_>, &mut Report),
-) {
+pub fn check(errors: &mut Vec<String>, key: &str, value: &Value, model: crate::validate::Model) {
     let mut r = Report::new();
-    model(value, &Path::Root, &mut r);
+    model(&crate::json::Value::from(value), &Path::Root, &mut r);
     for (_, m) in r.messages() {
         errors.push(format!("{key}: {m}"));
     }

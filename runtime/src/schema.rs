@@ -7,7 +7,8 @@
 
 use std::fmt::Write;
 
-use serde_json::{Map, Number, Value};
+pub use crate::json::{Map, Value};
+use serde_json::Number;
 
 /// Collects validation failures. A *quiet* report (used inside `anyOf`, `oneOf` and `not`)
 /// only records that something failed, so the validator can stop at the first failure and
@@ -163,14 +164,29 @@ pub fn type_message(v: &Value, allowed: &str) -> String {
 }
 
 /// Mathematical equality of JSON values (`1 == 1.0`; `false != 0`).
-pub fn equal(a: &Value, b: &Value) -> bool {
+pub fn equal<'a>(a: &'a Value<'a>, b: &'a Value<'a>) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => numbers_equal(x, y),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b))
         }
+        (Value::Object(x), Value::Object(y)) if x.len() != y.len() => false,
+        // Members are looked up by a scan: large objects are compared sorted by name
+        // instead (names are unique within an object), never quadratically.
+        (Value::Object(x), Value::Object(y)) if x.len() > 16 => {
+            let sorted = |m: &'a Map<'a>| {
+                let mut v: Vec<(&'a str, &'a Value<'a>)> =
+                    m.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                v.sort_unstable_by_key(|(k, _)| *k);
+                v
+            };
+            sorted(x)
+                .iter()
+                .zip(sorted(y).iter())
+                .all(|((k, a), (l, b))| k == l && equal(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, a)| y.get(k).is_some_and(|b| equal(a, b)))
+            x.iter().all(|(k, a)| y.get(k).is_some_and(|b| equal(a, b)))
         }
         _ => a == b,
     }
@@ -237,7 +253,7 @@ pub fn names(names: &[&str]) -> String {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&Value::String((*n).to_string()).to_string());
+        out.push_str(&serde_json::Value::String((*n).to_string()).to_string());
     }
     out.push(']');
     out
@@ -245,11 +261,11 @@ pub fn names(names: &[&str]) -> String {
 
 /// `required` failed: the message naming the members missing from `o`.
 #[cold]
-pub fn missing(o: &Map<String, Value>, required: &[&str]) -> String {
+pub fn missing(o: &Map<'_>, required: &[&str]) -> String {
     let mut absent: Vec<&str> = required
         .iter()
         .copied()
-        .filter(|k| !o.contains_key(*k))
+        .filter(|k| !o.contains_key(k))
         .collect();
     absent.sort_unstable();
     absent.dedup();
@@ -306,11 +322,11 @@ pub fn format_message(format: &str, s: &str) -> String {
 
 /// The draft-04 `dependencies` message for a property dependency.
 #[cold]
-pub fn dependency_message(o: &Map<String, Value>, property: &str, requires: &[&str]) -> String {
+pub fn dependency_message(o: &Map<'_>, property: &str, requires: &[&str]) -> String {
     let mut absent: Vec<&str> = requires
         .iter()
         .copied()
-        .filter(|k| !o.contains_key(*k))
+        .filter(|k| !o.contains_key(k))
         .collect();
     absent.sort_unstable();
     let mut all = requires.to_vec();
@@ -517,30 +533,53 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A tree of this module's type from `json!` (leaked: tests only).
+    fn j(v: serde_json::Value) -> Value<'static> {
+        Value::from(&*Box::leak(Box::new(v)))
+    }
+
     #[test]
     fn integers_beyond_64_bits() {
-        let v: Value = serde_json::from_str("123456789012345678901234567890").unwrap();
+        let v = Value::parse(b"123456789012345678901234567890").unwrap();
         assert_eq!(type_name(&v), "integer");
-        let v: Value = serde_json::from_str("-18446744073709551617").unwrap();
+        let v = Value::parse(b"-18446744073709551617").unwrap();
         assert_eq!(type_name(&v), "integer");
-        let v: Value = serde_json::from_str("1.5").unwrap();
+        let v = Value::parse(b"1.5").unwrap();
         assert_eq!(type_name(&v), "number");
-        let v: Value = serde_json::from_str("1.0").unwrap();
+        let v = Value::parse(b"1.0").unwrap();
         assert_eq!(type_name(&v), "number");
     }
 
     #[test]
     fn equality_is_mathematical() {
-        assert!(equal(&json!(1), &json!(1.0)));
-        assert!(!equal(&json!(false), &json!(0)));
-        assert!(equal(&json!({"a": [1, 2.0]}), &json!({"a": [1.0, 2]})));
-        assert!(!unique(&[json!(1.0), json!(1)]));
-        assert!(unique(&[json!({"a": 1}), json!({"a": 2})]));
+        assert!(equal(&j(json!(1)), &j(json!(1.0))));
+        assert!(!equal(&j(json!(false)), &j(json!(0))));
+        assert!(equal(
+            &j(json!({"a": [1, 2.0]})),
+            &j(json!({"a": [1.0, 2]}))
+        ));
+        assert!(!unique(&[j(json!(1.0)), j(json!(1))]));
+        assert!(unique(&[j(json!({"a": 1})), j(json!({"a": 2}))]));
+        // Large objects (compared sorted by name): member order does not matter.
+        let big = |order: &mut dyn Iterator<Item = usize>, last: i64| {
+            let mut m = serde_json::Map::new();
+            for i in order {
+                m.insert(
+                    format!("k{i}"),
+                    json!(if i == 39 { last } else { i as i64 }),
+                );
+            }
+            j(serde_json::Value::Object(m))
+        };
+        let a = big(&mut (0..40), 39);
+        assert!(equal(&a, &big(&mut (0..40).rev(), 39)));
+        assert!(!equal(&a, &big(&mut (0..40).rev(), 40)));
+        assert!(!equal(&a, &big(&mut (1..41), 39)));
     }
 
     #[test]
     fn multiples() {
-        let n = |v: Value| v.as_number().cloned().unwrap();
+        let n = |v: serde_json::Value| v.as_number().cloned().unwrap();
         assert!(multiple_of(&n(json!(0.0075)), 0.0001));
         assert!(!multiple_of(&n(json!(0.00751)), 0.0001));
         assert!(multiple_of(&n(json!(4.5)), 1.5));
@@ -569,7 +608,7 @@ mod tests {
         assert!(format::uri("https://example.com/x?y"));
         assert!(!format::uri("/relative"));
         assert!(format::ipv6("::1") && !format::ipv4("256.1.1.1"));
-        let n = |v: Value| v.as_number().cloned().unwrap();
+        let n = |v: serde_json::Value| v.as_number().cloned().unwrap();
         assert!(format::integer_in(
             &n(json!(2147483647)),
             i32::MIN as i64,
@@ -589,13 +628,15 @@ mod tests {
 
     #[test]
     fn messages_look_like_fge() {
-        let o = json!({"a": 1});
+        let Value::Object(o) = j(json!({"a": 1})) else {
+            unreachable!()
+        };
         assert_eq!(
-            missing(o.as_object().unwrap(), &["email", "a", "b"]),
+            missing(&o, &["email", "a", "b"]),
             r#"object has missing required properties (["b","email"])"#
         );
         assert_eq!(
-            type_message(&json!("x"), r#"["integer"]"#),
+            type_message(&j(json!("x")), r#"["integer"]"#),
             r#"instance type (string) does not match any allowed primitive type (allowed: ["integer"])"#
         );
         let mut r = Report::new();

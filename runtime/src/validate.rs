@@ -11,7 +11,7 @@ use crate::state::Runtime;
 use crate::{full, Request, Response};
 
 /// A generated body validator.
-pub type Model = fn(&serde_json::Value, &Path<'_>, &mut Report);
+pub type Model = fn(&crate::json::Value<'_>, &Path<'_>, &mut Report);
 
 /// The request's media type as API Gateway selects models by it: the `Content-Type`
 /// without parameters, lower-cased; `application/json` when the header is absent.
@@ -46,9 +46,9 @@ pub async fn body(
         .await
         .map_err(crate::body::ClientBodyError::response)?;
     let parsed = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Ok(serde_json::Value::Object(serde_json::Map::new()))
+        Ok(crate::json::Value::Object(crate::json::Map::default()))
     } else {
-        serde_json::from_slice::<serde_json::Value>(&bytes)
+        crate::json::Value::parse(&bytes)
     };
     cx.exec_body("Method request body before transformations", &bytes);
     let started = std::time::Instant::now();
@@ -134,7 +134,7 @@ pub async fn form(
         .map_err(crate::body::ClientBodyError::response)?;
     let value = crate::params::form(&String::from_utf8_lossy(&bytes), shape);
     let mut report = Report::new();
-    model(&value, &Path::Root, &mut report);
+    model(&crate::json::Value::from(&value), &Path::Root, &mut report);
     if !report.ok() {
         cx.validation_error = Some(report.error_string());
         cx.validation_detail = Some(report.detail());
@@ -187,7 +187,7 @@ pub async fn response(
             )
         }
     };
-    let failure = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+    let failure = match crate::json::Value::parse(&bytes) {
         Err(e) => Some(format!("/: not JSON ({e})")),
         Ok(v) => {
             let mut report = Report::new();

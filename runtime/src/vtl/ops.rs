@@ -287,7 +287,7 @@ pub fn eq(a: &Value, b: &Value) -> bool {
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Array(_), Value::Array(_)) | (Value::Object(_), Value::Object(_)) => {
-            crate::schema::equal(a, b)
+            crate::schema::equal(&a.into(), &b.into())
         }
         _ => render(a) == render(b),
     }

@@ -1,0 +1,452 @@
+//! The JSON tree request validation reads: what `serde_json::Value` holds, built for one
+//! look. Strings borrow from the body when they have no escapes, objects are their members
+//! in order (no hash index), so a body costs its containers' allocations and little else.
+//! `serde_json::Value` with `preserve_order` (which the project needs for VTL and Lambda
+//! output) hashed every key with SipHash into an `IndexMap` and copied every string: about
+//! two thirds of a validated request's instructions. The parsing itself is serde_json's
+//! (same grammar, same errors, same nesting limit); only the tree is ours.
+//!
+//! Semantics follow `serde_json::Value` exactly where validation can see them: numbers are
+//! `serde_json::Number` (an integer beyond 64 bits becomes an `f64`), and a member named
+//! twice keeps its first position and its last value, as `IndexMap::insert` does.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Number;
+
+/// A JSON value; strings borrow from the text they were parsed from where they can.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as serde_json reads it.
+    Number(Number),
+    /// A string.
+    String(Str<'a>),
+    /// An array.
+    Array(Vec<Value<'a>>),
+    /// An object.
+    Object(Map<'a>),
+}
+
+/// A string of a [`Value`], borrowed or owned (one with escapes is unescaped into its own).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Str<'a>(Cow<'a, str>);
+
+impl Str<'_> {
+    /// The text.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Str<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::borrow::Borrow<str> for Str<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An object's members, in the order they were first written (each name once).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Map<'a>(Vec<(Str<'a>, Value<'a>)>);
+
+impl<'a> Map<'a> {
+    /// How many members.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// No members.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The members' names.
+    pub fn keys(&self) -> impl Iterator<Item = &Str<'a>> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// The members.
+    pub fn iter(&self) -> impl Iterator<Item = (&Str<'a>, &Value<'a>)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The member named `key`.
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Whether a member is named `key`.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Members named twice: the first position keeps the last value (`IndexMap::insert`).
+    fn dedup(&mut self) {
+        let n = self.0.len();
+        if n < 2 {
+            return;
+        }
+        // Positions in name order (stable: equal names stay in the order written). Small
+        // objects are compared pairwise; large ones sorted, so that no body is quadratic.
+        if n <= 16 {
+            let twice = (0..n).any(|i| (i + 1..n).any(|j| self.0[i].0 == self.0[j].0));
+            if !twice {
+                return;
+            }
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| self.0[a].0.cmp(&self.0[b].0));
+        let mut drop = vec![false; n];
+        let mut i = 0;
+        while i < n {
+            let mut j = i + 1;
+            while j < n && self.0[order[j]].0 == self.0[order[i]].0 {
+                j += 1;
+            }
+            if j - i > 1 {
+                // order[i] is the first written, order[j - 1] the last.
+                let (first, last) = (order[i], order[j - 1]);
+                let value = std::mem::replace(&mut self.0[last].1, Value::Null);
+                self.0[first].1 = value;
+                for &k in &order[i + 1..j] {
+                    drop[k] = true;
+                }
+            }
+            i = j;
+        }
+        let mut k = 0;
+        self.0.retain(|_| {
+            k += 1;
+            !drop[k - 1]
+        });
+    }
+}
+
+impl<'m, 'a> IntoIterator for &'m Map<'a> {
+    type Item = (&'m Str<'a>, &'m Value<'a>);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'m, (Str<'a>, Value<'a>)>,
+        fn(&'m (Str<'a>, Value<'a>)) -> (&'m Str<'a>, &'m Value<'a>),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<'a> Value<'a> {
+    /// Parses JSON text (serde_json's grammar and errors). Text that is UTF-8 throughout
+    /// (checked at once, in vectors) is read as a `str`, so that serde_json does not check
+    /// each string again; other text goes the byte way, for serde_json's error and position.
+    pub fn parse(text: &'a [u8]) -> Result<Value<'a>, serde_json::Error> {
+        match std::str::from_utf8(text) {
+            Ok(s) => serde_json::from_str(s),
+            Err(_) => serde_json::from_slice(text),
+        }
+    }
+
+    /// `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// A string.
+    pub fn is_string(&self) -> bool {
+        matches!(self, Value::String(_))
+    }
+
+    /// The text of a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> From<&'a serde_json::Value> for Value<'a> {
+    /// A serde_json tree as one of these (strings borrowed).
+    fn from(v: &'a serde_json::Value) -> Value<'a> {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Number(n.clone()),
+            serde_json::Value::String(s) => Value::String(Str(Cow::Borrowed(s))),
+            serde_json::Value::Array(a) => Value::Array(a.iter().map(Value::from).collect()),
+            serde_json::Value::Object(o) => Value::Object(Map(o
+                .iter()
+                .map(|(k, v)| (Str(Cow::Borrowed(k.as_str())), Value::from(v)))
+                .collect())),
+        }
+    }
+}
+
+impl From<&Value<'_>> for serde_json::Value {
+    fn from(v: &Value<'_>) -> serde_json::Value {
+        match v {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(n) => serde_json::Value::Number(n.clone()),
+            Value::String(s) => serde_json::Value::String(s.to_string()),
+            Value::Array(a) => serde_json::Value::Array(a.iter().map(Into::into).collect()),
+            Value::Object(o) => serde_json::Value::Object(
+                o.iter().map(|(k, v)| (k.to_string(), v.into())).collect(),
+            ),
+        }
+    }
+}
+
+/// Compact JSON text, as `serde_json::Value` prints it (for messages).
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&serde_json::Value::from(self), f)
+    }
+}
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Value<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value<'de>, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value<'de>, E> {
+        // As serde_json's own tree: a non-finite number (not JSON) is null.
+        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Str(Cow::Borrowed(s))))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Str(Cow::Owned(s.to_owned()))))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value<'de>, E> {
+        Ok(Value::String(Str(Cow::Owned(s))))
+    }
+
+    fn visit_none<E>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_unit<E>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value<'de>, D::Error> {
+        Deserialize::deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        while let Some((k, v)) = map.next_entry::<Str<'de>, Value<'de>>()? {
+            members.push((k, v));
+        }
+        let mut m = Map(members);
+        m.dedup();
+        Ok(Value::Object(m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tree serde_json builds and this one, compared through serde_json's.
+    fn same(text: &str) {
+        let theirs: Result<serde_json::Value, _> = serde_json::from_str(text);
+        let ours = Value::parse(text.as_bytes());
+        match (theirs, ours) {
+            (Ok(t), Ok(o)) => {
+                assert_eq!(serde_json::Value::from(&o), t, "{text}");
+                // Member order too (`==` on serde_json's maps ignores it).
+                assert_eq!(o.to_string(), t.to_string(), "{text}");
+            }
+            (Err(t), Err(o)) => assert_eq!(t.to_string(), o.to_string(), "{text}"),
+            (t, o) => panic!("{text}: serde_json {t:?}, ours {o:?}"),
+        }
+    }
+
+    #[test]
+    fn builds_what_serde_json_builds() {
+        for text in [
+            "null",
+            "true",
+            "0",
+            "-1",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "1.5e300",
+            "1e400",
+            "0.1",
+            r#""plain""#,
+            r#""esc\"aped\u00e9\ud83d\ude00""#,
+            r#"{"a": 1, "b": [true, null, {"c": "d"}], "e": {}}"#,
+            r#"{"z": 1, "a": 2, "z": 3}"#,
+            r#"{"k": 1, "k": 2, "k": 3, "j": 4}"#,
+            r#"{"a\u0062": 1, "ab": 2}"#,
+            "[1, 2,]",
+            "[\"caf\u{e9}\", {\"\u{e9}\": 1}]",
+            "{\"a\": 1} x",
+            "",
+            "[",
+            "\"\\x\"",
+            &"[".repeat(200),
+        ] {
+            same(text);
+        }
+    }
+
+    /// JSON text from a small vocabulary, so that objects often name a member twice.
+    fn text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|n| format!("{n:e}")),
+            "[a-c\u{e9}\\\"]{0,3}".prop_map(|s| serde_json::Value::String(s).to_string()),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                proptest::collection::vec(("[abc]{1,2}", inner), 0..8).prop_map(|members| {
+                    let m: Vec<String> = members
+                        .iter()
+                        .map(|(k, v)| format!("\"{k}\": {v}"))
+                        .collect();
+                    format!("{{{}}}", m.join(", "))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_builds_what_serde_json_builds(t in text()) {
+            same(&t);
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_fails_as_serde_json_says() {
+        for text in [&b"[\"\xff\"]"[..], b"{\"a\": \"\xc3\"}", b"\xef\xbb\xbf{}"] {
+            let theirs = serde_json::from_slice::<serde_json::Value>(text).unwrap_err();
+            let ours = Value::parse(text).unwrap_err();
+            assert_eq!(ours.to_string(), theirs.to_string());
+        }
+    }
+
+    #[test]
+    fn duplicate_names_keep_the_first_position_and_the_last_value_in_large_objects() {
+        let mut text = String::from("{");
+        for i in 0..40 {
+            text.push_str(&format!("\"k{}\": {i}, ", i % 25));
+        }
+        text.push_str("\"k3\": \"last\"}");
+        same(&text);
+        let v = Value::parse(text.as_bytes()).unwrap();
+        let Value::Object(o) = &v else { panic!() };
+        assert_eq!(o.len(), 25);
+        assert_eq!(o.get("k3").and_then(Value::as_str), Some("last"));
+        assert_eq!(o.keys().next().map(|k| k.as_str()), Some("k0"));
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed() {
+        let text = br#"{"name": "Rex", "esc": "a\nb"}"#;
+        let Value::Object(o) = Value::parse(text).unwrap() else {
+            panic!()
+        };
+        let kinds: Vec<bool> = o
+            .iter()
+            .flat_map(|(k, v)| {
+                let Value::String(s) = v else { panic!() };
+                [
+                    matches!(k.0, Cow::Borrowed(_)),
+                    matches!(s.0, Cow::Borrowed(_)),
+                ]
+            })
+            .collect();
+        assert_eq!(kinds, [true, true, true, false]);
+    }
+}
