@@ -271,12 +271,19 @@ pub fn v1_json(
         rc.str("httpMethod", cx.method.as_str());
         rc.str("extendedRequestId", &cx.request_id);
         rc.opt("requestTime", cx.var(Var::RequestTime).as_deref());
-        rc.str("path", &format!("/{}{}", cx.stage, cx.path));
+        let mut path = String::with_capacity(1 + cx.stage.len() + cx.path.len());
+        for piece in ["/", &cx.stage, &cx.path] {
+            path.push_str(piece);
+        }
+        rc.str("path", &path);
         rc.opt("accountId", cx.var(Var::AccountId).as_deref());
         rc.str("protocol", cx.protocol);
         rc.str("stage", &cx.stage);
         rc.opt("domainPrefix", cx.var(Var::DomainPrefix).as_deref());
-        rc.raw("requestTimeEpoch", &(cx.start_ms as u64).to_string());
+        rc.raw(
+            "requestTimeEpoch",
+            itoa::Buffer::new().format(cx.start_ms as u64),
+        );
         rc.str("requestId", &cx.request_id);
         {
             let mut id = Obj::open(rc.key("identity"));

@@ -581,12 +581,14 @@ async fn serve(listener: TcpListener, f: Arc<Function>, lane: usize, slot: Arc<S
     }
 }
 
-fn reply(status: u16, body: &str) -> http::Response<Full<Bytes>> {
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("static response")
+fn reply(status: u16, body: &'static str) -> http::Response<Full<Bytes>> {
+    let mut r = http::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 /// The Runtime API for one process.
@@ -618,18 +620,31 @@ async fn runtime_api(
                 r#"{"errorMessage":"stopping","errorType":"ServiceException"}"#,
             );
         };
-        let resp = http::Response::builder()
-            .status(200)
-            .header("content-type", "application/json")
-            .header("Lambda-Runtime-Aws-Request-Id", &job.id)
-            .header("Lambda-Runtime-Deadline-Ms", job.deadline_ms.to_string())
-            .header("Lambda-Runtime-Invoked-Function-Arn", &f.arn)
-            .header(
-                "Lambda-Runtime-Trace-Id",
-                job.trace.clone().unwrap_or_else(|| trace_id(&job.id)),
-            )
-            .body(Full::new(job.payload.clone()))
-            .expect("valid headers");
+        use http::{header::HeaderName, HeaderValue};
+        const ID: HeaderName = HeaderName::from_static("lambda-runtime-aws-request-id");
+        const DEADLINE: HeaderName = HeaderName::from_static("lambda-runtime-deadline-ms");
+        const ARN: HeaderName = HeaderName::from_static("lambda-runtime-invoked-function-arn");
+        const TRACE: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
+        let mut resp = http::Response::new(Full::new(job.payload.clone()));
+        let h = resp.headers_mut();
+        h.reserve(5);
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let trace = job.trace.clone().unwrap_or_else(|| trace_id(&job.id));
+        let deadline = itoa::Buffer::new().format(job.deadline_ms).to_owned();
+        // The id, ARN and trace are this gateway's own text (visible ASCII).
+        for (name, value) in [
+            (ID, &*job.id),
+            (DEADLINE, &deadline),
+            (ARN, &f.arn),
+            (TRACE, &trace),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        }
         let deadline = job.deadline_ms;
         *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
         slot.deadline.send_replace(Some(deadline));

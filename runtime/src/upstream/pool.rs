@@ -582,18 +582,22 @@ impl Delimiting {
     fn see(&mut self, name: &[u8], value: &[u8]) {
         use crate::framing::{add_length, connection_value, value_tokens, BadLength};
         let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
-        if is(b"connection") {
-            connection_value(value, &mut self.close, &mut self.keep);
-        } else if is(b"transfer-encoding") {
-            self.coded = true;
-            for t in value_tokens(value) {
-                self.chunked_last = t.eq_ignore_ascii_case(b"chunked");
+        // Dispatched on the length first: most names are compared with nothing.
+        match name.len() {
+            10 if is(b"connection") => connection_value(value, &mut self.close, &mut self.keep),
+            17 if is(b"transfer-encoding") => {
+                self.coded = true;
+                for t in value_tokens(value) {
+                    self.chunked_last = t.eq_ignore_ascii_case(b"chunked");
+                }
             }
-        } else if self.bad_length.is_none() && is(b"content-length") {
-            self.bad_length = add_length(value, &mut self.length).err().map(|e| match e {
-                BadLength::Invalid => "the backend sent an invalid Content-Length",
-                BadLength::Differing => "the backend sent differing Content-Lengths",
-            });
+            14 if self.bad_length.is_none() && is(b"content-length") => {
+                self.bad_length = add_length(value, &mut self.length).err().map(|e| match e {
+                    BadLength::Invalid => "the backend sent an invalid Content-Length",
+                    BadLength::Differing => "the backend sent differing Content-Lengths",
+                });
+            }
+            _ => {}
         }
     }
 }
