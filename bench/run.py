@@ -268,7 +268,7 @@ backend be
         if redis_gw is not None:
             scenarios.insert(-1, ("specgate + API key, throttle, quota in Redis", f"http://127.0.0.1:{sg2}/keyed/items/1",
                                   [f"x-api-key: {key}"], lambda: [redis_gw.pid, redis.pid]))
-        # The body-validation scenario POSTs an order (about 900 bytes of JSON).
+        # The body-validation scenario POSTs an order (775 bytes of JSON).
         body = json.dumps(ORDER)
         scripts = {"specgate + JSON body validation": post_script(f"{work}/post.lua", body)}
         # Warm up every path (connection pools, page cache).
