@@ -332,7 +332,12 @@ pub fn cookie(cx: &Context, p: &Param) -> Option<Value> {
 }
 
 /// Validates one decoded parameter and records its failures as `<key>: <message>`.
-pub fn check(errors: &mut Vec<String>, key: &str, value: &Value, model: crate::validate::Model) {
+pub fn check(
+    errors: &mut Vec<String>,
+    key: &str,
+    value: &Value,
+    model: fn(&crate::json::Value<'_>, &Path<'_>, &mut Report),
+) {
     let mut r = Report::new();
     model(&crate::json::Value::from(value), &Path::Root, &mut r);
     for (_, m) in r.messages() {
