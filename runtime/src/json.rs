@@ -179,6 +179,14 @@ impl<'a> Value<'a> {
         matches!(self, Value::String(_))
     }
 
+    /// The members of an object.
+    pub fn as_object(&self) -> Option<&Map<'a>> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
     /// The text of a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

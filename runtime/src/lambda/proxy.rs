@@ -4,7 +4,8 @@
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
-use serde_json::Value;
+// The runtime's own tree: strings borrowed from the output, no hashing (`crate::json`).
+use crate::json::Value;
 
 use super::Output;
 use crate::context::Context;
@@ -17,8 +18,9 @@ pub use crate::responses::bad_gateway;
 /// A scalar header value as text (`true`, `1`, `"x"`); anything else is not a header value.
 fn header_text(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(_) | Value::Number(_) => Some(v.to_string()),
+        Value::String(s) => Some(s.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
 }
@@ -38,7 +40,7 @@ pub struct V1 {
 
 /// Reads format 1.0 output; `None` when API Gateway would answer 502.
 pub fn parse_v1(payload: &[u8]) -> Option<V1> {
-    let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(payload) else {
+    let Ok(Value::Object(m)) = Value::parse(payload) else {
         return None;
     };
     // `{}` is refused, any key outside the contract too (AWS-recorded).
@@ -71,7 +73,7 @@ pub fn parse_v1(payload: &[u8]) -> Option<V1> {
             for (k, v) in h {
                 let Value::Array(items) = v else { return None };
                 let values: Option<Vec<String>> = items.iter().map(header_text).collect();
-                headers.push((k.clone(), values?.join(", ")));
+                headers.push((k.to_string(), values?.join(", ")));
             }
         }
         Some(_) => return None,
@@ -82,12 +84,15 @@ pub fn parse_v1(payload: &[u8]) -> Option<V1> {
             for (k, v) in h {
                 let v = header_text(v)?;
                 // A name in both maps: the multi values first, then this one.
-                match headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(k)) {
+                match headers
+                    .iter_mut()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(k.as_str()))
+                {
                     Some((_, existing)) => {
                         existing.push_str(", ");
                         existing.push_str(&v);
                     }
-                    None => headers.push((k.clone(), v)),
+                    None => headers.push((k.to_string(), v)),
                 }
             }
         }
@@ -95,7 +100,7 @@ pub fn parse_v1(payload: &[u8]) -> Option<V1> {
     }
     let body = match m.get("body") {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s.to_string(),
         Some(_) => return None,
     };
     let base64 = match m.get("isBase64Encoded") {
@@ -186,15 +191,15 @@ pub fn http_api(rt: &Runtime, cx: &mut Context, out: &Output, version: &str) -> 
 /// Format 2.0: a JSON object with `statusCode` is the response; any other JSON is the body
 /// of a 200 `application/json` answer (a JSON string's text, else the JSON as written).
 fn v2(payload: &[u8]) -> Option<Response> {
-    let value: Value = serde_json::from_slice(payload).ok()?;
+    let value = Value::parse(payload).ok()?;
     let Some(m) = value.as_object().filter(|m| m.contains_key("statusCode")) else {
         let body = match &value {
-            Value::String(s) => Bytes::from(s.clone()),
+            Value::String(s) => Bytes::from(s.to_string()),
             _ => Bytes::copy_from_slice(payload),
         };
         return build(200, &[], &[], body);
     };
-    let status = match &m["statusCode"] {
+    let status = match m.get("statusCode")? {
         Value::Number(n) => u16::try_from(n.as_u64()?).ok()?,
         Value::String(s) => s.trim().parse().ok()?,
         _ => return None,
@@ -202,7 +207,7 @@ fn v2(payload: &[u8]) -> Option<Response> {
     let mut headers = Vec::new();
     if let Some(Value::Object(h)) = m.get("headers") {
         for (k, v) in h {
-            headers.push((k.clone(), header_text(v)?));
+            headers.push((k.to_string(), header_text(v)?));
         }
     }
     let cookies: Vec<String> = match m.get("cookies") {
@@ -211,7 +216,7 @@ fn v2(payload: &[u8]) -> Option<Response> {
     };
     let text = match m.get("body") {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s.to_string(),
         Some(other) => other.to_string(),
     };
     let body = if m.get("isBase64Encoded") == Some(&Value::Bool(true)) {
