@@ -120,6 +120,14 @@ pub fn id_chars(id: &[u8], out: &mut [u8], keep: impl Fn(u8) -> bool) -> usize {
     n
 }
 
+/// REST's `x-amz-apigw-id` for a request id: its first 16 characters other than dashes,
+/// and how many there are.
+pub fn short_id(request_id: &[u8]) -> ([u8; 16], usize) {
+    let mut short = [0u8; 16];
+    let n = id_chars(request_id, &mut short, |b| b != b'-');
+    (short, n)
+}
+
 /// `x-amzn-RequestId` and, for REST APIs, `x-amz-apigw-id`, kept inline.
 #[derive(Debug, Clone, Copy)]
 pub struct Ids {
@@ -162,11 +170,8 @@ impl Ids {
         &self.request_id[..usize::from(self.len)]
     }
 
-    /// REST's `x-amz-apigw-id`: the id's first 16 characters other than dashes.
     fn short(&self) -> ([u8; 16], usize) {
-        let mut short = [0u8; 16];
-        let n = id_chars(self.request_id(), &mut short, |b| b != b'-');
-        (short, n)
+        short_id(self.request_id())
     }
 
     /// Writes the fields into an HTTP/1 head.

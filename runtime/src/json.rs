@@ -34,7 +34,7 @@ pub enum Value<'a> {
 }
 
 /// A string of a [`Value`], borrowed or owned (one with escapes is unescaped into its own).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Str<'a>(Cow<'a, str>);
 
 impl Str<'_> {
@@ -56,12 +56,6 @@ impl std::ops::Deref for Str<'_> {
 impl fmt::Display for Str<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl std::borrow::Borrow<str> for Str<'_> {
-    fn borrow(&self) -> &str {
-        &self.0
     }
 }
 

@@ -138,9 +138,7 @@ pub fn add_ids(r: &mut Response, cx: &Context, rest: bool) {
     headers.reserve(2);
     headers.insert(X_AMZN_REQUESTID, v);
     if rest {
-        // The first 16 characters of the id without its dashes.
-        let mut short = [0u8; 16];
-        let n = crate::framing::id_chars(cx.request_id.as_bytes(), &mut short, |b| b != b'-');
+        let (short, n) = crate::framing::short_id(cx.request_id.as_bytes());
         if let Ok(id) = HeaderValue::from_bytes(&short[..n]) {
             headers.insert(X_AMZ_APIGW_ID, id);
         }

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-pub use crate::json::{Map, Value};
+use crate::json::{Map, Value};
 use serde_json::Number;
 
 /// Collects validation failures. A *quiet* report (used inside `anyOf`, `oneOf` and `not`)

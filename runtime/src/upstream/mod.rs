@@ -431,31 +431,26 @@ fn proxy_fields(cx: &mut Context, mapped: &Mapped<'_>, mut field: impl FnMut(&st
     if let Some(t) = &traceparent {
         field(TRACEPARENT.as_str(), &[t.as_bytes()]);
     }
-    if !has_id && cx.trace.is_some() {
-        if let Some(t) = cx.trace_id() {
-            field(X_AMZN_TRACE_ID.as_str(), &[t.as_bytes()]);
-        }
-    } else if !has_id {
-        let (t, n) = cx.new_trace_id_bytes();
-        field(X_AMZN_TRACE_ID.as_str(), &[&t[..n]]);
-    }
+    backend_trace_id(cx, has_id, |t| field(X_AMZN_TRACE_ID.as_str(), &[t]));
     for (name, value) in &mapped.fields {
         field(name.as_str(), &[value.as_bytes()]);
     }
 }
 
-/// The trace headers a backend request carries: `traceparent` when spans are exported, and
-/// `X-Amzn-Trace-Id` unless the request has one already (`has_id`).
-fn trace_values(cx: &mut Context, has_id: bool) -> (Option<String>, Option<String>) {
-    let traceparent = cx.trace.as_mut().map(|t| t.call_header());
-    let trace_id = if has_id {
-        None
-    } else if cx.trace.is_some() {
-        cx.trace_id().map(std::borrow::Cow::into_owned)
+/// The `X-Amzn-Trace-Id` a backend request carries, unless it has one already (`has_id`):
+/// the exported trace's id when spans are exported, else one started here.
+fn backend_trace_id(cx: &Context, has_id: bool, f: impl FnOnce(&[u8])) {
+    if has_id {
+        return;
+    }
+    if cx.trace.is_some() {
+        if let Some(t) = cx.trace_id() {
+            f(t.as_bytes());
+        }
     } else {
-        Some(cx.new_trace_id())
-    };
-    (traceparent, trace_id)
+        let (t, n) = cx.new_trace_id_bytes();
+        f(&t[..n]);
+    }
 }
 
 /// Sends a request through a VPC link: the backend URL's address becomes the link's private
@@ -530,12 +525,16 @@ pub async fn http_call(
         }
     }
     if let Some(h) = b.headers_mut() {
-        let (traceparent, trace_id) = trace_values(cx, h.contains_key(&X_AMZN_TRACE_ID));
-        for (name, value) in [(TRACEPARENT, traceparent), (X_AMZN_TRACE_ID, trace_id)] {
-            if let Some(v) = value.and_then(|v| HeaderValue::try_from(v).ok()) {
-                h.insert(name, v);
-            }
+        let has_id = h.contains_key(&X_AMZN_TRACE_ID);
+        let traceparent = cx.trace.as_mut().map(|t| t.call_header());
+        if let Some(v) = traceparent.and_then(|v| HeaderValue::try_from(v).ok()) {
+            h.insert(TRACEPARENT, v);
         }
+        backend_trace_id(cx, has_id, |t| {
+            if let Ok(v) = HeaderValue::from_bytes(t) {
+                h.insert(X_AMZN_TRACE_ID, v);
+            }
+        });
     }
     let req = b
         .body(body)
