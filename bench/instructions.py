@@ -5,6 +5,7 @@
 
     python3 bench/instructions.py GATEWAY [GATEWAY…] [--requests 3000] [--path /items/7] [--top 25]
         [--method POST --body-file order.json --header 'Content-Type: application/json']
+        [--keep DIR]
 
 Each GATEWAY is a gateway of specs/bench/proxy.yaml (`specgate build`; keep symbols for the
 function table: CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only).
@@ -95,7 +96,12 @@ def measure(gateway, args, work):
             sys.exit("callgrind wrote no dump")
         dump = os.path.join(work, sorted(dumps)[0])
         result = parse(dump)
-        os.remove(dump)
+        if args.keep:
+            os.makedirs(args.keep, exist_ok=True)
+            name = os.path.basename(os.path.dirname(gateway)) or "gateway"
+            os.replace(dump, os.path.join(args.keep, f"callgrind.{name}.out"))
+        else:
+            os.remove(dump)
         return result
     finally:
         stop(procs, "/nonexistent")
@@ -110,6 +116,8 @@ def main():
     ap.add_argument("--method", default="GET")
     ap.add_argument("--body-file")
     ap.add_argument("--header", action="append", default=[], help="'Name: value', repeatable")
+    ap.add_argument("--keep", help="directory to keep each callgrind dump in (for callgrind_annotate "
+                    "--inclusive=yes), named after the gateway's directory")
     args = ap.parse_args()
     for tool in ("valgrind", "callgrind_control", "nginx"):
         if not subprocess.run(["which", tool], capture_output=True).stdout:

@@ -325,6 +325,54 @@ async fn http_proxy_timeout_is_504_with_default_5xx_headers() {
     gw.shutdown().await.unwrap();
 }
 
+/// The worker's pool keeps a connection's timer between exchanges and moves it only when it
+/// fires early. Each exchange still gets its own route's whole timeout, counted from its own
+/// start: one that runs past the previous exchange's deadline is not cut off, a timer left
+/// idle past its deadline is set again, and a shorter timeout than the last one's is kept.
+#[tokio::test]
+async fn pooled_connections_time_each_exchange_from_its_own_start() {
+    let (backend, gw) = petstore().await;
+    let pet = br#"{"name":"Rex","kind":"dog"}"#;
+    // One client connection: one worker, so one pool.
+    let mut c = KeepAlive::connect(gw.addr).await;
+    // createPet's timeout is 500 ms: its first exchange leaves the timer 500 ms ahead.
+    assert_eq!(c.send("POST", "/pets", &[], pet).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // 400 ms from here ends 200 ms past the first exchange's deadline.
+    let r = c
+        .send("POST", "/pets", &[("x-want-delay-ms", "400")], pet)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The timer fires while the connection is idle, and is set again for the next one.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let r = c
+        .send("POST", "/pets", &[("x-want-delay-ms", "300")], pet)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // getPet (the default 29 s) moves the timer later; createPet brings it back to 500 ms.
+    assert_eq!(c.send("GET", "/pets/7", &[], b"").await.status, 200);
+    let seen = backend.seen();
+    assert_eq!(seen.len(), 4);
+    assert!(
+        seen.iter().all(|s| s.peer == seen[0].peer),
+        "one backend connection: {:?}",
+        seen.iter().map(|s| s.peer).collect::<Vec<_>>()
+    );
+    let started = std::time::Instant::now();
+    let r = c
+        .send("POST", "/pets", &[("x-want-delay-ms", "3000")], pet)
+        .await;
+    assert_eq!(r.status, 504);
+    assert_eq!(r.text(), r#"{"message":"Endpoint request timed out"}"#);
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_millis(2500),
+        "timed out after {waited:?}"
+    );
+    assert_eq!(backend.seen()[4].peer, seen[0].peer);
+    gw.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn unreachable_backend_is_an_integration_failure() {
     // A port that was free a moment ago: nothing listens there.

@@ -80,6 +80,18 @@ pub type Service = Arc<dyn Fn(http::Request<RequestBody>, SocketAddr) -> Answer 
 
 thread_local! {
     static DATE_CACHE: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [0u8; 29])) };
+    /// When the service finished the answer it just returned ([`answered_at`]).
+    static ANSWERED_AT: std::cell::Cell<Option<std::time::SystemTime>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Called by the service as it finishes an answer, with the clock reading it took for the
+/// request's latency: the answer's `Date` is written from it instead of a second reading of
+/// the clock (one of a proxied request's six). [`serve`] takes it in the same poll that
+/// completes the service's future, so it never belongs to another answer; an answer whose
+/// service did not leave one reads the clock.
+pub fn answered_at(time: std::time::SystemTime) {
+    ANSWERED_AT.set(Some(time));
 }
 
 /// Reads into `buf` itself (a request head or body under way).
@@ -95,9 +107,10 @@ fn poll_read_into(
     tokio_util::io::poll_read_buf(Pin::new(&mut **io), cx, buf)
 }
 
-/// The RFC 7231 date of the current second, formatted once per second per thread.
-fn write_date(out: &mut Vec<u8>) {
-    let now = std::time::SystemTime::now();
+/// The RFC 7231 date of `now` (else the current second), formatted once per second per
+/// thread.
+fn write_date(out: &mut Vec<u8>, now: Option<std::time::SystemTime>) {
+    let now = now.unwrap_or_else(std::time::SystemTime::now);
     let secs = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -634,7 +647,8 @@ pub async fn serve(
             Ok(Some(h)) => h,
             Ok(None) => return,
             Err(status) => {
-                let _ = write_response(&conn, reject(status), false, Version::HTTP_11, true).await;
+                let _ = write_response(&conn, reject(status), false, Version::HTTP_11, true, None)
+                    .await;
                 linger(&conn).await;
                 return;
             }
@@ -671,6 +685,7 @@ pub async fn serve(
             }
         };
         let response = service(http::Request::from_parts(parts, body), peer).await;
+        let answered = ANSWERED_AT.take();
         let wants_close = response
             .headers()
             .get_all(CONNECTION)
@@ -678,7 +693,7 @@ pub async fn serve(
             .any(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
         let body_done = lock(&conn).skip_buffered_body();
         let close = !keep_alive || wants_close || drain.draining() || !body_done;
-        let written = write_response(&conn, response, head_request, version, close).await;
+        let written = write_response(&conn, response, head_request, version, close, answered).await;
         drop(busy);
         if !matches!(written, Ok(true)) {
             if written.is_ok() && !body_done {
@@ -787,11 +802,13 @@ fn reject(status: StatusCode) -> Response {
 }
 
 /// Encodes the status line and headers; returns the head and how the body is framed.
+/// `answered`: when the answer was made ([`answered_at`]), for its `Date`.
 fn encode_head(
     response: &Response,
     head_request: bool,
     version: Version,
     close: bool,
+    answered: Option<std::time::SystemTime>,
 ) -> (Vec<u8>, BodyFraming) {
     let status = response.status();
     let headers = response.headers();
@@ -886,7 +903,7 @@ fn encode_head(
     }
     if !has_date {
         out.extend_from_slice(b"date: ");
-        write_date(&mut out);
+        write_date(&mut out, answered);
         out.extend_from_slice(b"\r\n");
     }
     if close || framing == BodyFraming::UntilClose {
@@ -915,9 +932,10 @@ async fn write_response(
     head_request: bool,
     version: Version,
     close: bool,
+    answered: Option<std::time::SystemTime>,
 ) -> io::Result<bool> {
     use http_body_util::BodyExt;
-    let (head, framing) = encode_head(&response, head_request, version, close);
+    let (head, framing) = encode_head(&response, head_request, version, close, answered);
     let mut body = response.into_body();
     match framing {
         BodyFraming::None => {

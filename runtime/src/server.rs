@@ -636,7 +636,10 @@ async fn handle(
         responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
     }
     let status = resp.status().as_u16();
-    let latency_ms = now_ms().saturating_sub(cx.start_ms) as u64;
+    let answered = std::time::SystemTime::now();
+    // The HTTP/1 answer's `Date` reuses this reading.
+    crate::http1::answered_at(answered);
+    let latency_ms = unix_ms(answered).saturating_sub(cx.start_ms) as u64;
     let response_length = hyper::body::Body::size_hint(resp.body()).exact();
     let data_processed = declared.unwrap_or(0) + response_length.unwrap_or(0);
     rt.metric_handles.record(
@@ -776,9 +779,8 @@ fn execution_log(
     }
 }
 
-fn now_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+fn unix_ms(time: std::time::SystemTime) -> u128 {
+    time.duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0)
 }

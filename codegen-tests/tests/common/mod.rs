@@ -26,6 +26,8 @@ pub struct Seen {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The address the request came from: one per connection.
+    pub peer: SocketAddr,
 }
 
 impl Seen {
@@ -56,14 +58,14 @@ impl Backend {
         let log = seen.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
+                let Ok((stream, peer)) = listener.accept().await else {
                     continue;
                 };
                 let log = log.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: hyper::Request<Incoming>| {
                         let log = log.clone();
-                        async move { Ok::<_, Infallible>(answer(req, log).await) }
+                        async move { Ok::<_, Infallible>(answer(req, peer, log).await) }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), svc)
@@ -89,6 +91,7 @@ impl Backend {
 
 async fn answer(
     req: hyper::Request<Incoming>,
+    peer: SocketAddr,
     log: Arc<Mutex<Vec<Seen>>>,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
@@ -117,6 +120,7 @@ async fn answer(
         target: target.clone(),
         headers: headers.clone(),
         body: body.clone(),
+        peer,
     };
     log.lock().unwrap().push(seen.clone());
     let want = |name: &str| seen.header(name).and_then(|v| v.parse::<u64>().ok());
@@ -228,6 +232,50 @@ pub async fn send(
         status: parts.status.as_u16(),
         headers: parts.headers,
         body,
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection to a gateway, for requests that must reach the same
+/// worker (and so the same pool of backend connections) one after another.
+pub struct KeepAlive {
+    addr: SocketAddr,
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+impl KeepAlive {
+    pub async fn connect(addr: SocketAddr) -> KeepAlive {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        KeepAlive { addr, sender }
+    }
+
+    pub async fn send(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let mut b = hyper::Request::builder()
+            .method(method)
+            .uri(target)
+            .header("host", self.addr.to_string());
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let req = b.body(Full::new(Bytes::copy_from_slice(body))).unwrap();
+        self.sender.ready().await.unwrap();
+        let resp = self.sender.send_request(req).await.unwrap();
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
     }
 }
 

@@ -208,7 +208,13 @@ fn response(status: u16, body: &'static str) -> Response {
 
 #[test]
 fn heads_carry_length_date_and_connection() {
-    let (h, f) = encode_head(&response(200, "hello"), false, Version::HTTP_11, false);
+    let (h, f) = encode_head(
+        &response(200, "hello"),
+        false,
+        Version::HTTP_11,
+        false,
+        None,
+    );
     let h = String::from_utf8(h).unwrap();
     assert!(h.starts_with("HTTP/1.1 200 OK\r\n"), "{h}");
     assert!(h.contains("content-length: 5\r\n"));
@@ -221,7 +227,7 @@ fn heads_carry_length_date_and_connection() {
         .insert(CONTENT_LENGTH, HeaderValue::from_static("99"));
     r.headers_mut()
         .insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
-    let (h, _) = encode_head(&r, false, Version::HTTP_11, true);
+    let (h, _) = encode_head(&r, false, Version::HTTP_11, true, None);
     let h = String::from_utf8(h).unwrap();
     assert!(
         h.contains("content-length: 5\r\n") && !h.contains("99"),
@@ -233,15 +239,15 @@ fn heads_carry_length_date_and_connection() {
     let mut r = response(200, "");
     r.headers_mut()
         .insert(CONTENT_LENGTH, HeaderValue::from_static("42"));
-    let (h, f) = encode_head(&r, true, Version::HTTP_11, false);
+    let (h, f) = encode_head(&r, true, Version::HTTP_11, false, None);
     assert!(String::from_utf8(h)
         .unwrap()
         .contains("content-length: 42\r\n"));
     assert_eq!(f, BodyFraming::None);
-    let (h, _) = encode_head(&response(204, ""), false, Version::HTTP_11, false);
+    let (h, _) = encode_head(&response(204, ""), false, Version::HTTP_11, false, None);
     assert!(!String::from_utf8(h).unwrap().contains("content-length"));
     // HTTP/1.0 keep-alive is said so.
-    let (h, _) = encode_head(&response(200, "x"), false, Version::HTTP_10, false);
+    let (h, _) = encode_head(&response(200, "x"), false, Version::HTTP_10, false, None);
     assert!(String::from_utf8(h)
         .unwrap()
         .contains("connection: keep-alive\r\n"));

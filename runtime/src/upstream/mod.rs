@@ -72,6 +72,7 @@ impl Failure {
         match e {
             pool::LocalError::Send(e) => Failure::of(&*e),
             pool::LocalError::Body(e) => Failure::Body(e),
+            pool::LocalError::Timeout => Failure::Timeout,
         }
     }
 
@@ -110,7 +111,20 @@ fn exchange(
     timeout_ms: u64,
     fields: pool::Fields,
 ) -> impl std::future::Future<Output = Result<Buffered, Failure>> + '_ {
-    timed(timeout_ms, untimed(rt, req, fields))
+    counted(exchanging(
+        rt,
+        req,
+        fields,
+        deadline(std::time::Instant::now(), timeout_ms),
+    ))
+}
+
+/// The deadline of an exchange started at `started` (the caller's own clock reading: a
+/// second reading cost a clock call per request). At most 49 days ahead, which cannot
+/// overflow.
+fn deadline(started: std::time::Instant, timeout_ms: u64) -> tokio::time::Instant {
+    let limit = Duration::from_millis(timeout_ms.min(u64::from(u32::MAX)));
+    tokio::time::Instant::from_std(started) + limit
 }
 
 /// A backend exchange in flight, in an allocation of its own (a kilobyte: moved whole into
@@ -118,54 +132,63 @@ fn exchange(
 type Exchanging<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Buffered, Failure>> + Send + 'a>>;
 
-/// [`exchange`] without its timeout.
-fn untimed(rt: &Runtime, req: http::Request<Body>, fields: pool::Fields) -> Exchanging<'_> {
+/// [`exchange`], not yet counted, failing with [`Failure::Timeout`] at `deadline`: on the
+/// worker's pool, by the connection's own timer; on the client, by a timer of its own.
+fn exchanging(
+    rt: &Runtime,
+    req: http::Request<Body>,
+    fields: pool::Fields,
+    deadline: tokio::time::Instant,
+) -> Exchanging<'_> {
     crate::boxed(async move {
         // Plain HTTP/1 to an IP address: the worker's own pool; anything else: the client.
         if let Some(addr) = pool::Local::eligible(&req) {
             return rt
                 .local_pool
-                .exchange(addr, req, MAX_RESPONSE, fields)
+                .exchange(addr, req, MAX_RESPONSE, fields, deadline)
                 .await
                 .map_err(Failure::local);
         }
-        let resp = rt.client.request(req).await.map_err(|e| Failure::of(&e))?;
-        let (parts, body) = resp.into_parts();
-        let body = http_body_util::Limited::new(body, MAX_RESPONSE)
-            .collect()
+        let buffered = async {
+            let resp = rt.client.request(req).await.map_err(|e| Failure::of(&e))?;
+            let (parts, body) = resp.into_parts();
+            let body = http_body_util::Limited::new(body, MAX_RESPONSE)
+                .collect()
+                .await
+                .map_err(|e| Failure::Body(e.to_string()))?
+                .to_bytes();
+            let mut headers = parts.headers;
+            if fields != pool::Fields::AsSent {
+                remap_response_headers(&mut headers);
+            }
+            Ok(Buffered::new(parts.status.as_u16(), headers, body))
+        };
+        tokio::time::timeout_at(deadline, buffered)
             .await
-            .map_err(|e| Failure::Body(e.to_string()))?
-            .to_bytes();
-        let mut headers = parts.headers;
-        if fields != pool::Fields::AsSent {
-            remap_response_headers(&mut headers);
-        }
-        Ok(Buffered::new(parts.status.as_u16(), headers, body))
+            .unwrap_or(Err(Failure::Timeout))
     })
 }
 
-/// Runs a backend exchange within `timeout_ms`, counted in the metrics (in flight, timed
-/// out, failed). Not an `async fn`: that would hold `exchange` twice in its state, once
-/// unstarted and once inside the timeout. The exchange comes boxed: the wrappers stay
-/// small, cheap to move.
-fn timed(
-    timeout_ms: u64,
+/// Runs a backend exchange, counted in the metrics (in flight, timed out, failed). Not an
+/// `async fn`: that would hold `exchange` twice in its state, once unstarted and once
+/// running. The exchange comes boxed: the wrapper stays small, cheap to move.
+fn counted(
     exchange: Exchanging<'_>,
 ) -> impl std::future::Future<Output = Result<Buffered, Failure>> + '_ {
     use futures_util::FutureExt;
     use std::sync::atomic::Ordering;
     let in_flight = InFlight::start();
-    tokio::time::timeout(Duration::from_millis(timeout_ms), exchange).map(move |r| {
+    exchange.map(move |r| {
         drop(in_flight);
         let counter = match &r {
-            Err(_) => Some(&pool::TIMEOUTS),
-            Ok(Err(Failure::Network(_) | Failure::Body(_))) => Some(&pool::FAILURES),
-            Ok(_) => None,
+            Err(Failure::Timeout) => Some(&pool::TIMEOUTS),
+            Err(Failure::Network(_) | Failure::Body(_)) => Some(&pool::FAILURES),
+            _ => None,
         };
         if let Some(c) = counter {
             c.fetch_add(1, Ordering::Relaxed);
         }
-        r.unwrap_or(Err(Failure::Timeout))
+        r
     })
 }
 
@@ -310,6 +333,7 @@ pub async fn http_proxy(
                 body,
                 MAX_RESPONSE,
                 pool::Fields::Raw,
+                deadline(started, timeout_ms),
             );
             exchanging = crate::boxed(sent.map(|r| r.map_err(Failure::local)));
         }
@@ -338,10 +362,15 @@ pub async fn http_proxy(
             *upstream_req.headers_mut() = h;
             log_request(cx, upstream_req.uri(), upstream_req.headers());
             started = std::time::Instant::now();
-            exchanging = untimed(rt, upstream_req, pool::Fields::Remapped);
+            exchanging = self::exchanging(
+                rt,
+                upstream_req,
+                pool::Fields::Remapped,
+                deadline(started, timeout_ms),
+            );
         }
     }
-    let exchanged = timed(timeout_ms, exchanging).await;
+    let exchanged = counted(exchanging).await;
     cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
     log_response(cx, &exchanged, true);
     let resp = match exchanged {

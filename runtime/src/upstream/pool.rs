@@ -1,11 +1,15 @@
 //! The connection pool to HTTP backends (shared by a worker's requests): HTTP/1.1 and
 //! HTTP/2, plain and TLS with webpki roots, names resolved with hickory.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
 
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -65,7 +69,7 @@ pub fn client() -> Result<Client, String> {
 /// through [`Client`].
 #[derive(Default)]
 pub struct Local {
-    idle: std::sync::Mutex<Vec<(SocketAddr, TcpStream)>>,
+    idle: std::sync::Mutex<Vec<(SocketAddr, Pooled)>>,
 }
 
 /// A buffered backend response (non-proxy integrations select on it and map it).
@@ -122,6 +126,8 @@ pub enum LocalError {
     Send(crate::BoxError),
     /// The response body: too large, broken framing, or cut off.
     Body(String),
+    /// The deadline passed first.
+    Timeout,
 }
 
 impl Local {
@@ -155,39 +161,76 @@ impl Local {
         Some((remembered_address(authority)?, authority, target))
     }
     /// Sends `req` to `addr` on an idle connection, or a new one, and reads the whole
-    /// response (at most `max` body bytes).
+    /// response (at most `max` body bytes), all before `deadline`.
     pub async fn exchange(
         &self,
         addr: SocketAddr,
         req: http::Request<Body>,
         max: usize,
         fields: Fields,
+        deadline: Instant,
     ) -> Result<Buffered, LocalError> {
         let (parts, body) = req.into_parts();
         let head = encode_request(&parts);
-        self.exchange_head(addr, head, &parts.method, body, max, fields)
+        self.exchange_head(addr, head, &parts.method, body, max, fields, deadline)
             .await
     }
 
     /// [`Local::exchange`] for a request whose head the caller wrote: its request line in
     /// origin form and its fields, without the framing fields (written here, from the body)
     /// and the blank line.
+    ///
+    /// The deadline is kept by the connection's own timer, which stays in the timer wheel
+    /// between exchanges: it is moved only when it fires before the exchange's deadline
+    /// (once per timeout period, for a connection in steady use), as the client side's
+    /// timers are (`conn::Guarded`). A timer per exchange cost a registration and a removal
+    /// in the wheel, a runtime handle cloned and dropped, and a clock reading.
+    #[allow(clippy::too_many_arguments)]
     pub async fn exchange_head(
         &self,
         addr: SocketAddr,
-        mut head: Vec<u8>,
+        head: Vec<u8>,
         method: &http::Method,
-        mut body: Body,
+        body: Body,
         max: usize,
         fields: Fields,
+        deadline: Instant,
     ) -> Result<Buffered, LocalError> {
-        use http_body_util::BodyExt;
-        use hyper::body::Body as _;
         let reading = Reading {
             head_request: method == http::Method::HEAD,
             fields,
             max,
         };
+        let (stream, mut timer) = match self.take(addr) {
+            Some(p) => (Some(p.stream), p.timer),
+            None => (None, None),
+        };
+        let exchanged = Within {
+            timer: &mut timer,
+            deadline,
+            exchange: std::pin::pin!(self.exchange_on(addr, stream, head, method, body, reading)),
+        }
+        .await;
+        let (resp, reusable) = exchanged?;
+        if let Some(stream) = reusable {
+            self.give_back(addr, Pooled { stream, timer });
+        }
+        Ok(resp)
+    }
+
+    /// One exchange on `stream` (taken from the pool), or on a new connection: the answer,
+    /// and the connection when it can serve another request.
+    async fn exchange_on(
+        &self,
+        addr: SocketAddr,
+        mut stream: Option<TcpStream>,
+        mut head: Vec<u8>,
+        method: &http::Method,
+        mut body: Body,
+        reading: Reading,
+    ) -> Result<(Buffered, Option<TcpStream>), LocalError> {
+        use http_body_util::BodyExt;
+        use hyper::body::Body as _;
         let length = body.size_hint().exact();
         end_head(&mut head, method, length);
         // The first piece of the body goes out with the head; a body that is all in it can
@@ -201,18 +244,14 @@ impl Local {
         let mut rest = (!body.is_end_stream()).then_some(body);
         let whole = rest.is_none();
         loop {
-            let (mut stream, pooled) = match self.take(addr) {
+            let (mut s, pooled) = match stream.take().or_else(|| self.take(addr).map(|p| p.stream))
+            {
                 Some(s) => (s, true),
                 None => (connect(addr).await.map_err(LocalError::Send)?, false),
             };
-            let sent = send(&mut stream, &head, &first, rest.take(), length, reading).await;
+            let sent = send(&mut s, &head, &first, rest.take(), length, reading).await;
             match sent {
-                Ok((resp, reusable)) => {
-                    if reusable {
-                        self.give_back(addr, stream);
-                    }
-                    return Ok(resp);
-                }
+                Ok((resp, reusable)) => return Ok((resp, reusable.then_some(s))),
                 // A pooled connection closed under a request sent whole: on the next one.
                 Err(Retry::Stale) if pooled && whole => continue,
                 Err(Retry::Stale) => {
@@ -226,24 +265,69 @@ impl Local {
     }
 
     /// An idle connection to `addr` that is still open (nothing to read, no end of file).
-    fn take(&self, addr: SocketAddr) -> Option<TcpStream> {
+    fn take(&self, addr: SocketAddr) -> Option<Pooled> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         while let Some(i) = idle.iter().rposition(|(a, _)| *a == addr) {
-            let (_, s) = idle.swap_remove(i);
+            let (_, p) = idle.swap_remove(i);
             let mut probe = [0u8; 1];
-            if matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            if matches!(p.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
             {
-                return Some(s);
+                return Some(p);
             }
         }
         None
     }
 
     /// Keeps a connection whose exchange is complete for the next request to its address.
-    fn give_back(&self, addr: SocketAddr, stream: TcpStream) {
+    fn give_back(&self, addr: SocketAddr, pooled: Pooled) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < MAX_IDLE {
-            idle.push((addr, stream));
+            idle.push((addr, pooled));
+        }
+    }
+}
+
+/// An idle connection and the timer its exchanges' deadlines are kept by: armed at its
+/// last exchange's deadline, or fired since (a fired timer wakes the task that last waited
+/// on it, once, for nothing).
+struct Pooled {
+    stream: TcpStream,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// An exchange that fails with [`LocalError::Timeout`] at `deadline`, kept by `timer` (a
+/// connection's, or made here for a new one).
+struct Within<'t, F> {
+    timer: &'t mut Option<Pin<Box<Sleep>>>,
+    deadline: Instant,
+    exchange: Pin<&'t mut F>,
+}
+
+impl<T, F: Future<Output = Result<T, LocalError>>> Future for Within<'_, F> {
+    type Output = Result<T, LocalError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Poll::Ready(r) = this.exchange.as_mut().poll(cx) {
+            return Poll::Ready(r);
+        }
+        let deadline = this.deadline;
+        let t = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        // Moved only when it would fire late (an earlier exchange had a longer timeout).
+        if t.deadline() > deadline {
+            t.as_mut().reset(deadline);
+        }
+        loop {
+            match t.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) if t.deadline() >= deadline => {
+                    return Poll::Ready(Err(LocalError::Timeout))
+                }
+                // Armed for an earlier exchange's deadline: set for this one.
+                Poll::Ready(()) => t.as_mut().reset(deadline),
+            }
         }
     }
 }
