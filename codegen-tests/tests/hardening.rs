@@ -127,16 +127,17 @@ impl specgate_runtime::Gateway for Panicky {
         specgate_runtime::Gateway::info(&gen::hardening::Api)
     }
 
-    async fn handle(
-        &self,
-        rt: &specgate_runtime::Runtime,
-        cx: &mut specgate_runtime::Context,
+    // Panics before any future exists, as a bug in routing would.
+    fn handle<'a>(
+        &'a self,
+        rt: &'a specgate_runtime::Runtime,
+        cx: &'a mut specgate_runtime::Context,
         req: specgate_runtime::Request,
-    ) -> specgate_runtime::Response {
+    ) -> specgate_runtime::Handling<'a> {
         if req.uri().path() == "/boom" {
             panic!("a bug while handling {}", req.uri());
         }
-        specgate_runtime::Gateway::handle(&gen::hardening::Api, rt, cx, req).await
+        specgate_runtime::Gateway::handle(&gen::hardening::Api, rt, cx, req)
     }
 }
 

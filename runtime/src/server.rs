@@ -20,7 +20,7 @@ use crate::conn::{Guarded, Timeouts};
 use crate::context::Context;
 use crate::responses;
 use crate::state::Runtime;
-use crate::{DynGateway, Gateway, Response};
+use crate::{Gateway, Response};
 
 pub use crate::body::MAX_BODY;
 /// API Gateway's limit on the request line and header values together (10,240 bytes).
@@ -35,8 +35,8 @@ pub fn main<G: Gateway>(gateway: G) -> ExitCode {
     main_dyn(Arc::new(gateway))
 }
 
-/// [`main`], compiled once (see [`DynGateway`]).
-fn main_dyn(gateway: Arc<dyn DynGateway>) -> ExitCode {
+/// [`main`], compiled once (see [`Gateway`]).
+fn main_dyn(gateway: Arc<dyn Gateway>) -> ExitCode {
     use clap::Parser;
     let mut config = Config::parse();
     let workers = config
@@ -271,8 +271,8 @@ pub async fn spawn<G: Gateway>(gateway: G, config: Config) -> Result<Handle, Str
     spawn_dyn(Arc::new(gateway), config).await
 }
 
-/// [`spawn`], compiled once (see [`DynGateway`]).
-async fn spawn_dyn(gateway: Arc<dyn DynGateway>, mut config: Config) -> Result<Handle, String> {
+/// [`spawn`], compiled once (see [`Gateway`]).
+async fn spawn_dyn(gateway: Arc<dyn Gateway>, mut config: Config) -> Result<Handle, String> {
     // Served on the caller's event loop, whatever `--workers` says: what the workers share
     // (local functions' lanes) is sized for one.
     config.workers = Some(1);
@@ -348,7 +348,7 @@ fn admin_listener(
 
 /// Serves until `shutdown` completes, then drains for up to `drain_seconds`.
 pub async fn serve(
-    gateway: Arc<dyn DynGateway>,
+    gateway: Arc<dyn Gateway>,
     runtime: Runtime,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
@@ -555,7 +555,7 @@ pub fn forwarded_client(headers: &http::HeaderMap, hops: usize) -> Option<std::n
 }
 
 async fn handle(
-    g: Arc<dyn DynGateway>,
+    g: Arc<dyn Gateway>,
     rt: Arc<Runtime>,
     mut parts: http::request::Parts,
     body: crate::Body,
@@ -600,13 +600,11 @@ async fn handle(
         // Before routing and authorizers, as API Gateway answers preflights.
         c.preflight(&cx.headers)
     } else {
-        let handled = std::panic::AssertUnwindSafe(g.handle_boxed(
-            rt,
-            &mut cx,
-            http::Request::from_parts(parts, body),
-        ))
-        .catch_unwind()
-        .await;
+        let req = http::Request::from_parts(parts, body);
+        // `handle` routes before its future exists: the call is inside the guard too.
+        let handled = std::panic::AssertUnwindSafe(async { g.handle(rt, &mut cx, req).await })
+            .catch_unwind()
+            .await;
         match handled {
             Ok(r) => r,
             // A bug (ours or in generated code) while handling this request: API Gateway's

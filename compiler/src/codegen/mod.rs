@@ -300,11 +300,14 @@ pub fn gateway_module(api: &Api, source_name: &str) -> TokenStream {
                 &API
             }
 
-            /// Runs the handler of the request's route ([`select`]).
-            async fn handle(&self, rt: &Runtime, cx: &mut Context, req: Request) -> Response {
+            /// The handler of the request's route ([`select`]), its future in an allocation
+            /// of its own.
+            fn handle<'a>(&'a self, rt: &'a Runtime, cx: &'a mut Context, req: Request) -> Handling<'a> {
                 match select(cx, req.method()) {
                     #(#calls)*
-                    _ => rt.gateway_response(cx, ResponseType::MissingAuthenticationToken),
+                    _ => boxed(std::future::ready(
+                        rt.gateway_response(cx, ResponseType::MissingAuthenticationToken),
+                    )),
                 }
             }
         }

@@ -221,13 +221,13 @@ pub(super) fn router<'a>(
                 #(#bound)*
             }
         });
-        calls.push(quote!(Some(#id) => #f(rt, cx, req).await,));
+        calls.push(quote!(Some(#id) => boxed(#f(rt, cx, req)),));
     }
     // The `$default` route (HTTP APIs) takes what no other matches, under the next id.
     let default = api.routes.iter().find(|r| r.path.is_default).map(|r| {
         let id = routes.len();
         let f = name_of(r);
-        calls.push(quote!(Some(#id) => #f(rt, cx, req).await,));
+        calls.push(quote!(Some(#id) => boxed(#f(rt, cx, req)),));
         quote!(None => {
             cx.resource_path = "$default";
             return Some(#id);
