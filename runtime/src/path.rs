@@ -90,7 +90,15 @@ pub fn decode_bytes(s: &str) -> Cow<'_, [u8]> {
 /// same bytes, with every byte outside the segment's safe set escaped. Bytes that are not
 /// UTF-8 (`%FF`) stay what the client sent.
 pub fn reencode_segment(raw: &str) -> String {
-    encode_bytes(&decode_bytes(raw), SEGMENT_SAFE)
+    let mut out = String::with_capacity(raw.len());
+    push_reencoded_segment(&mut out, raw);
+    out
+}
+
+/// [`reencode_segment`], appended to `out` (a backend URL being built: no string of its own
+/// per parameter).
+pub fn push_reencoded_segment(out: &mut String, raw: &str) {
+    push_encoded(out, &decode_bytes(raw), SEGMENT_SAFE);
 }
 
 /// Decodes a query-string component (`+` is a space).
@@ -146,8 +154,14 @@ fn encode(s: &str, keep: &[u8]) -> String {
 /// Percent-encodes every byte that is not ASCII alphanumeric or in `keep` (upper-case
 /// escapes, as SigV4 and URLs want them).
 pub fn encode_bytes(bytes: &[u8], keep: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(bytes.len());
+    push_encoded(&mut out, bytes, keep);
+    out
+}
+
+/// [`encode_bytes`], appended to `out`.
+fn push_encoded(out: &mut String, bytes: &[u8], keep: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in bytes {
         if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
@@ -157,7 +171,6 @@ pub fn encode_bytes(bytes: &[u8], keep: &[u8]) -> String {
             out.push(HEX[usize::from(b & 15)] as char);
         }
     }
-    out
 }
 
 /// Percent-encodes a value for use inside one path segment of a backend URL.
@@ -191,6 +204,9 @@ mod tests {
         assert!(!has_dot_segment(&["a/b", "..x/y"]));
         assert_eq!(reencode_segment("%ff%41b%2F"), "%FFAb%2F");
         assert_eq!(reencode_segment("caf%C3%A9 x"), "caf%C3%A9%20x");
+        let mut url = String::from("http://10.0.0.1/pets/");
+        push_reencoded_segment(&mut url, "caf%C3%A9 x");
+        assert_eq!(url, "http://10.0.0.1/pets/caf%C3%A9%20x");
         assert_eq!(decode("%zz%4"), "%zz%4");
         assert_eq!(decode("%C3%A9"), "é");
         assert_eq!(decode("%FF"), "\u{FFFD}");

@@ -81,7 +81,7 @@ fn url_from_template(r: &Route, i: &Integration, uri: &str, overrides: bool) -> 
                     }
                     // A path parameter keeps the client's bytes (`%ff` stays `%FF`).
                     (_, Some(p)) => {
-                        stmts.push(quote!(url.push_str(&path::reencode_segment(cx.raw_path_param(#p).unwrap_or("")));));
+                        stmts.push(quote!(path::push_reencoded_segment(&mut url, cx.raw_path_param(#p).unwrap_or(""));));
                     }
                     (Some(e), _) => {
                         if let Some(s) = source(e) {
@@ -93,7 +93,7 @@ fn url_from_template(r: &Route, i: &Integration, uri: &str, overrides: bool) -> 
                         stmts.push(quote!(url.push_str(cx.raw_path_param(#name).unwrap_or(""));));
                     }
                     (None, _) => {
-                        stmts.push(quote!(url.push_str(&path::reencode_segment(cx.raw_path_param(#name).unwrap_or("")));));
+                        stmts.push(quote!(path::push_reencoded_segment(&mut url, cx.raw_path_param(#name).unwrap_or(""));));
                     }
                 }
                 if overrides {

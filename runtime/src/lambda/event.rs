@@ -256,10 +256,7 @@ pub fn v1_json(
     multi_into(e.key("multiValueHeaders"), &header_groups);
     last(&query_groups, e.key("queryStringParameters"));
     multi_into(e.key("multiValueQueryStringParameters"), &query_groups);
-    map_into(
-        e.key("pathParameters"),
-        cx.raw_path_params.iter().map(|(k, v)| (*k, v.as_str())),
-    );
+    map_into(e.key("pathParameters"), cx.raw_path_params.iter());
     map_into(
         e.key("stageVariables"),
         cx.stage_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())),
@@ -447,7 +444,7 @@ pub fn v2(cx: &Context, payload: &Bytes, route_key: &str) -> Value {
         let params: Map<String, Value> = cx
             .path_params
             .iter()
-            .map(|(k, v)| ((*k).to_string(), Value::String(v.clone())))
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
             .collect();
         event.insert("pathParameters".into(), Value::Object(params));
     }

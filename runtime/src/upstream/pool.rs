@@ -569,16 +569,24 @@ async fn read_response(
                 return Err(body_error("the backend's response is too large"));
             }
         }
+        // A body read in one piece (the usual case: it came with the head) is that piece,
+        // sharing the head's buffer; only a second piece starts a buffer of their own.
+        // (Made mutable, the shared piece was copied into an allocation of its own.)
+        let mut first: Option<Bytes> = None;
         let mut out = BytesMut::new();
         loop {
             match crate::framing::step_body(&mut framing, &mut buf) {
                 Step::Data(d) => {
-                    if out.is_empty() && matches!(framing, Framing::Length(0)) {
-                        out = BytesMut::from(d);
+                    if first.is_none() && out.is_empty() {
+                        first = Some(d);
                     } else {
+                        if let Some(f) = first.take() {
+                            out.reserve(f.len() + d.len());
+                            out.extend_from_slice(&f);
+                        }
                         out.extend_from_slice(&d);
                     }
-                    if out.len() > max {
+                    if first.as_ref().map_or(out.len(), Bytes::len) > max {
                         return Err(body_error("the backend's response is too large"));
                     }
                 }
@@ -600,7 +608,7 @@ async fn read_response(
         if !buf.is_empty() {
             reusable = false;
         }
-        out.freeze()
+        first.unwrap_or_else(|| out.freeze())
     };
     Ok((
         Buffered {

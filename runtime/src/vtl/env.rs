@@ -126,8 +126,8 @@ impl<'a> Env<'a> {
         self.params.get_or_init(|| {
             let cx = self.cx;
             let mut path = Map::new();
-            for (k, v) in &cx.path_params {
-                path.insert((*k).to_string(), Value::String(v.clone()));
+            for (k, v) in cx.path_params.iter() {
+                path.insert(k.to_string(), Value::String(v.to_string()));
             }
             let mut query = Map::new();
             if let Some(q) = cx.query.as_deref() {
