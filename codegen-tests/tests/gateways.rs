@@ -832,6 +832,19 @@ async fn strict_response_validation_turns_schema_breaks_into_502() {
     // 500 declares nothing: not checked.
     let r = send(gw.addr, "POST", "/echo", &[("x-want-status", "500")], b"").await;
     assert_eq!(r.status, 500);
+    // Nor does 200 in text/plain (the media type is the backend's own field, passed on as
+    // it came).
+    let r = send(
+        gw.addr,
+        "POST",
+        "/echo",
+        &[("x-want-body", "plain words")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.header("x-specgate-response-error"));
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+    assert_eq!(r.text(), "plain words");
     // An operation's own `x-specgate-validation: {responses: off}` wins over the root's.
     let r = send(gw.addr, "POST", "/unchecked", &[], b"far too long").await;
     assert_eq!(r.status, 200);

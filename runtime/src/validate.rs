@@ -153,10 +153,13 @@ pub type ResponseModels = fn(u16, &str) -> Option<Model>;
 /// in `x-specgate-response-error`. Gateway responses (`x-amzn-ErrorType`) are not checked.
 pub async fn response(
     cx: &Context,
-    resp: Response,
+    mut resp: Response,
     strict: bool,
     models: ResponseModels,
 ) -> Response {
+    // A proxied answer's fields may still be raw (`framing::RawFields`): the media type and
+    // the error type are read from the map.
+    crate::framing::RawFields::materialize(&mut resp);
     if resp.headers().contains_key("x-amzn-errortype") {
         return resp;
     }
