@@ -501,6 +501,60 @@ pub fn poll_read_scratch<R: AsyncRead + Unpin + ?Sized>(
     })
 }
 
+thread_local! {
+    /// Head buffers whose message went out, kept for the next heads written on this thread.
+    static SPARE_HEADS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many spare head buffers a thread keeps, and the largest it keeps.
+const SPARE_HEADS_KEPT: usize = 8;
+const SPARE_HEAD_MAX: usize = 16 * 1024;
+
+/// A buffer for a message head (a request to a backend, an answer to a client), with room
+/// for `capacity` bytes: one whose message went out on this thread when there is one (each
+/// head was an allocation of its own), given back when the `HeadBuf` is dropped.
+pub fn head_buf(capacity: usize) -> HeadBuf {
+    let mut v = SPARE_HEADS
+        .with(|s| s.borrow_mut().pop())
+        .unwrap_or_default();
+    v.reserve(capacity);
+    HeadBuf(v)
+}
+
+/// A head buffer from [`head_buf`], kept for the next head when dropped.
+#[derive(Debug, Default)]
+pub struct HeadBuf(Vec<u8>);
+
+impl std::ops::Deref for HeadBuf {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for HeadBuf {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl Drop for HeadBuf {
+    fn drop(&mut self) {
+        let mut v = std::mem::take(&mut self.0);
+        if v.capacity() == 0 || v.capacity() > SPARE_HEAD_MAX {
+            return;
+        }
+        v.clear();
+        // Not during the thread's teardown (the spares are gone then).
+        let _ = SPARE_HEADS.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < SPARE_HEADS_KEPT {
+                s.push(v);
+            }
+        });
+    }
+}
+
 /// Writes all of `parts` through `write` (given how many bytes are already out; usually
 /// [`poll_write_parts`]), failing when the stream takes none.
 pub async fn write_all(
@@ -567,6 +621,32 @@ pub fn poll_write_parts<W: AsyncWrite + Unpin + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn head_buffers_are_kept_for_the_next_head_within_limits() {
+        // On a thread of its own: the spares are per thread.
+        std::thread::spawn(|| {
+            let mut a = head_buf(100);
+            a.extend_from_slice(b"GET / HTTP/1.1\r\n");
+            let (ptr, cap) = (a.as_ptr(), a.capacity());
+            drop(a);
+            // The same allocation, empty, with its room.
+            let b = head_buf(10);
+            assert!(b.is_empty());
+            assert_eq!((b.as_ptr(), b.capacity()), (ptr, cap));
+            // A head grown past the limit is not kept.
+            let mut big = b;
+            big.reserve(SPARE_HEAD_MAX + 1);
+            drop(big);
+            assert_eq!(head_buf(0).capacity(), 0);
+            // At most so many are kept.
+            let many: Vec<HeadBuf> = (0..SPARE_HEADS_KEPT + 3).map(|_| head_buf(64)).collect();
+            drop(many);
+            assert_eq!(SPARE_HEADS.with(|s| s.borrow().len()), SPARE_HEADS_KEPT);
+        })
+        .join()
+        .unwrap();
+    }
 
     /// Takes at most `max` bytes per call and notes which kind of write each call was.
     struct Trickle {

@@ -809,7 +809,7 @@ fn encode_head(
     version: Version,
     close: bool,
     answered: Option<std::time::SystemTime>,
-) -> (Vec<u8>, BodyFraming) {
+) -> (crate::framing::HeadBuf, BodyFraming) {
     let status = response.status();
     let headers = response.headers();
     let no_body = head_request
@@ -829,7 +829,7 @@ fn encode_head(
     };
     let raw = response.extensions().get::<crate::framing::RawFields>();
     let room = raw.map_or(0, crate::framing::RawFields::size_hint);
-    let mut out = Vec::with_capacity(160 + headers.len() * 40 + room);
+    let mut out = crate::framing::head_buf(160 + headers.len() * 40 + room);
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');

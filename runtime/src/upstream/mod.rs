@@ -315,7 +315,7 @@ pub async fn http_proxy(
         // Plain HTTP to an IP address with nothing to map or log: the head is written from
         // the context's fields straight into the bytes sent (no header map, no URI).
         Some((addr, authority, target)) => {
-            let mut head = Vec::with_capacity(256 + cx.headers.len() * 48);
+            let mut head = crate::framing::head_buf(256 + cx.headers.len() * 48);
             for piece in [method.as_str(), " ", target, " HTTP/1.1\r\n"] {
                 head.extend_from_slice(piece.as_bytes());
             }

@@ -189,7 +189,7 @@ impl Local {
     pub async fn exchange_head(
         &self,
         addr: SocketAddr,
-        head: Vec<u8>,
+        head: crate::framing::HeadBuf,
         method: &http::Method,
         body: Body,
         max: usize,
@@ -224,7 +224,7 @@ impl Local {
         &self,
         addr: SocketAddr,
         mut stream: Option<TcpStream>,
-        mut head: Vec<u8>,
+        mut head: crate::framing::HeadBuf,
         method: &http::Method,
         mut body: Body,
         reading: Reading,
@@ -340,8 +340,8 @@ enum Retry {
 
 /// The request head in origin form, the backend's authority as `Host` when the request has
 /// none (as the legacy client does for HTTP/1), without framing fields ([`end_head`]).
-fn encode_request(parts: &http::request::Parts) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + parts.headers.len() * 48);
+fn encode_request(parts: &http::request::Parts) -> crate::framing::HeadBuf {
+    let mut out = crate::framing::head_buf(256 + parts.headers.len() * 48);
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(
