@@ -240,12 +240,22 @@ impl Context {
         let p = std::mem::take(&mut self.path);
         let selected = {
             let raw = path::segments(&p);
-            let decoded = path::decode_all(&raw);
-            let segments = path::as_strs(&decoded);
-            if path::has_dot_segment(&segments) {
-                None
+            if !p.contains('%') {
+                // Nothing to decode (most paths): the raw segments are the decoded ones,
+                // and a path without a dot has no dot segment.
+                if p.contains('.') && path::has_dot_segment(&raw) {
+                    None
+                } else {
+                    select(self, &raw, &raw)
+                }
             } else {
-                select(self, &raw, &segments)
+                let decoded = path::decode_all(&raw);
+                let segments = path::as_strs(&decoded);
+                if path::has_dot_segment(&segments) {
+                    None
+                } else {
+                    select(self, &raw, &segments)
+                }
             }
         };
         self.path = p;

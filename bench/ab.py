@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""CPU time per request of two or more gateways side by side with nginx, for A/B runs of
+small changes: every target in each round, rounds interleaved, so the machine's drift hits
+them all alike.
+
+    python3 bench/ab.py GATEWAY [GATEWAY…]   (env: ROUNDS=15 SECS=2 URLPATH=/items/7)
+
+Each GATEWAY is a gateway of specs/bench/proxy.yaml (`specgate build`). Each runs on one
+worker against one nginx backend, as nginx itself does proxying to it (keep-alive upstream),
+loaded by `wrk -t1 -c32`. Prints user and total (user + system) CPU µs per request: median,
+minimum and first quartile over the rounds (on a shared machine the noise only adds, so the
+low quantiles say most about cost). Needs nginx and wrk."""
+import os, statistics, subprocess, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import backend_command, cpu_split, family, free_port, stop, wait_port, wrk  # noqa: E402
+
+
+def main():
+    gateways = sys.argv[1:]
+    if not gateways:
+        sys.exit(__doc__)
+    rounds = int(os.environ.get("ROUNDS", "15"))
+    secs = int(os.environ.get("SECS", "2"))
+    path = os.environ.get("URLPATH", "/items/7")
+    work = tempfile.mkdtemp(prefix="specgate-ab-")
+    procs = []
+
+    def start(cmd):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(p)
+        return p
+
+    try:
+        be = free_port()
+        start(backend_command(work, be, 1))
+        wait_port(be)
+        ngx = free_port()
+        with open(f"{work}/proxy.conf", "w") as f:
+            f.write(f"""daemon off; worker_processes 1; pid {work}/proxy.pid; error_log {work}/proxy.err;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 1000000;
+  upstream be {{ server 127.0.0.1:{be}; keepalive 64; }}
+  server {{ listen 127.0.0.1:{ngx};
+    location / {{ proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; }} }} }}
+""")
+        n = start(["nginx", "-c", f"{work}/proxy.conf", "-p", work])
+        wait_port(ngx)
+        targets = [("nginx", ngx, family(n.pid))]
+        for i, g in enumerate(gateways):
+            port = free_port()
+            os.makedirs(f"{work}/state{i}")
+            p = start([os.path.abspath(g), "--workers", "1", "--listen", f"127.0.0.1:{port}",
+                       "--stage-var", f"backend=127.0.0.1:{be}", "--quiet",
+                       "--state-dir", f"{work}/state{i}", "--account-rate-limit", "0"])
+            wait_port(port)
+            targets.append((g, port, [p.pid]))
+        tick = 1e6 / os.sysconf("SC_CLK_TCK")
+        results = {name: [] for name, _, _ in targets}
+        for _ in range(rounds):
+            for name, port, pids in targets:
+                url = f"http://127.0.0.1:{port}{path}"
+                wrk(url, 1, 32, [])  # warm-up
+                u0, s0 = cpu_split(pids)
+                out = wrk(url, secs, 32, [])
+                u1, s1 = cpu_split(pids)
+                if out["non2xx"]:
+                    sys.exit(f"{name}: {out['non2xx']} answers were not 2xx")
+                n_req = out["requests"]
+                results[name].append(((u1 - u0) * tick / n_req, (u1 - u0 + s1 - s0) * tick / n_req))
+        print(f"{rounds} rounds of {secs} s, µs of CPU per request: median / min / first quartile")
+        for name, v in results.items():
+            us = sorted(x[0] for x in v)
+            ts = sorted(x[1] for x in v)
+            q = len(v) // 4
+            print(f"{name:32} user {statistics.median(us):5.2f} / {us[0]:5.2f} / {us[q]:5.2f}"
+                  f"   total {statistics.median(ts):6.2f} / {ts[0]:6.2f} / {ts[q]:6.2f}")
+    finally:
+        stop(procs, work)
+
+
+if __name__ == "__main__":
+    main()
