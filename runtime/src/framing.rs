@@ -85,6 +85,8 @@ pub struct RawFields {
     /// The gateway's own id fields, written after the response's header map (where
     /// `responses::add_ids` would have put them) without building that map.
     ids: Option<Box<Ids>>,
+    /// The backend sent an `x-amzn-RequestId` (noted as the fields were read).
+    sent_request_id: bool,
 }
 
 /// `x-amzn-RequestId`, on every response.
@@ -193,11 +195,25 @@ impl RawFields {
     /// Fields of `head` (parsed from it: names are tokens, values visible bytes, spaces and
     /// tabs, as a header map requires).
     pub fn new(head: Bytes, fields: Vec<(Span, Option<&'static HeaderName>)>) -> RawFields {
+        let sent_request_id = fields.iter().any(|(span, renamed)| {
+            let name = span.name(&head);
+            renamed.is_none()
+                && name.len() == REQUEST_ID.as_str().len()
+                && name.eq_ignore_ascii_case(REQUEST_ID.as_str().as_bytes())
+        });
         RawFields {
             head,
             fields,
             ids: None,
+            sent_request_id,
         }
+    }
+
+    /// Whether the answer carries an `x-amzn-RequestId`: the backend's, or the gateway's
+    /// ([`RawFields::set_ids`]). [`RawFields::contains`] for that name, without comparing
+    /// every field's name again.
+    pub fn has_request_id(&self) -> bool {
+        self.sent_request_id || self.ids.is_some()
     }
 
     /// Adds the gateway's id fields, written after the response's header map.

@@ -629,7 +629,7 @@ async fn handle(
         || resp
             .extensions()
             .get::<crate::framing::RawFields>()
-            .is_some_and(|r| r.contains(&responses::X_AMZN_REQUESTID));
+            .is_some_and(crate::framing::RawFields::has_request_id);
     if !has_id {
         responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
     }

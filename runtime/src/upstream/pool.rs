@@ -947,6 +947,7 @@ mod tests {
                 raw.contains(&http::HeaderName::from_static("x-amzn-requestid")),
                 map.contains_key("x-amzn-requestid")
             );
+            assert_eq!(raw.has_request_id(), map.contains_key("x-amzn-requestid"));
             let mut resp = http::Response::new(());
             resp.extensions_mut().insert(raw);
             crate::framing::RawFields::materialize(&mut resp);
