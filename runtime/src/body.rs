@@ -116,7 +116,7 @@ pub fn http1(inner: crate::http1::RequestBody, idle: Duration) -> crate::Body {
     if inner.is_empty() {
         return empty();
     }
-    ClientBody::new(inner, MAX_BODY, idle).boxed()
+    crate::Body::new(ClientBody::new(inner, MAX_BODY, idle))
 }
 
 /// A request body from hyper's HTTP/2 connection, as handlers see it.
@@ -124,14 +124,12 @@ pub fn http2(inner: Incoming, idle: Duration) -> crate::Body {
     if inner.is_end_stream() {
         return empty();
     }
-    ClientBody::new(inner, MAX_BODY, idle).boxed()
+    crate::Body::new(ClientBody::new(inner, MAX_BODY, idle))
 }
 
-/// An empty request body (no allocation: the boxed body is zero-sized).
+/// An empty request body (no allocation).
 fn empty() -> crate::Body {
-    http_body_util::Empty::new()
-        .map_err(|never| match never {})
-        .boxed()
+    crate::Body::default()
 }
 
 impl<B> ClientBody<B>

@@ -72,7 +72,7 @@ pub type Spans = smallvec::SmallVec<[Span; 24]>;
 /// A backend's response fields kept as they arrived, for an answer that passes them on
 /// unchanged but for names renamed or dropped: written straight into the client's head
 /// (`http1`), never parsed into a header map unless something needs to look at them
-/// ([`RawFields::materialize`]). Carried in the response's extensions. Each field in a map
+/// ([`RawFields::materialize`]). Carried with the response's body ([`crate::Body`]). Each field in a map
 /// cost a name lookup, a value check and a hashed insertion: a sixth of a proxied request's
 /// instructions.
 #[derive(Debug, Clone)]
@@ -268,8 +268,8 @@ impl RawFields {
     /// Moves a response's raw fields (if it has any) into its header map, after the fields
     /// already there: for whatever reads or changes the answer's fields (a cache, CORS,
     /// HTTP/2).
-    pub fn materialize<B>(resp: &mut http::Response<B>) {
-        let Some(raw) = resp.extensions_mut().remove::<RawFields>() else {
+    pub fn materialize(resp: &mut crate::Response) {
+        let Some(raw) = resp.body_mut().take_raw_fields() else {
             return;
         };
         let headers = resp.headers_mut();

@@ -827,7 +827,7 @@ fn encode_head(
     } else {
         BodyFraming::Chunked
     };
-    let raw = response.extensions().get::<crate::framing::RawFields>();
+    let raw = response.body().raw_fields();
     let room = raw.map_or(0, crate::framing::RawFields::size_hint);
     let mut out = crate::framing::head_buf(160 + headers.len() * 40 + room);
     out.extend_from_slice(b"HTTP/1.1 ");

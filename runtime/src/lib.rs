@@ -73,8 +73,122 @@ pub use template::Part;
 
 /// Errors inside bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-/// The body type both directions use: streamed, boxed.
-pub type Body = BoxBody<Bytes, BoxError>;
+/// The body type both directions use: a boxed stream, or bytes in memory held as they are
+/// (a box and a dynamic call per frame otherwise; most answers are in memory).
+///
+/// An answer passed on from a backend also carries the backend's fields unparsed
+/// ([`framing::RawFields`]): they ride with the body, not in the response's extensions,
+/// whose map cost three allocations per answer. Whatever reads or changes an answer's
+/// fields, or rebuilds an answer from its parts with another body, calls
+/// [`framing::RawFields::materialize`] first.
+pub struct Body {
+    kind: BodyKind,
+    raw: Option<Box<framing::RawFields>>,
+}
+
+enum BodyKind {
+    /// In memory: taken by the first poll.
+    Full(Option<Bytes>),
+    Stream(BoxBody<Bytes, BoxError>),
+}
+
+impl Body {
+    /// A streamed body.
+    pub fn new<B>(body: B) -> Body
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<BoxError>,
+    {
+        use http_body_util::BodyExt;
+        Body {
+            kind: BodyKind::Stream(body.map_err(Into::into).boxed()),
+            raw: None,
+        }
+    }
+
+    /// A body of these bytes.
+    pub fn full(data: impl Into<Bytes>) -> Body {
+        Body {
+            kind: BodyKind::Full(Some(data.into())),
+            raw: None,
+        }
+    }
+
+    /// The backend's unparsed fields this answer carries, if any.
+    pub fn raw_fields(&self) -> Option<&framing::RawFields> {
+        self.raw.as_deref()
+    }
+
+    /// [`Body::raw_fields`], to change.
+    pub fn raw_fields_mut(&mut self) -> Option<&mut framing::RawFields> {
+        self.raw.as_deref_mut()
+    }
+
+    /// Takes the unparsed fields out (to move them into the answer's header map).
+    pub fn take_raw_fields(&mut self) -> Option<Box<framing::RawFields>> {
+        self.raw.take()
+    }
+
+    /// This body, carrying a backend's unparsed fields.
+    pub fn with_raw_fields(mut self, raw: framing::RawFields) -> Body {
+        self.raw = Some(Box::new(raw));
+        self
+    }
+}
+
+impl Default for Body {
+    fn default() -> Body {
+        Body::full(Bytes::new())
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.kind {
+            BodyKind::Full(b) => format!("Full({} bytes)", b.as_ref().map_or(0, Bytes::len)),
+            BodyKind::Stream(_) => "Stream".to_string(),
+        };
+        f.debug_struct("Body")
+            .field("kind", &kind)
+            .field("raw_fields", &self.raw.is_some())
+            .finish()
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        match &mut self.get_mut().kind {
+            BodyKind::Full(b) => std::task::Poll::Ready(
+                b.take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(hyper::body::Frame::data(b))),
+            ),
+            BodyKind::Stream(s) => std::pin::Pin::new(s).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            BodyKind::Full(b) => b.as_ref().is_none_or(Bytes::is_empty),
+            BodyKind::Stream(s) => s.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match &self.kind {
+            BodyKind::Full(b) => {
+                hyper::body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            BodyKind::Stream(s) => s.size_hint(),
+        }
+    }
+}
 /// A request as handlers see it.
 pub type Request = http::Request<Body>;
 /// A response as handlers return it.
@@ -163,15 +277,12 @@ pub fn boxed<'a, F: Future + Send + 'a>(
 
 /// Builds a body from bytes.
 pub fn full(data: impl Into<Bytes>) -> Body {
-    use http_body_util::BodyExt;
-    http_body_util::Full::new(data.into())
-        .map_err(|never| match never {})
-        .boxed()
+    Body::full(data)
 }
 
 /// An empty body.
 pub fn empty() -> Body {
-    full(Bytes::new())
+    Body::default()
 }
 
 /// Re-exported so generated crates need only this one dependency.

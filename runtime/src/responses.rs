@@ -125,7 +125,7 @@ pub use crate::framing::{X_AMZN_REQUESTID, X_AMZ_APIGW_ID};
 /// `x-amzn-RequestId` (and `x-amz-apigw-id` on REST APIs) on every response.
 pub fn add_ids(r: &mut Response, cx: &Context, rest: bool) {
     // A backend's fields passed on unparsed: the ids go with them, and no map is built.
-    if let Some(raw) = r.extensions_mut().get_mut::<crate::framing::RawFields>() {
+    if let Some(raw) = r.body_mut().raw_fields_mut() {
         if let Some(ids) = crate::framing::Ids::new(&cx.request_id, rest) {
             raw.set_ids(ids);
             return;

@@ -627,8 +627,8 @@ async fn handle(
     }
     let has_id = resp.headers().contains_key(&responses::X_AMZN_REQUESTID)
         || resp
-            .extensions()
-            .get::<crate::framing::RawFields>()
+            .body()
+            .raw_fields()
             .is_some_and(crate::framing::RawFields::has_request_id);
     if !has_id {
         responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);

@@ -34,7 +34,6 @@ pub enum Streamed {
 /// A response body: `first`, then every chunk of `rx`; a function error mid-stream aborts
 /// the response (the client sees the connection end before the body does, as on AWS).
 pub fn body(first: Bytes, rx: Chunks) -> crate::Body {
-    use http_body_util::BodyExt;
     let start = (!first.is_empty()).then_some(first);
     let stream = futures_util::stream::unfold((start, rx), |(start, mut rx)| async move {
         if let Some(b) = start {
@@ -45,7 +44,7 @@ pub fn body(first: Bytes, rx: Chunks) -> crate::Body {
             Err(e) => Some((Err(crate::BoxError::from(e)), (None, rx))),
         }
     });
-    http_body_util::StreamBody::new(stream).boxed()
+    crate::Body::new(http_body_util::StreamBody::new(stream))
 }
 
 /// One event of an AWS event stream.

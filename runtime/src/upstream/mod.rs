@@ -377,14 +377,15 @@ pub async fn http_proxy(
         Ok(r) => r,
         Err(f) => return f.respond(rt, cx),
     };
-    let mut out = http::Response::new(crate::full(resp.body));
+    let mut body = crate::full(resp.body);
+    if let Some(raw) = resp.raw {
+        // Passed on as they came (renamed as API Gateway does); see `framing::RawFields`.
+        body = body.with_raw_fields(raw);
+    }
+    let mut out = http::Response::new(body);
     *out.status_mut() =
         http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
     *out.headers_mut() = resp.headers;
-    if let Some(raw) = resp.raw {
-        // Passed on as they came (renamed as API Gateway does); see `framing::RawFields`.
-        out.extensions_mut().insert(raw);
-    }
     if let Some(m) = mapping {
         let (mut parts, body) = out.into_parts();
         http_mapping::apply_response(cx, m, &mut parts.status, &mut parts.headers);
