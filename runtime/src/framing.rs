@@ -69,6 +69,12 @@ impl Span {
 /// fit in 32 bits).
 pub type Spans = smallvec::SmallVec<[Span; 24]>;
 
+/// The fields a [`RawFields`] passes on: where each sits in the head, and the name it goes
+/// under when renamed. Inline for twelve (a backend's answer usually has five to ten):
+/// the raw fields are boxed whole, once, with their ids, where a vector and a box for the
+/// ids were two allocations more per answer.
+pub type KeptFields = smallvec::SmallVec<[(Span, Option<&'static HeaderName>); 12]>;
+
 /// A backend's response fields kept as they arrived, for an answer that passes them on
 /// unchanged but for names renamed or dropped: written straight into the client's head
 /// (`http1`), never parsed into a header map unless something needs to look at them
@@ -81,10 +87,10 @@ pub struct RawFields {
     head: Bytes,
     /// The fields passed on, in the backend's order: where each sits in `head`, and the name
     /// it is passed on under when it is renamed.
-    fields: Vec<(Span, Option<&'static HeaderName>)>,
+    fields: KeptFields,
     /// The gateway's own id fields, written after the response's header map (where
     /// `responses::add_ids` would have put them) without building that map.
-    ids: Option<Box<Ids>>,
+    ids: Option<Ids>,
     /// The backend sent an `x-amzn-RequestId` (noted as the fields were read).
     sent_request_id: bool,
 }
@@ -194,7 +200,7 @@ impl Ids {
 impl RawFields {
     /// Fields of `head` (parsed from it: names are tokens, values visible bytes, spaces and
     /// tabs, as a header map requires).
-    pub fn new(head: Bytes, fields: Vec<(Span, Option<&'static HeaderName>)>) -> RawFields {
+    pub fn new(head: Bytes, fields: KeptFields) -> RawFields {
         let sent_request_id = fields.iter().any(|(span, renamed)| {
             let name = span.name(&head);
             renamed.is_none()
@@ -218,7 +224,7 @@ impl RawFields {
 
     /// Adds the gateway's id fields, written after the response's header map.
     pub fn set_ids(&mut self, ids: Ids) {
-        self.ids = Some(Box::new(ids));
+        self.ids = Some(ids);
     }
 
     /// The gateway's id fields, if set: name (lower case) and value.

@@ -130,8 +130,8 @@ impl Body {
     }
 
     /// This body, carrying a backend's unparsed fields.
-    pub fn with_raw_fields(mut self, raw: framing::RawFields) -> Body {
-        self.raw = Some(Box::new(raw));
+    pub fn with_raw_fields(mut self, raw: Box<framing::RawFields>) -> Body {
+        self.raw = Some(raw);
         self
     }
 }

@@ -80,7 +80,7 @@ pub struct Buffered {
     /// Headers.
     pub headers: http::HeaderMap,
     /// The fields, when they were kept unparsed ([`Fields::Raw`]; `headers` is empty then).
-    pub raw: Option<crate::framing::RawFields>,
+    pub raw: Option<Box<crate::framing::RawFields>>,
     /// Body.
     pub body: Bytes,
 }
@@ -709,7 +709,7 @@ type ResponseHead = (
     http::StatusCode,
     http::Version,
     http::HeaderMap,
-    Option<crate::framing::RawFields>,
+    Option<Box<crate::framing::RawFields>>,
     Delimiting,
 );
 
@@ -764,7 +764,7 @@ fn parse_response(buf: &mut BytesMut, fields: Fields) -> Result<Option<ResponseH
     if fields == Fields::Raw {
         // httparse took only tokens for names and visible bytes, spaces and tabs for
         // values: what the header map would refuse was refused already.
-        let mut kept = Vec::with_capacity(spans.len());
+        let mut kept = crate::framing::KeptFields::new();
         for f in &spans {
             let name = f.name(&head);
             delimiting.see(name, f.value(&head));
@@ -772,7 +772,7 @@ fn parse_response(buf: &mut BytesMut, fields: Fields) -> Result<Option<ResponseH
                 kept.push((*f, renamed));
             }
         }
-        let raw = crate::framing::RawFields::new(head, kept);
+        let raw = Box::new(crate::framing::RawFields::new(head, kept));
         return Ok(Some((
             status,
             version,
