@@ -312,3 +312,63 @@ pub mod prelude {
     pub use http;
     pub use regex::Regex;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use hyper::body::Body as _;
+
+    #[tokio::test]
+    async fn bodies_in_memory_give_their_bytes_once() {
+        let b = full("hello");
+        assert!(!b.is_end_stream());
+        assert_eq!(b.size_hint().exact(), Some(5));
+        assert_eq!(b.collect().await.unwrap().to_bytes(), "hello");
+        let mut e = empty();
+        assert!(e.is_end_stream());
+        assert_eq!(e.size_hint().exact(), Some(0));
+        assert!(e.frame().await.is_none());
+        let mut one = full("x");
+        assert_eq!(
+            one.frame().await.unwrap().unwrap().into_data().unwrap(),
+            "x"
+        );
+        assert!(one.is_end_stream());
+        assert!(one.frame().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn streamed_bodies_pass_their_frames_and_errors_on() {
+        let frames: Vec<Result<hyper::body::Frame<Bytes>, BoxError>> = vec![
+            Ok(hyper::body::Frame::data(Bytes::from("a"))),
+            Ok(hyper::body::Frame::data(Bytes::from("b"))),
+            Err("cut off".into()),
+        ];
+        let b = Body::new(http_body_util::StreamBody::new(futures_util::stream::iter(
+            frames,
+        )));
+        assert_eq!(b.size_hint().exact(), None);
+        let err = b.collect().await.unwrap_err();
+        assert_eq!(err.to_string(), "cut off");
+    }
+
+    #[test]
+    fn raw_fields_ride_with_the_body_through_its_parts() {
+        let head = Bytes::from_static(b"HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\n");
+        let mut kept = framing::KeptFields::new();
+        let mut fields = [httparse::EMPTY_HEADER; 4];
+        let mut parsed = httparse::Response::new(&mut fields);
+        parsed.parse(&head).unwrap();
+        let spans = framing::spans(&head[..], parsed.headers);
+        kept.extend(spans.iter().map(|s| (*s, None)));
+        let raw = framing::RawFields::new(head.clone(), kept);
+        let resp = http::Response::new(full("body").with_raw_fields(Box::new(raw)));
+        let (parts, body) = resp.into_parts();
+        let mut resp = http::Response::from_parts(parts, body);
+        assert!(resp.body().raw_fields().is_some());
+        framing::RawFields::materialize(&mut resp);
+        assert!(resp.body().raw_fields().is_none());
+        assert_eq!(resp.headers()["x-a"], "1");
+    }
+}
