@@ -13,7 +13,8 @@ low quantiles say most about cost). Needs nginx and wrk."""
 import os, statistics, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import backend_command, cpu_split, family, free_port, stop, wait_port, wrk  # noqa: E402
+from run import (backend_command, cpu_split, family, free_port, proxy_command,  # noqa: E402
+                 stop, wait_port, wrk)
 
 
 def main():
@@ -36,15 +37,7 @@ def main():
         start(backend_command(work, be, 1))
         wait_port(be)
         ngx = free_port()
-        with open(f"{work}/proxy.conf", "w") as f:
-            f.write(f"""daemon off; worker_processes 1; pid {work}/proxy.pid; error_log {work}/proxy.err;
-events {{ worker_connections 4096; }}
-http {{ access_log off; keepalive_requests 1000000;
-  upstream be {{ server 127.0.0.1:{be}; keepalive 64; }}
-  server {{ listen 127.0.0.1:{ngx};
-    location / {{ proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; }} }} }}
-""")
-        n = start(["nginx", "-c", f"{work}/proxy.conf", "-p", work])
+        n = start(proxy_command(work, ngx, be, 1))
         wait_port(ngx)
         targets = [("nginx", ngx, family(n.pid))]
         for i, g in enumerate(gateways):

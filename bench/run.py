@@ -146,6 +146,19 @@ http {{ access_log off; keepalive_requests 1000000;
     return ["nginx", "-c", f"{work}/backend.conf", "-p", work]
 
 
+def proxy_command(work, port, backend_port, workers):
+    """nginx as a reverse proxy to the backend with upstream keep-alive: the reference row."""
+    with open(f"{work}/proxy.conf", "w") as f:
+        f.write(f"""daemon off; worker_processes {workers}; pid {work}/proxy.pid; error_log {work}/proxy.err;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 1000000;
+  upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 128; }}
+  server {{ listen 127.0.0.1:{port};
+    location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }} }} }}
+""")
+    return ["nginx", "-c", f"{work}/proxy.conf", "-p", work]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=5)
@@ -167,15 +180,7 @@ def main():
         # Backend: nginx, 2 workers.
         backend = start(backend_command(work, be, 2))
         # nginx as a reverse proxy with upstream keep-alive: 2 workers, one per core.
-        with open(f"{work}/proxy.conf", "w") as f:
-            f.write(f"""daemon off; worker_processes 2; pid {work}/proxy.pid; error_log {work}/proxy.err;
-events {{ worker_connections 4096; }}
-http {{ access_log off; keepalive_requests 1000000;
-  upstream backend {{ server 127.0.0.1:{be}; keepalive 128; }}
-  server {{ listen 127.0.0.1:{ngx};
-    location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }} }} }}
-""")
-        nginx = start(["nginx", "-c", f"{work}/proxy.conf", "-p", work])
+        nginx = start(proxy_command(work, ngx, be, 2))
         # haproxy, 2 threads, connection reuse.
         with open(f"{work}/haproxy.cfg", "w") as f:
             f.write(f"""global
