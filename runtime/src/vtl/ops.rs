@@ -155,9 +155,16 @@ pub fn range(a: &Value, b: &Value) -> Value {
     let (Some(a), Some(b)) = (int(a), int(b)) else {
         return Value::Null;
     };
-    let n = (a - b).unsigned_abs().min(1_000_000);
+    // In 128 bits: the ends may be any two 64-bit integers (their difference overflowed).
+    let (a, b) = (i128::from(a), i128::from(b));
+    let n = (a - b).unsigned_abs().min(1_000_000) as i128;
     let step = if b >= a { 1 } else { -1 };
-    Value::Array((0..=n as i64).map(|k| Value::from(a + k * step)).collect())
+    Value::Array(
+        (0..=n)
+            .map_while(|k| i64::try_from(a + k * step).ok())
+            .map(Value::from)
+            .collect(),
+    )
 }
 
 fn int(v: &Value) -> Option<i64> {
@@ -799,6 +806,31 @@ mod tests {
         assert_eq!(compare(&json!(2), &json!(10)), Some(Ordering::Less));
         assert_eq!(compare(&json!("2"), &json!(10)), None);
         assert_eq!(range(&json!(3), &json!(1)), json!([3, 2, 1]));
+        // Ends far apart or at the edges of 64 bits: cut at a million, never past i64.
+        assert_eq!(
+            range(&json!(i64::MIN), &json!(5)).as_array().map(Vec::len),
+            Some(1_000_001)
+        );
+        assert_eq!(
+            range(&json!(i64::MAX - 1), &json!(i64::MAX)),
+            json!([i64::MAX - 1, i64::MAX])
+        );
+        assert_eq!(
+            range(&json!(i64::MAX), &json!(i64::MIN))
+                .as_array()
+                .map(Vec::len),
+            Some(1_000_001)
+        );
+        assert_eq!(
+            range(&json!(i64::MIN + 1), &json!(i64::MIN - 0)),
+            json!([i64::MIN + 1, i64::MIN])
+        );
+        assert_eq!(
+            range(&json!(i64::MAX - 2), &json!(i64::MAX))
+                .as_array()
+                .map(Vec::len),
+            Some(3)
+        );
     }
 
     #[test]
