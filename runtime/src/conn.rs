@@ -124,6 +124,30 @@ pub fn raise_fd_limit() -> u64 {
     1024
 }
 
+/// Polls `deadline` on a timer that outlives it (a connection's, kept from one wait to the
+/// next): made at `deadline` when there is none, moved earlier when it would fire late, and
+/// moved later, once, when it fires for an earlier deadline. `Ready` once `deadline` has
+/// passed. A timer per wait cost a registration and a removal in the timer wheel each time.
+pub fn poll_deadline(
+    timer: &mut Option<Pin<Box<Sleep>>>,
+    deadline: Instant,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    use std::future::Future as _;
+    let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    if t.deadline() > deadline {
+        t.as_mut().reset(deadline);
+    }
+    loop {
+        match t.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(()) if t.deadline() >= deadline => return Poll::Ready(()),
+            // Armed for an earlier deadline.
+            Poll::Ready(()) => t.as_mut().reset(deadline),
+        }
+    }
+}
+
 /// An I/O object that fails with `TimedOut` once the connection has been silent too long.
 pub struct Guarded<T> {
     io: T,

@@ -240,22 +240,16 @@ impl Context {
         let p = std::mem::take(&mut self.path);
         let selected = {
             let raw = path::segments(&p);
-            if !p.contains('%') {
-                // Nothing to decode (most paths): the raw segments are the decoded ones,
-                // and a path without a dot has no dot segment.
-                if p.contains('.') && path::has_dot_segment(&raw) {
-                    None
-                } else {
-                    select(self, &raw, &raw)
-                }
+            // Without a `%` (most paths) there is nothing to decode: the raw segments are
+            // the decoded ones, and without a dot there is no dot segment either.
+            let encoded = p.contains('%');
+            let decoded = encoded.then(|| path::decode_all(&raw));
+            let decoded = decoded.as_deref().map(path::as_strs);
+            let segments = decoded.as_deref().unwrap_or(&raw);
+            if (encoded || p.contains('.')) && path::has_dot_segment(segments) {
+                None
             } else {
-                let decoded = path::decode_all(&raw);
-                let segments = path::as_strs(&decoded);
-                if path::has_dot_segment(&segments) {
-                    None
-                } else {
-                    select(self, &raw, &segments)
-                }
+                select(self, &raw, segments)
             }
         };
         self.path = p;

@@ -215,9 +215,8 @@ impl RawFields {
         }
     }
 
-    /// Whether the answer carries an `x-amzn-RequestId`: the backend's, or the gateway's
-    /// ([`RawFields::set_ids`]). [`RawFields::contains`] for that name, without comparing
-    /// every field's name again.
+    /// Whether the answer carries an `x-amzn-RequestId`: the backend's (noted when the
+    /// fields were kept), or the gateway's ([`RawFields::set_ids`]).
     pub fn has_request_id(&self) -> bool {
         self.sent_request_id || self.ids.is_some()
     }
@@ -257,18 +256,6 @@ impl RawFields {
     /// `x-amzn-remapped-` prefix).
     pub fn size_hint(&self) -> usize {
         self.head.len() + self.fields.len() * 16 + if self.ids.is_some() { 96 } else { 0 }
-    }
-
-    /// Whether a field named `name` is passed on.
-    pub fn contains(&self, name: &HeaderName) -> bool {
-        let mut id = false;
-        self.each_id(|n, _| id |= n == name);
-        id || self.fields.iter().any(|(span, renamed)| match renamed {
-            Some(n) => *n == name,
-            None => span
-                .name(&self.head)
-                .eq_ignore_ascii_case(name.as_str().as_bytes()),
-        })
     }
 
     /// Moves a response's raw fields (if it has any) into its header map, after the fields

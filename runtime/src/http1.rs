@@ -760,21 +760,10 @@ async fn read_head(
             if c.buf.is_empty() && drained.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(None);
             }
+            // The connection's timer, kept from one head to the next: no timer-wheel update
+            // per request.
             let due = *deadline.get_or_insert_with(|| Instant::now() + timeout);
-            let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
-            // The connection's timer is moved only when it would fire late: one left from
-            // an earlier head fires early, once, and is set again here (no timer-wheel
-            // update per request).
-            if t.deadline() > due {
-                t.as_mut().reset(due);
-            }
-            loop {
-                match t.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(()) if Instant::now() >= due => return Poll::Ready(None),
-                    Poll::Ready(()) => t.as_mut().reset(due),
-                }
-            }
+            crate::conn::poll_deadline(timer, due, cx).map(|()| None)
         })
         .await;
         match read {

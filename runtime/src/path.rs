@@ -160,7 +160,7 @@ pub fn encode_bytes(bytes: &[u8], keep: &[u8]) -> String {
 }
 
 /// [`encode_bytes`], appended to `out`.
-fn push_encoded(out: &mut String, bytes: &[u8], keep: &[u8]) {
+pub fn push_encoded(out: &mut String, bytes: &[u8], keep: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in bytes {
         if b.is_ascii_alphanumeric() || keep.contains(&b) {

@@ -446,7 +446,7 @@ pub fn canonical_request(claimed: &Claimed, req: &Signed<'_>, payload: &str) -> 
     } else {
         req.raw_path
     };
-    out.push_str(&crate::path::encode_bytes(path.as_bytes(), b"-._~/"));
+    crate::path::push_encoded(&mut out, path.as_bytes(), b"-._~/");
     out.push('\n');
     let mut params: Vec<(String, String)> = req
         .raw_query
