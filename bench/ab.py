@@ -3,10 +3,10 @@
 small changes: every target in each round, rounds interleaved, so the machine's drift hits
 them all alike.
 
-    python3 bench/ab.py GATEWAY [GATEWAY…]   (env: ROUNDS=15 SECS=2 URLPATH=/items/7)
+    python3 bench/ab.py GATEWAY [GATEWAY…]   (env: ROUNDS=15 SECS=2 URLPATH=/items/7 WORKERS=1)
 
-Each GATEWAY is a gateway of specs/bench/proxy.yaml (`specgate build`). Each runs on one
-worker against one nginx backend, as nginx itself does proxying to it (keep-alive upstream),
+Each GATEWAY is a gateway of specs/bench/proxy.yaml (`specgate build`). Each runs on WORKERS
+workers against one nginx backend, as nginx itself does proxying to it (keep-alive upstream),
 loaded by `wrk -t1 -c32`. Prints user and total (user + system) CPU µs per request: median,
 minimum and first quartile over the rounds (on a shared machine the noise only adds, so the
 low quantiles say most about cost). Needs nginx and wrk."""
@@ -24,6 +24,7 @@ def main():
     rounds = int(os.environ.get("ROUNDS", "15"))
     secs = int(os.environ.get("SECS", "2"))
     path = os.environ.get("URLPATH", "/items/7")
+    workers = os.environ.get("WORKERS", "1")
     work = tempfile.mkdtemp(prefix="specgate-ab-")
     procs = []
 
@@ -34,16 +35,16 @@ def main():
 
     try:
         be = free_port()
-        start(backend_command(work, be, 1))
+        start(backend_command(work, be, int(workers)))
         wait_port(be)
         ngx = free_port()
-        n = start(proxy_command(work, ngx, be, 1))
+        n = start(proxy_command(work, ngx, be, int(workers)))
         wait_port(ngx)
         targets = [("nginx", ngx, family(n.pid))]
         for i, g in enumerate(gateways):
             port = free_port()
             os.makedirs(f"{work}/state{i}")
-            p = start([os.path.abspath(g), "--workers", "1", "--listen", f"127.0.0.1:{port}",
+            p = start([os.path.abspath(g), "--workers", workers, "--listen", f"127.0.0.1:{port}",
                        "--stage-var", f"backend=127.0.0.1:{be}", "--quiet",
                        "--state-dir", f"{work}/state{i}", "--account-rate-limit", "0"])
             wait_port(port)
