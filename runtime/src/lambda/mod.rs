@@ -212,5 +212,9 @@ mod tests {
             function_name("arn:aws:lambda:us-east-1:123456789012:function:hello:3"),
             "hello"
         );
+        // `function` as the last part names nothing: the first part stands.
+        assert_eq!(function_name("a:function"), "a");
+        assert_eq!(function_name("function:function:x"), "function");
+        assert_eq!(function_name(""), "");
     }
 }
