@@ -652,21 +652,47 @@ struct Delimiting {
     bad_length: Option<&'static str>,
 }
 
-impl Delimiting {
-    /// Notes what a field named `name` (in any case) says.
-    fn see(&mut self, name: &[u8], value: &[u8]) {
-        use crate::framing::{add_length, connection_value, value_tokens, BadLength};
+/// The response fields the gateway itself reads or renames, told apart by name once per
+/// field (a name compared for framing and again for renaming was twice the work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Connection,
+    ContentLength,
+    Date,
+    Server,
+    TransferEncoding,
+    Other,
+}
+
+impl Known {
+    /// The field named `name` (any case). Dispatched on the length first: most names are
+    /// compared with nothing.
+    fn of(name: &[u8]) -> Known {
         let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
-        // Dispatched on the length first: most names are compared with nothing.
         match name.len() {
-            10 if is(b"connection") => connection_value(value, &mut self.close, &mut self.keep),
-            17 if is(b"transfer-encoding") => {
+            10 if is(b"connection") => Known::Connection,
+            14 if is(b"content-length") => Known::ContentLength,
+            4 if is(b"date") => Known::Date,
+            6 if is(b"server") => Known::Server,
+            17 if is(b"transfer-encoding") => Known::TransferEncoding,
+            _ => Known::Other,
+        }
+    }
+}
+
+impl Delimiting {
+    /// Notes what a field of kind `known` says.
+    fn see(&mut self, known: Known, value: &[u8]) {
+        use crate::framing::{add_length, connection_value, value_tokens, BadLength};
+        match known {
+            Known::Connection => connection_value(value, &mut self.close, &mut self.keep),
+            Known::TransferEncoding => {
                 self.coded = true;
                 for t in value_tokens(value) {
                     self.chunked_last = t.eq_ignore_ascii_case(b"chunked");
                 }
             }
-            14 if self.bad_length.is_none() && is(b"content-length") => {
+            Known::ContentLength if self.bad_length.is_none() => {
                 self.bad_length = add_length(value, &mut self.length).err().map(|e| match e {
                     BadLength::Invalid => "the backend sent an invalid Content-Length",
                     BadLength::Differing => "the backend sent differing Content-Lengths",
@@ -679,10 +705,20 @@ impl Delimiting {
 
 /// The name a response field is kept under: renamed or dropped when `remap` ([`remapped`]).
 pub(super) fn kept_as(name: http::HeaderName, remap: bool) -> Option<http::HeaderName> {
+    let known = if remap {
+        Known::of(name.as_str().as_bytes())
+    } else {
+        Known::Other
+    };
+    known_kept_as(name, known, remap)
+}
+
+/// [`kept_as`] for a field whose kind is known already.
+fn known_kept_as(name: http::HeaderName, known: Known, remap: bool) -> Option<http::HeaderName> {
     if !remap {
         return Some(name);
     }
-    match remapped(name.as_str().as_bytes())? {
+    match remapped(known)? {
         Some(to) => Some(to.clone()),
         None => Some(name),
     }
@@ -696,20 +732,17 @@ type ResponseHead = (
     Delimiting,
 );
 
-/// What API Gateway does with a proxy response's field named `name` (any case): `None` to
-/// drop it, `Some(None)` to keep it, `Some(Some(new))` to rename it ([`REMAP_RESPONSE`]).
-/// Dispatched on the length first: most names are compared with nothing.
-fn remapped(name: &[u8]) -> Option<Option<&'static http::HeaderName>> {
-    let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
-    let renamed = match name.len() {
-        10 if is(b"connection") => Some(&REMAP_RESPONSE[0].1),
-        14 if is(b"content-length") => Some(&REMAP_RESPONSE[1].1),
-        4 if is(b"date") => Some(&REMAP_RESPONSE[2].1),
-        6 if is(b"server") => Some(&REMAP_RESPONSE[3].1),
-        17 if is(b"transfer-encoding") => return None,
-        _ => None,
-    };
-    Some(renamed)
+/// What API Gateway does with a proxy response's field of kind `known`: `None` to drop
+/// it, `Some(None)` to keep it, `Some(Some(new))` to rename it ([`REMAP_RESPONSE`]).
+fn remapped(known: Known) -> Option<Option<&'static http::HeaderName>> {
+    Some(match known {
+        Known::Connection => Some(&REMAP_RESPONSE[0].1),
+        Known::ContentLength => Some(&REMAP_RESPONSE[1].1),
+        Known::Date => Some(&REMAP_RESPONSE[2].1),
+        Known::Server => Some(&REMAP_RESPONSE[3].1),
+        Known::TransferEncoding => return None,
+        Known::Other => None,
+    })
 }
 
 /// Parses a response head from `buf` (consumed when complete).
@@ -749,9 +782,9 @@ fn parse_response(buf: &mut BytesMut, fields: Fields) -> Result<Option<ResponseH
         // values: what the header map would refuse was refused already.
         let mut kept = crate::framing::KeptFields::new();
         for f in &spans {
-            let name = f.name(&head);
-            delimiting.see(name, f.value(&head));
-            if let Some(renamed) = remapped(name) {
+            let known = Known::of(f.name(&head));
+            delimiting.see(known, f.value(&head));
+            if let Some(renamed) = remapped(known) {
                 kept.push((*f, renamed));
             }
         }
@@ -769,10 +802,11 @@ fn parse_response(buf: &mut BytesMut, fields: Fields) -> Result<Option<ResponseH
         let name = http::HeaderName::from_bytes(f.name(&head))
             .map_err(|_| invalid("invalid header name from the backend"))?;
         let value = f.value(&head);
-        delimiting.see(name.as_str().as_bytes(), value);
+        let known = Known::of(name.as_str().as_bytes());
+        delimiting.see(known, value);
         let value = http::HeaderValue::from_maybe_shared(head.slice_ref(value))
             .map_err(|_| invalid("invalid header value from the backend"))?;
-        if let Some(name) = kept_as(name, fields == Fields::Remapped) {
+        if let Some(name) = known_kept_as(name, known, fields == Fields::Remapped) {
             map.append(name, value);
         }
     }
