@@ -96,10 +96,11 @@ impl Host {
         let functions = functions
             .iter()
             .map(|(name, command)| {
+                let arn = format!("arn:aws:lambda:{region}:000000000000:function:{name}");
                 let f = Function {
                     name: name.clone(),
                     command: command.clone(),
-                    arn: format!("arn:aws:lambda:{region}:000000000000:function:{name}"),
+                    arn_header: http::HeaderValue::from_str(&arn).ok(),
                     region: region.clone(),
                     timeout: timeout_seconds.map(Duration::from_secs),
                     lanes: (0..lanes)
@@ -162,7 +163,9 @@ struct Counts {
 pub struct Function {
     name: String,
     command: String,
-    arn: String,
+    /// Its ARN, as the `Lambda-Runtime-Invoked-Function-Arn` value (made once; `None` if a
+    /// region from the environment cannot be a header value).
+    arn_header: Option<http::HeaderValue>,
     region: String,
     timeout: Option<Duration>,
     lanes: Vec<Lane>,
@@ -652,14 +655,14 @@ async fn runtime_api(
     lane: usize,
     slot: &Slot,
 ) -> http::Response<Full<Bytes>> {
-    let path = req.uri().path().to_string();
-    let Some(rest) = path.strip_prefix(PREFIX) else {
+    let (parts, body) = req.into_parts();
+    let Some(rest) = parts.uri.path().strip_prefix(PREFIX) else {
         return reply(
             404,
             r#"{"errorMessage":"Not found","errorType":"NotFound"}"#,
         );
     };
-    let method = req.method().clone();
+    let method = &parts.method;
     if method == http::Method::GET && rest == "invocation/next" {
         *slot.reached_next.lock().unwrap_or_else(|p| p.into_inner()) = true;
         let job = {
@@ -686,18 +689,19 @@ async fn runtime_api(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        // The id, ARN and trace are this gateway's own text (visible ASCII); the trace is
+        // taken as it is made, the ARN's value was made once, the deadline is formatted
+        // in place.
         let trace = job.trace.clone().unwrap_or_else(|| trace_id(&job.id));
-        let deadline = itoa::Buffer::new().format(job.deadline_ms).to_owned();
-        // The id, ARN and trace are this gateway's own text (visible ASCII).
-        for (name, value) in [
-            (ID, &*job.id),
-            (DEADLINE, &deadline),
-            (ARN, &f.arn),
-            (TRACE, &trace),
-        ] {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                h.insert(name, v);
-            }
+        if let Ok(v) = HeaderValue::from_str(&job.id) {
+            h.insert(ID, v);
+        }
+        h.insert(DEADLINE, HeaderValue::from(job.deadline_ms));
+        if let Some(arn) = &f.arn_header {
+            h.insert(ARN, arn.clone());
+        }
+        if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(trace)) {
+            h.insert(TRACE, v);
         }
         let deadline = job.deadline_ms;
         *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
@@ -723,11 +727,11 @@ async fn runtime_api(
         };
         if streaming {
             if let Some(job) = slot.take() {
-                return forward(req, job).await;
+                return forward(body, job).await;
             }
         }
     }
-    let body = match req.into_body().collect().await {
+    let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
             return reply(
@@ -784,7 +788,7 @@ async fn runtime_api(
 /// or a whole response): the reply says it started, the chunks follow as they arrive; an
 /// error in the trailers (`Lambda-Runtime-Function-Error-Type`/`-Body`) ends the stream with
 /// it.
-async fn forward(req: http::Request<Incoming>, job: Job) -> http::Response<Full<Bytes>> {
+async fn forward(mut body: Incoming, job: Job) -> http::Response<Full<Bytes>> {
     let (Some(started), Some(tx)) = (job.reply, job.stream) else {
         return reply(202, r#"{"status":"OK"}"#);
     };
@@ -792,7 +796,6 @@ async fn forward(req: http::Request<Incoming>, job: Job) -> http::Response<Full<
         payload: Bytes::new(),
         function_error: false,
     }));
-    let mut body = req.into_body();
     let mut client_gone = false;
     while let Some(frame) = body.frame().await {
         let frame = match frame {
