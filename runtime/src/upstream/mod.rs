@@ -524,7 +524,7 @@ fn remap_response_headers(h: &mut HeaderMap) {
     let mut name = None;
     for (k, v) in std::mem::take(h) {
         if let Some(k) = k {
-            name = pool::kept_as(k, true);
+            name = pool::kept_as(k);
         }
         if let Some(n) = &name {
             renamed.append(n.clone(), v);

@@ -703,21 +703,15 @@ impl Delimiting {
     }
 }
 
-/// The name a response field is kept under: renamed or dropped when `remap` ([`remapped`]).
-pub(super) fn kept_as(name: http::HeaderName, remap: bool) -> Option<http::HeaderName> {
-    let known = if remap {
-        Known::of(name.as_str().as_bytes())
-    } else {
-        Known::Other
-    };
-    known_kept_as(name, known, remap)
+/// The name a proxy response's field is kept under: renamed or dropped as API Gateway does
+/// ([`remapped`]).
+pub(super) fn kept_as(name: http::HeaderName) -> Option<http::HeaderName> {
+    let known = Known::of(name.as_str().as_bytes());
+    known_kept_as(name, known)
 }
 
 /// [`kept_as`] for a field whose kind is known already.
-fn known_kept_as(name: http::HeaderName, known: Known, remap: bool) -> Option<http::HeaderName> {
-    if !remap {
-        return Some(name);
-    }
+fn known_kept_as(name: http::HeaderName, known: Known) -> Option<http::HeaderName> {
     match remapped(known)? {
         Some(to) => Some(to.clone()),
         None => Some(name),
@@ -806,7 +800,12 @@ fn parse_response(buf: &mut BytesMut, fields: Fields) -> Result<Option<ResponseH
         delimiting.see(known, value);
         let value = http::HeaderValue::from_maybe_shared(head.slice_ref(value))
             .map_err(|_| invalid("invalid header value from the backend"))?;
-        if let Some(name) = known_kept_as(name, known, fields == Fields::Remapped) {
+        let kept = if fields == Fields::Remapped {
+            known_kept_as(name, known)
+        } else {
+            Some(name)
+        };
+        if let Some(name) = kept {
             map.append(name, value);
         }
     }
