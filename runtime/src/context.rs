@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::HeaderMap;
+use crate::headers::Headers;
 
 use crate::response_type::ResponseType;
 
@@ -116,8 +116,9 @@ pub struct Context {
     pub path: String,
     /// The raw query string (without `?`), if any.
     pub query: Option<String>,
-    /// Request headers.
-    pub headers: HeaderMap,
+    /// Request headers: read where they arrived until something needs a header map
+    /// (`Deref<Target = HeaderMap>` builds it once).
+    pub headers: Headers,
     /// Matched resource template, e.g. `/pets/{petId}` (empty before routing).
     pub resource_path: &'static str,
     /// Path parameters: name → percent-decoded value.
@@ -177,6 +178,19 @@ impl Context {
         stage: Arc<str>,
         stage_vars: Arc<Vec<(String, String)>>,
     ) -> Self {
+        let headers = std::mem::take(&mut parts.headers).into();
+        Context::with_headers(parts, headers, peer, stage, stage_vars)
+    }
+
+    /// [`Context::new`] with the request's fields given apart (an HTTP/1 request's, as
+    /// they arrived: see [`Headers`]).
+    pub fn with_headers(
+        parts: &http::request::Parts,
+        headers: Headers,
+        peer: SocketAddr,
+        stage: Arc<str>,
+        stage_vars: Arc<Vec<(String, String)>>,
+    ) -> Self {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -186,7 +200,7 @@ impl Context {
             method: parts.method.clone(),
             path: parts.uri.path().to_string(),
             query: parts.uri.query().map(str::to_string),
-            headers: std::mem::take(&mut parts.headers),
+            headers,
             resource_path: "",
             path_params: Params::new(),
             raw_path_params: Params::new(),
@@ -398,7 +412,7 @@ impl Context {
 
     /// A request header (first value).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name)?.to_str().ok()
+        self.headers.text(name)
     }
 
     /// A query-string parameter, decoded; the last value when repeated (as API Gateway maps it).

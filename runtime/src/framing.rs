@@ -291,20 +291,39 @@ impl RawFields {
 
 /// A passed-on field's name.
 pub enum FieldName<'a> {
-    /// As the backend sent it (any case).
+    /// As the other end sent it (any case: lowered when written).
     Sent(&'a [u8]),
-    /// The name it was renamed to.
+    /// A header name (lower case already): the one the field was renamed to, or one the
+    /// gateway writes.
     Renamed(&'a HeaderName),
+}
+
+impl FieldName<'_> {
+    /// The name's bytes, in the case they are in.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            FieldName::Sent(n) => n,
+            FieldName::Renamed(n) => n.as_str().as_bytes(),
+        }
+    }
 }
 
 /// Where `fields`, parsed out of `buf`, sit in it.
 pub fn spans(buf: &[u8], fields: &[httparse::Header<'_>]) -> Spans {
     let mut out = Spans::new();
-    out.extend(fields.iter().map(|f| Span {
+    out.extend(field_spans(buf, fields));
+    out
+}
+
+/// Where each of `fields`, parsed out of `buf`, sits in it.
+pub fn field_spans<'a>(
+    buf: &'a [u8],
+    fields: &'a [httparse::Header<'_>],
+) -> impl ExactSizeIterator<Item = Span> + 'a {
+    fields.iter().map(move |f| Span {
         name: range(buf, f.name.as_bytes()),
         value: range(buf, f.value),
-    }));
-    out
+    })
 }
 
 /// Where `part` (a slice of `buf`) sits in `buf`.
@@ -326,6 +345,40 @@ pub fn value_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .split(|&b| b == b',')
         .map(<[u8]>::trim_ascii)
         .filter(|t| !t.is_empty())
+}
+
+/// Lowers the ASCII letters of `b` (a field name on its way into a head) a word at a time:
+/// a byte at a time, it was 7 instructions a byte. Lowering is idempotent, so the last
+/// word may overlap the one before it.
+pub fn lower_ascii(b: &mut [u8]) {
+    if b.len() >= 8 {
+        let mut at = 0;
+        while at < b.len() {
+            let i = at.min(b.len() - 8);
+            let word = u64::from_ne_bytes(b[i..i + 8].try_into().unwrap_or_default());
+            b[i..i + 8].copy_from_slice(&lower_word(word).to_ne_bytes());
+            at += 8;
+        }
+    } else if b.len() >= 4 {
+        for i in [0, b.len() - 4] {
+            let word = u32::from_ne_bytes(b[i..i + 4].try_into().unwrap_or_default());
+            b[i..i + 4].copy_from_slice(&(lower_word(u64::from(word)) as u32).to_ne_bytes());
+        }
+    } else {
+        b.make_ascii_lowercase();
+    }
+}
+
+/// The bytes of `x` with `A`–`Z` lowered (SWAR: no byte's sum carries into the next).
+const fn lower_word(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = x & (0x7f * ONES);
+    // The top bit of each byte: set where its low seven bits are at least `A`, and where
+    // they are above `Z`.
+    let from_a = low7 + (0x80 - b'A' as u64) * ONES;
+    let past_z = low7 + (0x7f - b'Z' as u64) * ONES;
+    let upper = from_a & !past_z & !x & (0x80 * ONES);
+    x | (upper >> 2)
 }
 
 /// `Connection: close` and `Connection: keep-alive` among a head's tokens.
@@ -629,6 +682,23 @@ pub fn poll_write_parts<W: AsyncWrite + Unpin + ?Sized>(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn lower_ascii_lowers_letters_and_nothing_else() {
+        // Every byte value at every position of names from 0 to 20 bytes long.
+        for len in 0..=20 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut name: Vec<u8> = (0..len).map(|i| b"Ab-Zz@[`{"[i % 9]).collect();
+                    name[at] = b;
+                    let mut want = name.clone();
+                    want.make_ascii_lowercase();
+                    lower_ascii(&mut name);
+                    assert_eq!(name, want, "len {len}, byte {b:#x} at {at}");
+                }
+            }
+        }
+    }
     use super::*;
 
     #[test]

@@ -37,16 +37,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{HeaderValue, CONNECTION};
 use http::{Method, StatusCode, Version};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 
-use crate::framing::{
-    add_length, connection_tokens, poll_read_scratch, step_body, tokens, Chunk, Framing, Step,
-};
+use crate::framing::{add_length, poll_read_scratch, step_body, Chunk, Framing, Step};
+use crate::headers::Headers;
 use crate::Response;
 
 /// The most bytes a request head (request line and headers) may take. A little over API
@@ -76,7 +75,8 @@ pub type BoxStream = Box<dyn Stream>;
 pub type Answer = Pin<Box<dyn Future<Output = Response> + Send>>;
 
 /// What a connection calls for each request (the gateway's handler).
-pub type Service = Arc<dyn Fn(http::Request<RequestBody>, SocketAddr) -> Answer + Send + Sync>;
+pub type Service =
+    Arc<dyn Fn(http::Request<RequestBody>, Headers, SocketAddr) -> Answer + Send + Sync>;
 
 thread_local! {
     static DATE_CACHE: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [0u8; 29])) };
@@ -282,6 +282,7 @@ impl AsyncWrite for Prefixed {
 /// A parsed request head.
 struct Head {
     parts: http::request::Parts,
+    headers: Headers,
     framing: Framing,
     keep_alive: bool,
     expect_continue: bool,
@@ -314,10 +315,25 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
     let Ok(method) = Method::from_bytes(req.method.unwrap_or_default().as_bytes()) else {
         return Parsed::Reject(StatusCode::BAD_REQUEST);
     };
+    // The fields that decide framing and persistence, noted as they go by so that a
+    // request without them is not looked up for them. Dispatched on the length first.
+    let (mut framed, mut connection, mut expect) = (false, false, false);
+    for f in req.headers.iter() {
+        let name = f.name.as_bytes();
+        let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+        match name.len() {
+            14 => framed |= is(b"content-length"),
+            17 => framed |= is(b"transfer-encoding"),
+            10 => connection |= is(b"connection"),
+            6 => expect |= is(b"expect"),
+            _ => {}
+        }
+    }
     // Where the target and each field sit in the buffer, so that the head can be frozen
-    // and its parts shared rather than copied.
+    // and its parts shared rather than copied. The fields stay there (`Headers`): a
+    // header map is built only for what asks for one.
     let target = crate::framing::range(buf, req.path.unwrap_or_default().as_bytes());
-    let fields = crate::framing::spans(buf, req.headers);
+    let fields: Vec<_> = crate::framing::field_spans(buf, req.headers).collect();
     // A buffer holding exactly this head is frozen whole (splitting it would allocate).
     let head = if len == buf.len() {
         std::mem::take(buf).freeze()
@@ -328,50 +344,35 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
     else {
         return Parsed::Reject(StatusCode::BAD_REQUEST);
     };
-    // Room for what the gateway adds before forwarding (X-Forwarded-For, the trace id).
-    let mut map = http::HeaderMap::with_capacity(fields.len() + 4);
-    // The fields that decide framing and persistence, noted as they go by so that a
-    // request without them is not looked up for them.
-    let (mut framed, mut connection, mut expect) = (false, false, false);
-    for f in &fields {
-        let Ok(name) = HeaderName::from_bytes(f.name(&head)) else {
-            return Parsed::Reject(StatusCode::BAD_REQUEST);
-        };
-        let Ok(value) = HeaderValue::from_maybe_shared(head.slice_ref(f.value(&head))) else {
-            return Parsed::Reject(StatusCode::BAD_REQUEST);
-        };
-        framed |= name == TRANSFER_ENCODING || name == CONTENT_LENGTH;
-        connection |= name == http::header::CONNECTION;
-        expect |= name == http::header::EXPECT;
-        map.append(name, value);
-    }
+    let headers = Headers::raw(head, fields);
     let framing = if framed {
-        match framing(&map, version) {
+        match framing(&headers, version) {
             Ok(f) => f,
             Err(status) => return Parsed::Reject(status),
         }
     } else {
         Framing::Length(0)
     };
-    let (close, keep) = if connection {
-        connection_tokens(&map)
-    } else {
-        (false, false)
-    };
+    let (mut close, mut keep) = (false, false);
+    if connection {
+        for v in headers.values("connection") {
+            crate::framing::connection_value(v, &mut close, &mut keep);
+        }
+    }
     let keep_alive = !close && (version == Version::HTTP_11 || keep);
     let expect_continue = expect
         && version == Version::HTTP_11
         && framing != Framing::Length(0)
-        && map
-            .get(http::header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        && headers
+            .value("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
     let mut parts = http::Request::new(()).into_parts().0;
     parts.method = method;
     parts.uri = uri;
     parts.version = version;
-    parts.headers = map;
     Parsed::Head(Box::new(Head {
         parts,
+        headers,
         framing,
         keep_alive,
         expect_continue,
@@ -379,14 +380,17 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
 }
 
 /// The request body's framing (RFC 9112 §6), refusing what smuggling is made of.
-fn framing(map: &http::HeaderMap, version: Version) -> Result<Framing, StatusCode> {
-    if map.contains_key(TRANSFER_ENCODING) {
+fn framing(headers: &Headers, version: Version) -> Result<Framing, StatusCode> {
+    if headers.value("transfer-encoding").is_some() {
         // Both framings at once, or chunked in HTTP/1.0: the two ends of a chain of
         // servers may disagree on where this request ends.
-        if map.contains_key(CONTENT_LENGTH) || version == Version::HTTP_10 {
+        if headers.value("content-length").is_some() || version == Version::HTTP_10 {
             return Err(StatusCode::BAD_REQUEST);
         }
-        let codings: Vec<&[u8]> = tokens(map, TRANSFER_ENCODING).collect();
+        let codings: Vec<&[u8]> = headers
+            .values("transfer-encoding")
+            .flat_map(crate::framing::value_tokens)
+            .collect();
         return match codings.as_slice() {
             [one] if one.eq_ignore_ascii_case(b"chunked") => Ok(Framing::Chunked(Chunk::Size)),
             // Chunked last, after a coding the gateway cannot undo (gzip, …).
@@ -396,11 +400,13 @@ fn framing(map: &http::HeaderMap, version: Version) -> Result<Framing, StatusCod
         };
     }
     let mut length: Option<u64> = None;
-    for v in map.get_all(CONTENT_LENGTH) {
-        add_length(v.as_bytes(), &mut length).map_err(|_| StatusCode::BAD_REQUEST)?;
+    let mut declared = false;
+    for v in headers.values("content-length") {
+        declared = true;
+        add_length(v, &mut length).map_err(|_| StatusCode::BAD_REQUEST)?;
     }
     // A Content-Length field with no value at all.
-    if length.is_none() && map.contains_key(CONTENT_LENGTH) {
+    if length.is_none() && declared {
         return Err(StatusCode::BAD_REQUEST);
     }
     Ok(Framing::Length(length.unwrap_or(0)))
@@ -437,7 +443,11 @@ pub fn decode_request(
     loop {
         match step_body(&mut framing, &mut buf) {
             Step::Data(d) => body.extend_from_slice(&d),
-            Step::End => return Ok((head.parts, body)),
+            Step::End => {
+                let mut head = *head;
+                head.parts.headers = head.headers.into_map();
+                return Ok((head.parts, body));
+            }
             Step::Bad => return Err(Some(StatusCode::BAD_REQUEST)),
             Step::NeedMore(_) => {
                 if fed == bytes.len() {
@@ -656,6 +666,7 @@ pub async fn serve(
         let busy = drain.busy();
         let Head {
             parts,
+            headers,
             framing,
             keep_alive,
             expect_continue,
@@ -684,7 +695,7 @@ pub async fn serve(
                 },
             }
         };
-        let response = service(http::Request::from_parts(parts, body), peer).await;
+        let response = service(http::Request::from_parts(parts, body), headers, peer).await;
         let answered = ANSWERED_AT.take();
         let wants_close = response
             .headers()
@@ -850,7 +861,7 @@ fn encode_head(
         let at = out.len();
         out.extend_from_slice(name);
         if !lower {
-            out[at..].make_ascii_lowercase();
+            crate::framing::lower_ascii(&mut out[at..]);
         }
         out.extend_from_slice(b": ");
         out.extend_from_slice(value);

@@ -32,6 +32,7 @@ pub mod credentials;
 pub mod dns;
 pub mod exec_log;
 pub mod framing;
+pub mod headers;
 pub mod http1;
 pub mod iam;
 pub mod json;

@@ -220,12 +220,7 @@ pub fn path(cx: &Context, p: &Param) -> Option<Value> {
 
 /// A header parameter (`simple`); repeated headers are joined with `,` as HTTP allows.
 pub fn header(cx: &Context, p: &Param) -> Option<Value> {
-    let values: Vec<&str> = cx
-        .headers
-        .get_all(p.name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
+    let values: Vec<&str> = cx.headers.texts(p.name).collect();
     if values.is_empty() {
         return None;
     }
@@ -316,8 +311,7 @@ pub fn form(body: &str, shape: Shape) -> Value {
 /// A cookie parameter (`form`).
 pub fn cookie(cx: &Context, p: &Param) -> Option<Value> {
     let mut values = Vec::new();
-    for h in cx.headers.get_all(http::header::COOKIE) {
-        let Ok(h) = h.to_str() else { continue };
+    for h in cx.headers.texts("cookie") {
         for c in h.split(';') {
             let (k, v) = c.trim().split_once('=').unwrap_or((c.trim(), ""));
             if k == p.name {

@@ -380,10 +380,10 @@ pub async fn serve(
         let rt = runtime.clone();
         // The request's future is `handle`'s own, boxed as it is: an `async` block around
         // it would hold the request twice and be copied whole into the box.
-        Arc::new(move |req, peer| {
+        Arc::new(move |req, headers, peer| {
             let (parts, body) = req.into_parts();
             let body = crate::body::http1(body, body_idle);
-            crate::boxed(handle(g.clone(), rt.clone(), parts, body, peer))
+            crate::boxed(handle(g.clone(), rt.clone(), parts, headers, body, peer))
         })
     };
     // Access-log lines are handed to the writer thread on an interval (see `log`).
@@ -436,9 +436,10 @@ pub async fn serve(
                         let g = g.clone();
                         let rt = rt.clone();
                         async move {
-                            let (parts, body) = req.into_parts();
+                            let (mut parts, body) = req.into_parts();
+                            let headers = std::mem::take(&mut parts.headers).into();
                             let body = crate::body::http2(body, body_idle);
-                            let mut resp = handle(g, rt, parts, body, peer).await;
+                            let mut resp = handle(g, rt, parts, headers, body, peer).await;
                             // hyper writes the header map only.
                             crate::framing::RawFields::materialize(&mut resp);
                             Ok::<_, Infallible>(resp)
@@ -529,12 +530,28 @@ fn tls_acceptor(
 
 pub use crate::log::PANICS;
 
-/// The size API Gateway limits: the request line and the header values.
-fn header_size(parts: &http::request::Parts) -> usize {
+/// The size API Gateway limits (the request line and the header values), and the length
+/// the request declares (its first `Content-Length`, when it is a number): one pass over
+/// the fields for both.
+fn header_size_and_length(
+    parts: &http::request::Parts,
+    headers: &crate::headers::Headers,
+) -> (usize, Option<u64>) {
     let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
     // `METHOD SP target SP HTTP/1.1 CRLF`
-    let line = parts.method.as_str().len() + target + 12;
-    line + parts.headers.values().map(|v| v.len()).sum::<usize>()
+    let mut size = parts.method.as_str().len() + target + 12;
+    let mut length = None;
+    for (name, value) in headers.fields() {
+        size += value.len();
+        if name.len() == 14 && length.is_none() && name.eq_ignore_ascii_case(b"content-length") {
+            length = Some(
+                std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok()),
+            );
+        }
+    }
+    (size, length.flatten())
 }
 
 /// One request: limits, context, the generated handler, ids, access log.
@@ -557,7 +574,8 @@ pub fn forwarded_client(headers: &http::HeaderMap, hops: usize) -> Option<std::n
 async fn handle(
     g: Arc<dyn Gateway>,
     rt: Arc<Runtime>,
-    mut parts: http::request::Parts,
+    parts: http::request::Parts,
+    headers: crate::headers::Headers,
     body: crate::Body,
     peer: SocketAddr,
 ) -> Response {
@@ -565,12 +583,19 @@ async fn handle(
     let (g, rt) = (&*g, &*rt);
     let peer = match rt.config.trusted_proxy_hops {
         0 => peer,
-        hops => forwarded_client(&parts.headers, hops)
-            .map_or(peer, |ip| SocketAddr::new(ip, peer.port())),
+        hops => {
+            forwarded_client(&headers, hops).map_or(peer, |ip| SocketAddr::new(ip, peer.port()))
+        }
     };
-    // Read before the headers move into the context.
-    let too_large = header_size(&parts) > MAX_HEADER_BYTES;
-    let mut cx = Context::new(&mut parts, peer, rt.stage.clone(), rt.stage_vars.clone());
+    let (size, declared) = header_size_and_length(&parts, &headers);
+    let too_large = size > MAX_HEADER_BYTES;
+    let mut cx = Context::with_headers(
+        &parts,
+        headers,
+        peer,
+        rt.stage.clone(),
+        rt.stage_vars.clone(),
+    );
     if !rt.exec_settings.is_empty() {
         let data = rt
             .exec_settings
@@ -584,11 +609,6 @@ async fn handle(
         let trace = crate::trace::Trace::of(&xray, traceparent, rt.config.trace_sample_rate);
         cx.trace = Some(Box::new(trace));
     }
-    let declared = cx
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
     let cors = rt.info.cors;
     let preflight =
         cors.is_some() && crate::cors::CorsInfo::is_preflight(&parts.method, &cx.headers);

@@ -16,11 +16,7 @@ pub type Model = fn(&crate::json::Value<'_>, &Path<'_>, &mut Report);
 /// The request's media type as API Gateway selects models by it: the `Content-Type`
 /// without parameters, lower-cased; `application/json` when the header is absent.
 pub fn media_type(cx: &Context) -> String {
-    match cx
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    {
+    match cx.header("content-type") {
         Some(v) => v
             .split(';')
             .next()

@@ -1,5 +1,6 @@
 use super::*;
 use crate::framing::{MAX_CHUNK_LINE, MAX_TRAILERS};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 
 fn head(raw: &[u8]) -> Parsed {
     let mut buf = BytesMut::from(raw);
@@ -33,7 +34,11 @@ fn parses_a_head_and_shares_its_bytes() {
     assert_eq!(h.parts.uri.path(), "/a/b%20c");
     assert_eq!(h.parts.uri.query(), Some("x=1"));
     assert_eq!(h.parts.version, Version::HTTP_11);
-    assert_eq!(h.parts.headers.get_all("x-many").iter().count(), 2);
+    // The fields stay in the head's bytes until a map is asked for.
+    assert!(h.parts.headers.is_empty());
+    assert!(!h.headers.is_built());
+    assert_eq!(h.headers.values("x-many").count(), 2);
+    assert_eq!(h.headers.get_all("x-many").iter().count(), 2);
     assert_eq!(h.framing, Framing::Length(0));
     assert!(h.keep_alive);
     assert_eq!(&buf[..], b"NEXT");
@@ -253,4 +258,28 @@ fn heads_carry_length_date_and_connection() {
     assert!(String::from_utf8(h.to_vec())
         .unwrap()
         .contains("connection: keep-alive\r\n"));
+}
+
+/// The fields are not checked again when a header map is built from them: httparse
+/// refuses what `HeaderName` and `HeaderValue` would.
+#[test]
+fn fields_a_header_map_would_refuse_are_refused_at_parse() {
+    for bad in [
+        &b"GET / HTTP/1.1\r\nX-A: a\x7fb\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nX-A: a\x01b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n",
+        b"GET / HTTP/1.1\r\n: empty-name\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX(A): b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX A: b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX\xc3\xa9: b\r\n\r\n",
+    ] {
+        assert_eq!(status(bad), Some(400), "{:?}", String::from_utf8_lossy(bad));
+    }
+    // Tab and obs-text in a value are fields a map holds too.
+    let Parsed::Head(h) = head(b"GET / HTTP/1.1\r\nX-A: a\tb\xe9\r\nX-B: \r\n\r\n") else {
+        panic!()
+    };
+    assert_eq!(h.headers.count(), 2);
+    assert_eq!(h.headers.len(), 2);
+    assert_eq!(h.headers.get("x-a").unwrap().as_bytes(), b"a\tb\xe9");
 }

@@ -365,7 +365,7 @@ fn textual(content_type: Option<&str>) -> bool {
 pub fn v2(cx: &Context, payload: &Bytes, route_key: &str) -> Value {
     let mut headers: Map<String, Value> = Map::new();
     let mut cookies = Vec::new();
-    for (name, value) in &cx.headers {
+    for (name, value) in cx.headers.map() {
         let Ok(value) = value.to_str() else { continue };
         if name == http::header::COOKIE {
             cookies.extend(

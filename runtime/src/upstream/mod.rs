@@ -6,11 +6,12 @@ pub mod pool;
 
 use std::time::Duration;
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue, HOST};
 use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
 
 use crate::context::Context;
+use crate::framing::FieldName;
 use crate::responses::ResponseType;
 use crate::state::Runtime;
 use crate::{Body, Request, Response};
@@ -21,24 +22,6 @@ pub use pool::{client, Buffered, Client};
 /// made once, so that removing them hashes no string.
 // A `static`, not a `const`: a constant array is built and dropped (fifteen names) at
 // every use, once per field of every proxied request.
-static DROP_REQUEST: [HeaderName; 15] = [
-    http::header::CONNECTION,
-    http::header::CONTENT_LENGTH,
-    HeaderName::from_static("content-md5"),
-    http::header::EXPECT,
-    http::header::HOST,
-    HeaderName::from_static("keep-alive"),
-    http::header::MAX_FORWARDS,
-    http::header::PROXY_AUTHENTICATE,
-    HeaderName::from_static("proxy-connection"),
-    http::header::SERVER,
-    http::header::TE,
-    http::header::TRAILER,
-    http::header::TRANSFER_ENCODING,
-    http::header::UPGRADE,
-    http::header::WWW_AUTHENTICATE,
-];
-
 use pool::REMAP_RESPONSE;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -315,12 +298,16 @@ pub async fn http_proxy(
         // Plain HTTP to an IP address with nothing to map or log: the head is written from
         // the context's fields straight into the bytes sent (no header map, no URI).
         Some((addr, authority, target)) => {
-            let mut head = crate::framing::head_buf(256 + cx.headers.len() * 48);
+            let mut head = crate::framing::head_buf(256 + cx.headers.count() * 48);
             for piece in [method.as_str(), " ", target, " HTTP/1.1\r\n"] {
                 head.extend_from_slice(piece.as_bytes());
             }
             if !mapped.has(&http::header::HOST) {
-                pool::push_field(&mut head, "host", &[authority.as_bytes()]);
+                pool::push_field(
+                    &mut head,
+                    FieldName::Renamed(&HOST),
+                    &[authority.as_bytes()],
+                );
             }
             proxy_fields(cx, &mapped, |name, value| {
                 pool::push_field(&mut head, name, value)
@@ -339,7 +326,7 @@ pub async fn http_proxy(
         }
         None => {
             let mut url = url;
-            let mut h = HeaderMap::with_capacity(cx.headers.len() + 3);
+            let mut h = HeaderMap::with_capacity(cx.headers.count() + 3);
             proxy_fields(cx, &mapped, |name, value| {
                 if let (Ok(n), Ok(v)) = (
                     HeaderName::from_bytes(name.as_bytes()),
@@ -419,34 +406,97 @@ impl<'a> Mapped<'a> {
     fn has(&self, name: &HeaderName) -> bool {
         self.fields.iter().any(|(n, _)| n == name)
     }
+
+    /// [`Mapped::has`] for a name as a client sent it (any case).
+    fn has_sent(&self, name: &[u8]) -> bool {
+        self.fields
+            .iter()
+            .any(|(n, _)| n.as_str().as_bytes().eq_ignore_ascii_case(name))
+    }
 }
 
-/// The fields `http_proxy` sends, in order, each as a lowercase name and its value in
-/// pieces: the client's (minus the ones API Gateway drops and the ones replaced below),
-/// `X-Forwarded-For` with the peer appended, the trace headers, the mapped headers.
-fn proxy_fields(cx: &mut Context, mapped: &Mapped<'_>, mut field: impl FnMut(&str, &[&[u8]])) {
+/// What `http_proxy` does with a client's field.
+#[derive(Debug, PartialEq)]
+enum Sent {
+    /// Forwarded as it came.
+    Kept,
+    /// One of the fields API Gateway drops from a proxied request (hop-by-hop, framing,
+    /// `Host`, and a few more).
+    Dropped,
+    /// `X-Forwarded-For`: the peer is appended.
+    Forwarded,
+    /// `X-Amzn-Trace-Id`: kept, and none is started.
+    TraceId,
+    /// `traceparent`: replaced when spans are exported.
+    Traceparent,
+}
+
+impl Sent {
+    /// The fate of a field named `name` (any case). Dispatched on the length first: most
+    /// names are compared with nothing, and none is hashed or parsed.
+    fn of(name: &[u8]) -> Sent {
+        let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+        let dropped = match name.len() {
+            2 => is(b"te"),
+            4 => is(b"host"),
+            6 => is(b"expect") || is(b"server"),
+            7 => is(b"trailer") || is(b"upgrade"),
+            10 => is(b"connection") || is(b"keep-alive"),
+            11 if is(b"traceparent") => return Sent::Traceparent,
+            11 => is(b"content-md5"),
+            12 => is(b"max-forwards"),
+            14 => is(b"content-length"),
+            15 if is(b"x-forwarded-for") => return Sent::Forwarded,
+            15 if is(b"x-amzn-trace-id") => return Sent::TraceId,
+            16 => is(b"proxy-connection") || is(b"www-authenticate"),
+            17 => is(b"transfer-encoding"),
+            18 => is(b"proxy-authenticate"),
+            _ => false,
+        };
+        if dropped {
+            Sent::Dropped
+        } else {
+            Sent::Kept
+        }
+    }
+}
+
+/// The fields `http_proxy` sends, in order, each as a name (any case: the writer lowers
+/// it) and its value in pieces: the client's (minus the ones API Gateway drops and the
+/// ones replaced below), `X-Forwarded-For` with the peer appended, the trace headers, the
+/// mapped headers.
+fn proxy_fields(
+    cx: &mut Context,
+    mapped: &Mapped<'_>,
+    mut field: impl FnMut(FieldName<'_>, &[&[u8]]),
+) {
     let traceparent = cx
         .trace
         .as_mut()
         .map(|t| t.call_header())
         .filter(|_| !mapped.has(&TRACEPARENT));
     let cx = &*cx;
-    // Read on the way through the client's fields (a map lookup each, otherwise).
+    // Read on the way through the client's fields (a lookup each, otherwise).
     let mut has_id = mapped.has(&X_AMZN_TRACE_ID);
     let mut forwarded = None;
-    for (name, value) in &cx.headers {
-        if *name == X_FORWARDED_FOR {
-            // The first one, as a header map's `get` gives.
-            forwarded.get_or_insert(value);
-            continue;
-        }
-        // One that came with the request is forwarded as it came.
-        has_id |= *name == X_AMZN_TRACE_ID;
-        let replaced = (traceparent.is_some() && *name == TRACEPARENT)
-            || DROP_REQUEST.contains(name)
-            || mapped.has(name);
-        if !replaced {
-            field(name.as_str(), &[value.as_bytes()]);
+    for (name, value) in cx.headers.fields() {
+        let replaced = match Sent::of(name) {
+            Sent::Kept => false,
+            Sent::Dropped => true,
+            Sent::Forwarded => {
+                // The first one, as a header map's `get` gives.
+                forwarded.get_or_insert(value);
+                continue;
+            }
+            // One that came with the request is forwarded as it came.
+            Sent::TraceId => {
+                has_id = true;
+                false
+            }
+            Sent::Traceparent => traceparent.is_some(),
+        };
+        if !replaced && !mapped.has_sent(name) {
+            field(FieldName::Sent(name), &[value]);
         }
     }
     if !mapped.has(&X_FORWARDED_FOR) {
@@ -454,16 +504,18 @@ fn proxy_fields(cx: &mut Context, mapped: &Mapped<'_>, mut field: impl FnMut(&st
         let mut ip = [0u8; 46];
         let ip = crate::context::ip_text(cx.peer.ip(), &mut ip);
         match forwarded {
-            Some(prev) => field(X_FORWARDED_FOR.as_str(), &[prev.as_bytes(), b", ", ip]),
-            None => field(X_FORWARDED_FOR.as_str(), &[ip]),
+            Some(prev) => field(FieldName::Renamed(&X_FORWARDED_FOR), &[prev, b", ", ip]),
+            None => field(FieldName::Renamed(&X_FORWARDED_FOR), &[ip]),
         }
     }
     if let Some(t) = &traceparent {
-        field(TRACEPARENT.as_str(), &[t.as_bytes()]);
+        field(FieldName::Renamed(&TRACEPARENT), &[t.as_bytes()]);
     }
-    backend_trace_id(cx, has_id, |t| field(X_AMZN_TRACE_ID.as_str(), &[t]));
+    backend_trace_id(cx, has_id, |t| {
+        field(FieldName::Renamed(&X_AMZN_TRACE_ID), &[t])
+    });
     for (name, value) in &mapped.fields {
-        field(name.as_str(), &[value.as_bytes()]);
+        field(FieldName::Renamed(name), &[value.as_bytes()]);
     }
 }
 
@@ -692,14 +744,69 @@ mod tests {
             .iter()
             .map(|&(n, v)| (std::borrow::Cow::Borrowed(n), v.to_string()))
             .collect();
-        let mut out = Vec::new();
-        proxy_fields(&mut cx, &Mapped::new(&mapped), |name, value| {
-            out.push(format!(
-                "{name}: {}",
-                String::from_utf8(value.concat()).unwrap()
-            ))
-        });
-        out
+        let write = |cx: &mut Context| {
+            let mut out = Vec::new();
+            proxy_fields(cx, &Mapped::new(&mapped), |name, value| {
+                out.push(format!(
+                    "{}: {}",
+                    String::from_utf8(name.as_bytes().to_ascii_lowercase()).unwrap(),
+                    String::from_utf8(value.concat()).unwrap()
+                ))
+            });
+            out
+        };
+        let from_map = write(&mut cx);
+        // The same fields as an HTTP/1 head brings them (names as sent, upper case here),
+        // read where they arrived: the same fields go out.
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        for (n, v) in fields {
+            head.extend_from_slice(format!("{}: {v}\r\n", n.to_uppercase()).as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+        cx.headers = crate::headers::Headers::parse_for_tests(&head);
+        assert_eq!(write(&mut cx), from_map);
+        assert!(
+            !cx.headers.is_built(),
+            "the raw fields were read without a map"
+        );
+        from_map
+    }
+
+    #[test]
+    fn dropped_names_are_told_apart_in_any_case() {
+        for name in [
+            "connection",
+            "content-length",
+            "content-md5",
+            "expect",
+            "host",
+            "keep-alive",
+            "max-forwards",
+            "proxy-authenticate",
+            "proxy-connection",
+            "server",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+            "www-authenticate",
+        ] {
+            assert_eq!(Sent::of(name.as_bytes()), Sent::Dropped, "{name}");
+            assert_eq!(Sent::of(name.to_uppercase().as_bytes()), Sent::Dropped);
+        }
+        for name in [
+            "accept",
+            "tf",
+            "hosts",
+            "x-forwarded-fox",
+            "content-type",
+            "",
+        ] {
+            assert_eq!(Sent::of(name.as_bytes()), Sent::Kept, "{name}");
+        }
+        assert_eq!(Sent::of(b"X-Forwarded-For"), Sent::Forwarded);
+        assert_eq!(Sent::of(b"X-AMZN-TRACE-ID"), Sent::TraceId);
+        assert_eq!(Sent::of(b"TraceParent"), Sent::Traceparent);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::dns::Resolver;
+use crate::framing::FieldName;
 use crate::Body;
 
 /// Backend requests in flight (all workers), and those that failed, for the metrics.
@@ -337,7 +338,11 @@ fn encode_request(parts: &http::request::Parts) -> crate::framing::HeadBuf {
     out.extend_from_slice(b" HTTP/1.1\r\n");
     if !parts.headers.contains_key(http::header::HOST) {
         if let Some(a) = parts.uri.authority() {
-            push_field(&mut out, "host", &[a.as_str().as_bytes()]);
+            push_field(
+                &mut out,
+                FieldName::Renamed(&http::header::HOST),
+                &[a.as_str().as_bytes()],
+            );
         }
     }
     for (name, value) in &parts.headers {
@@ -347,14 +352,21 @@ fn encode_request(parts: &http::request::Parts) -> crate::framing::HeadBuf {
         {
             continue;
         }
-        push_field(&mut out, name.as_str(), &[value.as_bytes()]);
+        push_field(&mut out, FieldName::Renamed(name), &[value.as_bytes()]);
     }
     out
 }
 
-/// Appends one header field, its value given in pieces.
-pub fn push_field(out: &mut Vec<u8>, name: &str, value: &[&[u8]]) {
-    out.extend_from_slice(name.as_bytes());
+/// Appends one header field, its name in lower case and its value given in pieces.
+pub fn push_field(out: &mut Vec<u8>, name: FieldName<'_>, value: &[&[u8]]) {
+    match name {
+        FieldName::Sent(name) => {
+            let at = out.len();
+            out.extend_from_slice(name);
+            crate::framing::lower_ascii(&mut out[at..]);
+        }
+        FieldName::Renamed(name) => out.extend_from_slice(name.as_str().as_bytes()),
+    }
     out.extend_from_slice(b": ");
     for piece in value {
         out.extend_from_slice(piece);

@@ -141,7 +141,7 @@ impl<'a> Env<'a> {
                 }
             }
             let mut header = Map::new();
-            for (k, v) in &cx.headers {
+            for (k, v) in cx.headers.map() {
                 let Ok(v) = v.to_str() else { continue };
                 // API Gateway shows header names as the client sent them.
                 let name = crate::context::header_name_as_sent(cx.protocol, k.as_str());
