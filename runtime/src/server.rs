@@ -554,7 +554,6 @@ fn header_size_and_length(
     (size, length.flatten())
 }
 
-/// One request: limits, context, the generated handler, ids, access log.
 /// The client's address behind `hops` trusted proxies: the `hops`-th address from the
 /// right of `X-Forwarded-For` (each proxy appends the address it received from). Fewer
 /// addresses than hops, or one that does not parse, leaves the peer's.
@@ -571,16 +570,21 @@ pub fn forwarded_client(headers: &http::HeaderMap, hops: usize) -> Option<std::n
     all.get(i)?.parse().ok()
 }
 
-async fn handle(
+/// One request: limits, context, the generated handler, ids, access log. What comes
+/// before routing runs when the request arrives; the future returned routes and finishes.
+/// Not an `async fn`: one keeps its arguments for its whole life beside what it moved them
+/// into, and it held the context inline; its future was 1,872 bytes, above mimalloc's
+/// small-object size (1 KiB), allocated on the slow path and copied whole into its box per
+/// request. The context is boxed on its own (small) and the future is about 350 bytes.
+fn handle(
     g: Arc<dyn Gateway>,
     rt: Arc<Runtime>,
     parts: http::request::Parts,
     headers: crate::headers::Headers,
     body: crate::Body,
     peer: SocketAddr,
-) -> Response {
+) -> impl std::future::Future<Output = Response> + Send + 'static {
     use futures_util::FutureExt;
-    let (g, rt) = (&*g, &*rt);
     let peer = match rt.config.trusted_proxy_hops {
         0 => peer,
         hops => {
@@ -589,13 +593,13 @@ async fn handle(
     };
     let (size, declared) = header_size_and_length(&parts, &headers);
     let too_large = size > MAX_HEADER_BYTES;
-    let mut cx = Context::with_headers(
+    let mut cx = Box::new(Context::with_headers(
         &parts,
         headers,
         peer,
         rt.stage.clone(),
         rt.stage_vars.clone(),
-    );
+    ));
     if !rt.exec_settings.is_empty() {
         let data = rt
             .exec_settings
@@ -612,111 +616,131 @@ async fn handle(
     let cors = rt.info.cors;
     let preflight =
         cors.is_some() && crate::cors::CorsInfo::is_preflight(&parts.method, &cx.headers);
-    let mut resp = if too_large {
-        responses::header_too_large()
+    let next = if too_large {
+        Next::Answer(responses::header_too_large())
     } else if declared.is_some_and(|n| n > MAX_BODY) {
-        responses::request_too_large(MAX_BODY)
+        Next::Answer(responses::request_too_large(MAX_BODY))
     } else if let Some(c) = cors.filter(|_| preflight) {
         // Before routing and authorizers, as API Gateway answers preflights.
-        c.preflight(&cx.headers)
+        Next::Answer(c.preflight(&cx.headers))
     } else {
-        let req = http::Request::from_parts(parts, body);
-        // `handle` routes before its future exists: the call is inside the guard too.
-        let handled = std::panic::AssertUnwindSafe(async { g.handle(rt, &mut cx, req).await })
-            .catch_unwind()
-            .await;
-        match handled {
-            Ok(r) => r,
-            // A bug (ours or in generated code) while handling this request: API Gateway's
-            // 500, and the worker serves on. The panic message went to stderr already.
-            Err(_) => {
-                PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                crate::warn!(
-                    "specgate: {}: internal error while handling {} {}",
-                    cx.request_id,
-                    cx.method,
-                    cx.resource_path
-                );
-                responses::internal_error()
-            }
-        }
+        Next::Route(http::Request::from_parts(parts, body))
     };
-    if let Some(c) = cors.filter(|_| !preflight) {
-        crate::framing::RawFields::materialize(&mut resp);
-        c.decorate(&cx.headers, resp.headers_mut());
-    }
-    let has_id = resp.headers().contains_key(&responses::X_AMZN_REQUESTID)
-        || resp
-            .body()
-            .raw_fields()
-            .is_some_and(crate::framing::RawFields::has_request_id);
-    if !has_id {
-        responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
-    }
-    let status = resp.status().as_u16();
-    let answered = std::time::SystemTime::now();
-    // The HTTP/1 answer's `Date` reuses this reading.
-    crate::http1::answered_at(answered);
-    let latency_ms = unix_ms(answered).saturating_sub(cx.start_ms) as u64;
-    let response_length = hyper::body::Body::size_hint(resp.body()).exact();
-    let data_processed = declared.unwrap_or(0) + response_length.unwrap_or(0);
-    rt.metric_handles.record(
-        &rt.shared.metrics,
-        &cx,
-        &crate::metrics::Sample {
-            status,
-            latency_ms: latency_ms as f64,
-            bytes: data_processed,
-        },
-    );
-    if !rt.config.quiet {
-        let line = match rt.access_log {
-            // The stage's `accessLogSetting.format`.
-            Some(parts) => crate::access_log::render(
-                parts,
-                &cx,
-                &crate::access_log::Outcome {
-                    status,
-                    response_length,
-                    latency_ms,
-                    data_processed,
-                },
-            ),
-            None => access_log_line(rt.config.log_format, &cx, status, latency_ms),
+    async move {
+        let (g, rt) = (&*g, &*rt);
+        let mut resp = match next {
+            Next::Answer(resp) => resp,
+            Next::Route(req) => {
+                // `handle` routes before its future exists: the call is guarded too.
+                let handled = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    g.handle(rt, &mut cx, req)
+                })) {
+                    Ok(route) => std::panic::AssertUnwindSafe(route).catch_unwind().await,
+                    Err(panic) => Err(panic),
+                };
+                match handled {
+                    Ok(r) => r,
+                    // A bug (ours or in generated code) while handling this request: API
+                    // Gateway's 500, and the worker serves on. The panic message went to
+                    // stderr already.
+                    Err(_) => {
+                        PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        crate::warn!(
+                            "specgate: {}: internal error while handling {} {}",
+                            cx.request_id,
+                            cx.method,
+                            cx.resource_path
+                        );
+                        responses::internal_error()
+                    }
+                }
+            }
         };
-        rt.log.line(&line);
-    }
-    if cx.exec.is_some() {
-        crate::framing::RawFields::materialize(&mut resp);
-        execution_log(rt, &mut cx, status, resp.headers(), latency_ms);
-    }
-    if let Some(t) = cx.trace.take().filter(|t| t.sampled) {
-        let resource = if cx.resource_path.is_empty() {
-            cx.path.as_str()
-        } else {
-            cx.resource_path
-        };
-        crate::trace::export(crate::trace::Finished {
-            name: format!("{} {resource}", cx.method),
-            start: t.start,
-            end: crate::trace::now_ns(),
-            attributes: vec![
-                ("http.request.method", cx.method.to_string()),
-                ("url.path", cx.path.clone()),
-                ("http.route", cx.resource_path.to_string()),
-                ("http.response.status_code", status.to_string()),
-                ("aws.request_id", cx.request_id.clone()),
-                (
-                    "aws.xray.trace_id",
-                    cx.trace_id().unwrap_or_default().into_owned(),
+        if let Some(c) = cors.filter(|_| !preflight) {
+            crate::framing::RawFields::materialize(&mut resp);
+            c.decorate(&cx.headers, resp.headers_mut());
+        }
+        let has_id = resp.headers().contains_key(&responses::X_AMZN_REQUESTID)
+            || resp
+                .body()
+                .raw_fields()
+                .is_some_and(crate::framing::RawFields::has_request_id);
+        if !has_id {
+            responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
+        }
+        let status = resp.status().as_u16();
+        let answered = std::time::SystemTime::now();
+        // The HTTP/1 answer's `Date` reuses this reading.
+        crate::http1::answered_at(answered);
+        let latency_ms = unix_ms(answered).saturating_sub(cx.start_ms) as u64;
+        let response_length = hyper::body::Body::size_hint(resp.body()).exact();
+        let data_processed = declared.unwrap_or(0) + response_length.unwrap_or(0);
+        rt.metric_handles.record(
+            &rt.shared.metrics,
+            &cx,
+            &crate::metrics::Sample {
+                status,
+                latency_ms: latency_ms as f64,
+                bytes: data_processed,
+            },
+        );
+        if !rt.config.quiet {
+            let line = match rt.access_log {
+                // The stage's `accessLogSetting.format`.
+                Some(parts) => crate::access_log::render(
+                    parts,
+                    &cx,
+                    &crate::access_log::Outcome {
+                        status,
+                        response_length,
+                        latency_ms,
+                        data_processed,
+                    },
                 ),
-                ("apigateway.stage", cx.stage.to_string()),
-            ],
-            error: status >= 500,
-            trace: *t,
-        });
+                None => access_log_line(rt.config.log_format, &cx, status, latency_ms),
+            };
+            rt.log.line(&line);
+        }
+        if cx.exec.is_some() {
+            crate::framing::RawFields::materialize(&mut resp);
+            execution_log(rt, &mut cx, status, resp.headers(), latency_ms);
+        }
+        if let Some(t) = cx.trace.take().filter(|t| t.sampled) {
+            let resource = if cx.resource_path.is_empty() {
+                cx.path.as_str()
+            } else {
+                cx.resource_path
+            };
+            crate::trace::export(crate::trace::Finished {
+                name: format!("{} {resource}", cx.method),
+                start: t.start,
+                end: crate::trace::now_ns(),
+                attributes: vec![
+                    ("http.request.method", cx.method.to_string()),
+                    ("url.path", cx.path.clone()),
+                    ("http.route", cx.resource_path.to_string()),
+                    ("http.response.status_code", status.to_string()),
+                    ("aws.request_id", cx.request_id.clone()),
+                    (
+                        "aws.xray.trace_id",
+                        cx.trace_id().unwrap_or_default().into_owned(),
+                    ),
+                    ("apigateway.stage", cx.stage.to_string()),
+                ],
+                error: status >= 500,
+                trace: *t,
+            });
+        }
+        resp
     }
-    resp
+}
+
+/// What `handle` does once the request's context exists.
+enum Next {
+    /// Answered before routing (limits, a CORS preflight).
+    Answer(Response),
+    /// Routed to the generated handler.
+    Route(crate::Request),
 }
 
 /// Writes a request's execution log, as the route's `loggingLevel` says: what the method

@@ -273,10 +273,39 @@ pub fn add_query_param(url: &mut String, name: &str, value: &str) {
 /// `http_proxy`: forwards the request (method, headers, streamed body) to `url` and the
 /// response back, with API Gateway's header rules. `method` `None` keeps the client's.
 /// `headers` are mapped request headers (set, replacing the client's).
+///
+/// The backend request is made when this is called; the future returned waits for the
+/// answer. Not an `async fn`: one keeps its arguments (the request, the URL, the mapped
+/// headers) for its whole life, and this one's future, inline in the route's, made that
+/// larger than mimalloc's small-object size (1 KiB), allocated on the slow path per request.
 // The generated handler's pieces of the backend request, passed as they are.
 #[allow(clippy::too_many_arguments)]
-pub async fn http_proxy(
-    rt: &Runtime,
+pub fn http_proxy<'a>(
+    rt: &'a Runtime,
+    cx: &'a mut Context,
+    req: Request,
+    url: String,
+    method: Option<Method>,
+    headers: Vec<(std::borrow::Cow<'static, str>, String)>,
+    timeout_ms: u64,
+    mapping: Option<&'static http_mapping::HttpMapping>,
+) -> impl std::future::Future<Output = Response> + Send + 'a {
+    let sent = send_proxied(rt, cx, req, url, method, headers, timeout_ms, mapping);
+    async move {
+        let (exchanging, started) = match sent {
+            Ok(sent) => sent,
+            Err(resp) => return *resp,
+        };
+        proxied(rt, cx, exchanging, started, mapping).await
+    }
+}
+
+/// `http_proxy`'s backend request, made: the exchange under way and when it started, or
+/// the answer when the request cannot be made (boxed: it is rare, and the future holds
+/// this result).
+#[allow(clippy::too_many_arguments)]
+fn send_proxied<'a>(
+    rt: &'a Runtime,
     cx: &mut Context,
     req: Request,
     url: String,
@@ -284,7 +313,7 @@ pub async fn http_proxy(
     headers: Vec<(std::borrow::Cow<'static, str>, String)>,
     timeout_ms: u64,
     mapping: Option<&'static http_mapping::HttpMapping>,
-) -> Response {
+) -> Result<(Exchanging<'a>, std::time::Instant), Box<Response>> {
     use futures_util::FutureExt;
     let (parts, body) = req.into_parts();
     let method = method.unwrap_or(parts.method);
@@ -316,7 +345,7 @@ pub async fn http_proxy(
             let sent = rt.local_pool.exchange_head(
                 addr,
                 head,
-                &method,
+                method,
                 body,
                 MAX_RESPONSE,
                 pool::Fields::Raw,
@@ -341,7 +370,9 @@ pub async fn http_proxy(
             // The URL came from the spec and request values: an unusable URL is the API's
             // fault.
             let Ok(uri) = url.parse::<http::Uri>() else {
-                return rt.gateway_response(cx, ResponseType::ApiConfigurationError);
+                return Err(Box::new(
+                    rt.gateway_response(cx, ResponseType::ApiConfigurationError),
+                ));
             };
             let mut upstream_req = http::Request::new(body);
             *upstream_req.method_mut() = method;
@@ -357,6 +388,17 @@ pub async fn http_proxy(
             );
         }
     }
+    Ok((exchanging, started))
+}
+
+/// `http_proxy`'s answer: the backend's, as API Gateway passes it on.
+async fn proxied(
+    rt: &Runtime,
+    cx: &mut Context,
+    exchanging: Exchanging<'_>,
+    started: std::time::Instant,
+    mapping: Option<&'static http_mapping::HttpMapping>,
+) -> Response {
     let exchanged = counted(exchanging).await;
     cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
     log_response(cx, &exchanged, true);

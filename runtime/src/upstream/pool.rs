@@ -173,7 +173,7 @@ impl Local {
     ) -> Result<Buffered, LocalError> {
         let (parts, body) = req.into_parts();
         let head = encode_request(&parts);
-        self.exchange_head(addr, head, &parts.method, body, max, fields, deadline)
+        self.exchange_head(addr, head, parts.method, body, max, fields, deadline)
             .await
     }
 
@@ -187,80 +187,101 @@ impl Local {
     /// per exchange cost a registration and a removal in the wheel, a runtime handle cloned
     /// and dropped, and a clock reading.
     #[allow(clippy::too_many_arguments)]
-    pub async fn exchange_head(
+    pub fn exchange_head(
         &self,
         addr: SocketAddr,
         head: crate::framing::HeadBuf,
-        method: &http::Method,
+        method: http::Method,
         body: Body,
         max: usize,
         fields: Fields,
         deadline: Instant,
-    ) -> Result<Buffered, LocalError> {
+    ) -> impl Future<Output = Result<Buffered, LocalError>> + Send + '_ {
+        use futures_util::FutureExt;
+        // Made of the exchange's future and a closure, with no `async` block around them:
+        // one keeps what it captured for its whole life beside what it moved it into, and
+        // this future, boxed per request, stays under mimalloc's small-object size (1 KiB).
         let reading = Reading {
             head_request: method == http::Method::HEAD,
             fields,
             max,
         };
-        let (stream, mut timer) = match self.take(addr) {
+        let (stream, timer) = match self.take(addr) {
             Some(p) => (Some(p.stream), p.timer),
             None => (None, None),
         };
-        let exchanged = Within {
-            timer: &mut timer,
+        Within {
+            timer,
             deadline,
-            exchange: std::pin::pin!(self.exchange_on(addr, stream, head, method, body, reading)),
+            exchange: self.exchange_on(addr, stream, head, method, body, reading),
         }
-        .await;
-        let (resp, reusable) = exchanged?;
-        if let Some(stream) = reusable {
-            self.give_back(addr, Pooled { stream, timer });
-        }
-        Ok(resp)
+        .map(move |(exchanged, timer)| {
+            let (resp, reusable) = exchanged?;
+            if let Some(stream) = reusable {
+                self.give_back(addr, Pooled { stream, timer });
+            }
+            Ok(resp)
+        })
     }
 
     /// One exchange on `stream` (taken from the pool), or on a new connection: the answer,
     /// and the connection when it can serve another request.
-    async fn exchange_on(
+    // Not an `async fn`: one keeps its arguments beside the locals it moves them into (a
+    // connection, the head, the body: room the exchange's boxed future carries for nothing).
+    #[allow(clippy::manual_async_fn)]
+    fn exchange_on(
         &self,
         addr: SocketAddr,
         mut stream: Option<TcpStream>,
         mut head: crate::framing::HeadBuf,
-        method: &http::Method,
+        method: http::Method,
         mut body: Body,
         reading: Reading,
-    ) -> Result<(Buffered, Option<TcpStream>), LocalError> {
-        use http_body_util::BodyExt;
-        use hyper::body::Body as _;
-        let length = body.size_hint().exact();
-        end_head(&mut head, method, length);
-        // The first piece of the body goes out with the head; a body that is all in it can
-        // be sent again on a new connection if a pooled one turns out closed.
-        let first = match body.frame().await {
-            None => Bytes::new(),
-            Some(Ok(f)) => f.into_data().unwrap_or_default(),
-            Some(Err(e)) => return Err(LocalError::Send(e)),
-        };
-        // The rest of the body, if any, can be sent once only.
-        let mut rest = (!body.is_end_stream()).then_some(body);
-        let whole = rest.is_none();
-        loop {
-            let (mut s, pooled) = match stream.take().or_else(|| self.take(addr).map(|p| p.stream))
-            {
-                Some(s) => (s, true),
-                None => (connect(addr).await.map_err(LocalError::Send)?, false),
+    ) -> impl Future<Output = Result<(Buffered, Option<TcpStream>), LocalError>> + Send + '_ {
+        async move {
+            use http_body_util::BodyExt;
+            use hyper::body::Body as _;
+            let length = body.size_hint().exact();
+            end_head(&mut head, &method, length);
+            // The first piece of the body goes out with the head; a body that is all in it can
+            // be sent again on a new connection if a pooled one turns out closed.
+            let first = match body.frame().await {
+                None => Bytes::new(),
+                Some(Ok(f)) => f.into_data().unwrap_or_default(),
+                Some(Err(e)) => return Err(LocalError::Send(e)),
             };
-            let sent = send(&mut s, &head, &first, rest.take(), length, reading).await;
-            match sent {
-                Ok((resp, reusable)) => return Ok((resp, reusable.then_some(s))),
-                // A pooled connection closed under a request sent whole: on the next one.
-                Err(Retry::Stale) if pooled && whole => continue,
-                Err(Retry::Stale) => {
-                    return Err(LocalError::Send(
-                        "the backend closed the connection without answering".into(),
-                    ))
+            // The rest of the body, if any, can be sent once only. (Taken from `body` and
+            // `stream` in place: a local moved out of either is room the future keeps.)
+            let whole = body.is_end_stream();
+            let mut rest_sent = whole;
+            loop {
+                let pooled = stream.is_some() || {
+                    stream = self.take(addr).map(|p| p.stream);
+                    stream.is_some()
+                };
+                if stream.is_none() {
+                    stream = Some(connect(addr).await.map_err(LocalError::Send)?);
                 }
-                Err(Retry::Failed(e)) => return Err(e),
+                let Some(s) = stream.as_mut() else {
+                    // Not reached: a connection was found or made just above.
+                    return Err(LocalError::Send("no connection to the backend".into()));
+                };
+                let rest = (!rest_sent).then(|| std::mem::take(&mut body));
+                rest_sent = true;
+                let sent = send(s, &head, &first, rest, length, reading).await;
+                match sent {
+                    Ok((resp, reusable)) => {
+                        return Ok((resp, if reusable { stream.take() } else { None }))
+                    }
+                    // A pooled connection closed under a request sent whole: on the next one.
+                    Err(Retry::Stale) if pooled && whole => stream = None,
+                    Err(Retry::Stale) => {
+                        return Err(LocalError::Send(
+                            "the backend closed the connection without answering".into(),
+                        ))
+                    }
+                    Err(Retry::Failed(e)) => return Err(e),
+                }
             }
         }
     }
@@ -296,23 +317,27 @@ struct Pooled {
     timer: Option<Pin<Box<Sleep>>>,
 }
 
-/// An exchange that fails with [`LocalError::Timeout`] at `deadline`, kept by `timer` (a
-/// connection's, or made here for a new one).
-struct Within<'t, F> {
-    timer: &'t mut Option<Pin<Box<Sleep>>>,
-    deadline: Instant,
-    exchange: Pin<&'t mut F>,
+pin_project_lite::pin_project! {
+    /// An exchange that fails with [`LocalError::Timeout`] at `deadline`, kept by `timer`
+    /// (a connection's, or made here for a new one), which it gives back with the outcome.
+    struct Within<F> {
+        timer: Option<Pin<Box<Sleep>>>,
+        deadline: Instant,
+        #[pin]
+        exchange: F,
+    }
 }
 
-impl<T, F: Future<Output = Result<T, LocalError>>> Future for Within<'_, F> {
-    type Output = Result<T, LocalError>;
+impl<T, F: Future<Output = Result<T, LocalError>>> Future for Within<F> {
+    type Output = (Result<T, LocalError>, Option<Pin<Box<Sleep>>>);
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        if let Poll::Ready(r) = this.exchange.as_mut().poll(cx) {
-            return Poll::Ready(r);
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(r) = this.exchange.poll(cx) {
+            return Poll::Ready((r, this.timer.take()));
         }
-        crate::conn::poll_deadline(this.timer, this.deadline, cx).map(|()| Err(LocalError::Timeout))
+        crate::conn::poll_deadline(this.timer, *this.deadline, cx)
+            .map(|()| (Err(LocalError::Timeout), this.timer.take()))
     }
 }
 
@@ -398,53 +423,57 @@ fn end_head(out: &mut Vec<u8>, method: &http::Method, length: Option<u64>) {
 
 /// One exchange on `stream`: the head and first body piece, the rest of the body (`rest`),
 /// then the whole response. `Ok` with whether the connection can be reused.
-async fn send(
-    stream: &mut TcpStream,
-    head: &[u8],
-    first: &[u8],
-    rest: Option<Body>,
+// Not an `async fn`, for the reason `Local::exchange_on` gives.
+#[allow(clippy::manual_async_fn)]
+fn send<'a>(
+    stream: &'a mut TcpStream,
+    head: &'a [u8],
+    first: &'a [u8],
+    mut rest: Option<Body>,
     length: Option<u64>,
     reading: Reading,
-) -> Result<(Buffered, bool), Retry> {
-    use http_body_util::BodyExt;
-    let chunked = length.is_none();
-    let sent = if !chunked {
-        write_all(stream, &[head, first]).await
-    } else if first.is_empty() {
-        write_all(stream, &[head]).await
-    } else {
-        let size = format!("{:x}\r\n", first.len());
-        write_all(stream, &[head, size.as_bytes(), first, b"\r\n"]).await
-    };
-    // A write that fails on a pooled connection: it was closed under us. A response may
-    // still be there (a backend that answers before reading the body and closes).
-    let mut write_failed = sent.is_err();
-    if let (false, Some(mut body)) = (write_failed, rest) {
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| Retry::Failed(LocalError::Send(e)))?;
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            if data.is_empty() {
-                continue;
-            }
-            let r = if chunked {
-                let size = format!("{:x}\r\n", data.len());
-                write_all(stream, &[size.as_bytes(), &data, b"\r\n"]).await
-            } else {
-                write_all(stream, &[&data]).await
-            };
-            if r.is_err() {
-                write_failed = true;
-                break;
+) -> impl Future<Output = Result<(Buffered, bool), Retry>> + Send + 'a {
+    async move {
+        use http_body_util::BodyExt;
+        let chunked = length.is_none();
+        let sent = if !chunked {
+            write_all(stream, &[head, first]).await
+        } else if first.is_empty() {
+            write_all(stream, &[head]).await
+        } else {
+            let size = format!("{:x}\r\n", first.len());
+            write_all(stream, &[head, size.as_bytes(), first, b"\r\n"]).await
+        };
+        // A write that fails on a pooled connection: it was closed under us. A response may
+        // still be there (a backend that answers before reading the body and closes).
+        let mut write_failed = sent.is_err();
+        if let Some(body) = rest.as_mut().filter(|_| !write_failed) {
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| Retry::Failed(LocalError::Send(e)))?;
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                if data.is_empty() {
+                    continue;
+                }
+                let r = if chunked {
+                    let size = format!("{:x}\r\n", data.len());
+                    write_all(stream, &[size.as_bytes(), &data, b"\r\n"]).await
+                } else {
+                    write_all(stream, &[&data]).await
+                };
+                if r.is_err() {
+                    write_failed = true;
+                    break;
+                }
             }
         }
+        if chunked && !write_failed {
+            write_failed = write_all(stream, &[b"0\r\n\r\n"]).await.is_err();
+        }
+        let (resp, reusable) = read_response(stream, reading).await?;
+        Ok((resp, reusable && !write_failed))
     }
-    if chunked && !write_failed {
-        write_failed = write_all(stream, &[b"0\r\n\r\n"]).await.is_err();
-    }
-    let (resp, reusable) = read_response(stream, reading).await?;
-    Ok((resp, reusable && !write_failed))
 }
 
 /// Writes all of `parts` ([`crate::framing::poll_write_parts`]: one system call where it can).
