@@ -55,11 +55,13 @@ pub struct Span {
 
 impl Span {
     /// The field's name in `head` (the buffer, or what was frozen of it).
+    #[inline]
     pub fn name<'h>(&self, head: &'h [u8]) -> &'h [u8] {
         &head[self.name.0 as usize..self.name.1 as usize]
     }
 
     /// The field's value in `head`.
+    #[inline]
     pub fn value<'h>(&self, head: &'h [u8]) -> &'h [u8] {
         &head[self.value.0 as usize..self.value.1 as usize]
     }

@@ -124,6 +124,7 @@ impl Headers {
 
     /// Every field, name (as sent, any case; lower case from a map) and value. Raw fields
     /// come in the order they arrived; a map's, name by name.
+    #[inline]
     pub fn fields(&self) -> Fields<'_> {
         if self.unbuilt() {
             Fields::Raw(&self.head, self.fields.iter())
@@ -167,6 +168,7 @@ pub enum Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Fields::Raw(head, spans) => spans.next().map(|f| (f.name(head), f.value(head))),

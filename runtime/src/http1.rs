@@ -317,13 +317,13 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
     };
     // The fields that decide framing and persistence, noted as they go by so that a
     // request without them is not looked up for them. Dispatched on the length first.
-    let (mut framed, mut connection, mut expect) = (false, false, false);
+    let (mut length, mut coded, mut connection, mut expect) = (false, false, false, false);
     for f in req.headers.iter() {
         let name = f.name.as_bytes();
         let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
         match name.len() {
-            14 => framed |= is(b"content-length"),
-            17 => framed |= is(b"transfer-encoding"),
+            14 => length |= is(b"content-length"),
+            17 => coded |= is(b"transfer-encoding"),
             10 => connection |= is(b"connection"),
             6 => expect |= is(b"expect"),
             _ => {}
@@ -345,8 +345,8 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
         return Parsed::Reject(StatusCode::BAD_REQUEST);
     };
     let headers = Headers::raw(head, fields);
-    let framing = if framed {
-        match framing(&headers, version) {
+    let framing = if length || coded {
+        match framing(&headers, version, coded, length) {
             Ok(f) => f,
             Err(status) => return Parsed::Reject(status),
         }
@@ -379,12 +379,18 @@ fn parse_head(buf: &mut BytesMut) -> Parsed {
     }))
 }
 
-/// The request body's framing (RFC 9112 §6), refusing what smuggling is made of.
-fn framing(headers: &Headers, version: Version) -> Result<Framing, StatusCode> {
-    if headers.value("transfer-encoding").is_some() {
+/// The request body's framing (RFC 9112 §6), refusing what smuggling is made of. `coded`
+/// and `length`: whether the head has a `Transfer-Encoding` and a `Content-Length` field.
+fn framing(
+    headers: &Headers,
+    version: Version,
+    coded: bool,
+    length: bool,
+) -> Result<Framing, StatusCode> {
+    if coded {
         // Both framings at once, or chunked in HTTP/1.0: the two ends of a chain of
         // servers may disagree on where this request ends.
-        if headers.value("content-length").is_some() || version == Version::HTTP_10 {
+        if length || version == Version::HTTP_10 {
             return Err(StatusCode::BAD_REQUEST);
         }
         let codings: Vec<&[u8]> = headers
@@ -399,17 +405,15 @@ fn framing(headers: &Headers, version: Version) -> Result<Framing, StatusCode> {
             _ => Err(StatusCode::BAD_REQUEST),
         };
     }
-    let mut length: Option<u64> = None;
-    let mut declared = false;
+    let mut total: Option<u64> = None;
     for v in headers.values("content-length") {
-        declared = true;
-        add_length(v, &mut length).map_err(|_| StatusCode::BAD_REQUEST)?;
+        add_length(v, &mut total).map_err(|_| StatusCode::BAD_REQUEST)?;
     }
     // A Content-Length field with no value at all.
-    if length.is_none() && declared {
+    if total.is_none() && length {
         return Err(StatusCode::BAD_REQUEST);
     }
-    Ok(Framing::Length(length.unwrap_or(0)))
+    Ok(Framing::Length(total.unwrap_or(0)))
 }
 
 /// Parses one request — head and body — out of `bytes` fed `step` bytes at a time, as a
