@@ -449,17 +449,22 @@ impl Context {
     }
 }
 
-/// A header name as the client sent it. hyper lowers header names; HTTP/1 clients send
-/// them in canonical case (`Content-Type`), which is restored here; HTTP/2 names are lower
-/// case on the wire.
+/// A header name as the client sent it, in the case API Gateway's events show: HTTP/1
+/// clients send names in canonical case (`Content-Type`), which is what comes out of any
+/// case that comes in (a header map's lower case, or the field as it arrived); HTTP/2 names
+/// are lower case on the wire.
 pub fn header_name_as_sent(protocol: &str, name: &str) -> String {
     if protocol.starts_with("HTTP/2") {
-        return name.to_string();
+        return name.to_ascii_lowercase();
     }
     let mut out = String::with_capacity(name.len());
     let mut up = true;
     for c in name.chars() {
-        out.push(if up { c.to_ascii_uppercase() } else { c });
+        out.push(if up {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        });
         up = c == '-';
     }
     out

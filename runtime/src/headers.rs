@@ -149,7 +149,7 @@ impl Headers {
 }
 
 /// A value as text: visible ASCII and tabs only, as `HeaderValue::to_str` admits.
-fn as_text(v: &[u8]) -> Option<&str> {
+pub fn as_text(v: &[u8]) -> Option<&str> {
     if v.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) {
         std::str::from_utf8(v).ok()
     } else {

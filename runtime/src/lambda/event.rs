@@ -211,15 +211,19 @@ pub fn v1_json(
     version: Option<&str>,
 ) -> String {
     let mut out = String::with_capacity(1024 + payload.len() * 4 / 3);
+    // Read where they arrived (no header map built for the event); `group` below gathers
+    // a name's values in the order a map would give them.
     let headers: Vec<(String, &str)> = cx
         .headers
-        .iter()
+        .fields()
         // Not forwarded to the function (reference §3.1).
-        .filter(|(n, _)| **n != http::header::CONNECTION && **n != http::header::CONTENT_LENGTH)
+        .filter(|(n, _)| {
+            !n.eq_ignore_ascii_case(b"connection") && !n.eq_ignore_ascii_case(b"content-length")
+        })
         .filter_map(|(n, v)| {
             Some((
-                header_name_as_sent(cx.protocol, n.as_str()),
-                v.to_str().ok()?,
+                header_name_as_sent(cx.protocol, std::str::from_utf8(n).ok()?),
+                crate::headers::as_text(v)?,
             ))
         })
         .collect();
@@ -503,6 +507,38 @@ mod tests {
                 assert_eq!(escaped(&s), serde_json::to_string(&s).unwrap(), "{s:?}");
             }
         }
+    }
+
+    /// The REST event's headers read where they arrived are the ones a header map gives:
+    /// names in canonical case whatever case came, values of a name gathered in order,
+    /// the framing fields left out, a value that is not text left out.
+    #[test]
+    fn event_headers_from_raw_fields_are_those_of_a_map() {
+        let head = b"GET /a HTTP/1.1\r\nHOST: h\r\nx-many: 1\r\nAccept: */*\r\nX-MANY: 2\r\nContent-Length: 0\r\nX-Bin: caf\xc3\xa9\r\ncontent-TYPE: text/plain\r\n\r\n";
+        let mut parts = http::Request::new(()).into_parts().0;
+        let mut cx = crate::context::Context::for_tests(&mut parts);
+        cx.headers = crate::headers::Headers::parse_for_tests(head);
+        let text =
+            |cx: &crate::context::Context| super::v1_json(cx, &bytes::Bytes::new(), &[], None);
+        let from_raw = text(&cx);
+        cx.headers.map();
+        // The same text, the order of names and values included.
+        assert_eq!(from_raw, text(&cx));
+        let e: serde_json::Value = serde_json::from_str(&from_raw).unwrap();
+        let raw = (e["headers"].clone(), e["multiValueHeaders"].clone());
+        assert_eq!(
+            raw.0,
+            serde_json::json!({"Host": "h", "X-Many": "2", "Accept": "*/*", "Content-Type": "text/plain"})
+        );
+        assert_eq!(raw.1["X-Many"], serde_json::json!(["1", "2"]));
+        assert_eq!(
+            crate::context::header_name_as_sent("HTTP/1.1", "x-AMZN-trace-ID"),
+            "X-Amzn-Trace-Id"
+        );
+        assert_eq!(
+            crate::context::header_name_as_sent("HTTP/2.0", "X-Many"),
+            "x-many"
+        );
     }
 
     proptest! {
