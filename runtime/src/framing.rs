@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{HeaderName, CONNECTION};
+use http::header::HeaderName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The longest chunk-size line (with extensions) and the most trailer bytes accepted.
@@ -334,13 +334,6 @@ pub fn range(buf: &[u8], part: &[u8]) -> (u32, u32) {
     (start as u32, (start + part.len()) as u32)
 }
 
-/// The comma-separated tokens of every `name` field, trimmed.
-pub fn tokens(map: &http::HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
-    map.get_all(name)
-        .into_iter()
-        .flat_map(|v| value_tokens(v.as_bytes()))
-}
-
 /// The comma-separated tokens of one field value, trimmed.
 pub fn value_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value
@@ -381,15 +374,6 @@ const fn lower_word(x: u64) -> u64 {
     let past_z = low7 + (0x7f - b'Z' as u64) * ONES;
     let upper = from_a & !past_z & !x & (0x80 * ONES);
     x | (upper >> 2)
-}
-
-/// `Connection: close` and `Connection: keep-alive` among a head's tokens.
-pub fn connection_tokens(map: &http::HeaderMap) -> (bool, bool) {
-    let (mut close, mut keep) = (false, false);
-    for v in map.get_all(CONNECTION) {
-        connection_value(v.as_bytes(), &mut close, &mut keep);
-    }
-    (close, keep)
 }
 
 /// Notes `close` and `keep-alive` among one `Connection` value's tokens.
