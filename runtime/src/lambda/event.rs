@@ -369,9 +369,14 @@ fn textual(content_type: Option<&str>) -> bool {
 pub fn v2(cx: &Context, payload: &Bytes, route_key: &str) -> Value {
     let mut headers: Map<String, Value> = Map::new();
     let mut cookies = Vec::new();
-    for (name, value) in cx.headers.map() {
-        let Ok(value) = value.to_str() else { continue };
-        if name == http::header::COOKIE {
+    // Read where they arrived (no header map built for the event), names lowered: the
+    // same names, values and order a map gives.
+    for (name, value) in cx.headers.fields() {
+        let (Ok(name), Some(value)) = (std::str::from_utf8(name), crate::headers::as_text(value))
+        else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case("cookie") {
             cookies.extend(
                 value
                     .split(';')
@@ -381,14 +386,15 @@ pub fn v2(cx: &Context, payload: &Bytes, route_key: &str) -> Value {
             );
             continue;
         }
+        let name = name.to_ascii_lowercase();
         // Repeated headers are joined with commas.
-        match headers.get_mut(name.as_str()) {
+        match headers.get_mut(&name) {
             Some(Value::String(s)) => {
                 s.push(',');
                 s.push_str(value);
             }
             _ => {
-                headers.insert(name.as_str().to_string(), Value::String(value.to_string()));
+                headers.insert(name, Value::String(value.to_string()));
             }
         }
     }
@@ -531,6 +537,27 @@ mod tests {
             serde_json::json!({"Host": "h", "X-Many": "2", "Accept": "*/*", "Content-Type": "text/plain"})
         );
         assert_eq!(raw.1["X-Many"], serde_json::json!(["1", "2"]));
+        // The HTTP API event likewise (names lowered, repeated values joined, cookies apart).
+        let mut parts = http::Request::new(()).into_parts().0;
+        let mut cx = crate::context::Context::for_tests(&mut parts);
+        cx.headers = crate::headers::Headers::parse_for_tests(
+            b"GET /a HTTP/1.1\r\nHOST: h\r\nCookie: a=1; b=2\r\nx-many: 1\r\nAccept: */*\r\nX-MANY: 2\r\ncookie: c=3\r\n\r\n",
+        );
+        let from_raw = super::v2(&cx, &bytes::Bytes::new(), "$default");
+        cx.headers.map();
+        let from_map = super::v2(&cx, &bytes::Bytes::new(), "$default");
+        assert_eq!(
+            serde_json::to_string(&from_raw).unwrap(),
+            serde_json::to_string(&from_map).unwrap()
+        );
+        assert_eq!(
+            from_raw["headers"],
+            serde_json::json!({"host": "h", "x-many": "1,2", "accept": "*/*"})
+        );
+        assert_eq!(
+            from_raw["cookies"],
+            serde_json::json!(["a=1", "b=2", "c=3"])
+        );
         assert_eq!(
             crate::context::header_name_as_sent("HTTP/1.1", "x-AMZN-trace-ID"),
             "X-Amzn-Trace-Id"
