@@ -668,6 +668,7 @@ pub fn poll_write_parts<W: AsyncWrite + Unpin + ?Sized>(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn lower_ascii_lowers_letters_and_nothing_else() {
@@ -685,7 +686,6 @@ mod tests {
             }
         }
     }
-    use super::*;
 
     #[test]
     fn head_buffers_are_kept_for_the_next_head_within_limits() {

@@ -141,11 +141,6 @@ impl Headers {
             self.map().len()
         }
     }
-
-    /// The bytes of all the values together (API Gateway's header size limit counts them).
-    pub fn value_bytes(&self) -> usize {
-        self.fields().map(|(_, v)| v.len()).sum()
-    }
 }
 
 /// A value as text: visible ASCII and tabs only, as `HeaderValue::to_str` admits.
@@ -247,7 +242,6 @@ mod tests {
             let all: Vec<&[u8]> = h.values("x-forwarded-for").collect();
             assert_eq!(all, [&b"1.2.3.4"[..], b"5.6.7.8"]);
             assert_eq!(h.count(), 5);
-            assert_eq!(h.value_bytes(), 1 + 7 + 1 + 7 + 5);
             // Not visible ASCII: a value, not text (as HeaderValue::to_str).
             assert_eq!(h.value("x-bin"), Some("café".as_bytes()));
             assert_eq!(h.text("x-bin"), None);

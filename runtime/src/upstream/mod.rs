@@ -18,10 +18,6 @@ use crate::{Body, Request, Response};
 
 pub use pool::{client, Buffered, Client};
 
-/// Request headers API Gateway does not forward (hop-by-hop and a few of its own); names
-/// made once, so that removing them hashes no string.
-// A `static`, not a `const`: a constant array is built and dropped (fifteen names) at
-// every use, once per field of every proxied request.
 use pool::REMAP_RESPONSE;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
