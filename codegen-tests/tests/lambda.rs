@@ -44,15 +44,18 @@ fn kind(v: &Value) -> &'static str {
 #[tokio::test]
 async fn rest_proxy_event_has_the_aws_shape() {
     let gw = start(gen::lambda::Api, |_| {}).await;
-    let r = send(
+    // Names in the cases AWS's recorded event shows (`tEsT-HEADeR`): the event keeps them
+    // as sent.
+    let r = send_names_as_written(
         gw.addr,
         "POST",
         "/echo/hello/world%21?name=me&name=you+too",
         &[
-            ("content-type", "application/json"),
-            ("x-custom", "one"),
-            ("x-custom", "two"),
+            ("Content-Type", "application/json"),
+            ("X-Custom", "one"),
+            ("x-CUSTOM", "two"),
             ("user-agent", "specgate-test"),
+            ("tEsT-HEADeR", "aValUE"),
         ],
         b"{\r\n\t\"a\": 1\r\n}",
     )
@@ -100,7 +103,14 @@ async fn rest_proxy_event_has_the_aws_shape() {
         event["multiValueHeaders"]["X-Custom"],
         serde_json::json!(["one", "two"])
     );
+    assert_eq!(event["headers"]["user-agent"], "specgate-test");
+    assert_eq!(event["headers"]["tEsT-HEADeR"], "aValUE");
+    assert_eq!(
+        event["multiValueHeaders"]["tEsT-HEADeR"],
+        serde_json::json!(["aValUE"])
+    );
     assert!(event["headers"].get("Content-Length").is_none());
+    assert!(event["headers"].get("Connection").is_none());
     assert_eq!(
         event["queryStringParameters"],
         serde_json::json!({"name": "you too"})

@@ -449,13 +449,15 @@ impl Context {
     }
 }
 
-/// A header name as the client sent it, in the case API Gateway's events show: HTTP/1
-/// clients send names in canonical case (`Content-Type`), which is what comes out of any
-/// case that comes in (a header map's lower case, or the field as it arrived); HTTP/2 names
-/// are lower case on the wire.
-pub fn header_name_as_sent(protocol: &str, name: &str) -> String {
-    if protocol.starts_with("HTTP/2") {
-        return name.to_ascii_lowercase();
+/// A header name in the case API Gateway's events and `$input.params()` show it: exactly
+/// as the client sent it (AWS's recorded REST event keeps `tEsT-HEADeR`, reference §3.1).
+/// `name` is one of `cx.headers.fields()`: as sent while the HTTP/1 fields are read where
+/// they arrived, and HTTP/2 names are lower case on the wire, so both pass unchanged. Only
+/// an HTTP/1 request whose fields a map has replaced (a header changed on the way) lost the
+/// case; canonical case (`Content-Type`) is what HTTP/1 clients mostly send, so it stands in.
+pub fn header_name_as_sent<'a>(cx: &Context, name: &'a str) -> Cow<'a, str> {
+    if cx.headers.names_as_sent() || cx.protocol.starts_with("HTTP/2") {
+        return Cow::Borrowed(name);
     }
     let mut out = String::with_capacity(name.len());
     let mut up = true;
@@ -467,7 +469,7 @@ pub fn header_name_as_sent(protocol: &str, name: &str) -> String {
         });
         up = c == '-';
     }
-    out
+    Cow::Owned(out)
 }
 
 /// A request id shaped like API Gateway's (a UUID v4 from a fast process-local generator:

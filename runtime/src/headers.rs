@@ -122,11 +122,19 @@ impl Headers {
             .map(|(_, v)| v)
     }
 
+    /// Whether [`Headers::fields`] gives the names exactly as the client sent them: the
+    /// fields of an HTTP/1 head, still read where they arrived (a map built to look them up
+    /// does not change that; one changed through `DerefMut` stands for them from then on,
+    /// in lower case, as an HTTP/2 request's map does).
+    pub fn names_as_sent(&self) -> bool {
+        !self.head.is_empty()
+    }
+
     /// Every field, name (as sent, any case; lower case from a map) and value. Raw fields
     /// come in the order they arrived; a map's, name by name.
     #[inline]
     pub fn fields(&self) -> Fields<'_> {
-        if self.unbuilt() {
+        if self.names_as_sent() {
             Fields::Raw(&self.head, self.fields.iter())
         } else {
             Fields::Map(self.map().iter())

@@ -262,6 +262,55 @@ impl KeepAlive {
     }
 }
 
+/// Sends one request with its header names written exactly as given (hyper's client
+/// lowers them), on a fresh connection it then closes; the answer must carry a
+/// `Content-Length`.
+pub async fn send_names_as_written(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(&[head.as_bytes(), body].concat())
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut raw))
+        .await
+        .expect("the gateway answered within 30 s")
+        .unwrap();
+    let mut fields = [httparse::EMPTY_HEADER; 64];
+    let mut resp = httparse::Response::new(&mut fields);
+    let httparse::Status::Complete(at) = resp.parse(&raw).unwrap() else {
+        panic!("an incomplete head: {}", String::from_utf8_lossy(&raw));
+    };
+    let mut headers = hyper::HeaderMap::new();
+    for f in resp.headers.iter() {
+        headers.append(
+            hyper::header::HeaderName::from_bytes(f.name.as_bytes()).unwrap(),
+            hyper::header::HeaderValue::from_bytes(f.value).unwrap(),
+        );
+    }
+    let length: usize = headers["content-length"].to_str().unwrap().parse().unwrap();
+    assert_eq!(raw.len() - at, length, "the body is the declared length");
+    Reply {
+        status: resp.code.unwrap(),
+        headers,
+        body: Bytes::copy_from_slice(&raw[at..]),
+    }
+}
+
 pub async fn get(addr: SocketAddr, target: &str) -> Reply {
     send(addr, "GET", target, &[], b"").await
 }

@@ -141,11 +141,23 @@ impl<'a> Env<'a> {
                 }
             }
             let mut header = Map::new();
-            for (k, v) in cx.headers.map() {
-                let Ok(v) = v.to_str() else { continue };
-                // API Gateway shows header names as the client sent them.
-                let name = crate::context::header_name_as_sent(cx.protocol, k.as_str());
-                header.insert(name, Value::String(v.to_string()));
+            for (k, v) in cx.headers.fields() {
+                let (Ok(k), Some(v)) = (std::str::from_utf8(k), crate::headers::as_text(v)) else {
+                    continue;
+                };
+                // API Gateway shows header names as the client sent them; a repeated name
+                // (in any case) keeps its first spelling and its last value.
+                let name = crate::context::header_name_as_sent(cx, k);
+                let value = Value::String(v.to_string());
+                match header
+                    .iter_mut()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+                {
+                    Some((_, old)) => *old = value,
+                    None => {
+                        header.insert(name.into_owned(), value);
+                    }
+                }
             }
             serde_json::json!({"path": path, "querystring": query, "header": header})
         })
@@ -275,5 +287,26 @@ pub fn overrides(v: &Value) -> Overrides {
         request_path: pairs("requestOverride", "path"),
         response_headers: pairs("responseOverride", "header"),
         status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `$input.params().header` names the headers as the client sent them; a name repeated
+    /// in another case is one header, under its first spelling, with its last value.
+    #[test]
+    fn params_header_names_are_as_sent() {
+        let mut parts = http::Request::new(()).into_parts().0;
+        let mut cx = crate::context::Context::for_tests(&mut parts);
+        cx.headers = crate::headers::Headers::parse_for_tests(
+            b"GET / HTTP/1.1\r\nHost: h\r\ntEsT-HEADeR: aValUE\r\nx-many: 1\r\nX-MANY: 2\r\n\r\n",
+        );
+        let env = super::Env::new(&cx, b"");
+        assert_eq!(
+            env.params()["header"],
+            serde_json::json!({"Host": "h", "tEsT-HEADeR": "aValUE", "x-many": "2"})
+        );
+        let keys: Vec<&String> = env.params()["header"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["Host", "tEsT-HEADeR", "x-many"]);
     }
 }
