@@ -260,19 +260,28 @@ mod tests {
             );
         }
         assert!(!raw.is_built(), "nothing above needed the map");
-        // Raw fields in the order they came, names as sent; the map's by name, lower case.
-        let names: Vec<&[u8]> = raw.fields().map(|(n, _)| n).collect();
-        assert_eq!(
-            names,
-            [
-                &b"Host"[..],
-                b"X-Forwarded-For",
-                b"Accept",
-                b"x-forwarded-for",
-                b"X-Bin"
-            ]
-        );
-        let names: Vec<&[u8]> = built.fields().map(|(n, _)| n).collect();
+        // Raw fields in the order they came, names as sent, whether a map was built to
+        // look them up or not; once a change makes the map stand for them, the map's, by
+        // name, lower case.
+        for h in [&raw, &built] {
+            assert!(h.names_as_sent());
+            let names: Vec<&[u8]> = h.fields().map(|(n, _)| n).collect();
+            assert_eq!(
+                names,
+                [
+                    &b"Host"[..],
+                    b"X-Forwarded-For",
+                    b"Accept",
+                    b"x-forwarded-for",
+                    b"X-Bin"
+                ]
+            );
+        }
+        let mut changed = parsed(HEAD);
+        changed.insert("x-new", HeaderValue::from_static("1"));
+        changed.remove("x-new");
+        assert!(!changed.names_as_sent());
+        let names: Vec<&[u8]> = changed.fields().map(|(n, _)| n).collect();
         assert_eq!(
             names,
             [
