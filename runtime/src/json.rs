@@ -3,12 +3,15 @@
 //! in order (no hash index), so a body costs its containers' allocations and little else.
 //! `serde_json::Value` with `preserve_order` (which the project needs for VTL and Lambda
 //! output) hashed every key with SipHash into an `IndexMap` and copied every string: about
-//! two thirds of a validated request's instructions. The parsing itself is serde_json's
-//! (same grammar, same errors, same nesting limit); only the tree is ours.
+//! two thirds of a validated request's instructions. Text serde_json would accept is read
+//! in one pass by [`read`]; anything else, and so every error message, is serde_json's
+//! (same grammar, same errors, same nesting limit).
 //!
 //! Semantics follow `serde_json::Value` exactly where validation can see them: numbers are
 //! `serde_json::Number` (an integer beyond 64 bits becomes an `f64`), and a member named
 //! twice keeps its first position and its last value, as `IndexMap::insert` does.
+
+mod read;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -158,7 +161,8 @@ impl<'a> Value<'a> {
     /// each string again; other text goes the byte way, for serde_json's error and position.
     pub fn parse(text: &'a [u8]) -> Result<Value<'a>, serde_json::Error> {
         match std::str::from_utf8(text) {
-            Ok(s) => serde_json::from_str(s),
+            // Read in one pass where it can be; serde_json judges the rest.
+            Ok(s) => read::value(s).map_or_else(|| serde_json::from_str(s), Ok),
             Err(_) => serde_json::from_slice(text),
         }
     }
@@ -407,6 +411,117 @@ mod tests {
         fn any_text_builds_what_serde_json_builds(t in text()) {
             same(&t);
         }
+    }
+
+    proptest::proptest! {
+        /// Text with one byte changed, dropped or added: the reader must refuse what
+        /// serde_json refuses (its error is then the one reported) and read the rest alike.
+        #[test]
+        fn damaged_text_is_judged_as_serde_json_judges_it(
+            t in text(),
+            at in 0usize..200,
+            byte in proptest::prop_oneof![
+                proptest::sample::select(b"{}[],:\"\\ 0-.eEtfnu/x\t\n".to_vec()),
+                0u8..0x80,
+            ],
+            how in 0u8..3,
+        ) {
+            let mut b = t.into_bytes();
+            let at = at % (b.len() + 1);
+            match how {
+                0 if at < b.len() => b[at] = byte,
+                1 if at < b.len() => { b.remove(at); }
+                _ => b.insert(at, byte),
+            }
+            // (A change inside a two-byte character can leave text that is not UTF-8, which
+            // serde_json's byte reader judges on its own.)
+            if let Ok(t) = std::str::from_utf8(&b) {
+                same(t);
+            }
+        }
+    }
+
+    /// What the one-pass reader must take on itself (else the fast path is never taken),
+    /// and what it must leave to serde_json.
+    #[test]
+    fn the_reader_takes_ordinary_text_and_leaves_the_rest() {
+        for text in [
+            r#"{"id": 7, "items": [{"sku": "A-1", "qty": 2, "price": 19.99}], "gift": false, "note": null}"#,
+            r#" [ -12 , 0 , 123456789012345678 , 1e3 , -0.5 , "t\u00e9\n\ud83d\ude00" ] "#,
+            r#"{"a": {"a": {"a": []}}, "a": true}"#,
+            "\"caf\u{e9}\"",
+        ] {
+            assert!(read::value(text).is_some(), "{text}");
+            same(text);
+        }
+        // Every position of an escape, a character or a stray control character in a
+        // string read eight bytes at a time, with neighbours on both sides.
+        for special in [
+            "\\\"", "\\\\", "\\n", "\\u00e9", "\u{e9}", "\u{1}", "\u{1f}", "\u{7f}",
+        ] {
+            for at in 0..26 {
+                let mut s: String = "abcdefghijklmnopqrstuvwxy".into();
+                s.insert_str(at, special);
+                same(&format!("[\"{s}\", {{\"{s}\": \"{s}{s}\"}}]"));
+            }
+        }
+        let deep = format!("{}{}", "[".repeat(120), "]".repeat(120));
+        for text in [
+            "",
+            " ",
+            "[1,]",
+            "{\"a\":1,}",
+            "01",
+            "1.",
+            "-",
+            "+1",
+            "1e",
+            ".5",
+            "tru",
+            "nul",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\ud800\\u0041\"",
+            "\"\\x\"",
+            "\"a\tb\"",
+            "{\"a\" 1}",
+            "{1: 2}",
+            "[1 2]",
+            "1 2",
+            "1e400",
+            &deep,
+        ] {
+            assert!(read::value(text).is_none(), "{text:?}");
+            same(text);
+        }
+    }
+
+    /// Every JSON file of the shared corpora (OpenAPI documents, AWS specs, the JSON Schema
+    /// Test Suite, Lambda events): the same tree as serde_json's, read in one pass.
+    #[test]
+    fn corpus_documents_read_as_serde_json_reads_them() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora");
+        let mut stack = vec![root];
+        let mut seen = 0;
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|x| x == "json") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    same(&text);
+                    if serde_json::from_str::<serde_json::Value>(&text).is_ok() {
+                        assert!(read::value(&text).is_some(), "{}", path.display());
+                    }
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 50, "the corpora hold {seen} JSON files");
     }
 
     #[test]

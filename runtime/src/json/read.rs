@@ -1,0 +1,321 @@
+//! The JSON text of a request (or a function's answer) read into a [`Value`] in one pass,
+//! for text that serde_json would accept. By hand because serde's visitor protocol was
+//! most of a validated request's cost: a 775-byte order took about 27,000 instructions to
+//! parse through `Deserialize` (a `MapAccess` call, a key seed and a value seed per member,
+//! a second scan of every string for its escapes) where this reader takes a fraction of
+//! that.
+//!
+//! It is a fast path, not a second authority: it accepts a subset of what serde_json
+//! accepts and builds the same tree from it (the caller's tests compare the two on
+//! generated, corpus and malformed text). Whatever it is not sure of — any syntax error,
+//! invalid escapes, lone surrogates, numbers that are not small integers, nesting deeper
+//! than [`MAX_DEPTH`] — it gives up on, and the caller parses with serde_json, whose errors
+//! and number conversions are then the ones the gateway reports.
+
+use std::borrow::Cow;
+
+use super::{Map, Str, Value};
+
+/// Nesting the reader takes on itself; serde_json's limit is 127 levels, the deeper ones
+/// it judges.
+const MAX_DEPTH: u32 = 100;
+
+/// `text` as a value, or `None` when serde_json should judge it.
+pub(super) fn value(text: &str) -> Option<Value<'_>> {
+    let mut r = Reader {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        members: Vec::with_capacity(16),
+        items: Vec::with_capacity(16),
+    };
+    let v = r.value(0)?;
+    r.skip_space();
+    (r.at == r.bytes.len()).then_some(v)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+    /// The members of the objects being read, innermost last, and the items of the arrays:
+    /// a container's own vector is made once its size is known (one allocation of the
+    /// right size, where pushing into it grew it two or three times).
+    members: Vec<(Str<'a>, Value<'a>)>,
+    items: Vec<Value<'a>>,
+}
+
+impl<'a> Reader<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    /// JSON's whitespace (serde_json's set: space, tab, line feed, carriage return).
+    #[inline(always)]
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, consumed.
+    #[inline(always)]
+    fn next_token(&mut self) -> Option<u8> {
+        self.skip_space();
+        let b = self.peek()?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn value(&mut self, depth: u32) -> Option<Value<'a>> {
+        match self.next_token()? {
+            b'"' => self.string().map(Value::String),
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b't' => self.literal(b"rue", Value::Bool(true)),
+            b'f' => self.literal(b"alse", Value::Bool(false)),
+            b'n' => self.literal(b"ull", Value::Null),
+            b'-' | b'0'..=b'9' => {
+                self.at -= 1;
+                self.number()
+            }
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, rest: &[u8], v: Value<'a>) -> Option<Value<'a>> {
+        let end = self.at + rest.len();
+        (self.bytes.get(self.at..end)? == rest).then(|| {
+            self.at = end;
+            v
+        })
+    }
+
+    fn object(&mut self, depth: u32) -> Option<Value<'a>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.next_token()? {
+            b'}' => return Some(Value::Object(Map(Vec::new()))),
+            b'"' => {}
+            _ => return None,
+        }
+        let base = self.members.len();
+        loop {
+            let name = self.string()?;
+            if self.next_token()? != b':' {
+                return None;
+            }
+            let v = self.value(depth)?;
+            self.members.push((name, v));
+            match self.next_token()? {
+                b',' => {
+                    // A name must follow (no trailing comma).
+                    if self.next_token()? != b'"' {
+                        return None;
+                    }
+                }
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        let mut m = Map(self.members.split_off(base));
+        m.dedup();
+        Some(Value::Object(m))
+    }
+
+    fn array(&mut self, depth: u32) -> Option<Value<'a>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.skip_space();
+        if self.peek()? == b']' {
+            self.at += 1;
+            return Some(Value::Array(Vec::new()));
+        }
+        let base = self.items.len();
+        loop {
+            let v = self.value(depth)?;
+            self.items.push(v);
+            match self.next_token()? {
+                b',' => {}
+                b']' => return Some(Value::Array(self.items.split_off(base))),
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string's contents, the opening quote consumed: borrowed when it has no escapes.
+    #[inline(always)]
+    fn string(&mut self) -> Option<Str<'a>> {
+        let start = self.at;
+        loop {
+            // Eight bytes at a time up to the first that ends the plain run (a quote, a
+            // backslash or a control character): strings are most of a body's bytes, and
+            // a byte at a time cost ten instructions each.
+            if let Some(word) = self.bytes.get(self.at..self.at + 8) {
+                let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+                let special = special_bytes(w);
+                if special == 0 {
+                    self.at += 8;
+                    continue;
+                }
+                // The lowest flag is exact (a false one can only follow a true one).
+                self.at += (special.trailing_zeros() / 8) as usize;
+            }
+            match *self.bytes.get(self.at)? {
+                b'"' => {
+                    // Both ends are ASCII, so both are character boundaries of `text`.
+                    let s = self.text.get(start..self.at)?;
+                    self.at += 1;
+                    return Some(Str(Cow::Borrowed(s)));
+                }
+                b'\\' => return self.escaped(start),
+                // Control characters must be escaped.
+                0..=0x1f => return None,
+                _ => self.at += 1,
+            }
+        }
+    }
+
+    /// The rest of a string with escapes, from `start` (just after its opening quote);
+    /// `self.at` is at its first backslash.
+    fn escaped(&mut self, start: usize) -> Option<Str<'a>> {
+        let mut out = String::with_capacity(self.at - start + 16);
+        let mut plain = start;
+        loop {
+            match *self.bytes.get(self.at)? {
+                b'"' => {
+                    out.push_str(self.text.get(plain..self.at)?);
+                    self.at += 1;
+                    return Some(Str(Cow::Owned(out)));
+                }
+                b'\\' => {
+                    out.push_str(self.text.get(plain..self.at)?);
+                    let e = *self.bytes.get(self.at + 1)?;
+                    self.at += 2;
+                    match e {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => out.push(self.unicode_escape()?),
+                        _ => return None,
+                    }
+                    plain = self.at;
+                }
+                0..=0x1f => return None,
+                _ => self.at += 1,
+            }
+        }
+    }
+
+    /// The character of a `\u` escape whose four digits start at `self.at`: a surrogate
+    /// pair makes one; a lone surrogate is serde_json's to refuse.
+    fn unicode_escape(&mut self) -> Option<char> {
+        let first = self.hex4()?;
+        match first {
+            0xD800..=0xDBFF => {
+                if self.bytes.get(self.at..self.at + 2)? != b"\\u" {
+                    return None;
+                }
+                self.at += 2;
+                let second = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&second) {
+                    return None;
+                }
+                char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+            }
+            0xDC00..=0xDFFF => None,
+            c => char::from_u32(c),
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.bytes.get(self.at..self.at + 4)?;
+        let mut n = 0;
+        for &d in digits {
+            n = n * 16 + char::from(d).to_digit(16)?;
+        }
+        self.at += 4;
+        Some(n)
+    }
+
+    /// A number: JSON's grammar checked here; an integer of up to 18 digits becomes a
+    /// `Number` directly, anything else (fractions, exponents, `-0`, larger integers)
+    /// through serde_json's own conversion of the same text.
+    fn number(&mut self) -> Option<Value<'a>> {
+        let start = self.at;
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.at += 1;
+        }
+        let int_start = self.at;
+        match self.peek()? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => {
+                while let Some(b'0'..=b'9') = self.peek() {
+                    self.at += 1;
+                }
+            }
+            _ => return None,
+        }
+        let int_end = self.at;
+        let mut integer = true;
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            self.digits()?;
+            integer = false;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.at += 1;
+            }
+            self.digits()?;
+            integer = false;
+        }
+        let digits = &self.bytes[int_start..int_end];
+        if integer && digits.len() <= 18 {
+            let n = digits
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+            // `-0` is a float in serde_json's tree; it goes the slow way below.
+            if !negative {
+                return Some(Value::Number(n.into()));
+            }
+            if n != 0 {
+                return Some(Value::Number((-(n as i64)).into()));
+            }
+        }
+        let text = self.text.get(start..self.at)?;
+        let n: serde_json::Number = text.parse().ok()?;
+        Some(Value::Number(n))
+    }
+
+    /// One or more decimal digits.
+    fn digits(&mut self) -> Option<()> {
+        let from = self.at;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+        (self.at > from).then_some(())
+    }
+}
+
+/// The top bit of each byte of `w` set where the lowest such byte is a quote, a backslash
+/// or a control character (bits above the lowest may be set falsely by a borrow; the
+/// lowest is exact).
+#[inline]
+fn special_bytes(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & TOPS;
+    let control = w.wrapping_sub(ONES * 0x20) & !w & TOPS;
+    control | zero_byte(w ^ (ONES * u64::from(b'"'))) | zero_byte(w ^ (ONES * u64::from(b'\\')))
+}
