@@ -5,9 +5,10 @@
 
     python3 bench/instructions.py GATEWAY [GATEWAY…] [--requests 3000] [--path /items/7] [--top 25]
         [--method POST --body-file order.json --header 'Content-Type: application/json']
-        [--keep DIR]
+        [--keep DIR] [--gateway-arg=--function --gateway-arg=rust-echo=PATH]
 
-Each GATEWAY is a gateway of specs/bench/proxy.yaml (`specgate build`; keep symbols for the
+Each GATEWAY is a gateway of specs/bench/proxy.yaml, or of specs/bench/lambda.yaml with the
+function given by --gateway-arg (`specgate build`; keep symbols for the
 function table: CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only).
 It runs on one worker under `valgrind --tool=callgrind` against an nginx backend; after a
 warm-up, the counters are zeroed, `--requests` keep-alive requests are sent one at a time,
@@ -63,7 +64,7 @@ def measure(gateway, args, work):
     procs.append(subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
          gateway, "--workers", "1", "--listen", f"127.0.0.1:{gw}", "--stage-var", f"backend=127.0.0.1:{be}",
-         "--quiet", "--state-dir", state, "--account-rate-limit", "0"],
+         "--quiet", "--state-dir", state, "--account-rate-limit", "0", *args.gateway_arg],
         cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     try:
         wait_port(be)
@@ -116,6 +117,9 @@ def main():
     ap.add_argument("--method", default="GET")
     ap.add_argument("--body-file")
     ap.add_argument("--header", action="append", default=[], help="'Name: value', repeatable")
+    ap.add_argument("--gateway-arg", action="append", default=[],
+                    help="an argument added to the gateway's command line, repeatable "
+                    "(--gateway-arg=--function --gateway-arg=rust-echo=PATH for specs/bench/lambda.yaml)")
     ap.add_argument("--keep", help="directory to keep each callgrind dump in (for callgrind_annotate "
                     "--inclusive=yes), named after the gateway's directory")
     args = ap.parse_args()

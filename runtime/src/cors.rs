@@ -10,6 +10,8 @@
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
 
+use crate::headers::Headers;
+
 /// `x-amazon-apigateway-cors`.
 #[derive(Debug)]
 pub struct CorsInfo {
@@ -42,19 +44,17 @@ impl CorsInfo {
 
     /// Whether `headers` make a preflight request (an `OPTIONS` with `Origin` and
     /// `Access-Control-Request-Method`).
-    pub fn is_preflight(method: &http::Method, headers: &HeaderMap) -> bool {
+    pub fn is_preflight(method: &http::Method, headers: &Headers) -> bool {
         method == http::Method::OPTIONS
-            && headers.contains_key(http::header::ORIGIN)
-            && headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+            && headers.value("origin").is_some()
+            && headers.value("access-control-request-method").is_some()
     }
 
     /// The answer to a preflight request.
-    pub fn preflight(&self, headers: &HeaderMap) -> crate::Response {
+    pub fn preflight(&self, headers: &Headers) -> crate::Response {
         let mut r = http::Response::new(crate::empty());
         *r.status_mut() = http::StatusCode::NO_CONTENT;
-        let origin = headers
-            .get(http::header::ORIGIN)
-            .and_then(|v| v.to_str().ok());
+        let origin = headers.text("origin");
         if let Some(allow) = self.allowed(origin) {
             let h = r.headers_mut();
             insert(h, http::header::ACCESS_CONTROL_ALLOW_ORIGIN, &allow);
@@ -83,7 +83,7 @@ impl CorsInfo {
     }
 
     /// The CORS headers of an answer (the backend's own are dropped).
-    pub fn decorate(&self, request: &HeaderMap, response: &mut HeaderMap) {
+    pub fn decorate(&self, request: &Headers, response: &mut HeaderMap) {
         let names: Vec<HeaderName> = response
             .keys()
             .filter(|k| k.as_str().starts_with("access-control-"))
@@ -92,9 +92,7 @@ impl CorsInfo {
         for n in names {
             response.remove(n);
         }
-        let origin = request
-            .get(http::header::ORIGIN)
-            .and_then(|v| v.to_str().ok());
+        let origin = request.text("origin");
         let Some(allow) = self.allowed(origin) else {
             return;
         };

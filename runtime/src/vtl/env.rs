@@ -173,10 +173,12 @@ impl<'a> Env<'a> {
         if let Some(v) = cx.query_param(name) {
             return Value::String(v);
         }
-        let header = http::HeaderName::from_bytes(name.as_bytes())
-            .ok()
-            .and_then(|h| cx.headers.get_all(h).iter().next_back())
-            .and_then(|v| v.to_str().ok());
+        // The last field of that name, read where it arrived (no header map built).
+        let header = cx
+            .headers
+            .values(name)
+            .last()
+            .and_then(crate::headers::as_text);
         Value::String(header.unwrap_or("").to_string())
     }
 
@@ -308,5 +310,11 @@ mod tests {
         );
         let keys: Vec<&String> = env.params()["header"].as_object().unwrap().keys().collect();
         assert_eq!(keys, ["Host", "tEsT-HEADeR", "x-many"]);
+        // `$input.params(name)`: a header by any case, its last value; "" when none.
+        assert_eq!(env.param("X-Many"), "2");
+        assert_eq!(env.param("test-header"), "aValUE");
+        assert_eq!(env.param("absent"), "");
+        assert_eq!(env.param("not a name"), "");
+        assert!(!cx.headers.is_built(), "no header map was built");
     }
 }
