@@ -151,19 +151,7 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Option<Str<'a>> {
         let start = self.at;
         loop {
-            // Eight bytes at a time up to the first that ends the plain run (a quote, a
-            // backslash or a control character): strings are most of a body's bytes, and
-            // a byte at a time cost ten instructions each.
-            if let Some(word) = self.bytes.get(self.at..self.at + 8) {
-                let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-                let special = special_bytes(w);
-                if special == 0 {
-                    self.at += 8;
-                    continue;
-                }
-                // The lowest flag is exact (a false one can only follow a true one).
-                self.at += (special.trailing_zeros() / 8) as usize;
-            }
+            self.skip_plain();
             match *self.bytes.get(self.at)? {
                 b'"' => {
                     // Both ends are ASCII, so both are character boundaries of `text`.
@@ -179,12 +167,31 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Past a string's bytes up to the next that ends a plain run (a quote, a backslash or
+    /// a control character), eight at a time: strings are most of a body's bytes, and a
+    /// byte at a time cost ten instructions each. Stops short of the text's last eight
+    /// bytes, which the caller's byte loop reads.
+    #[inline(always)]
+    fn skip_plain(&mut self) {
+        while let Some(word) = self.bytes.get(self.at..self.at + 8) {
+            let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            let special = special_bytes(w);
+            if special != 0 {
+                // The lowest flag is exact (a false one can only follow a true one).
+                self.at += (special.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.at += 8;
+        }
+    }
+
     /// The rest of a string with escapes, from `start` (just after its opening quote);
     /// `self.at` is at its first backslash.
     fn escaped(&mut self, start: usize) -> Option<Str<'a>> {
         let mut out = String::with_capacity(self.at - start + 16);
         let mut plain = start;
         loop {
+            self.skip_plain();
             match *self.bytes.get(self.at)? {
                 b'"' => {
                     out.push_str(self.text.get(plain..self.at)?);
