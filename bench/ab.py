@@ -3,7 +3,8 @@
 small changes: every target in each round, rounds interleaved, so the machine's drift hits
 them all alike.
 
-    python3 bench/ab.py GATEWAY [GATEWAY…]   (env: ROUNDS=15 SECS=2 URLPATH=/items/7 WORKERS=1)
+    python3 bench/ab.py GATEWAY [GATEWAY…]   (env: ROUNDS=15 SECS=2 URLPATH=/items/7 WORKERS=1
+                                               BODY_FILE=order.json to POST it as JSON)
 
 Each GATEWAY is a gateway of specs/bench/proxy.yaml (`specgate build`). Each runs on WORKERS
 workers against one nginx backend, as nginx itself does proxying to it (keep-alive upstream),
@@ -13,8 +14,8 @@ low quantiles say most about cost). Needs nginx and wrk."""
 import os, statistics, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import (backend_command, cpu_split, family, free_port, proxy_command,  # noqa: E402
-                 stop, wait_port, wrk)
+from run import (backend_command, cpu_split, family, free_port, post_script,  # noqa: E402
+                 proxy_command, stop, wait_port, wrk)
 
 
 def main():
@@ -27,6 +28,10 @@ def main():
     workers = os.environ.get("WORKERS", "1")
     work = tempfile.mkdtemp(prefix="specgate-ab-")
     procs = []
+    script = None
+    if os.environ.get("BODY_FILE"):
+        with open(os.environ["BODY_FILE"]) as f:
+            script = post_script(f"{work}/post.lua", f.read())
 
     def start(cmd):
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -54,9 +59,9 @@ def main():
         for _ in range(rounds):
             for name, port, pids in targets:
                 url = f"http://127.0.0.1:{port}{path}"
-                wrk(url, 1, 32, [])  # warm-up
+                wrk(url, 1, 32, [], script)  # warm-up
                 u0, s0 = cpu_split(pids)
-                out = wrk(url, secs, 32, [])
+                out = wrk(url, secs, 32, [], script)
                 u1, s1 = cpu_split(pids)
                 if out["non2xx"]:
                     sys.exit(f"{name}: {out['non2xx']} answers were not 2xx")
