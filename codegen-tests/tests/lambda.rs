@@ -398,9 +398,16 @@ async fn http_api_payload_2_0() {
     let r = get(gw.addr, "/v1/raise").await;
     assert_eq!(r.status, 500);
     assert_eq!(r.text(), r#"{"message":"Internal Server Error"}"#);
-    let r = get(gw.addr, "/v1/x").await;
+    let r = send_names_as_written(gw.addr, "GET", "/v1/x", &[("X-Custom", "one")], b"").await;
     assert_eq!(r.status, 201);
     assert_eq!(r.json()["event"]["version"], "1.0");
+    // Header names lowered, as HTTP APIs send them in both payload formats.
+    assert_eq!(r.json()["event"]["headers"]["x-custom"], "one");
+    assert_eq!(
+        r.json()["event"]["multiValueHeaders"]["x-custom"],
+        serde_json::json!(["one"])
+    );
+    assert!(r.json()["event"]["headers"].get("X-Custom").is_none());
     assert_eq!(r.json()["event"]["resource"], "/v1/{proxy+}");
     gw.shutdown().await.unwrap();
 }

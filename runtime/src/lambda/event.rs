@@ -228,10 +228,19 @@ pub fn v1_json(
             !n.eq_ignore_ascii_case(b"connection") && !n.eq_ignore_ascii_case(b"content-length")
         })
         .filter_map(|(n, v)| {
-            Some((
-                header_name_as_sent(cx, std::str::from_utf8(n).ok()?),
-                crate::headers::as_text(v)?,
-            ))
+            let n = std::str::from_utf8(n).ok()?;
+            // HTTP APIs lower every header name, in payload 1.0 as in 2.0 (AWS's developer
+            // guide on HTTP API Lambda integrations: "All header names are lowercase"; the
+            // aws-lambda-go 1.0 authorizer fixture's mixed case looks copied from a REST
+            // event, so the guide is followed); REST APIs keep them as sent.
+            let name = if version.is_some() && n.bytes().any(|b| b.is_ascii_uppercase()) {
+                std::borrow::Cow::Owned(n.to_ascii_lowercase())
+            } else if version.is_some() {
+                std::borrow::Cow::Borrowed(n)
+            } else {
+                header_name_as_sent(cx, n)
+            };
+            Some((name, crate::headers::as_text(v)?))
         })
         .collect();
     let query: Vec<(String, String)> = cx
@@ -559,6 +568,15 @@ mod tests {
         assert_eq!(
             e["headers"],
             serde_json::json!({"Host": "h", "X-Many": "2", "Accept": "*/*", "Test-Header": "aValUE", "X-Added": "3"})
+        );
+        // An HTTP API's payload 1.0 lowers them.
+        let e: serde_json::Value =
+            serde_json::from_str(&super::v1_json(&cx, &bytes::Bytes::new(), &[], Some("1.0")))
+                .unwrap();
+        assert_eq!(e["headers"]["test-header"], "aValUE");
+        assert_eq!(
+            e["multiValueHeaders"]["x-many"],
+            serde_json::json!(["1", "2"])
         );
         // HTTP/2 names are lower case on the wire, and stay so.
         cx.protocol = "HTTP/2.0";
