@@ -295,6 +295,32 @@ proptest! {
         let _ = lambda::error_message(&out);
     }
 
+    /// JSON text, well-formed or broken anywhere: the runtime's tree (its one-pass reader,
+    /// serde_json behind it) is the one serde_json builds, or fails with serde_json's error.
+    #[test]
+    fn json_text(text in prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..128),
+        json().prop_map(|v| v.to_string().into_bytes()),
+        (json(), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4))
+            .prop_map(|(v, damage)| {
+                let mut b = v.to_string().into_bytes();
+                for (at, byte) in damage {
+                    let at = at.index(b.len());
+                    b[at] = byte;
+                }
+                b
+            }),
+    ]) {
+        let theirs = serde_json::from_slice::<Value>(&text);
+        match (specgate_runtime::json::Value::parse(&text), theirs) {
+            (Ok(ours), Ok(theirs)) => {
+                prop_assert_eq!(ours.to_string(), theirs.to_string());
+            }
+            (Err(ours), Err(theirs)) => prop_assert_eq!(ours.to_string(), theirs.to_string()),
+            (ours, theirs) => prop_assert!(false, "ours {:?}, serde_json {:?}", ours.is_ok(), theirs.is_ok()),
+        }
+    }
+
     #[test]
     fn lambda_events(target in nasty(), headers in prop::collection::vec((nasty(), nasty()), 0..4), body in prop::collection::vec(any::<u8>(), 0..64)) {
         let cx = context(&format!("/{}", path::encode_query(&target)), &headers);
