@@ -233,12 +233,12 @@ pub fn v1_json(
             // guide on HTTP API Lambda integrations: "All header names are lowercase"; the
             // aws-lambda-go 1.0 authorizer fixture's mixed case looks copied from a REST
             // event, so the guide is followed); REST APIs keep them as sent.
-            let name = if version.is_some() && n.bytes().any(|b| b.is_ascii_uppercase()) {
-                std::borrow::Cow::Owned(n.to_ascii_lowercase())
-            } else if version.is_some() {
-                std::borrow::Cow::Borrowed(n)
-            } else {
-                header_name_as_sent(cx, n)
+            let name = match version {
+                Some(_) if n.bytes().any(|b| b.is_ascii_uppercase()) => {
+                    std::borrow::Cow::Owned(n.to_ascii_lowercase())
+                }
+                Some(_) => std::borrow::Cow::Borrowed(n),
+                None => header_name_as_sent(cx, n),
             };
             Some((name, crate::headers::as_text(v)?))
         })
