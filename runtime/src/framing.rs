@@ -427,8 +427,19 @@ pub enum Step {
 }
 
 /// Decodes what `buf` holds of a message body framed as `framing` (shared by the server's
-/// request bodies and the upstream client's response bodies).
+/// request bodies and the upstream client's response bodies). A chunked body's trailer
+/// fields are skipped.
 pub fn step_body(framing: &mut Framing, buf: &mut BytesMut) -> Step {
+    step_body_keeping(framing, buf, None)
+}
+
+/// [`step_body`], keeping a chunked body's trailer field lines (`name: value`, without
+/// their CRLF) in `trailers` when given.
+pub fn step_body_keeping(
+    framing: &mut Framing,
+    buf: &mut BytesMut,
+    mut trailers: Option<&mut Vec<Bytes>>,
+) -> Step {
     loop {
         match *framing {
             Framing::Done => return Step::End,
@@ -501,13 +512,20 @@ pub fn step_body(framing: &mut Framing, buf: &mut BytesMut) -> Step {
                     }
                     return Step::NeedMore(64);
                 };
-                buf.advance(at + 2);
                 if at == 0 {
+                    buf.advance(2);
                     *framing = Framing::Done;
                     return Step::End;
                 }
                 if seen + at + 2 > MAX_TRAILERS {
                     return fail(framing);
+                }
+                match trailers.as_deref_mut() {
+                    Some(kept) => {
+                        kept.push(buf.split_to(at).freeze());
+                        buf.advance(2);
+                    }
+                    None => buf.advance(at + 2),
                 }
                 *framing = Framing::Chunked(Chunk::Trailers(seen + at + 2));
             }

@@ -44,7 +44,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 
-use crate::framing::{add_length, poll_read_scratch, step_body, Chunk, Framing, Step};
+use crate::framing::{
+    add_length, poll_read_scratch, step_body, step_body_keeping, Chunk, Framing, Step,
+};
 use crate::headers::Headers;
 use crate::Response;
 
@@ -475,13 +477,16 @@ struct Shared {
     framing: Framing,
     /// Bytes of `100 Continue` still to send before the body is read (`None`: none owed).
     continue_sent: Option<usize>,
+    /// The current request's chunked trailer field lines, on a connection that keeps
+    /// them ([`Settings::keep_trailers`]; `None`: skipped).
+    trailers: Option<Vec<Bytes>>,
 }
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 impl Shared {
     fn step(&mut self) -> Step {
-        step_body(&mut self.framing, &mut self.buf)
+        step_body_keeping(&mut self.framing, &mut self.buf, self.trailers.as_mut())
     }
 
     /// The next piece of the body, reading from the connection as needed.
@@ -597,7 +602,8 @@ impl HttpBody for RequestBody {
             }
             Poll::Ready(None) => {
                 this.ended = true;
-                Poll::Ready(None)
+                let kept = lock(conn).trailers.take().filter(|t| !t.is_empty());
+                Poll::Ready(kept.map(|lines| Ok(Frame::trailers(trailer_fields(&lines)))))
             }
             Poll::Pending => Poll::Pending,
         }
@@ -616,6 +622,24 @@ impl HttpBody for RequestBody {
     }
 }
 
+/// Trailer field lines as a header map; a line that is not a valid field is left out.
+fn trailer_fields(lines: &[Bytes]) -> http::HeaderMap {
+    let mut map = http::HeaderMap::with_capacity(lines.len());
+    for line in lines {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let value = line[colon + 1..].trim_ascii();
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(&line[..colon]),
+            http::HeaderValue::from_bytes(value),
+        ) {
+            map.append(name, value);
+        }
+    }
+    map
+}
+
 // ---------------------------------------------------------------------------------------
 // Serving
 
@@ -625,6 +649,10 @@ pub struct Settings {
     /// From the end of one answer (or the connection's start) until the next request head
     /// has arrived in full.
     pub head_timeout: Duration,
+    /// Whether request bodies end with their chunked trailer fields (a
+    /// [`Frame::trailers`]); the gateway's do not (they are not passed on), the local
+    /// Lambda Runtime API's do (a streamed response's error comes in them).
+    pub keep_trailers: bool,
 }
 
 /// Serves HTTP/1.1 requests on `io` until the client closes, a timeout passes, the
@@ -642,6 +670,7 @@ pub async fn serve(
         buf,
         framing: Framing::Done,
         continue_sent: None,
+        trailers: None,
     }));
     let mut timer: Option<Pin<Box<Sleep>>> = None;
     // Registered with the drain signal once for the connection's life, not once per head
@@ -681,6 +710,7 @@ pub async fn serve(
             let mut c = lock(&conn);
             c.framing = framing;
             c.continue_sent = expect_continue.then_some(0);
+            c.trailers = settings.keep_trailers.then(Vec::new);
             match framing {
                 Framing::Length(0) => RequestBody {
                     conn: None,

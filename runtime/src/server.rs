@@ -373,6 +373,7 @@ pub async fn serve(
     let drain = crate::http1::Drain::default();
     let settings = crate::http1::Settings {
         head_timeout: timeouts.first_byte,
+        keep_trailers: false,
     };
     let body_idle = Duration::from_secs(runtime.config.body_timeout.max(1));
     let http1_service: crate::http1::Service = {

@@ -138,18 +138,29 @@ fn too_many_headers_is_431() {
 
 /// Decodes `raw` as a chunked body fed `step` bytes at a time.
 fn dechunk(raw: &[u8], step: usize) -> Result<(Vec<u8>, Vec<u8>), ()> {
+    dechunk_keeping(raw, step, false).map(|(body, rest, _)| (body, rest))
+}
+
+/// [`dechunk`], with the trailer lines when `keep` (as the Runtime API's connections do).
+#[allow(clippy::type_complexity)]
+fn dechunk_keeping(
+    raw: &[u8],
+    step: usize,
+    keep: bool,
+) -> Result<(Vec<u8>, Vec<u8>, Option<Vec<Bytes>>), ()> {
     let mut s = Shared {
         io: Box::new(tokio::io::empty()),
         buf: BytesMut::new(),
         framing: Framing::Chunked(Chunk::Size),
         continue_sent: None,
+        trailers: keep.then(Vec::new),
     };
     let mut out = Vec::new();
     let mut fed = 0;
     loop {
         match s.step() {
             Step::Data(d) => out.extend_from_slice(&d),
-            Step::End => return Ok((out, s.buf.to_vec())),
+            Step::End => return Ok((out, s.buf.to_vec(), s.trailers)),
             Step::Bad => return Err(()),
             Step::NeedMore(_) => {
                 if fed == raw.len() {
@@ -172,6 +183,31 @@ fn chunked_bodies_decode_in_any_split() {
         if step == raw.len() {
             assert_eq!(rest, b"GET");
         }
+    }
+}
+
+#[test]
+fn trailer_fields_are_kept_only_when_asked() {
+    let raw = b"3\r\nabc\r\n0\r\nA: 1\r\nB-c:  two \r\nno colon\r\nBad Name: v\r\n\r\nGET";
+    for step in [1, 2, 5, raw.len()] {
+        let (body, rest, kept) = dechunk_keeping(raw, step, true).unwrap();
+        assert_eq!(body, b"abc", "step {step}");
+        let kept = kept.unwrap();
+        assert_eq!(
+            kept,
+            [&b"A: 1"[..], b"B-c:  two ", b"no colon", b"Bad Name: v"],
+            "step {step}"
+        );
+        if step == raw.len() {
+            assert_eq!(rest, b"GET");
+        }
+        // As fields: names lowered, values trimmed, lines that are no field left out.
+        let map = trailer_fields(&kept);
+        assert_eq!(map.len(), 2);
+        assert_eq!(map["a"], "1");
+        assert_eq!(map["b-c"], "two");
+        let (_, _, skipped) = dechunk_keeping(raw, step, false).unwrap();
+        assert_eq!(skipped, None);
     }
 }
 
