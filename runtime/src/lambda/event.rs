@@ -57,28 +57,49 @@ impl<'a> Obj<'a> {
         Obj { out, first: true }
     }
 
-    fn key(&mut self, k: &str) -> &mut String {
+    fn comma(&mut self) {
         if !self.first {
             self.out.push(',');
         }
         self.first = false;
+    }
+
+    /// A member of the event's fixed shape: its name is this crate's text, with nothing to
+    /// escape, written as it is (two thirds of an event's strings are such names; through
+    /// [`string_into`] they cost a tenth of the gateway's instructions per Lambda call).
+    fn key(&mut self, k: &'static str) -> &mut String {
+        debug_assert!(
+            k.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'),
+            "{k} needs escaping"
+        );
+        self.comma();
+        self.out.reserve(k.len() + 3);
+        self.out.push('"');
+        self.out.push_str(k);
+        self.out.push_str("\":");
+        self.out
+    }
+
+    /// A member named by the request (a header or parameter name): the name escaped.
+    fn name(&mut self, k: &str) -> &mut String {
+        self.comma();
         string_into(self.out, k);
         self.out.push(':');
         self.out
     }
 
-    fn str(&mut self, k: &str, v: &str) {
+    fn str(&mut self, k: &'static str, v: &str) {
         string_into(self.key(k), v);
     }
 
-    fn opt(&mut self, k: &str, v: Option<&str>) {
+    fn opt(&mut self, k: &'static str, v: Option<&str>) {
         match v {
             Some(v) => self.str(k, v),
             None => self.key(k).push_str("null"),
         }
     }
 
-    fn raw(&mut self, k: &str, json: &str) {
+    fn raw(&mut self, k: &'static str, json: &str) {
         self.key(k).push_str(json);
     }
 
@@ -164,7 +185,7 @@ fn map_into<'v>(out: &mut String, pairs: impl Iterator<Item = (&'v str, &'v str)
     }
     let mut o = Obj::open(out);
     for (k, v) in pairs {
-        o.str(k, v);
+        string_into(o.name(k), v);
     }
     o.close();
 }
@@ -177,7 +198,7 @@ fn multi_into(out: &mut String, groups: &[(&str, Vec<&str>)]) {
     }
     let mut o = Obj::open(out);
     for (k, vs) in groups {
-        let out = o.key(k);
+        let out = o.name(k);
         out.push('[');
         for (i, v) in vs.iter().enumerate() {
             if i > 0 {
