@@ -362,6 +362,20 @@ mod tests {
             "1.5e300",
             "1e400",
             "0.1",
+            // Fractions and exponents the reader converts itself (and ones just past its
+            // limits, which serde_json converts).
+            "9.99",
+            "[10.99, -13.99, 0.5e1, 7E+3, 1e-0, 1E+0, 4.35, 0.30000000000000004]",
+            "-0.0",
+            "-0e5",
+            "[1e22, 1e23, 1e-22, 1e-23, -1.5e-22, 999999999999999e22]",
+            "[123456789012345.6, 12345678901234.5, 0.000000000000001, 0.0000000000000001]",
+            "[1e00022, 1e000022, 2.5e-0007, 1.0E-7]",
+            "1.",
+            "1.e5",
+            "1e",
+            "1e+",
+            "-.5",
             r#""plain""#,
             r#""esc\"aped\u00e9\ud83d\ude00""#,
             r#"{"a": 1, "b": [true, null, {"c": "d"}], "e": {}}"#,
@@ -389,6 +403,22 @@ mod tests {
             any::<i64>().prop_map(|n| n.to_string()),
             any::<u64>().prop_map(|n| n.to_string()),
             any::<f64>().prop_map(|n| format!("{n:e}")),
+            // Short decimals, as prices and measures are written.
+            (
+                -99_999i64..99_999,
+                "[0-9]{0,12}",
+                proptest::option::of((any::<bool>(), 0u32..40)),
+            )
+                .prop_map(|(int, fraction, exponent)| {
+                    let mut t = int.to_string();
+                    if !fraction.is_empty() {
+                        t = format!("{t}.{fraction}");
+                    }
+                    if let Some((minus, e)) = exponent {
+                        t = format!("{t}e{}{e}", if minus { "-" } else { "+" });
+                    }
+                    t
+                }),
             "[a-c\u{e9}\\\"]{0,3}".prop_map(|s| serde_json::Value::String(s).to_string()),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
@@ -443,6 +473,24 @@ mod tests {
 
     /// What the one-pass reader must take on itself (else the fast path is never taken),
     /// and what it must leave to serde_json.
+    #[test]
+    fn short_decimals_are_converted_by_the_reader_within_its_limits() {
+        use read::small_float;
+        assert_eq!(small_float(b"9", b"99", None), Some(9.99));
+        assert_eq!(small_float(b"0", b"5", Some((false, b"1"))), Some(5.0));
+        assert_eq!(small_float(b"1", b"", Some((true, b"22"))), Some(1e-22));
+        assert_eq!(small_float(b"1", b"", Some((false, b"0022"))), Some(1e22));
+        assert_eq!(
+            small_float(b"12345678901234", b"5", None),
+            Some(12345678901234.5)
+        );
+        // Past its limits: 16 digits, a power beyond 22, five exponent digits.
+        assert_eq!(small_float(b"123456789012345", b"6", None), None);
+        assert_eq!(small_float(b"1", b"", Some((false, b"23"))), None);
+        assert_eq!(small_float(b"1", b"5", Some((true, b"22"))), None);
+        assert_eq!(small_float(b"1", b"", Some((false, b"00001"))), None);
+    }
+
     #[test]
     fn the_reader_takes_ordinary_text_and_leaves_the_rest() {
         for text in [

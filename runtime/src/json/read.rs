@@ -254,8 +254,9 @@ impl<'a> Reader<'a> {
     }
 
     /// A number: JSON's grammar checked here; an integer of up to 18 digits becomes a
-    /// `Number` directly, anything else (fractions, exponents, `-0`, larger integers)
-    /// through serde_json's own conversion of the same text.
+    /// `Number` directly, a fraction or exponent of up to 15 significant digits and a
+    /// power of ten within 22 by serde_json's own arithmetic (see [`small_float`]),
+    /// anything else (`-0`, larger numbers) through serde_json's conversion of the text.
     fn number(&mut self) -> Option<Value<'a>> {
         let start = self.at;
         let negative = self.peek() == Some(b'-');
@@ -273,31 +274,38 @@ impl<'a> Reader<'a> {
             _ => return None,
         }
         let int_end = self.at;
-        let mut integer = true;
+        let mut fraction: &[u8] = &[];
+        let mut exponent: Option<(bool, &[u8])> = None;
         if self.peek() == Some(b'.') {
             self.at += 1;
+            let from = self.at;
             self.digits()?;
-            integer = false;
+            fraction = &self.bytes[from..self.at];
         }
         if let Some(b'e' | b'E') = self.peek() {
             self.at += 1;
+            let minus = self.peek() == Some(b'-');
             if let Some(b'+' | b'-') = self.peek() {
                 self.at += 1;
             }
+            let from = self.at;
             self.digits()?;
-            integer = false;
+            exponent = Some((minus, &self.bytes[from..self.at]));
         }
         let digits = &self.bytes[int_start..int_end];
-        if integer && digits.len() <= 18 {
-            let n = digits
-                .iter()
-                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        if fraction.is_empty() && exponent.is_none() && digits.len() <= 18 {
+            let n = decimal(0, digits);
             // `-0` is a float in serde_json's tree; it goes the slow way below.
             if !negative {
                 return Some(Value::Number(n.into()));
             }
             if n != 0 {
                 return Some(Value::Number((-(n as i64)).into()));
+            }
+        } else if let Some(f) = small_float(digits, fraction, exponent) {
+            let f = if negative { -f } else { f };
+            if let Some(n) = serde_json::Number::from_f64(f) {
+                return Some(Value::Number(n));
             }
         }
         let text = self.text.get(start..self.at)?;
@@ -313,6 +321,43 @@ impl<'a> Reader<'a> {
         }
         (self.at > from).then_some(())
     }
+}
+
+/// `n` followed by decimal `digits` (that fit in a `u64`), as a number.
+#[inline]
+fn decimal(n: u64, digits: &[u8]) -> u64 {
+    digits.iter().fold(n, |n, &d| n * 10 + u64::from(d - b'0'))
+}
+
+/// The magnitude of a number with a fraction or an exponent, computed as serde_json
+/// computes it (without its `float_roundtrip` feature: the digits as an integer, times or
+/// divided by a power of ten), when both are exact in an `f64` (at most 15 digits, a power
+/// of at most 22): one rounding of exact operands, so also what a correctly rounding
+/// parser (serde_json's `float_roundtrip`) gives. `None`: serde_json's to convert.
+pub(super) fn small_float(
+    int: &[u8],
+    fraction: &[u8],
+    exponent: Option<(bool, &[u8])>,
+) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    if int.len() + fraction.len() > 15 {
+        return None;
+    }
+    let significand = decimal(decimal(0, int), fraction);
+    let mut power = -(fraction.len() as i64);
+    if let Some((minus, digits)) = exponent {
+        if digits.len() > 4 {
+            return None;
+        }
+        let e = decimal(0, digits) as i64;
+        power += if minus { -e } else { e };
+    }
+    let f = significand as f64;
+    let scale = *POW10.get(usize::try_from(power.unsigned_abs()).ok()?)?;
+    Some(if power >= 0 { f * scale } else { f / scale })
 }
 
 /// The top bit of each byte of `w` set where the lowest such byte is a quote, a backslash
