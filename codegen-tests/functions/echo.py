@@ -32,6 +32,11 @@ def handler(event, context):
         raise ValueError("something went wrong: item not found")
     if path.endswith("/malformed"):
         return {"statusCode": 200, "wrongKey": 1}
+    if path.endswith("/large"):
+        # Just under Lambda's 6 MB answer limit, and just over it.
+        return {"statusCode": 200, "body": "x" * 6_000_000}
+    if path.endswith("/huge"):
+        return {"statusCode": 200, "body": "x" * 6_300_000}
     if path.endswith("/bare"):
         return {"hello": "world"}
     if "classic" in event:

@@ -197,6 +197,23 @@ async fn an_event_over_6_mb_is_413() {
 }
 
 #[tokio::test]
+async fn an_answer_over_lambdas_6_mb_is_a_function_error() {
+    let gw = start(gen::lambda::Api, |_| {}).await;
+    let r = get(gw.addr, "/echo/large").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), 6_000_000);
+    // Over 6,291,556 bytes: the Runtime API refuses it (413), the invocation fails, API
+    // Gateway answers 502.
+    let r = get(gw.addr, "/echo/huge").await;
+    assert_eq!(r.status, 502);
+    assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+    // The function serves on (its process replaced if the refusal ended it).
+    let r = get(gw.addr, "/echo/after").await;
+    assert_eq!(r.status, 201);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn binary_bodies_arrive_as_base64() {
     let gw = start(gen::lambda::Api, |_| {}).await;
     let r = send(

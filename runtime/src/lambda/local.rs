@@ -28,6 +28,17 @@ use crate::{Body, Response};
 
 const PREFIX: &str = "/2018-06-01/runtime/";
 
+/// The most bytes of a (buffered) invocation response Lambda takes: 6 MB and a hundred
+/// bytes, as its error says.
+const MAX_RESPONSE: usize = 6_291_556;
+/// The Runtime API's answer to a response over [`MAX_RESPONSE`] (as runtime clients
+/// report it).
+const TOO_LARGE_REPLY: &str = r#"{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}"#;
+/// The invocation's function error then. Not in the reference: this is the error the Invoke
+/// API is reported to return for it (a function error, so API Gateway's proxy integration
+/// answers 502).
+const TOO_LARGE_ERROR: &str = r#"{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}"#;
+
 type Reply = oneshot::Sender<Result<Output, InvokeError>>;
 
 /// One invocation waiting for (or held by) a process.
@@ -537,6 +548,12 @@ struct Slot {
 }
 
 impl Slot {
+    /// Whether the process holds the invocation `id`.
+    fn holds(&self, id: &str) -> bool {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        current.as_ref().is_some_and(|j| j.id == id)
+    }
+
     fn take(&self) -> Option<Job> {
         let job = self
             .current
@@ -746,8 +763,30 @@ async fn runtime_api(
             }
         }
     }
-    let body = match body.collect().await {
+    let body = match http_body_util::Limited::new(body, MAX_RESPONSE)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            // Lambda refuses the answer (413 to the runtime, which usually gives up on the
+            // invocation) and the invocation ends in a function error: API Gateway's 502.
+            let answered = rest
+                .strip_prefix("invocation/")
+                .and_then(|r| r.split_once('/'))
+                .is_some_and(|(id, what)| {
+                    (what == "response" || what == "error") && slot.holds(id)
+                });
+            if answered {
+                if let Some(Job { reply: Some(r), .. }) = slot.take() {
+                    let _ = r.send(Ok(Output {
+                        payload: Bytes::from_static(TOO_LARGE_ERROR.as_bytes()),
+                        function_error: true,
+                    }));
+                }
+            }
+            return reply(413, TOO_LARGE_REPLY);
+        }
         Err(_) => {
             return reply(
                 400,
@@ -778,11 +817,7 @@ async fn runtime_api(
             r#"{"errorMessage":"Not found","errorType":"NotFound"}"#,
         );
     }
-    let held = {
-        let current = slot.current.lock().unwrap_or_else(|p| p.into_inner());
-        current.as_ref().is_some_and(|j| j.id == id)
-    };
-    if !held {
+    if !slot.holds(id) {
         return reply(
             400,
             r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#,
