@@ -96,12 +96,17 @@ fn keys() -> TestKeys {
 
 /// The identity provider: discovery document and key set, counting key set fetches.
 async fn provider(keys: &TestKeys) -> (SocketAddr, Arc<AtomicUsize>) {
+    provider_padded(keys, 0).await
+}
+
+/// [`provider`], its key set carrying `pad` bytes of an extra member.
+async fn provider_padded(keys: &TestKeys, pad: usize) -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let jwks = json!({"keys": [
         {"kty": "RSA", "kid": "rsa1", "use": "sig", "alg": "RS256", "n": keys.rsa_n, "e": "AQAB"},
         {"kty": "EC", "kid": "ec1", "use": "sig", "alg": "ES256", "crv": "P-256", "x": keys.ec_x, "y": keys.ec_y},
-    ]})
+    ], "padding": "x".repeat(pad)})
     .to_string();
     let discovery =
         json!({"issuer": ISSUER, "jwks_uri": format!("http://{addr}/keys")}).to_string();
@@ -172,6 +177,22 @@ fn es256(keys: &TestKeys, claims: &Value) -> String {
 async fn call(addr: SocketAddr, path: &str, token: &str) -> Reply {
     let bearer = format!("Bearer {token}");
     send(addr, "GET", path, &[("authorization", &bearer)], b"").await
+}
+
+#[tokio::test]
+async fn a_key_set_over_a_megabyte_is_not_read() {
+    let keys = keys();
+    for (pad, status) in [(900 * 1024, 201), (1024 * 1024, 401)] {
+        let (idp, fetches) = provider_padded(&keys, pad).await;
+        let gw = lambda_support::start(gen::jwt::Api, |c| {
+            c.jwt_discovery = vec![(ISSUER.into(), format!("http://{idp}"))];
+        })
+        .await;
+        let r = call(gw.addr, "/me", &rs256(&keys, &claims(json!({})))).await;
+        assert_eq!(r.status, status, "{pad}: {}", r.text());
+        assert!(fetches.load(Ordering::SeqCst) >= 1);
+        gw.shutdown().await.unwrap();
+    }
 }
 
 #[tokio::test]

@@ -152,10 +152,14 @@ async fn get(
     let call = async {
         let resp = client.request(req).await.ok()?;
         let status = resp.status().as_u16();
-        let body = http_body_util::BodyExt::collect(resp.into_body())
-            .await
-            .ok()?
-            .to_bytes();
+        // Credentials documents are under a kilobyte or two; more is not read.
+        let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(
+            resp.into_body(),
+            64 * 1024,
+        ))
+        .await
+        .ok()?
+        .to_bytes();
         Some((status, String::from_utf8_lossy(&body).into_owned()))
     };
     tokio::time::timeout(Duration::from_secs(2), call)

@@ -87,6 +87,9 @@ async fn keys_for_token(
     }
 }
 
+/// The most bytes of an issuer's discovery document or key set read.
+const MAX_DOCUMENT: usize = 1024 * 1024;
+
 async fn get_json(rt: &Runtime, url: &str) -> Result<Value, String> {
     let req = http::Request::get(url)
         .body(crate::empty())
@@ -96,8 +99,8 @@ async fn get_json(rt: &Runtime, url: &str) -> Result<Value, String> {
         if !resp.status().is_success() {
             return Err(format!("answered {}", resp.status()));
         }
-        let body = resp
-            .into_body()
+        // Discovery documents and key sets are a few kilobytes; more is not read.
+        let body = http_body_util::Limited::new(resp.into_body(), MAX_DOCUMENT)
             .collect()
             .await
             .map_err(|e| e.to_string())?

@@ -37,6 +37,10 @@ pub enum InvokeError {
 /// Lambda's limit on a synchronous invocation's payload.
 pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
 
+/// Lambda's limit on a synchronous invocation's (buffered) answer: 6 MB and a hundred bytes,
+/// as its error says. More is never read into memory.
+pub const MAX_RESPONSE: usize = 6_291_556;
+
 /// The function's name in any of the forms Lambda accepts: `name`, `name:alias`,
 /// `123456789012:function:name`, `arn:aws:lambda:region:account:function:name[:alias]`.
 /// Read on every call (the integration's URI may hold stage variables), so without a list

@@ -22,15 +22,12 @@ use http_body_util::BodyExt;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-use super::invocation::{InvocationType, InvokeError, Output};
+use super::invocation::{InvocationType, InvokeError, Output, MAX_RESPONSE};
 use crate::http1::{self, RequestBody};
 use crate::{Body, Response};
 
 const PREFIX: &str = "/2018-06-01/runtime/";
 
-/// The most bytes of a (buffered) invocation response Lambda takes: 6 MB and a hundred
-/// bytes, as its error says.
-const MAX_RESPONSE: usize = 6_291_556;
 /// The Runtime API's answer to a response over [`MAX_RESPONSE`] (as runtime clients
 /// report it).
 const TOO_LARGE_REPLY: &str = r#"{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}"#;

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method};
 use http_body_util::BodyExt;
 
-use super::invocation::{InvocationType, InvokeError, Output};
+use super::invocation::{InvocationType, InvokeError, Output, MAX_RESPONSE};
 use crate::upstream::pool::Client;
 
 pub use crate::credentials::{credentials, Keys};
@@ -58,8 +58,8 @@ impl Remote {
                 .map_err(|e| InvokeError::Failed(format!("Invoke API: {e}")))?;
             let status = resp.status();
             let function_error = resp.headers().contains_key("x-amz-function-error");
-            let body = resp
-                .into_body()
+            // The Invoke API answers at most Lambda's limit; more is not read.
+            let body = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE)
                 .collect()
                 .await
                 .map_err(|e| InvokeError::Failed(format!("Invoke API: {e}")))?
@@ -149,8 +149,7 @@ impl Remote {
         };
         let status = resp.status();
         if !status.is_success() {
-            let body = resp
-                .into_body()
+            let body = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE)
                 .collect()
                 .await
                 .map(|b| b.to_bytes())
