@@ -268,6 +268,8 @@ backend be
              lambda: [gateway.pid]),
             ("specgate + API key, throttle, quota", f"http://127.0.0.1:{sg}/keyed/items/1",
              [f"x-api-key: {key}"], lambda: [gateway.pid]),
+            ("specgate http + VTL response template", f"http://127.0.0.1:{sg}/mapped/items/1", [],
+             lambda: [gateway.pid]),
             ("specgate cached route (hits)", f"http://127.0.0.1:{sg}/cached/items/1", [], lambda: [gateway.pid]),
             ("specgate mock", f"http://127.0.0.1:{sg}/health", [], lambda: [gateway.pid]),
         ]

@@ -589,6 +589,54 @@ async fn backend_connections_are_reused() {
     gw.shutdown().await.unwrap();
 }
 
+/// The benchmark's mapped route (`bench/run.sh`'s "http + VTL response template") answers
+/// with its template's reshaping of the backend's JSON, not an error the benchmark would
+/// count as cheap.
+#[tokio::test]
+async fn the_bench_mapped_route_reshapes_the_backends_answer() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((s, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(|req: hyper::Request<_>| async move {
+                    assert_eq!(req.uri().path(), "/items/7");
+                    let mut r = hyper::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from_static(br#"{"id": 7, "name": "Rex \"the\" dog"}"#),
+                    ));
+                    r.headers_mut().insert(
+                        "content-type",
+                        hyper::header::HeaderValue::from_static("application/json"),
+                    );
+                    Ok::<_, std::convert::Infallible>(r)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+    let gw = common::gateway(
+        gen::bench_proxy::Api,
+        Some("bench"),
+        &[("backend", backend.to_string())],
+    )
+    .await;
+    let r = get(gw.addr, "/mapped/items/7").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = r.header("x-amzn-requestid").unwrap().to_string();
+    assert_eq!(
+        r.text(),
+        format!(
+            "{{\"item\": {{\"id\": 7, \"name\": \"Rex \\\"the\\\" dog\"}}, \"requested\": \"7\", \"requestId\": \"{id}\"}}\n"
+        )
+    );
+    gw.shutdown().await.unwrap();
+}
+
 /// Request-smuggling shapes (RFC 9112 §6) are refused and the connection closed, so that no
 /// second request can hide in the first one's body; nothing reaches the backend.
 #[tokio::test]
