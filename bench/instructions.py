@@ -14,11 +14,12 @@ It runs on one worker under `valgrind --tool=callgrind` against an nginx backend
 warm-up, the counters are zeroed, `--requests` keep-alive requests are sent one at a time,
 and the counters are dumped. Prints user-space instructions per request, the functions
 with the most instructions of their own, and allocator calls per request. Needs valgrind
-and nginx."""
+and nginx. A GATEWAY named `nginx` measures bench/run.sh's nginx proxy row instead (one
+process, proxying to the same backend): the reference the ratios are taken to."""
 import argparse, collections, http.client, os, re, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import backend_command, free_port, stop, wait_port  # noqa: E402
+from run import backend_command, free_port, proxy_command, stop, wait_port  # noqa: E402
 
 
 def parse(path):
@@ -61,10 +62,21 @@ def measure(gateway, args, work):
     out = f"{work}/callgrind.out"
     state = f"{work}/state-{gw}"
     os.makedirs(state)
+    if gateway == "nginx":
+        # The reference: bench/run.sh's nginx proxy row, one process (no master) so that
+        # callgrind sees the worker that does the work.
+        command = proxy_command(work, gw, be, 1)
+        conf = command[2]
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write("master_process off; " + text)
+    else:
+        command = [gateway, "--workers", "1", "--listen", f"127.0.0.1:{gw}",
+                   "--stage-var", f"backend=127.0.0.1:{be}", "--quiet", "--state-dir", state,
+                   "--account-rate-limit", "0", *args.gateway_arg]
     procs.append(subprocess.Popen(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-         gateway, "--workers", "1", "--listen", f"127.0.0.1:{gw}", "--stage-var", f"backend=127.0.0.1:{be}",
-         "--quiet", "--state-dir", state, "--account-rate-limit", "0", *args.gateway_arg],
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no", *command],
         cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     try:
         wait_port(be)
@@ -131,7 +143,7 @@ def main():
     totals = []
     try:
         for gateway in args.gateways:
-            own, calls = measure(os.path.abspath(gateway), args, work)
+            own, calls = measure(gateway if gateway == "nginx" else os.path.abspath(gateway), args, work)
             total = sum(own.values())
             totals.append((gateway, total / n))
             print(f"\n{gateway}: {total / n:,.0f} instructions per request ({n} requests to {args.path})")
