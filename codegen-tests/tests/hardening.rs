@@ -535,12 +535,7 @@ async fn backends_that_close_idle_connections_lose_no_request() {
             });
         }
     });
-    let gw = common::gateway(
-        gen::bench_proxy::Api,
-        Some("bench"),
-        &[("backend", backend.to_string())],
-    )
-    .await;
+    let gw = bench_gateway(backend).await;
     for i in 0..30 {
         let r = get(gw.addr, "/items/1").await;
         assert_eq!(r.status, 200, "request {i}: {}", r.text());
@@ -548,6 +543,16 @@ async fn backends_that_close_idle_connections_lose_no_request() {
     }
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 30);
     gw.shutdown().await.unwrap();
+}
+
+/// The bench API's gateway, on its `bench` stage, proxying to `backend`.
+async fn bench_gateway(backend: SocketAddr) -> Handle {
+    common::gateway(
+        gen::bench_proxy::Api,
+        Some("bench"),
+        &[("backend", backend.to_string())],
+    )
+    .await
 }
 
 /// Sequential requests to a keep-alive backend share one connection (the worker's pool keeps
@@ -594,37 +599,19 @@ async fn backend_connections_are_reused() {
 /// count as cheap.
 #[tokio::test]
 async fn the_bench_mapped_route_reshapes_the_backends_answer() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let backend = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((s, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(|req: hyper::Request<_>| async move {
-                    assert_eq!(req.uri().path(), "/items/7");
-                    let mut r = hyper::Response::new(http_body_util::Full::new(
-                        bytes::Bytes::from_static(br#"{"id": 7, "name": "Rex \"the\" dog"}"#),
-                    ));
-                    r.headers_mut().insert(
-                        "content-type",
-                        hyper::header::HeaderValue::from_static("application/json"),
-                    );
-                    Ok::<_, std::convert::Infallible>(r)
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
-                    .await;
-            });
-        }
-    });
-    let gw = common::gateway(
-        gen::bench_proxy::Api,
-        Some("bench"),
-        &[("backend", backend.to_string())],
+    let backend = common::serve(
+        |req: http::request::Parts, _body: bytes::Bytes| async move {
+            assert_eq!(req.uri.path(), "/items/7");
+            hyper::Response::builder()
+                .header("content-type", "application/json")
+                .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                    br#"{"id": 7, "name": "Rex \"the\" dog"}"#,
+                )))
+                .unwrap()
+        },
     )
     .await;
+    let gw = bench_gateway(backend).await;
     let r = get(gw.addr, "/mapped/items/7").await;
     assert_eq!(r.status, 200, "{}", r.text());
     let id = r.header("x-amzn-requestid").unwrap().to_string();
