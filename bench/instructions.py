@@ -65,12 +65,7 @@ def measure(gateway, args, work):
     if gateway == "nginx":
         # The reference: bench/run.sh's nginx proxy row, one process (no master) so that
         # callgrind sees the worker that does the work.
-        command = proxy_command(work, gw, be, 1)
-        conf = command[2]
-        with open(conf) as f:
-            text = f.read()
-        with open(conf, "w") as f:
-            f.write("master_process off; " + text)
+        command = proxy_command(work, gw, be, 1) + ["-g", "master_process off;"]
     else:
         command = [gateway, "--workers", "1", "--listen", f"127.0.0.1:{gw}",
                    "--stage-var", f"backend=127.0.0.1:{be}", "--quiet", "--state-dir", state,
@@ -149,9 +144,11 @@ def main():
             print(f"\n{gateway}: {total / n:,.0f} instructions per request ({n} requests to {args.path})")
             for fn, c in own.most_common(args.top):
                 print(f"  {c / n:8,.0f} {100 * c / total:5.1f}%  {calls[fn] / n:6.2f} calls  {fn[:110]}")
-            # Rust's allocations reach mimalloc (the gateway's allocator) here.
-            allocs = sum(calls[fn] for fn in ("mi_malloc_aligned", "mi_zalloc_aligned"))
-            print(f"  allocations per request: {allocs / n:.2f}")
+            # Rust's allocations reach mimalloc (the gateway's allocator) here; nginx
+            # allocates from its own pools, so there is no such count for it.
+            if gateway != "nginx":
+                allocs = sum(calls[fn] for fn in ("mi_malloc_aligned", "mi_zalloc_aligned"))
+                print(f"  allocations per request: {allocs / n:.2f}")
     finally:
         subprocess.run(["rm", "-rf", work])
     if len(totals) > 1:

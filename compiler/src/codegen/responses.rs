@@ -140,17 +140,21 @@ pub(super) fn integration_response(
         Selector::Backend | Selector::Lambda => quote!(Some(&backend.headers)),
         _ => quote!(None),
     };
-    let headers = resp.parameters.iter().filter_map(|(t, s)| {
-        let h = t.value.strip_prefix("method.response.header.")?;
-        match static_value(&s.value) {
-            // A valid static value goes in as is; checked here so it cannot fail at run time.
-            Some(v) if is_header_value(v) => {
-                Some(quote!(builder = builder.header(#h, HeaderValue::from_static(#v));))
+    let headers: Vec<TokenStream> = resp
+        .parameters
+        .iter()
+        .filter_map(|(t, s)| {
+            let h = t.value.strip_prefix("method.response.header.")?;
+            match static_value(&s.value) {
+                // A valid static value goes in as is; checked here so it cannot fail at run time.
+                Some(v) if is_header_value(v) => {
+                    Some(quote!(builder = builder.header(#h, HeaderValue::from_static(#v));))
+                }
+                _ => source(&s.value)
+                    .map(|src| quote!(builder = #src.header(builder, #h, cx, #backend);)),
             }
-            _ => source(&s.value)
-                .map(|src| quote!(builder = #src.header(builder, #h, cx, #backend);)),
-        }
-    });
+        })
+        .collect();
     // The backend's payload after `contentHandling` (or the `Accept`-driven conversion of
     // an API with binary media types).
     let converts = resp.content_handling.is_some() || !api.binary_media_types.is_empty();
@@ -197,8 +201,14 @@ pub(super) fn integration_response(
         let table = template_table(&resp.templates, handler, Some(n));
         quote!(vtl::mapping::respond(rt, cx, builder, #table, #input, #ov))
     };
+    // `mut` only where mapped headers change the builder.
+    let binding = if headers.is_empty() {
+        quote!(let builder)
+    } else {
+        quote!(let mut builder)
+    };
     quote! {
-        let mut builder = http::Response::builder().status(#status);
+        #binding = http::Response::builder().status(#status);
         #(#headers)*
         #convert
         #finish
@@ -238,24 +248,33 @@ pub(super) fn integration_responses(
             None => no_match,
         };
     }
-    let arms = i.responses.iter().enumerate().filter_map(|(n, resp)| {
-        let re = format!("^(?:{})$", resp.pattern.as_ref()?.value);
-        let static_name = format_ident!("SELECTION_{}", n);
-        let build = integration_response(api, resp, n, &selector, handler, templated);
-        Some(quote! {
-            static #static_name: std::sync::LazyLock<Regex> =
-                std::sync::LazyLock::new(|| Regex::new(#re).expect("checked at compile time"));
-            if #static_name.is_match(&selector) {
-                return { #build };
-            }
+    let arms: Vec<TokenStream> = i
+        .responses
+        .iter()
+        .enumerate()
+        .filter_map(|(n, resp)| {
+            let re = format!("^(?:{})$", resp.pattern.as_ref()?.value);
+            let static_name = format_ident!("SELECTION_{}", n);
+            let build = integration_response(api, resp, n, &selector, handler, templated);
+            Some(quote! {
+                static #static_name: std::sync::LazyLock<Regex> =
+                    std::sync::LazyLock::new(|| Regex::new(#re).expect("checked at compile time"));
+                if #static_name.is_match(&selector) {
+                    return { #build };
+                }
+            })
         })
-    });
+        .collect();
     let fallback = match default {
         Some((n, resp)) => integration_response(api, resp, n, &selector, handler, templated),
         None => no_match,
     };
+    // The status as text, only when a selection pattern reads it (a formatted `String`
+    // per request otherwise spent on nothing).
     let selector_value = match selector {
-        Selector::Backend => quote!(let selector = backend.status.to_string();),
+        Selector::Backend if !arms.is_empty() => {
+            quote!(let selector = backend.status.to_string();)
+        }
         _ => quote!(),
     };
     quote! {
