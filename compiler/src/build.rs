@@ -76,6 +76,9 @@ pub struct Options {
     pub static_link: bool,
     /// Print cargo's progress lines to stderr.
     pub progress: bool,
+    /// Build with the generated crate's `optimized` profile (fat LTO, one codegen unit)
+    /// instead of `release`.
+    pub optimize: bool,
 }
 
 impl Default for Options {
@@ -83,6 +86,7 @@ impl Default for Options {
         Options {
             static_link: true,
             progress: true,
+            optimize: false,
         }
     }
 }
@@ -122,9 +126,22 @@ pub fn build(
         .map(PathBuf::from)
         .unwrap_or_else(|| cache.join("target"));
     let triple = host_triple()?;
+    let profile = if opts.optimize {
+        "optimized"
+    } else {
+        "release"
+    };
     let mut cmd = Command::new(cargo());
     cmd.current_dir(&crate_dir)
-        .args(["build", "--release", "--bin", &name, "--target", &triple])
+        .args([
+            "build",
+            "--profile",
+            profile,
+            "--bin",
+            &name,
+            "--target",
+            &triple,
+        ])
         .arg("--target-dir")
         .arg(&target_dir)
         .stdout(Stdio::null())
@@ -184,7 +201,7 @@ pub fn build(
     }
     // Each gateway crate names its binary after itself, so gateways built from different
     // specs in the shared target directory never overwrite each other.
-    let built = target_dir.join(&triple).join("release").join(&name);
+    let built = target_dir.join(&triple).join(profile).join(&name);
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;

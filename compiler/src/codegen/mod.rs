@@ -103,9 +103,13 @@ pub fn generate(api: &Api, source_name: &str, runtime: &RuntimeDep) -> Crate {
          [package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
          [[bin]]\nname = \"{name}\"\npath = \"src/main.rs\"\n\n\
          [dependencies]\nspecgate-runtime = {dep}\n\n\
+         # `specgate build` and `specgate run`: a rebuild after a spec edit compiles this crate only.\n\
          [profile.release]\nopt-level = 3\ncodegen-units = 16\n\
          # unwind: a panic while handling one request answers 500; the gateway serves on.\n\
          panic = \"unwind\"\nstrip = true\n\n\
+         # `specgate build --optimize`: whole-program optimisation across the runtime and its\n\
+         # dependencies (fewer instructions per request; every build takes minutes).\n\
+         [profile.optimized]\ninherits = \"release\"\nlto = \"fat\"\ncodegen-units = 1\n\n\
          [workspace]\n"
     );
     Crate {
