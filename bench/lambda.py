@@ -57,7 +57,8 @@ def main():
         echo = os.environ["RUST_ECHO"]
         server = start([echo], env={**os.environ, "ECHO_HTTP": f"127.0.0.1:{be}"})
         gw_exe = f"{work}/gateway"
-        subprocess.run([os.environ["SPECGATE"], "build", os.path.join(ROOT, "specs/bench/lambda.yaml"),
+        # Built as one ships it, like bench/run.sh's gateway (whole-program LTO).
+        subprocess.run([os.environ["SPECGATE"], "build", "--optimize", os.path.join(ROOT, "specs/bench/lambda.yaml"),
                         "-o", gw_exe], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         gateway = start([gw_exe, "--listen", f"127.0.0.1:{sg}", "--quiet", "--account-rate-limit", "0",
                          "--stage-var", f"backend=127.0.0.1:{be}",
