@@ -91,7 +91,7 @@ enum Command {
         #[arg(long)]
         no_static: bool,
         /// Optimise the whole program for the executable you ship (link-time optimisation
-        /// across the runtime and its dependencies, one codegen unit): about 9% fewer
+        /// across the runtime and its dependencies, one codegen unit): about 6% fewer
         /// instructions per proxied request, but every build takes minutes, not seconds.
         #[arg(long)]
         optimize: bool,
