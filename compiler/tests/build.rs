@@ -89,14 +89,7 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
 
     // Run it: port 0, read the bound address from its first line.
     let (mut child, addr) = start(&exe, &["--stage", "prod", "--quiet", "--workers", "2"]);
-    let resp = http_get(&addr, "/hello");
-    assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
-    assert!(
-        resp.contains(r#"{"message": "Good day, world", "stage": "prod""#),
-        "{resp}"
-    );
-    let resp = http_get(&addr, "/teapot");
-    assert!(resp.starts_with("HTTP/1.1 418 "), "{resp}");
+    let resp = serves_hello(&addr);
     assert!(
         resp.ends_with(r#"{"message": "I am still a teapot"}"#),
         "{resp}"
@@ -155,16 +148,23 @@ fn specgate_build_optimize_uses_the_optimized_profile() {
         "not statically linked"
     );
     let (mut child, addr) = start(&exe, &["--stage", "prod", "--quiet", "--workers", "1"]);
-    let resp = http_get(&addr, "/hello");
+    serves_hello(&addr);
+    terminate(&mut child);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Asserts the hello example's two routes answer on `addr` (stage `prod`); the teapot's
+/// answer, for its body.
+fn serves_hello(addr: &str) -> String {
+    let resp = http_get(addr, "/hello");
     assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
     assert!(
         resp.contains(r#"{"message": "Good day, world", "stage": "prod""#),
         "{resp}"
     );
-    let resp = http_get(&addr, "/teapot");
+    let resp = http_get(addr, "/teapot");
     assert!(resp.starts_with("HTTP/1.1 418 "), "{resp}");
-    terminate(&mut child);
-    std::fs::remove_dir_all(&dir).ok();
+    resp
 }
 
 /// Starts the gateway on a free port with `args` and stdout piped; returns it and its
