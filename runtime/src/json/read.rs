@@ -155,7 +155,14 @@ impl<'a> Reader<'a> {
             match *self.bytes.get(self.at)? {
                 b'"' => {
                     // Both ends are ASCII, so both are character boundaries of `text`.
-                    let s = self.text.get(start..self.at)?;
+                    // (`split_at_checked` is inlined; `str::get` with a range was a call
+                    // per string.)
+                    let s = self
+                        .text
+                        .split_at_checked(self.at)?
+                        .0
+                        .split_at_checked(start)?
+                        .1;
                     self.at += 1;
                     return Some(Str(Cow::Borrowed(s)));
                 }
