@@ -37,6 +37,13 @@ pub enum Failure {
     Client(crate::body::ClientBodyError),
 }
 
+/// For the pool's exchange future, which gives its error as the caller's type.
+impl From<pool::LocalError> for Failure {
+    fn from(e: pool::LocalError) -> Failure {
+        Failure::local(e)
+    }
+}
+
 impl Failure {
     /// A failure of the request's sending: the client's when its body failed.
     fn of(e: &(dyn std::error::Error + 'static)) -> Failure {
@@ -310,7 +317,6 @@ fn send_proxied<'a>(
     timeout_ms: u64,
     mapping: Option<&'static http_mapping::HttpMapping>,
 ) -> Result<(Exchanging<'a>, std::time::Instant), Box<Response>> {
-    use futures_util::FutureExt;
     let (parts, body) = req.into_parts();
     let method = method.unwrap_or(parts.method);
     let mapped = Mapped::new(&headers);
@@ -347,7 +353,7 @@ fn send_proxied<'a>(
                 pool::Fields::Raw,
                 deadline(started, timeout_ms),
             );
-            exchanging = crate::boxed(sent.map(|r| r.map_err(Failure::local)));
+            exchanging = crate::boxed(sent);
         }
         None => {
             let mut url = url;

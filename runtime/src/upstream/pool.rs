@@ -187,7 +187,7 @@ impl Local {
     /// per exchange cost a registration and a removal in the wheel, a runtime handle cloned
     /// and dropped, and a clock reading.
     #[allow(clippy::too_many_arguments)]
-    pub fn exchange_head(
+    pub fn exchange_head<E>(
         &self,
         addr: SocketAddr,
         head: crate::framing::HeadBuf,
@@ -196,11 +196,15 @@ impl Local {
         max: usize,
         fields: Fields,
         deadline: Instant,
-    ) -> impl Future<Output = Result<Buffered, LocalError>> + Send + '_ {
-        use futures_util::FutureExt;
-        // Made of the exchange's future and a closure, with no `async` block around them:
-        // one keeps what it captured for its whole life beside what it moved it into, and
-        // this future, boxed per request, stays under mimalloc's small-object size (1 KiB).
+    ) -> impl Future<Output = Result<Buffered, E>> + Send + '_
+    where
+        E: From<LocalError> + 'static,
+    {
+        // One future over the exchange's, with no `async` block or combinators around it: an
+        // `async` block keeps what it captured for its whole life beside what it moved it
+        // into, and each combinator (a `map` to give the connection back, another for the
+        // caller's error type) was a layer the answer was moved out through. This future,
+        // boxed per request, stays under mimalloc's small-object size (1 KiB).
         let reading = Reading {
             head_request: method == http::Method::HEAD,
             fields,
@@ -211,17 +215,13 @@ impl Local {
             None => (None, None),
         };
         Within {
+            pool: self,
+            addr,
             timer,
             deadline,
             exchange: self.exchange_on(addr, stream, head, method, body, reading),
+            error: std::marker::PhantomData,
         }
-        .map(move |(exchanged, timer)| {
-            let (resp, reusable) = exchanged?;
-            if let Some(stream) = reusable {
-                self.give_back(addr, Pooled { stream, timer });
-            }
-            Ok(resp)
-        })
     }
 
     /// One exchange on `stream` (taken from the pool), or on a new connection: the answer,
@@ -318,26 +318,47 @@ struct Pooled {
 }
 
 pin_project_lite::pin_project! {
-    /// An exchange that fails with [`LocalError::Timeout`] at `deadline`, kept by `timer`
-    /// (a connection's, or made here for a new one), which it gives back with the outcome.
-    struct Within<F> {
+    /// An exchange with `addr` that fails with [`LocalError::Timeout`] at `deadline`, kept
+    /// by `timer` (a connection's, or made here for a new one). When it ends with a
+    /// connection that can serve again, the connection goes back to `pool` with the timer;
+    /// its error is given as `E`.
+    struct Within<'p, F, E> {
+        pool: &'p Local,
+        addr: SocketAddr,
         timer: Option<Pin<Box<Sleep>>>,
         deadline: Instant,
         #[pin]
         exchange: F,
+        error: std::marker::PhantomData<fn() -> E>,
     }
 }
 
-impl<T, F: Future<Output = Result<T, LocalError>>> Future for Within<F> {
-    type Output = (Result<T, LocalError>, Option<Pin<Box<Sleep>>>);
+impl<F, E> Future for Within<'_, F, E>
+where
+    F: Future<Output = Result<(Buffered, Option<TcpStream>), LocalError>>,
+    E: From<LocalError>,
+{
+    type Output = Result<Buffered, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if let Poll::Ready(r) = this.exchange.poll(cx) {
-            return Poll::Ready((r, this.timer.take()));
-        }
-        crate::conn::poll_deadline(this.timer, *this.deadline, cx)
-            .map(|()| (Err(LocalError::Timeout), this.timer.take()))
+        let exchanged = match this.exchange.poll(cx) {
+            Poll::Ready(r) => r,
+            Poll::Pending => match crate::conn::poll_deadline(this.timer, *this.deadline, cx) {
+                Poll::Ready(()) => Err(LocalError::Timeout),
+                Poll::Pending => return Poll::Pending,
+            },
+        };
+        let timer = this.timer.take();
+        Poll::Ready(match exchanged {
+            Ok((resp, reusable)) => {
+                if let Some(stream) = reusable {
+                    this.pool.give_back(*this.addr, Pooled { stream, timer });
+                }
+                Ok(resp)
+            }
+            Err(e) => Err(E::from(e)),
+        })
     }
 }
 
