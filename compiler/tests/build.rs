@@ -62,13 +62,7 @@ fn specgate_build_with(spec: &Path, exe: &Path, args: &[&str]) -> String {
 #[test]
 #[cfg(target_os = "linux")]
 fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
-    let dir = std::env::temp_dir().join(format!("sg-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let spec = dir.join("api.yaml");
-    let text = std::fs::read_to_string(workspace().join("examples/hello/api.yaml")).unwrap();
-    // A title of its own, so this test's crate never collides with a user's build.
-    let text = text.replace("title: Hello", "title: E2E Hello");
-    std::fs::write(&spec, &text).unwrap();
+    let (dir, spec, text) = hello_spec("sg-e2e", "E2E Hello");
     let exe = dir.join("gateway");
     let log = specgate_build(&spec, &exe);
     assert!(log.contains("specgate: built"), "{log}");
@@ -127,15 +121,7 @@ fn specgate_build_produces_a_static_gateway_that_serves_and_drains() {
 #[test]
 #[cfg(target_os = "linux")]
 fn specgate_build_optimize_uses_the_optimized_profile() {
-    let dir = std::env::temp_dir().join(format!("sg-e2e-opt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let spec = dir.join("api.yaml");
-    let text = std::fs::read_to_string(workspace().join("examples/hello/api.yaml")).unwrap();
-    std::fs::write(
-        &spec,
-        text.replace("title: Hello", "title: E2E Optimized Hello"),
-    )
-    .unwrap();
+    let (dir, spec, _) = hello_spec("sg-e2e-opt", "E2E Optimized Hello");
     let exe = dir.join("gateway");
     let log = specgate_build_with(&spec, &exe, &["--optimize"]);
     assert!(
@@ -151,6 +137,19 @@ fn specgate_build_optimize_uses_the_optimized_profile() {
     serves_hello(&addr);
     terminate(&mut child);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The hello example under a title of its own (so the test's crate never collides with a
+/// user's build), written to `api.yaml` in a new directory named after `name`: the
+/// directory, the spec's path and its text.
+fn hello_spec(name: &str, title: &str) -> (PathBuf, PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("api.yaml");
+    let text = std::fs::read_to_string(workspace().join("examples/hello/api.yaml")).unwrap();
+    let text = text.replace("title: Hello", &format!("title: {title}"));
+    std::fs::write(&spec, &text).unwrap();
+    (dir, spec, text)
 }
 
 /// Asserts the hello example's two routes answer on `addr` (stage `prod`); the teapot's
