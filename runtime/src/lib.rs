@@ -6,14 +6,15 @@
 //! (auth, throttling, validation: later) → integration request → integration → integration
 //! response → gateway responses → access log.
 
-// One audited exception: `memory::trim` calls mimalloc's `mi_collect`.
+// Two audited exceptions, both in `memory`: the global allocator on mimalloc's C functions,
+// and `memory::trim`, which calls mimalloc's `mi_collect`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 /// The allocator of every gateway (and of the tests that link the runtime): mimalloc, for
 /// the reasons measured in [`memory`].
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: memory::Mimalloc = memory::Mimalloc;
 
 pub mod access_log;
 pub mod admin;
