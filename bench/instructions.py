@@ -144,10 +144,13 @@ def main():
             print(f"\n{gateway}: {total / n:,.0f} instructions per request ({n} requests to {args.path})")
             for fn, c in own.most_common(args.top):
                 print(f"  {c / n:8,.0f} {100 * c / total:5.1f}%  {calls[fn] / n:6.2f} calls  {fn[:110]}")
-            # Rust's allocations reach mimalloc (the gateway's allocator) here; nginx
-            # allocates from its own pools, so there is no such count for it.
+            # Rust's allocations reach mimalloc (the gateway's allocator, `memory::Mimalloc`)
+            # here: the plain functions for word alignment, the `_aligned` ones above it
+            # (older gateways used only those); nginx allocates from its own pools, so there
+            # is no such count for it.
             if gateway != "nginx":
-                allocs = sum(calls[fn] for fn in ("mi_malloc_aligned", "mi_zalloc_aligned"))
+                allocs = sum(calls[fn] for fn in ("mi_malloc", "mi_zalloc", "mi_malloc_aligned",
+                                                  "mi_zalloc_aligned"))
                 print(f"  allocations per request: {allocs / n:.2f}")
     finally:
         subprocess.run(["rm", "-rf", work])
