@@ -594,13 +594,12 @@ fn handle(
     };
     let (size, declared) = header_size_and_length(&parts, &headers);
     let too_large = size > MAX_HEADER_BYTES;
-    let mut cx = Box::new(Context::with_headers(
-        &parts,
-        headers,
-        peer,
-        rt.stage.clone(),
-        rt.stage_vars.clone(),
-    ));
+    // Allocated first and written into: `Box::new` of the call's result built the context
+    // on the stack and copied it (several hundred bytes) into the box.
+    let mut cx: Box<Context> = Box::write(
+        Box::new_uninit(),
+        Context::with_headers(&parts, headers, peer, rt.stage.clone(), rt.stage_vars.clone()),
+    );
     if !rt.exec_settings.is_empty() {
         let data = rt
             .exec_settings
