@@ -598,7 +598,13 @@ fn handle(
     // on the stack and copied it (several hundred bytes) into the box.
     let mut cx: Box<Context> = Box::write(
         Box::new_uninit(),
-        Context::with_headers(&parts, headers, peer, rt.stage.clone(), rt.stage_vars.clone()),
+        Context::with_headers(
+            &parts,
+            headers,
+            peer,
+            rt.stage.clone(),
+            rt.stage_vars.clone(),
+        ),
     );
     if !rt.exec_settings.is_empty() {
         let data = rt

@@ -44,16 +44,27 @@ pub const MAX_RESPONSE: usize = 6_291_556;
 /// The function's name in any of the forms Lambda accepts: `name`, `name:alias`,
 /// `123456789012:function:name`, `arn:aws:lambda:region:account:function:name[:alias]`.
 /// Read on every call (the integration's URI may hold stage variables), so without a list
-/// of the parts: collecting them was 2% of a local Lambda call's instructions.
+/// of the parts (collecting them was 2% of a local Lambda call's instructions) and with the
+/// colons found by a plain byte loop: `str::split(':')`'s searcher cost 130 instructions a
+/// part, 1,000 of a call's 63,000.
 pub fn function_name(function: &str) -> &str {
-    let mut parts = function.split(':');
-    let first = parts.next().unwrap_or_default();
-    let mut previous = first;
-    for part in parts {
-        if previous == "function" {
+    let mut rest = function;
+    let mut first: Option<&str> = None;
+    let mut after_function = false;
+    loop {
+        // `:` is ASCII: both sides of it are character boundaries.
+        let (part, tail) = match rest.bytes().position(|b| b == b':') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        if after_function {
             return part;
         }
-        previous = part;
+        after_function = part == "function";
+        let first = *first.get_or_insert(part);
+        match tail {
+            Some(t) => rest = t,
+            None => return first,
+        }
     }
-    first
 }

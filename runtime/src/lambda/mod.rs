@@ -216,5 +216,30 @@ mod tests {
         assert_eq!(function_name("a:function"), "a");
         assert_eq!(function_name("function:function:x"), "function");
         assert_eq!(function_name(""), "");
+        assert_eq!(function_name("function:x"), "x");
+        assert_eq!(function_name(":"), "");
+        assert_eq!(function_name("a::b"), "a");
+        assert_eq!(function_name("fünction:function:ä:ö"), "ä");
+        // The same answer as the rule read off `split(':')`, for every text of up to four
+        // parts from a few that matter.
+        fn by_split(f: &str) -> &str {
+            let parts: Vec<&str> = f.split(':').collect();
+            (1..parts.len())
+                .find(|&i| parts[i - 1] == "function")
+                .map_or(parts[0], |i| parts[i])
+        }
+        let pieces = ["", "a", "function", "ä", "Function", "functions"];
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = texts
+                .iter()
+                .flat_map(|t| pieces.iter().map(move |p| format!("{t}:{p}")))
+                .collect();
+            for t in &longer {
+                let t = &t[1..];
+                assert_eq!(function_name(t), by_split(t), "{t:?}");
+            }
+            texts = longer;
+        }
     }
 }
