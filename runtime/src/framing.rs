@@ -378,6 +378,15 @@ const fn lower_word(x: u64) -> u64 {
 
 /// Notes `close` and `keep-alive` among one `Connection` value's tokens.
 pub fn connection_value(value: &[u8], close: &mut bool, keep: &mut bool) {
+    // The usual values, one token as it stands, without splitting the list.
+    if value.len() == 10 && value.eq_ignore_ascii_case(b"keep-alive") {
+        *keep = true;
+        return;
+    }
+    if value.len() == 5 && value.eq_ignore_ascii_case(b"close") {
+        *close = true;
+        return;
+    }
     for t in value_tokens(value) {
         *close |= t.eq_ignore_ascii_case(b"close");
         *keep |= t.eq_ignore_ascii_case(b"keep-alive");
@@ -411,7 +420,8 @@ pub fn parse_length(t: &[u8]) -> Option<u64> {
     if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    std::str::from_utf8(t).ok()?.parse().ok()
+    // Nineteen digits at most: below u64::MAX, so nothing overflows.
+    Some(t.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
 }
 
 /// One step of decoding the buffered body bytes.
@@ -671,22 +681,84 @@ pub fn poll_write_parts<W: AsyncWrite + Unpin + ?Sized>(
     match k {
         0 => Poll::Ready(Ok(0)),
         1 => io.poll_write(cx, &slices[0]),
-        _ if left <= COALESCE => {
-            let mut one = [0u8; COALESCE];
-            let mut n = 0;
-            for s in &slices[..k] {
-                one[n..n + s.len()].copy_from_slice(s);
-                n += s.len();
+        _ if left <= COALESCE => COALESCED.with(|one| match one.try_borrow_mut() {
+            Ok(mut one) => {
+                one.clear();
+                for s in &slices[..k] {
+                    one.extend_from_slice(s);
+                }
+                io.poll_write(cx, &one)
             }
-            io.poll_write(cx, &one[..n])
-        }
+            // Only if a writer this writes to wrote with it too.
+            Err(_) => io.poll_write_vectored(cx, &slices[..k]),
+        }),
         _ => io.poll_write_vectored(cx, &slices[..k]),
     }
+}
+
+thread_local! {
+    /// Where [`poll_write_parts`] copies small pieces together: kept by the thread, so that
+    /// the copy is neither an allocation nor a buffer zeroed on the stack (2 KB of `memset`
+    /// per answer).
+    static COALESCED: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(Vec::with_capacity(COALESCE));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lengths_are_digits_that_fit() {
+        assert_eq!(parse_length(b"0"), Some(0));
+        assert_eq!(parse_length(b"007"), Some(7));
+        assert_eq!(parse_length(b"775"), Some(775));
+        assert_eq!(
+            parse_length(b"9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        for bad in [
+            &b""[..],
+            b"18446744073709551615",
+            b"1a",
+            b"-1",
+            b"+1",
+            b" 1",
+            b"1.0",
+        ] {
+            assert_eq!(
+                parse_length(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn connection_tokens() {
+        for (value, close, keep) in [
+            (&b"keep-alive"[..], false, true),
+            (b"Keep-Alive", false, true),
+            (b"close", true, false),
+            (b"CLOSE", true, false),
+            (b"upgrade", false, false),
+            (b"keep-alivf", false, false),
+            (b"Upgrade, close", true, false),
+            (b" keep-alive , TE", false, true),
+            (b"close,keep-alive", true, true),
+            (b"", false, false),
+        ] {
+            let (mut c, mut k) = (false, false);
+            connection_value(value, &mut c, &mut k);
+            assert_eq!(
+                (c, k),
+                (close, keep),
+                "{:?}",
+                String::from_utf8_lossy(value)
+            );
+        }
+    }
 
     #[test]
     fn lower_ascii_lowers_letters_and_nothing_else() {
