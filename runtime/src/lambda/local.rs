@@ -637,9 +637,11 @@ impl Drop for Idle<'_> {
 /// third of the gateway's instructions per Lambda call (callgrind), through this code
 /// about a tenth.
 async fn serve(listener: TcpListener, f: Arc<Function>, lane: usize, slot: Arc<Slot>) {
+    // `runtime_api`'s own future, written into its box: an `async` block around it held
+    // the request a second time and was built on the stack and copied into a box whole
+    // (two kilobytes, twice per call).
     let service: http1::Service = Arc::new(move |req, _headers, _peer| {
-        let (f, slot) = (f.clone(), slot.clone());
-        Box::pin(async move { runtime_api(req, &f, lane, &slot).await })
+        crate::boxed(runtime_api(req, f.clone(), lane, slot.clone()))
     });
     let settings = http1::Settings {
         // A process holds its connection between the event it was handed and its answer,
@@ -680,10 +682,11 @@ fn reply(status: u16, body: &'static str) -> Response {
 /// The Runtime API for one process.
 async fn runtime_api(
     req: http::Request<RequestBody>,
-    f: &Function,
+    f: Arc<Function>,
     lane: usize,
-    slot: &Slot,
+    slot: Arc<Slot>,
 ) -> Response {
+    let (f, slot) = (&*f, &*slot);
     let (parts, body) = req.into_parts();
     let Some(rest) = parts.uri.path().strip_prefix(PREFIX) else {
         return reply(
@@ -756,7 +759,9 @@ async fn runtime_api(
         };
         if streaming {
             if let Some(job) = slot.take() {
-                return forward(body, job).await;
+                // Boxed: a streamed answer is the rare case, and its future inline made
+                // every exchange's larger.
+                return Box::pin(forward(body, job)).await;
             }
         }
     }
