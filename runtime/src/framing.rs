@@ -689,7 +689,8 @@ pub fn poll_write_parts<W: AsyncWrite + Unpin + ?Sized>(
                 }
                 io.poll_write(cx, &one)
             }
-            // Only if a writer this writes to wrote with it too.
+            // Borrowed already: only if `io` itself writes through this function (a
+            // wrapping writer); its pieces then go out vectored.
             Err(_) => io.poll_write_vectored(cx, &slices[..k]),
         }),
         _ => io.poll_write_vectored(cx, &slices[..k]),

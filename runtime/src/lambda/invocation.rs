@@ -48,23 +48,23 @@ pub const MAX_RESPONSE: usize = 6_291_556;
 /// colons found by a plain byte loop: `str::split(':')`'s searcher cost 130 instructions a
 /// part, 1,000 of a call's 63,000.
 pub fn function_name(function: &str) -> &str {
-    let mut rest = function;
-    let mut first: Option<&str> = None;
-    let mut after_function = false;
-    loop {
-        // `:` is ASCII: both sides of it are character boundaries.
-        let (part, tail) = match rest.bytes().position(|b| b == b':') {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
-        if after_function {
+    let (first, mut tail) = split_colon(function);
+    let mut previous = first;
+    while let Some(rest) = tail {
+        let (part, next) = split_colon(rest);
+        if previous == "function" {
             return part;
         }
-        after_function = part == "function";
-        let first = *first.get_or_insert(part);
-        match tail {
-            Some(t) => rest = t,
-            None => return first,
-        }
+        (previous, tail) = (part, next);
+    }
+    first
+}
+
+/// `s` up to its first `:`, and what follows that colon when there is one.
+fn split_colon(s: &str) -> (&str, Option<&str>) {
+    // `:` is ASCII: both sides of it are character boundaries.
+    match s.bytes().position(|b| b == b':') {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
     }
 }
