@@ -133,8 +133,16 @@ fn main() {
         println!("cargo:rerun-if-changed={}", jsts.display());
         let (spec, cases) = jsts_spec(&jsts);
         let spec_path = out_dir.join("jsts-draft4.json");
-        std::fs::write(&spec_path, spec).expect("write the JSTS spec");
+        std::fs::write(&spec_path, &spec).expect("write the JSTS spec");
         std::fs::write(out_dir.join("jsts-cases.json"), cases).expect("write the JSTS cases");
+        // Each group's validator and acceptor (`models::g<n>`, `models::accept_g<n>`), for
+        // the test that holds acceptors to their validators' verdicts.
+        let groups = spec.matches("\"operationId\"").count();
+        let table: String = (0..groups)
+            .map(|n| format!("(models::g{n}, models::accept_g{n}),\n"))
+            .collect();
+        std::fs::write(out_dir.join("jsts-models.rs"), format!("&[\n{table}]\n"))
+            .expect("write the JSTS model table");
         specs.push(("jsts".into(), spec_path, "jsts-draft4.json".into()));
     }
     // Specs compiled to their router only (`codegen::router_module`), for the router benchmark.

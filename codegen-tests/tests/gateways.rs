@@ -964,3 +964,129 @@ async fn http_proxy_passes_the_backends_fields_on_in_its_order_remapped_over_htt
     assert_eq!(all("x-amzn-requestid").len(), 1);
     gw.shutdown().await.unwrap();
 }
+
+/// The bench spec's order model read by its acceptor (the fast path of body validation)
+/// and by the tree validator, on the benchmark's order and on every variant made by
+/// replacing one of its values, dropping or adding a member: the acceptor accepts exactly
+/// what the validator finds valid (this model has no keyword the acceptor leaves to the
+/// tree, and the variants no escapes or repeated names), and a member named twice is left
+/// to the tree.
+#[test]
+fn order_acceptor_agrees_with_the_validator_on_every_variant() {
+    use gen::bench_proxy::models::{accept_order, order};
+    use serde_json::{json, Value as J};
+    use specgate_runtime::json::{Scan, Value};
+    use specgate_runtime::schema::{Path, Report};
+    let lines: Vec<J> = (0..6)
+        .map(|i| {
+            json!({"sku": format!("SKU-{i:04}"), "quantity": i + 1, "unit_price": 9.99 + f64::from(i),
+                   "tags": ["gift", format!("batch-{i}")]})
+        })
+        .collect();
+    let base = json!({
+        "id": "ord_20261125a", "currency": "EUR", "created_at": "2026-11-25T10:00:00Z",
+        "notes": null,
+        "customer": {"id": 42, "email": "ada@example.com", "name": "Ada Lovelace",
+                     "address": {"street": "1 Analytical Way", "city": "London", "country": "GB"}},
+        "lines": lines,
+    });
+    let leaves = [
+        json!(null),
+        json!(true),
+        json!(0),
+        json!(-1),
+        json!(1),
+        json!(7.5),
+        json!(1001),
+        json!(""),
+        json!("x"),
+        json!("EUR"),
+        json!("gb"),
+        json!("GB"),
+        json!("ord_2026abcd"),
+        json!("2026-11-25T10:00:00Z"),
+        json!("not a date"),
+        json!("a@b.example"),
+        json!([]),
+        json!(["x"]),
+        json!(["a", "a"]),
+        json!([1]),
+        json!({}),
+        json!({"country": "GB"}),
+        json!({"id": 1, "email": "a@b.example"}),
+    ];
+    let verdicts = |text: &str| {
+        let tree = Value::parse(text.as_bytes()).unwrap();
+        let mut report = Report::new();
+        order(&tree, &Path::Root, &mut report);
+        (report.ok(), Scan::accepts(text, accept_order))
+    };
+    // Every value's pointer in the order.
+    fn pointers(v: &J, at: String, out: &mut Vec<String>) {
+        match v {
+            J::Object(m) => m
+                .iter()
+                .for_each(|(k, x)| pointers(x, format!("{at}/{k}"), out)),
+            J::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| pointers(x, format!("{at}/{i}"), out)),
+            _ => {}
+        }
+        out.push(at);
+    }
+    let mut at = Vec::new();
+    pointers(&base, String::new(), &mut at);
+    let mut variants = vec![base.clone()];
+    for p in at.iter().filter(|p| !p.is_empty()) {
+        for leaf in &leaves {
+            let mut v = base.clone();
+            *v.pointer_mut(p).unwrap() = leaf.clone();
+            variants.push(v);
+        }
+    }
+    for p in &at {
+        if let Some(J::Object(m)) = base.pointer(p) {
+            for k in m.keys() {
+                let mut v = base.clone();
+                v.pointer_mut(p).unwrap().as_object_mut().unwrap().remove(k);
+                variants.push(v);
+            }
+            let mut v = base.clone();
+            v.pointer_mut(p)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .insert("extra".into(), json!(1));
+            variants.push(v);
+        }
+    }
+    let (mut valid, mut invalid) = (0, 0);
+    for v in &variants {
+        for text in [v.to_string(), serde_json::to_string_pretty(v).unwrap()] {
+            let (tree, fast) = verdicts(&text);
+            assert_eq!(fast, tree, "{text}");
+            if tree {
+                valid += 1;
+            } else {
+                invalid += 1;
+            }
+        }
+    }
+    assert!(
+        valid > 100 && invalid > 1000,
+        "{valid} valid, {invalid} invalid variants"
+    );
+    // A member named twice: the tree keeps the last value (valid here), the acceptor
+    // leaves it to the tree; a repeated tag is refused by both.
+    let text = base.to_string().replacen('{', r#"{"currency": "XXX", "#, 1);
+    assert_eq!(verdicts(&text), (true, false));
+    let text = base.to_string().replacen(r#""batch-0""#, r#""gift""#, 1);
+    assert_eq!(verdicts(&text), (false, false));
+    // Text after the value, or a broken one: not accepted.
+    assert!(!Scan::accepts(&format!("{base} {{}}"), accept_order));
+    assert!(!Scan::accepts(
+        &base.to_string().replacen(',', ",,", 1),
+        accept_order
+    ));
+}

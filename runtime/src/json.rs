@@ -13,6 +13,8 @@
 
 mod read;
 
+pub use read::Scan;
+
 use std::borrow::Cow;
 use std::fmt;
 
@@ -469,6 +471,79 @@ mod tests {
                 same(t);
             }
         }
+    }
+
+    /// An acceptor that takes any value: the scanner's own grammar.
+    fn any(j: &mut Scan<'_>) -> Option<()> {
+        j.skip()
+    }
+
+    proptest::proptest! {
+        /// The scanner reads the text the one-pass reader reads (so only text serde_json
+        /// accepts), whole or with one byte changed, dropped or added.
+        #[test]
+        fn the_scanner_takes_what_the_reader_takes(
+            t in text(),
+            at in 0usize..200,
+            byte in proptest::sample::select(b"{}[],:\" 0-.etfnu\\".to_vec()),
+            how in 0u8..4,
+        ) {
+            let mut b = t.into_bytes();
+            let at = at % (b.len() + 1);
+            match how {
+                0 if at < b.len() => b[at] = byte,
+                1 if at < b.len() => { b.remove(at); }
+                2 => b.insert(at, byte),
+                _ => {}
+            }
+            if let Ok(t) = std::str::from_utf8(&b) {
+                // (A name with escapes is left to the tree.)
+                let read = read::value(t).is_some();
+                let scanned = Scan::accepts(t, any);
+                proptest::prop_assert!(!scanned || read, "{}", t);
+                proptest::prop_assert!(scanned || !read || t.contains('\\'), "{}", t);
+            }
+        }
+    }
+
+    #[test]
+    fn the_scanner_refuses_broken_containers_and_deep_nesting() {
+        for text in [
+            "{",
+            "[",
+            "{}",
+            "[]",
+            "{,}",
+            "[,]",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{\"a\":}",
+            "{1:2}",
+            "[1 2]",
+            "{\"a\":1 \"b\":2}",
+            "[}",
+            "{]",
+            "  [ 1 , { } ]  ",
+            "[1] [2]",
+            "{\"a\":[{\"b\":\"c\"}],\"d\":null}",
+            "{\"a\":{}",
+            "[{\"a\":{}]",
+            "{\"a\":{}}}",
+            "{\"a\":[]",
+            "[[]",
+            "{\"a\":1}}",
+        ] {
+            assert_eq!(
+                Scan::accepts(text, any),
+                read::value(text).is_some(),
+                "{text}"
+            );
+        }
+        assert!(!Scan::accepts(r#"{"a\u0062": 1}"#, any));
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(Scan::accepts(&deep(100), any));
+        assert!(!Scan::accepts(&deep(101), any));
     }
 
     /// What the one-pass reader must take on itself (else the fast path is never taken),

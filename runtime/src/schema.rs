@@ -202,6 +202,42 @@ fn numbers_equal(x: &Number, y: &Number) -> bool {
     }
 }
 
+/// `uniqueItems` for an acceptor ([`crate::json::Scan`]): the texts of an array's strings
+/// (each without escapes, so equal texts are equal strings), the first eight kept on the
+/// stack.
+#[derive(Default)]
+pub struct Distinct<'a> {
+    first: [&'a str; 8],
+    n: usize,
+    rest: Vec<&'a str>,
+}
+
+impl<'a> Distinct<'a> {
+    /// One more item's text.
+    #[inline]
+    pub fn push(&mut self, text: &'a str) {
+        match self.first.get_mut(self.n) {
+            Some(slot) => *slot = text,
+            None => self.rest.push(text),
+        }
+        self.n += 1;
+    }
+
+    /// Whether no two texts are equal.
+    pub fn all_different(mut self) -> bool {
+        if self.rest.is_empty() {
+            let texts = &self.first[..self.n];
+            return texts
+                .iter()
+                .enumerate()
+                .all(|(i, a)| !texts[i + 1..].contains(a));
+        }
+        self.rest.extend_from_slice(&self.first);
+        self.rest.sort_unstable();
+        self.rest.windows(2).all(|w| w[0] != w[1])
+    }
+}
+
 /// `uniqueItems`: no two items are equal.
 pub fn unique(items: &[Value]) -> bool {
     // Quadratic, but on scalars and short arrays this beats hashing; large arrays of
@@ -536,6 +572,32 @@ mod tests {
     /// A tree of this module's type from `json!` (leaked: tests only).
     fn j(v: serde_json::Value) -> Value<'static> {
         Value::from(&*Box::leak(Box::new(v)))
+    }
+
+    #[test]
+    fn distinct_texts_are_told_apart_on_the_stack_and_past_it() {
+        for n in [0usize, 1, 2, 8, 9, 40] {
+            let texts: Vec<String> = (0..n).map(|i| format!("\"t{i}\"")).collect();
+            let all = |extra: Option<&str>| {
+                let mut d = Distinct::default();
+                for t in &texts {
+                    d.push(t);
+                }
+                if let Some(e) = extra {
+                    d.push(e);
+                }
+                d.all_different()
+            };
+            assert!(all(None), "{n}");
+            assert!(all(Some("\"new\"")), "{n}");
+            // A repeat of the first, the last and a middle text, wherever it lands.
+            for t in [texts.first(), texts.last(), texts.get(n / 2)]
+                .into_iter()
+                .flatten()
+            {
+                assert!(!all(Some(t)), "{n} {t}");
+            }
+        }
     }
 
     #[test]

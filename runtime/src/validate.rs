@@ -13,6 +13,10 @@ use crate::{full, Request, Response};
 /// A generated body validator.
 pub type Model = fn(&crate::json::Value<'_>, &Path<'_>, &mut Report);
 
+/// A generated acceptor: the same model checked as the text is read (see
+/// [`crate::json::Scan`]); `None` when it is not sure the body is valid.
+pub type Accept = for<'a> fn(&mut crate::json::Scan<'a>) -> Option<()>;
+
 /// The request's media type as API Gateway selects models by it: the `Content-Type`
 /// without parameters, lower-cased; `application/json` when the header is absent.
 pub fn media_type(cx: &Context) -> String {
@@ -31,34 +35,26 @@ pub fn media_type(cx: &Context) -> String {
 /// `model` as API Gateway does (an empty body is validated as `{}`), and gives the request
 /// back with the body buffered, or the gateway response to send: 400 `Invalid request body`
 /// with `$context.error.validationErrorString` set to the validator's messages.
+///
+/// `accept` reads the body first: a body it accepts is valid and needs no tree; for any
+/// other, the tree is built and `model` gives the verdict and the messages.
 pub async fn body(
     rt: &Runtime,
     cx: &mut Context,
     req: Request,
     model: Model,
+    accept: Accept,
 ) -> Result<Request, Response> {
     let (parts, body) = req.into_parts();
     let bytes = crate::body::collect(body)
         .await
         .map_err(crate::body::ClientBodyError::response)?;
-    let parsed = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Ok(crate::json::Value::Object(crate::json::Map::default()))
-    } else {
-        crate::json::Value::parse(&bytes)
-    };
     cx.exec_body("Method request body before transformations", &bytes);
-    let started = std::time::Instant::now();
-    let failure = match parsed {
-        // Unverified on AWS: the exact validationErrorString for a body that is not JSON.
-        // fge never sees such a body; API Gateway answers `Invalid request body`.
-        Err(e) => Some((format!("[Invalid JSON: {e}]"), format!("/: not JSON ({e})"))),
-        Ok(v) => {
-            let mut report = Report::new();
-            model(&v, &Path::Root, &mut report);
-            (!report.ok()).then(|| (report.error_string(), report.detail()))
-        }
-    };
-    cx.span("validation", started.elapsed(), failure.is_some());
+    let started = cx.span_start();
+    let accepted =
+        std::str::from_utf8(&bytes).is_ok_and(|text| crate::json::Scan::accepts(text, accept));
+    let failure = if accepted { None } else { judge(&bytes, model) };
+    cx.span_since("validation", started, failure.is_some());
     if let Some((message, detail)) = failure {
         let media = media_type(cx);
         cx.exec_error(|| {
@@ -69,6 +65,26 @@ pub async fn body(
         return Err(rt.gateway_response(cx, ResponseType::BadRequestBody));
     }
     Ok(http::Request::from_parts(parts, full(bytes)))
+}
+
+/// The tree validator's verdict on a body: `None` when valid, else the
+/// `validationErrorString` and the detail for the log.
+fn judge(bytes: &[u8], model: Model) -> Option<(String, String)> {
+    let parsed = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(crate::json::Value::Object(crate::json::Map::default()))
+    } else {
+        crate::json::Value::parse(bytes)
+    };
+    match parsed {
+        // Unverified on AWS: the exact validationErrorString for a body that is not JSON.
+        // fge never sees such a body; API Gateway answers `Invalid request body`.
+        Err(e) => Some((format!("[Invalid JSON: {e}]"), format!("/: not JSON ({e})"))),
+        Ok(v) => {
+            let mut report = Report::new();
+            model(&v, &Path::Root, &mut report);
+            (!report.ok()).then(|| (report.error_string(), report.detail()))
+        }
+    }
 }
 
 /// Where a required parameter is looked up (`method.request.<in>.<name>`).

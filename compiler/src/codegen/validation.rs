@@ -154,16 +154,17 @@ pub(super) fn body_validation<'a>(
     let mut default = None;
     for (media, schema) in &body.content {
         let Some(schema) = schema else { continue };
-        let f = models.root(&schema.json, &format!("{name}_body"));
         let media = media.to_ascii_lowercase();
         // `x-specgate-validation: {bodies: typed}`: a form is decoded (each field as a
         // `form`, exploded parameter) before it is validated; API Gateway reads it as JSON.
         let typed = r.validation.typed_bodies.unwrap_or(api.typed_bodies);
         let check = if typed && media == "application/x-www-form-urlencoded" {
+            let f = models.root(&schema.json, &format!("{name}_body"));
             let shape = models.param_shape(&schema.json);
             quote!(validate::form(rt, cx, req, models::#f, #shape).await)
         } else {
-            quote!(validate::body(rt, cx, req, models::#f).await)
+            let (f, a) = models.root_accepting(&schema.json, &format!("{name}_body"));
+            quote!(validate::body(rt, cx, req, models::#f, models::#a).await)
         };
         if media == "*/*" {
             default = Some(check);

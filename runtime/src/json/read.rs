@@ -378,3 +378,207 @@ fn special_bytes(w: u64) -> u64 {
     let control = w.wrapping_sub(ONES * 0x20) & !w & TOPS;
     control | zero_byte(w ^ (ONES * u64::from(b'"'))) | zero_byte(w ^ (ONES * u64::from(b'\\')))
 }
+
+/// JSON text read value by value, for the acceptors specgate generates next to each body
+/// validator: a valid body is checked as it is read, with no tree built, dropped or
+/// deduplicated (the tree cost two thirds of a validated request's instructions).
+///
+/// An acceptor answers `Some(())` only when the text is JSON serde_json accepts and the
+/// tree validator would find nothing wrong with it; `None` means "not sure": a syntax
+/// error, something the reader leaves to serde_json (see [`value`]), a member named twice
+/// where that matters, a keyword the acceptor does not take on, or a failed check. The
+/// caller then parses and validates the tree as before, so every message, and every
+/// verdict on a body the acceptor is unsure of, is the tree validator's.
+pub struct Scan<'a> {
+    r: Reader<'a>,
+    /// Objects and arrays open.
+    depth: u32,
+    /// A member's name could not be read (see [`Scan::key`]).
+    broken: bool,
+    /// Where the last string [`Scan::scalar`] read began (its opening quote), when it had
+    /// no escapes, and its text.
+    plain: (usize, &'a str),
+}
+
+impl<'a> Scan<'a> {
+    /// Whether `accept` accepts all of `text` (one value, whitespace around it).
+    pub fn accepts(text: &'a str, accept: fn(&mut Scan<'a>) -> Option<()>) -> bool {
+        let mut s = Scan {
+            r: Reader {
+                text,
+                bytes: text.as_bytes(),
+                at: 0,
+                members: Vec::new(),
+                items: Vec::new(),
+            },
+            depth: 0,
+            broken: false,
+            plain: (usize::MAX, ""),
+        };
+        if accept(&mut s).is_none() {
+            return false;
+        }
+        s.r.skip_space();
+        s.r.at == s.r.bytes.len()
+    }
+
+    /// The first byte of the next value, whitespace skipped (not consumed).
+    #[inline]
+    pub fn peek(&mut self) -> Option<u8> {
+        self.r.skip_space();
+        self.r.peek()
+    }
+
+    /// The next value, which must not be an object or an array, read and checked by the
+    /// tree validator `check` (a scalar's tree is the value itself: nothing allocated
+    /// unless a string has escapes).
+    #[inline]
+    pub fn scalar(&mut self, check: crate::validate::Model) -> Option<()> {
+        let at = self.mark();
+        let v = match *self.r.bytes.get(at)? {
+            b'"' => {
+                self.r.at += 1;
+                let text = self.r.string()?;
+                if let Cow::Borrowed(t) = text.0 {
+                    self.plain = (at, t);
+                }
+                Value::String(text)
+            }
+            b'-' | b'0'..=b'9' => self.r.number()?,
+            b'{' | b'[' => return None,
+            _ => self.r.value(0)?,
+        };
+        let ok = crate::schema::passes(&v, &crate::schema::Path::Root, check);
+        // A borrowed string (the usual scalar) owns nothing: no call to its drop glue.
+        if let Value::String(Str(Cow::Borrowed(_))) = v {
+            std::mem::forget(v);
+        } else {
+            drop(v);
+        }
+        ok.then_some(())
+    }
+
+    /// Past the `{` or `[` the caller peeked.
+    #[inline]
+    pub fn open(&mut self) -> Option<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        self.r.at += 1;
+        Some(())
+    }
+
+    /// The name of an open object's next member, its `:` consumed; `None` when the object
+    /// has ended (its `}` consumed) or its text is broken, which [`Scan::ended`] tells
+    /// apart. A name with escapes counts as broken: the acceptor leaves it to the tree.
+    /// `first`: no member read yet.
+    #[inline]
+    pub fn key(&mut self, first: &mut bool) -> Option<&'a str> {
+        match self.name(first) {
+            Ok(name) => name,
+            Err(()) => {
+                self.broken = true;
+                None
+            }
+        }
+    }
+
+    /// A member's name, `Ok(None)` at the object's end, `Err` for broken text.
+    #[inline(always)]
+    fn name(&mut self, first: &mut bool) -> Result<Option<&'a str>, ()> {
+        let mut t = self.r.next_token().ok_or(())?;
+        if std::mem::replace(first, false) {
+            if t == b'}' {
+                self.depth -= 1;
+                return Ok(None);
+            }
+        } else {
+            match t {
+                b',' => t = self.r.next_token().ok_or(())?,
+                b'}' => {
+                    self.depth -= 1;
+                    return Ok(None);
+                }
+                _ => return Err(()),
+            }
+        }
+        if t != b'"' {
+            return Err(());
+        }
+        let Some(Str(Cow::Borrowed(k))) = self.r.string() else {
+            return Err(());
+        };
+        if self.r.next_token() != Some(b':') {
+            return Err(());
+        }
+        Ok(Some(k))
+    }
+
+    /// After [`Scan::key`] said `None`: whether the object ended well.
+    #[inline]
+    pub fn ended(&self) -> Option<()> {
+        (!self.broken).then_some(())
+    }
+
+    /// Whether an open array has another item (not consumed); at its end, the `]` is
+    /// consumed. `first`: no item read yet.
+    #[inline]
+    pub fn item(&mut self, first: &mut bool) -> Option<bool> {
+        if std::mem::replace(first, false) {
+            if self.peek()? == b']' {
+                self.r.at += 1;
+                self.depth -= 1;
+                return Some(false);
+            }
+            return Some(true);
+        }
+        match self.r.next_token()? {
+            b',' => Some(true),
+            b']' => {
+                self.depth -= 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    /// Past the next value, whatever it is (its syntax checked).
+    pub fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'{' => {
+                self.open()?;
+                let mut first = true;
+                while self.key(&mut first).is_some() {
+                    self.skip()?;
+                }
+                self.ended()
+            }
+            b'[' => {
+                self.open()?;
+                let mut first = true;
+                while self.item(&mut first)? {
+                    self.skip()?;
+                }
+                Some(())
+            }
+            _ => self.r.value(0).map(drop),
+        }
+    }
+
+    /// Where the next value starts (whitespace skipped).
+    #[inline]
+    pub fn mark(&mut self) -> usize {
+        self.r.skip_space();
+        self.r.at
+    }
+
+    /// The text of the string read by [`Scan::scalar`] as the value that began at `from`
+    /// ([`Scan::mark`]), when it had no escapes: such texts are equal exactly when the
+    /// strings are (`uniqueItems` over strings, compared without decoding). `None` for
+    /// anything else.
+    #[inline]
+    pub fn plain_string_at(&self, from: usize) -> Option<&'a str> {
+        (self.plain.0 == from).then_some(self.plain.1)
+    }
+}
