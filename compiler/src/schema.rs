@@ -339,16 +339,21 @@ impl<'a> Validators<'a> {
         if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
             base.insert_str(0, "schema_");
         }
-        let mut name = base.clone();
+        let f = self.fresh_name(&base);
+        self.fns.insert(loc.clone(), f.clone());
+        self.queue.push(loc);
+        f
+    }
+
+    /// `base`, or `base_2`, `base_3`… when it is taken.
+    fn fresh_name(&mut self, base: &str) -> Ident {
+        let mut name = base.to_string();
         let mut n = 2;
         while !self.names.insert(name.clone()) {
             name = format!("{base}_{n}");
             n += 1;
         }
-        let f = format_ident!("{}", name);
-        self.fns.insert(loc.clone(), f.clone());
-        self.queue.push(loc);
-        f
+        format_ident!("{}", name)
     }
 
     fn regex(&mut self, pattern: &str) -> Ident {
@@ -392,14 +397,7 @@ impl<'a> Validators<'a> {
             return a.clone();
         }
         let f = self.function(loc.clone());
-        let base = format!("accept_{f}");
-        let mut name = base.clone();
-        let mut n = 2;
-        while !self.names.insert(name.clone()) {
-            name = format!("{base}_{n}");
-            n += 1;
-        }
-        let a = format_ident!("{}", name);
+        let a = self.fresh_name(&format!("accept_{f}"));
         self.accepts.insert(loc.clone(), a.clone());
         self.accept_queue.push(loc);
         a

@@ -644,6 +644,13 @@ pub fn ip_text(ip: std::net::IpAddr, buf: &mut [u8; 46]) -> &[u8] {
 
 /// `25/Nov/2026:06:50:00 +0000`.
 pub fn clf_time(ms: u128) -> String {
+    let mut out = String::with_capacity(26);
+    clf_time_into(&mut out, ms);
+    out
+}
+
+/// [`clf_time`] written at the end of `out`.
+pub fn clf_time_into(out: &mut String, ms: u128) {
     let secs = (ms / 1000) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
@@ -666,18 +673,16 @@ pub fn clf_time(ms: u128) -> String {
         out.push(char::from(b'0' + (v / 10 % 10) as u8));
         out.push(char::from(b'0' + (v % 10) as u8));
     };
-    let mut out = String::with_capacity(26);
-    two(&mut out, d);
+    two(out, d);
     out.push('/');
     out.push_str(MONTHS[(month - 1) as usize]);
     out.push('/');
     out.push_str(itoa::Buffer::new().format(year));
     for v in [h, m, s] {
         out.push(':');
-        two(&mut out, v);
+        two(out, v);
     }
     out.push_str(" +0000");
-    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use crate::context::{header_name_as_sent, Context, Var};
+use crate::json::string_into;
 
 fn var(cx: &Context, v: Var) -> Value {
     cx.var(v)
@@ -106,74 +107,6 @@ impl<'a> Obj<'a> {
     fn close(self) {
         self.out.push('}');
     }
-}
-
-/// A JSON string, escaped exactly as serde_json escapes it (`"`, `\\`, the short escapes
-/// `\b \f \n \r \t`, other control characters as `\u00xx`; nothing else), written straight
-/// into `out`. By hand because serde_json escapes only into an `io::Write`: through it, each
-/// of an event's seventy-odd strings cost an allocation, a UTF-8 check of what it wrote and
-/// a copy (a third of the gateway's instructions per Lambda call).
-fn string_into(out: &mut String, s: &str) {
-    // What each byte becomes: 0 itself, `u` a `\u00xx` escape, else the letter after `\`.
-    static ESCAPE: [u8; 256] = {
-        let mut t = [0u8; 256];
-        let mut i = 0;
-        while i < 0x20 {
-            t[i] = b'u';
-            i += 1;
-        }
-        t[0x08] = b'b';
-        t[0x09] = b't';
-        t[0x0a] = b'n';
-        t[0x0c] = b'f';
-        t[0x0d] = b'r';
-        t[b'"' as usize] = b'"';
-        t[b'\\' as usize] = b'\\';
-        t
-    };
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(s.len() + 2);
-    out.push('"');
-    // Eight bytes at a time while none of them needs escaping (a byte below 0x20, `"` or
-    // `\\`, found by the usual word tricks: a byte's top bit set by the borrow of a
-    // subtraction it underflows).
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const TOPS: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & TOPS;
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8) {
-            let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            let control = w.wrapping_sub(ONES * 0x20) & !w & TOPS;
-            let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
-            let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
-            if control | quote | backslash == 0 {
-                i += 8;
-                continue;
-            }
-        }
-        let at = i;
-        i += 1;
-        let b = bytes[at];
-        let e = ESCAPE[usize::from(b)];
-        if e == 0 {
-            continue;
-        }
-        // Escaped bytes are ASCII: `at` and `at + 1` are character boundaries.
-        out.push_str(&s[start..at]);
-        out.push('\\');
-        out.push(char::from(e));
-        if e == b'u' {
-            out.push_str("00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        start = at + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
 }
 
 /// `{"k": "v", …}` or `null`, for (name, value) pairs in order.
@@ -525,7 +458,7 @@ pub fn v2(cx: &Context, payload: &Bytes, route_key: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::string_into;
+    use crate::json::string_into;
     use proptest::prelude::*;
 
     fn escaped(s: &str) -> String {
