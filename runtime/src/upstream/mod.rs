@@ -648,28 +648,30 @@ pub async fn http_call(
     body: Body,
     timeout_ms: u64,
 ) -> Result<Buffered, Response> {
+    // Plain HTTP to an IP address with no execution log to show the request to: the head
+    // is written straight into the bytes sent (no URI parsed, no header map hashed), as
+    // `http_proxy` does.
+    if let Some((addr, authority, target)) = pool::Local::direct(&url).filter(|_| cx.exec.is_none())
+    {
+        let head = direct_head(cx, &method, authority, target, &headers);
+        let started = std::time::Instant::now();
+        let sent = rt.local_pool.exchange_head(
+            addr,
+            head,
+            method,
+            body,
+            MAX_RESPONSE,
+            pool::Fields::AsSent,
+            deadline(started, timeout_ms),
+        );
+        let exchanged = counted(crate::boxed(sent)).await;
+        cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
+        log_response(cx, &exchanged, false);
+        return exchanged.map_err(|f| f.respond(rt, cx));
+    }
     let mut b = http::Request::builder().method(method).uri(url.as_str());
     if let Some(h) = b.headers_mut() {
-        for (name, value) in headers {
-            if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(&value),
-            ) {
-                h.insert(n, v);
-            }
-        }
-    }
-    if let Some(h) = b.headers_mut() {
-        let has_id = h.contains_key(&X_AMZN_TRACE_ID);
-        let traceparent = cx.trace.as_mut().map(|t| t.call_header());
-        if let Some(v) = traceparent.and_then(|v| HeaderValue::try_from(v).ok()) {
-            h.insert(TRACEPARENT, v);
-        }
-        backend_trace_id(cx, has_id, |t| {
-            if let Ok(v) = HeaderValue::from_bytes(t) {
-                h.insert(X_AMZN_TRACE_ID, v);
-            }
-        });
+        *h = header_map(cx, headers);
     }
     let req = b
         .body(body)
@@ -680,6 +682,97 @@ pub async fn http_call(
     cx.integration_done(started, exchanged.as_ref().ok().map(|r| r.status));
     log_response(cx, &exchanged, false);
     exchanged.map_err(|f| f.respond(rt, cx))
+}
+
+/// An `http` integration's request fields as a header map: each mapped header `insert`ed
+/// (a name given again keeps its first place and takes the last value; a name or value
+/// the map refuses is left out), then the trace headers.
+fn header_map(
+    cx: &mut Context,
+    headers: Vec<(std::borrow::Cow<'static, str>, String)>,
+) -> HeaderMap {
+    let mut h = HeaderMap::with_capacity(headers.len() + 2);
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            h.insert(n, v);
+        }
+    }
+    let has_id = h.contains_key(&X_AMZN_TRACE_ID);
+    let traceparent = cx.trace.as_mut().map(|t| t.call_header());
+    if let Some(v) = traceparent.and_then(|v| HeaderValue::try_from(v).ok()) {
+        h.insert(TRACEPARENT, v);
+    }
+    backend_trace_id(cx, has_id, |t| {
+        if let Ok(v) = HeaderValue::from_bytes(t) {
+            h.insert(X_AMZN_TRACE_ID, v);
+        }
+    });
+    h
+}
+
+/// The head [`header_map`]'s fields make for `method target` (the bytes `pool` writes for
+/// such a request: `Host` from `authority` unless a field names it, the framing fields
+/// left to the pool), written without the map.
+fn direct_head(
+    cx: &mut Context,
+    method: &Method,
+    authority: &str,
+    target: &str,
+    headers: &[(std::borrow::Cow<'static, str>, String)],
+) -> crate::framing::HeadBuf {
+    // The map's rules: a name is a token (any case), a value has no control character but
+    // tab; a name given again keeps its first place and takes the last value.
+    fn insert<'a>(fields: &mut Vec<(&'a str, &'a [u8])>, name: &'a str, value: &'a [u8]) {
+        let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        let valid = |b: u8| (b >= 32 && b != 127) || b == b'\t';
+        if name.is_empty() || !name.bytes().all(token) || !value.iter().all(|b| valid(*b)) {
+            return;
+        }
+        match fields
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(field) => field.1 = value,
+            None => fields.push((name, value)),
+        }
+    }
+    let mut fields: Vec<(&str, &[u8])> = Vec::with_capacity(headers.len() + 2);
+    for (name, value) in headers {
+        insert(&mut fields, name, value.as_bytes());
+    }
+    let has_id = fields
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("x-amzn-trace-id"));
+    let traceparent = cx.trace.as_mut().map(|t| t.call_header());
+    if let Some(v) = &traceparent {
+        insert(&mut fields, "traceparent", v.as_bytes());
+    }
+    let mut trace_id: Option<Vec<u8>> = None;
+    backend_trace_id(cx, has_id, |t| trace_id = Some(t.to_vec()));
+    if let Some(t) = &trace_id {
+        insert(&mut fields, "x-amzn-trace-id", t);
+    }
+    let mut head = crate::framing::head_buf(256 + fields.len() * 48);
+    for piece in [method.as_str(), " ", target, " HTTP/1.1\r\n"] {
+        head.extend_from_slice(piece.as_bytes());
+    }
+    if !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        pool::push_field(
+            &mut head,
+            FieldName::Renamed(&http::header::HOST),
+            &[authority.as_bytes()],
+        );
+    }
+    for (name, value) in fields {
+        let framing = ["content-length", "transfer-encoding", "connection"];
+        if !framing.iter().any(|f| name.eq_ignore_ascii_case(f)) {
+            pool::push_field(&mut head, FieldName::Sent(name.as_bytes()), &[value]);
+        }
+    }
+    head
 }
 
 /// The execution log's view of an integration request.
@@ -751,6 +844,65 @@ fn log_response(cx: &mut Context, exchanged: &Result<Buffered, Failure>, remappe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The head written without a header map is the one the general path's map makes, byte
+    /// for byte: names in any case, given twice, refused (not tokens, values with control
+    /// characters), `Host` given or not, framing fields given, the trace id given or not.
+    #[test]
+    fn direct_heads_are_the_header_maps_heads() {
+        let (mut parts, _) = http::Request::builder()
+            .uri("/orders?x=1")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let mut cx = Context::new(
+            &mut parts,
+            "127.0.0.1:1".parse().unwrap(),
+            std::sync::Arc::from("dev"),
+            std::sync::Arc::new(Vec::new()),
+        );
+        let h = |list: &[(&'static str, &str)]| -> Vec<(std::borrow::Cow<'static, str>, String)> {
+            list.iter()
+                .map(|(n, v)| (std::borrow::Cow::Borrowed(*n), v.to_string()))
+                .collect()
+        };
+        for headers in [
+            h(&[]),
+            h(&[("Accept", "application/json"), ("X-Custom", "a b\tc")]),
+            h(&[("x-a", "1"), ("X-B", "2"), ("X-A", "3")]),
+            h(&[("Host", "api.example"), ("x-a", "1")]),
+            h(&[
+                ("bad name", "1"),
+                ("x-ok", "bad\u{1}value"),
+                ("", "empty"),
+                ("x-utf8", "caf\u{e9}"),
+            ]),
+            h(&[
+                ("Content-Length", "5"),
+                ("Connection", "close"),
+                ("Transfer-Encoding", "chunked"),
+            ]),
+            h(&[("X-Amzn-Trace-Id", "Root=1-mine"), ("traceparent", "00-x")]),
+            h(&[("x-del", "\u{7f}"), ("x-tab", "\t")]),
+        ] {
+            for (method, url) in [
+                (Method::GET, "http://127.0.0.1:8080/items/7"),
+                (Method::POST, "http://10.0.0.1/orders?x=1&y=%20"),
+            ] {
+                let (_, authority, target) = pool::Local::direct(url).unwrap();
+                let direct = direct_head(&mut cx, &method, authority, target, &headers);
+                let mut req = http::Request::builder().method(method.clone()).uri(url);
+                *req.headers_mut().unwrap() = header_map(&mut cx, headers.clone());
+                let (general, _) = req.body(()).unwrap().into_parts();
+                let general = pool::encode_request(&general);
+                assert_eq!(
+                    String::from_utf8_lossy(&direct),
+                    String::from_utf8_lossy(&general),
+                    "{headers:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn ips_are_written_as_display_writes_them() {

@@ -138,7 +138,7 @@ impl Local {
         if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
             return None;
         }
-        address(uri.authority()?.as_str())
+        remembered_address(uri.authority()?.as_str())
     }
 
     /// [`Local::eligible`] for a backend URL as text: its address, its authority (for
@@ -370,7 +370,7 @@ enum Retry {
 
 /// The request head in origin form, the backend's authority as `Host` when the request has
 /// none (as the legacy client does for HTTP/1), without framing fields ([`end_head`]).
-fn encode_request(parts: &http::request::Parts) -> crate::framing::HeadBuf {
+pub(super) fn encode_request(parts: &http::request::Parts) -> crate::framing::HeadBuf {
     let mut out = crate::framing::head_buf(256 + parts.headers.len() * 48);
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.push(b' ');
@@ -928,6 +928,24 @@ async fn connect(addr: SocketAddr) -> Result<TcpStream, crate::BoxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The remembered address follows the authority asked for, names and all.
+    #[test]
+    fn remembered_addresses_follow_the_authority() {
+        let v4: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let v6: SocketAddr = "[::1]:80".parse().unwrap();
+        for (authority, expected) in [
+            ("127.0.0.1:8080", Some(v4)),
+            ("127.0.0.1:8080", Some(v4)),
+            ("[::1]", Some(v6)),
+            ("backend.internal:8080", None),
+            ("[::1]", Some(v6)),
+            ("127.0.0.1:8080", Some(v4)),
+            ("127.0.0.1:", None),
+        ] {
+            assert_eq!(remembered_address(authority), expected, "{authority}");
+        }
+    }
 
     /// Every known name is told apart in any case and from every name one token byte away.
     #[test]
