@@ -726,9 +726,27 @@ fn direct_head(
     // The map's rules: a name is a token (any case), a value has no control character but
     // tab; a name given again keeps its first place and takes the last value.
     fn insert<'a>(fields: &mut Vec<(&'a str, &'a [u8])>, name: &'a str, value: &'a [u8]) {
-        let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-        let valid = |b: u8| (b >= 32 && b != 127) || b == b'\t';
-        if name.is_empty() || !name.bytes().all(token) || !value.iter().all(|b| valid(*b)) {
+        // RFC 9110's `tchar`s.
+        static TOKEN: [bool; 256] = {
+            let mut t = [false; 256];
+            let mut b = 0;
+            while b < 128 {
+                t[b] = (b as u8).is_ascii_alphanumeric();
+                b += 1;
+            }
+            let extra = b"!#$%&'*+-.^_`|~";
+            let mut i = 0;
+            while i < extra.len() {
+                t[extra[i] as usize] = true;
+                i += 1;
+            }
+            t
+        };
+        let token = name.bytes().fold(true, |ok, b| ok & TOKEN[usize::from(b)]);
+        let valid = value.iter().fold(true, |ok, &b| {
+            ok & (((b >= 32) & (b != 127)) | (b == b'\t'))
+        });
+        if name.is_empty() || !token || !valid {
             return;
         }
         match fields
@@ -884,6 +902,7 @@ mod tests {
             ]),
             h(&[("X-Amzn-Trace-Id", "Root=1-mine"), ("traceparent", "00-x")]),
             h(&[("x-del", "\u{7f}"), ("x-tab", "\t")]),
+            h(&[("x(y", "1"), ("x-caf\u{e9}", "2"), ("x:y", "3"), ("X_Under~score!", "4")]),
         ] {
             for (method, url) in [
                 (Method::GET, "http://127.0.0.1:8080/items/7"),
