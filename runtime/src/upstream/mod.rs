@@ -902,7 +902,12 @@ mod tests {
             ]),
             h(&[("X-Amzn-Trace-Id", "Root=1-mine"), ("traceparent", "00-x")]),
             h(&[("x-del", "\u{7f}"), ("x-tab", "\t")]),
-            h(&[("x(y", "1"), ("x-caf\u{e9}", "2"), ("x:y", "3"), ("X_Under~score!", "4")]),
+            h(&[
+                ("x(y", "1"),
+                ("x-caf\u{e9}", "2"),
+                ("x:y", "3"),
+                ("X_Under~score!", "4"),
+            ]),
         ] {
             for (method, url) in [
                 (Method::GET, "http://127.0.0.1:8080/items/7"),

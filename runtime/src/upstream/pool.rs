@@ -138,7 +138,7 @@ impl Local {
         if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
             return None;
         }
-        remembered_address(uri.authority()?.as_str())
+        address(uri.authority()?.as_str())
     }
 
     /// [`Local::eligible`] for a backend URL as text: its address, its authority (for
@@ -421,6 +421,9 @@ pub fn push_field(out: &mut Vec<u8>, name: FieldName<'_>, value: &[&[u8]]) {
 }
 
 /// Ends a request head: the framing fields the body calls for, and the blank line.
+// Inlined: once `http` integrations shared the pool's direct path, LLVM stopped inlining it
+// into the exchange (a call per request).
+#[inline(always)]
 fn end_head(out: &mut Vec<u8>, method: &http::Method, length: Option<u64>) {
     match length {
         // No body: a length only where the method has a body by nature (as hyper).
