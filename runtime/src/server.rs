@@ -853,11 +853,7 @@ fn access_log_line(format: LogFormat, cx: &Context, status: u16, latency: u64) -
             out.push_str("{\"requestId\":");
             crate::json::string_into(&mut out, &cx.request_id);
             out.push_str(",\"ip\":\"");
-            let mut ip = [0u8; 46];
-            let ip = crate::context::ip_text(cx.peer.ip(), &mut ip);
-            out.push_str(std::str::from_utf8(ip).unwrap_or_default());
-            out.push_str("\",\"requestTime\":\"");
-            crate::context::clf_time_into(&mut out, cx.start_ms);
+            push_ip_and_time(&mut out, cx, "\",\"requestTime\":\"");
             out.push('"');
             field(&mut out, "httpMethod", Some(cx.method.as_str()));
             field(&mut out, "path", Some(&cx.path));
@@ -888,11 +884,7 @@ fn access_log_line(format: LogFormat, cx: &Context, status: u16, latency: u64) -
         }
         LogFormat::Text => {
             // `{ip} - - [{time}] "{method} {path} {protocol}" {status} {id} {latency}ms`.
-            let mut ip = [0u8; 46];
-            let ip = crate::context::ip_text(cx.peer.ip(), &mut ip);
-            out.push_str(std::str::from_utf8(ip).unwrap_or_default());
-            out.push_str(" - - [");
-            crate::context::clf_time_into(&mut out, cx.start_ms);
+            push_ip_and_time(&mut out, cx, " - - [");
             out.push_str("] \"");
             for (part, then) in [
                 (cx.method.as_str(), " "),
@@ -908,6 +900,15 @@ fn access_log_line(format: LogFormat, cx: &Context, status: u16, latency: u64) -
         }
     }
     out
+}
+
+/// The client's address, `between`, and the request time (`25/Nov/2026:06:50:07 +0000`).
+fn push_ip_and_time(out: &mut String, cx: &Context, between: &str) {
+    let mut ip = [0u8; 46];
+    let ip = crate::context::ip_text(cx.peer.ip(), &mut ip);
+    out.push_str(std::str::from_utf8(ip).unwrap_or_default());
+    out.push_str(between);
+    crate::context::clf_time_into(out, cx.start_ms);
 }
 
 #[cfg(test)]
