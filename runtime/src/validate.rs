@@ -31,6 +31,17 @@ pub fn media_type(cx: &Context) -> String {
     }
 }
 
+/// Which of `media` (lower-case media types, as the generated body validation lists its
+/// models) the request's media type is, as [`media_type`] reads it, compared without
+/// lower-casing it into a string of its own.
+pub fn media_index(cx: &Context, media: &[&str]) -> Option<usize> {
+    let given = match cx.header("content-type") {
+        Some(v) => v.split(';').next().unwrap_or_default().trim(),
+        None => "application/json",
+    };
+    media.iter().position(|m| m.eq_ignore_ascii_case(given))
+}
+
 /// `validateRequestBody`: reads the whole body (within the 10 MB limit), validates it with
 /// `model` as API Gateway does (an empty body is validated as `{}`), and gives the request
 /// back with the body buffered, or the gateway response to send: 400 `Invalid request body`
@@ -259,6 +270,42 @@ fn bad_response(cx: &Context, strict: bool, why: String, original: Option<Respon
                 r.headers_mut().insert("x-specgate-response-error", v);
             }
             r
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The media index agrees with the lower-cased media type on parameters, case, blanks
+    /// and an absent header.
+    #[test]
+    fn media_index_reads_the_media_type_as_media_type_does() {
+        let listed = ["application/json", "application/x-www-form-urlencoded"];
+        for (header, expected) in [
+            (None, Some(0)),
+            (Some("application/json"), Some(0)),
+            (Some("Application/JSON; charset=utf-8"), Some(0)),
+            (Some("  application/x-www-form-urlencoded ;x=1"), Some(1)),
+            (Some("text/plain"), None),
+            (Some(""), None),
+            (Some("application/json2"), None),
+        ] {
+            let mut b = http::Request::builder().uri("/");
+            if let Some(h) = header {
+                b = b.header("content-type", h);
+            }
+            let (mut parts, _) = b.body(()).unwrap().into_parts();
+            let cx = Context::new(
+                &mut parts,
+                "127.0.0.1:1".parse().unwrap(),
+                std::sync::Arc::from("dev"),
+                std::sync::Arc::new(Vec::new()),
+            );
+            assert_eq!(media_index(&cx, &listed), expected, "{header:?}");
+            let by_type = listed.iter().position(|m| *m == media_type(&cx));
+            assert_eq!(by_type, expected, "{header:?}");
         }
     }
 }

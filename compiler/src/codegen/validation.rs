@@ -169,18 +169,31 @@ pub(super) fn body_validation<'a>(
         if media == "*/*" {
             default = Some(check);
         } else {
-            arms.push(quote!(#media => #check,));
+            arms.push((media, check));
         }
     }
     if arms.is_empty() && default.is_none() {
         return quote!();
     }
     let default = default.unwrap_or_else(|| quote!(Ok(req)));
+    // The request's media type found among the models' (no lower-cased copy of it made).
+    let select = if arms.is_empty() {
+        default
+    } else {
+        let media = arms.iter().map(|(m, _)| m);
+        let arms = arms
+            .iter()
+            .enumerate()
+            .map(|(i, (_, check))| quote!(Some(#i) => #check,));
+        quote! {
+            match validate::media_index(cx, &[#(#media),*]) {
+                #(#arms)*
+                _ => #default,
+            }
+        }
+    };
     quote! {
-        let checked = match validate::media_type(cx).as_str() {
-            #(#arms)*
-            _ => #default,
-        };
+        let checked = #select;
         let req = match checked {
             Ok(req) => req,
             Err(response) => return response,
