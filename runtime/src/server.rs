@@ -923,12 +923,7 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let mut cx = Context::new(
-            &mut parts,
-            "127.0.0.1:1".parse().unwrap(),
-            Arc::from("dev"),
-            Arc::new(Vec::new()),
-        );
+        let mut cx = Context::for_test(&mut parts);
         cx.validation_error = Some(r#"[object has missing required properties (["kind"])]"#.into());
         cx.validation_detail =
             Some(r#"/owner/pets/0: object has missing required properties (["kind"])"#.into());

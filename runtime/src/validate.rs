@@ -297,12 +297,7 @@ mod tests {
                 b = b.header("content-type", h);
             }
             let (mut parts, _) = b.body(()).unwrap().into_parts();
-            let cx = Context::new(
-                &mut parts,
-                "127.0.0.1:1".parse().unwrap(),
-                std::sync::Arc::from("dev"),
-                std::sync::Arc::new(Vec::new()),
-            );
+            let cx = Context::for_test(&mut parts);
             assert_eq!(media_index(&cx, &listed), expected, "{header:?}");
             let by_type = listed.iter().position(|m| *m == media_type(&cx));
             assert_eq!(by_type, expected, "{header:?}");

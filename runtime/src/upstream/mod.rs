@@ -873,12 +873,7 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let mut cx = Context::new(
-            &mut parts,
-            "127.0.0.1:1".parse().unwrap(),
-            std::sync::Arc::from("dev"),
-            std::sync::Arc::new(Vec::new()),
-        );
+        let mut cx = Context::for_test(&mut parts);
         let h = |list: &[(&'static str, &str)]| -> Vec<(std::borrow::Cow<'static, str>, String)> {
             list.iter()
                 .map(|(n, v)| (std::borrow::Cow::Borrowed(*n), v.to_string()))
