@@ -324,8 +324,8 @@ impl Context {
             Var::IdentityUserArn => Cow::Borrowed(&self.iam.as_ref()?.arn),
             Var::IdentityAccountId => Cow::Borrowed(&self.iam.as_ref()?.account),
             Var::IdentityAccessKey => Cow::Borrowed(&self.iam.as_ref()?.access_key),
-            Var::DomainName => Cow::Borrowed(self.header("host")?.split(':').next()?),
-            Var::DomainPrefix => Cow::Borrowed(self.header("host")?.split(['.', ':']).next()?),
+            Var::DomainName => Cow::Borrowed(domain_of(self.header("host")?).0),
+            Var::DomainPrefix => Cow::Borrowed(domain_of(self.header("host")?).1),
             Var::Protocol => Cow::Borrowed(self.protocol),
             Var::ApiId => Cow::Borrowed("specgate"),
             Var::AccountId => Cow::Borrowed("000000000000"),
@@ -606,15 +606,31 @@ impl Params {
 
 /// A stable short id for a resource path (API Gateway's resource ids are 6–10 characters).
 fn resource_id(path: &str) -> String {
+    let mut out = String::with_capacity(6);
+    resource_id_into(&mut out, path);
+    out
+}
+
+/// [`resource_id`] written at the end of `out` (six lower-case hex digits).
+pub(crate) fn resource_id_into(out: &mut String, path: &str) {
     let mut h: u32 = 0x811c_9dc5;
     for b in path.bytes() {
         h = (h ^ b as u32).wrapping_mul(0x0100_0193);
     }
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    (0..6)
-        .rev()
-        .map(|d| char::from(HEX[((h >> (d * 4)) & 15) as usize]))
-        .collect()
+    out.extend(
+        (0..6)
+            .rev()
+            .map(|d| char::from(HEX[((h >> (d * 4)) & 15) as usize])),
+    );
+}
+
+/// `$context.domainName` and `$context.domainPrefix` of a `Host` value: the host without
+/// its port, and its first label.
+pub(crate) fn domain_of(host: &str) -> (&str, &str) {
+    let name = host.split(':').next().unwrap_or(host);
+    let prefix = name.split('.').next().unwrap_or(name);
+    (name, prefix)
 }
 
 /// `ip` as text in `buf` (IPv4 without the formatting machinery: every proxied request

@@ -28,6 +28,15 @@ use serde_json::Number;
 /// wrote and a copy (a third of the gateway's instructions per Lambda call). Access-log
 /// lines are written with it too.
 pub fn string_into(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    escaped_into(out, s);
+    out.push('"');
+}
+
+/// [`string_into`] without the quotes: what `s` is inside a JSON string (pieces of one
+/// string written one after the other, as a list joined with commas).
+pub fn escaped_into(out: &mut String, s: &str) {
     // What each byte becomes: 0 itself, `u` a `\u00xx` escape, else the letter after `\`.
     static ESCAPE: [u8; 256] = {
         let mut t = [0u8; 256];
@@ -46,8 +55,6 @@ pub fn string_into(out: &mut String, s: &str) {
         t
     };
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(s.len() + 2);
-    out.push('"');
     // Eight bytes at a time while none of them needs escaping (a byte below 0x20, `"` or
     // `\\`, found by the usual word tricks: a byte's top bit set by the borrow of a
     // subtraction it underflows).
@@ -87,7 +94,6 @@ pub fn string_into(out: &mut String, s: &str) {
         start = at + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
 }
 
 /// A JSON value; strings borrow from the text they were parsed from where they can.

@@ -131,6 +131,11 @@ impl Body {
         self.raw.take()
     }
 
+    /// Makes this body carry unparsed fields (replacing any it carried).
+    pub fn set_raw_fields(&mut self, raw: Box<framing::RawFields>) {
+        self.raw = Some(raw);
+    }
+
     /// This body, carrying a backend's unparsed fields.
     pub fn with_raw_fields(mut self, raw: Box<framing::RawFields>) -> Body {
         self.raw = Some(raw);

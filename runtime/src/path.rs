@@ -101,13 +101,18 @@ pub fn push_reencoded_segment(out: &mut String, raw: &str) {
     push_encoded(out, &decode_bytes(raw), SEGMENT_SAFE);
 }
 
+/// [`decode_query`], borrowing a component with nothing to decode.
+pub fn decode_query_cow(s: &str) -> Cow<'_, str> {
+    if s.contains('+') {
+        Cow::Owned(decode(&s.replace('+', " ")).into_owned())
+    } else {
+        decode(s)
+    }
+}
+
 /// Decodes a query-string component (`+` is a space).
 pub fn decode_query(s: &str) -> String {
-    if s.contains('+') {
-        decode(&s.replace('+', " ")).into_owned()
-    } else {
-        decode(s).into_owned()
-    }
+    decode_query_cow(s).into_owned()
 }
 
 fn hex_digit(c: u8) -> Option<u8> {

@@ -672,7 +672,7 @@ fn handle(
                 .raw_fields()
                 .is_some_and(crate::framing::RawFields::has_request_id);
         if !has_id {
-            responses::add_ids(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
+            responses::add_ids_to_write(&mut resp, &cx, rt.info.flavor == crate::Flavor::Rest);
         }
         let status = resp.status().as_u16();
         let answered = std::time::SystemTime::now();

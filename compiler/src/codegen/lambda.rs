@@ -58,7 +58,7 @@ pub(super) fn lambda(
                 quote!(lambda::event::v1_json(cx, &body, &[], Some("1.0")))
             } else {
                 let route_key = route_key(r);
-                quote!(lambda::event::v2(cx, &body, #route_key).to_string())
+                quote!(lambda::event::v2_json(cx, &body, #route_key))
             };
             let call = invoke(quote!(Bytes::from(#event)), sync);
             quote! {

@@ -1,180 +1,188 @@
 //! The events API Gateway sends to a Lambda proxy integration: REST (payload format 1.0,
 //! also HTTP APIs' 1.0 with `"version": "1.0"`) and HTTP APIs' 2.0 (reference §3.1, §3.3;
 //! shapes checked against the public fixtures in `shared/corpora/lambda-events`).
+//!
+//! Both are written straight into their text, once per call: the fixed shape as literal
+//! pieces between the values (a member writer pushed each name with its quotes and comma
+//! separately, 80 instructions a member), the request's headers and parameters read where
+//! they are (names grouped through a chain of indices, not a vector per name), the
+//! context's values written in place. The first implementation (serde values for 2.0, a
+//! member writer for 1.0) is kept in `reference.rs` as the oracle the tests compare with.
+
+use std::borrow::Cow;
 
 use bytes::Bytes;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
-use crate::context::{header_name_as_sent, Context, Var};
-use crate::json::string_into;
+use crate::context::{header_name_as_sent, Context};
+use crate::json::{escaped_into, string_into};
 
-fn var(cx: &Context, v: Var) -> Value {
-    cx.var(v)
-        .map_or(Value::Null, |s| Value::String(s.into_owned()))
-}
+#[cfg(test)]
+mod reference;
 
-/// `body` and `isBase64Encoded`: a binary payload (its `Content-Type` is one of the API's
-/// binary media types, or it is not UTF-8) goes as base64.
-fn body(cx: &Context, body: &Bytes, binary_types: &[&str]) -> (Value, bool) {
-    if body.is_empty() {
-        return (Value::Null, false);
-    }
-    let binary = crate::vtl::mapping::is_binary(binary_types, cx.header("content-type"));
-    match std::str::from_utf8(body) {
-        Ok(text) if !binary => (Value::String(text.to_string()), false),
-        _ => (Value::String(crate::vtl::base64_encode_bytes(body)), true),
+/// `null`, or `v` as a JSON string.
+fn opt_into(out: &mut String, v: Option<&str>) {
+    match v {
+        Some(v) => string_into(out, v),
+        None => out.push_str("null"),
     }
 }
 
-/// Query parameters: (last value of each name, all values of each name), decoded.
-fn query(cx: &Context) -> (Map<String, Value>, Map<String, Value>) {
-    let mut last = Map::new();
-    let mut all: Map<String, Value> = Map::new();
-    for kv in cx.query.as_deref().unwrap_or("").split('&') {
-        if kv.is_empty() {
+/// Text known to need no escaping (digits, hex, an address, a date) as a JSON string.
+fn plain_into(out: &mut String, s: &str) {
+    out.push('"');
+    out.push_str(s);
+    out.push('"');
+}
+
+/// For each of `n` named entries: the index of the next entry of the same name (`NONE`
+/// after the last) and whether it is its name's first. Names are compared by `same`; past a
+/// few dozen entries through a map keyed by `key`, so that a request with thousands of
+/// parameters costs no quadratic scan.
+fn chains<'a>(n: usize, name: impl Fn(usize) -> &'a str, fold_case: bool) -> Vec<(usize, bool)> {
+    let mut out = vec![(NONE, true); n];
+    if n <= 32 {
+        for i in 1..n {
+            let same = |j: &usize| {
+                let (a, b) = (name(*j), name(i));
+                if fold_case {
+                    a.eq_ignore_ascii_case(b)
+                } else {
+                    a == b
+                }
+            };
+            if let Some(j) = (0..i).rev().find(same) {
+                out[j].0 = i;
+                out[i].1 = false;
+            }
+        }
+    } else {
+        let mut last: std::collections::HashMap<Cow<str>, usize> =
+            std::collections::HashMap::with_capacity(n);
+        for i in 0..n {
+            let key = match name(i) {
+                k if fold_case && k.bytes().any(|b| b.is_ascii_uppercase()) => {
+                    Cow::Owned(k.to_ascii_lowercase())
+                }
+                k => Cow::Borrowed(k),
+            };
+            if let Some(j) = last.insert(key, i) {
+                out[j].0 = i;
+                out[i].1 = false;
+            }
+        }
+    }
+    out
+}
+
+const NONE: usize = usize::MAX;
+
+/// How a name's values are written.
+#[derive(Clone, Copy, PartialEq)]
+enum Values {
+    /// The last one (REST's single-value maps, a map built by inserting in order).
+    Last,
+    /// All of them, as a list.
+    All,
+    /// All of them, joined with commas (HTTP APIs' 2.0 headers and parameters).
+    Joined,
+}
+
+/// `{"name": …, …}`: each name once, as its first entry spells it, in first-seen order.
+fn groups_into<'a>(
+    out: &mut String,
+    n: usize,
+    name: impl Fn(usize) -> &'a str,
+    value: impl Fn(usize) -> &'a str,
+    chain: &[(usize, bool)],
+    values: Values,
+) {
+    out.push('{');
+    let mut first = true;
+    for (i, &(next, head)) in chain.iter().enumerate().take(n) {
+        if !head {
             continue;
         }
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        let (k, v) = (crate::path::decode_query(k), crate::path::decode_query(v));
-        last.insert(k.clone(), Value::String(v.clone()));
-        match all.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
-            Value::Array(a) => a.push(Value::String(v)),
-            _ => unreachable!("only arrays are inserted"),
+        if !first {
+            out.push(',');
         }
-    }
-    (last, all)
-}
-
-/// A JSON object written straight into text: the events are built on every request, and
-/// writing them directly avoids building a map of owned values only to serialise it.
-struct Obj<'a> {
-    out: &'a mut String,
-    first: bool,
-}
-
-impl<'a> Obj<'a> {
-    fn open(out: &'a mut String) -> Self {
-        out.push('{');
-        Obj { out, first: true }
-    }
-
-    fn comma(&mut self) {
-        if !self.first {
-            self.out.push(',');
-        }
-        self.first = false;
-    }
-
-    /// A member of the event's fixed shape: its name is this crate's text, with nothing to
-    /// escape, written as it is (two thirds of an event's strings are such names; through
-    /// [`string_into`] they cost a tenth of the gateway's instructions per Lambda call).
-    fn key(&mut self, k: &'static str) -> &mut String {
-        debug_assert!(
-            k.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'),
-            "{k} needs escaping"
-        );
-        self.comma();
-        self.out.reserve(k.len() + 3);
-        self.out.push('"');
-        self.out.push_str(k);
-        self.out.push_str("\":");
-        self.out
-    }
-
-    /// A member named by the request (a header or parameter name): the name escaped.
-    fn name(&mut self, k: &str) -> &mut String {
-        self.comma();
-        string_into(self.out, k);
-        self.out.push(':');
-        self.out
-    }
-
-    fn str(&mut self, k: &'static str, v: &str) {
-        string_into(self.key(k), v);
-    }
-
-    fn opt(&mut self, k: &'static str, v: Option<&str>) {
-        match v {
-            Some(v) => self.str(k, v),
-            None => self.key(k).push_str("null"),
-        }
-    }
-
-    fn raw(&mut self, k: &'static str, json: &str) {
-        self.key(k).push_str(json);
-    }
-
-    fn close(self) {
-        self.out.push('}');
-    }
-}
-
-/// `{"k": "v", …}` or `null`, for (name, value) pairs in order.
-fn map_into<'v>(out: &mut String, pairs: impl Iterator<Item = (&'v str, &'v str)>) {
-    let mut pairs = pairs.peekable();
-    if pairs.peek().is_none() {
-        out.push_str("null");
-        return;
-    }
-    let mut o = Obj::open(out);
-    for (k, v) in pairs {
-        string_into(o.name(k), v);
-    }
-    o.close();
-}
-
-/// `{"k": ["v1", "v2"], …}` or `null`, for names with several values in order.
-fn multi_into(out: &mut String, groups: &[(&str, Vec<&str>)]) {
-    if groups.is_empty() {
-        out.push_str("null");
-        return;
-    }
-    let mut o = Obj::open(out);
-    for (k, vs) in groups {
-        let out = o.name(k);
-        out.push('[');
-        for (i, v) in vs.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+        first = false;
+        string_into(out, name(i));
+        out.push(':');
+        let mut at = i;
+        match values {
+            Values::Last => {
+                let mut next = next;
+                while next != NONE {
+                    at = next;
+                    next = chain[at].0;
+                }
+                string_into(out, value(at));
             }
-            string_into(out, v);
+            Values::All | Values::Joined => {
+                out.push_str(if values == Values::All { "[\"" } else { "\"" });
+                loop {
+                    escaped_into(out, value(at));
+                    at = chain[at].0;
+                    if at == NONE {
+                        break;
+                    }
+                    out.push_str(if values == Values::All { "\",\"" } else { "," });
+                }
+                out.push_str(if values == Values::All { "\"]" } else { "\"" });
+            }
         }
-        out.push(']');
     }
-    o.close();
+    out.push('}');
 }
 
-/// Values grouped by name (names the same when `same` says so; the first one seen names
-/// the group), names in first-seen order.
-fn group<'k, 'v>(
-    pairs: impl Iterator<Item = (&'k str, &'v str)>,
-    same: fn(&str, &str) -> bool,
-) -> Vec<(&'k str, Vec<&'v str>)> {
-    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
-    for (k, v) in pairs {
-        match groups.iter_mut().find(|(n, _)| same(n, k)) {
-            Some((_, vs)) => vs.push(v),
-            None => groups.push((k, vec![v])),
-        }
+/// The query string's parameters, decoded, in order.
+fn query_pairs(cx: &Context) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    cx.query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (
+                crate::path::decode_query_cow(k),
+                crate::path::decode_query_cow(v),
+            )
+        })
+        .collect()
+}
+
+/// The payload as the event's `body` (without its name) and whether it went as base64.
+fn body_into(out: &mut String, payload: &Bytes, base64: bool) {
+    match std::str::from_utf8(payload) {
+        Ok(text) if !base64 => string_into(out, text),
+        _ => plain_into(out, &crate::vtl::base64_encode_bytes(payload)),
     }
-    groups
+}
+
+/// What an event's text will need, roughly: its fixed part and what the request brings.
+fn capacity(cx: &Context, payload: &Bytes, headers: &[(Cow<str>, &str)]) -> usize {
+    let fields: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 6).sum();
+    1536 + 2 * fields
+        + 2 * cx.query.as_deref().map_or(0, str::len)
+        + 2 * cx.path.len()
+        + payload.len() * 4 / 3
 }
 
 /// The REST (payload format 1.0) event as JSON text. `version` is `Some("1.0")` for HTTP
-/// APIs.
+/// APIs' payload format 1.0, which lowers every header name.
 pub fn v1_json(
     cx: &Context,
     payload: &Bytes,
     binary_types: &[&str],
     version: Option<&str>,
 ) -> String {
-    let mut out = String::with_capacity(1024 + payload.len() * 4 / 3);
     // Read where they arrived (no header map built for the event), names exactly as sent;
-    // `group` below gathers a name's values in the order they came. A name sent in two
-    // cases is one header (HTTP names are case-insensitive), named as it first came: how
-    // AWS groups such a pair is not recorded (reference §3.1 is silent), this is what a
-    // header map would do.
-    let headers: Vec<(std::borrow::Cow<str>, &str)> = cx
+    // a name's values gathered in the order they came. A name sent in two cases is one
+    // header (HTTP names are case-insensitive), named as it first came: how AWS groups such
+    // a pair is not recorded (reference §3.1 is silent), this is what a header map would do.
+    let headers: Vec<(Cow<str>, &str)> = cx
         .headers
         .fields()
         // Not forwarded to the function (reference §3.1).
@@ -189,128 +197,153 @@ pub fn v1_json(
             // event, so the guide is followed); REST APIs keep them as sent.
             let name = match version {
                 Some(_) if n.bytes().any(|b| b.is_ascii_uppercase()) => {
-                    std::borrow::Cow::Owned(n.to_ascii_lowercase())
+                    Cow::Owned(n.to_ascii_lowercase())
                 }
-                Some(_) => std::borrow::Cow::Borrowed(n),
+                Some(_) => Cow::Borrowed(n),
                 None => header_name_as_sent(cx, n),
             };
             Some((name, crate::headers::as_text(v)?))
         })
         .collect();
-    let query: Vec<(String, String)> = cx
-        .query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (crate::path::decode_query(k), crate::path::decode_query(v))
-        })
-        .collect();
-    let header_groups = group(headers.iter().map(|(k, v)| (k.as_ref(), *v)), |a, b| {
-        a.eq_ignore_ascii_case(b)
-    });
-    let query_groups = group(
-        query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        |a, b| a == b,
-    );
-    let mut e = Obj::open(&mut out);
+    let query = query_pairs(cx);
+    let mut out = String::with_capacity(capacity(cx, payload, &headers));
+    let o = &mut out;
+    o.push('{');
     if let Some(v) = version {
-        e.str("version", v);
+        o.push_str("\"version\":");
+        string_into(o, v);
+        o.push(',');
     }
-    e.str("resource", cx.resource_path);
-    e.str("path", &cx.path);
-    e.str("httpMethod", cx.method.as_str());
+    o.push_str("\"resource\":");
+    string_into(o, cx.resource_path);
+    o.push_str(",\"path\":");
+    string_into(o, &cx.path);
+    o.push_str(",\"httpMethod\":");
+    string_into(o, cx.method.as_str());
     // A repeated name: the last value in the single-value maps.
-    let last = |groups: &[(&str, Vec<&str>)], out: &mut String| {
-        map_into(
-            out,
-            groups
-                .iter()
-                .map(|(k, vs)| (*k, vs.last().copied().unwrap_or(""))),
-        )
-    };
-    last(&header_groups, e.key("headers"));
-    multi_into(e.key("multiValueHeaders"), &header_groups);
-    last(&query_groups, e.key("queryStringParameters"));
-    multi_into(e.key("multiValueQueryStringParameters"), &query_groups);
-    map_into(e.key("pathParameters"), cx.raw_path_params.iter());
-    map_into(
-        e.key("stageVariables"),
+    let (n, hname, hvalue) = (
+        headers.len(),
+        |i: usize| &*headers[i].0,
+        |i: usize| headers[i].1,
+    );
+    let chain = chains(n, hname, true);
+    for (key, values) in [
+        (",\"headers\":", Values::Last),
+        (",\"multiValueHeaders\":", Values::All),
+    ] {
+        o.push_str(key);
+        match n {
+            0 => o.push_str("null"),
+            _ => groups_into(o, n, hname, hvalue, &chain, values),
+        }
+    }
+    let (n, qname, qvalue) = (
+        query.len(),
+        |i: usize| &*query[i].0,
+        |i: usize| &*query[i].1,
+    );
+    let chain = chains(n, qname, false);
+    for (key, values) in [
+        (",\"queryStringParameters\":", Values::Last),
+        (",\"multiValueQueryStringParameters\":", Values::All),
+    ] {
+        o.push_str(key);
+        match n {
+            0 => o.push_str("null"),
+            _ => groups_into(o, n, qname, qvalue, &chain, values),
+        }
+    }
+    // Written as they are (a repeated name twice), as API Gateway's maps are built.
+    o.push_str(",\"pathParameters\":");
+    pairs_into(o, cx.raw_path_params.iter());
+    o.push_str(",\"stageVariables\":");
+    pairs_into(
+        o,
         cx.stage_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    {
-        let mut rc = Obj::open(e.key("requestContext"));
-        rc.opt("resourceId", cx.var(Var::ResourceId).as_deref());
-        rc.str("resourcePath", cx.resource_path);
-        rc.str("httpMethod", cx.method.as_str());
-        rc.str("extendedRequestId", &cx.request_id);
-        rc.opt("requestTime", cx.var(Var::RequestTime).as_deref());
-        let mut path = String::with_capacity(1 + cx.stage.len() + cx.path.len());
-        for piece in ["/", &cx.stage, &cx.path] {
-            path.push_str(piece);
-        }
-        rc.str("path", &path);
-        rc.opt("accountId", cx.var(Var::AccountId).as_deref());
-        rc.str("protocol", cx.protocol);
-        rc.str("stage", &cx.stage);
-        rc.opt("domainPrefix", cx.var(Var::DomainPrefix).as_deref());
-        rc.raw(
-            "requestTimeEpoch",
-            itoa::Buffer::new().format(cx.start_ms as u64),
-        );
-        rc.str("requestId", &cx.request_id);
-        {
-            let mut id = Obj::open(rc.key("identity"));
-            for key in [
-                "cognitoIdentityPoolId",
-                "accountId",
-                "cognitoIdentityId",
-                "caller",
-                "sourceIp",
-                "principalOrgId",
-                "accessKey",
-                "cognitoAuthenticationType",
-                "cognitoAuthenticationProvider",
-                "userArn",
-                "userAgent",
-                "user",
-            ] {
-                match key {
-                    "sourceIp" => id.opt(key, cx.var(Var::SourceIp).as_deref()),
-                    "userAgent" => id.opt(key, cx.var(Var::UserAgent).as_deref()),
-                    "caller" => id.opt(key, cx.var(Var::IdentityCaller).as_deref()),
-                    "user" => id.opt(key, cx.var(Var::IdentityUser).as_deref()),
-                    "userArn" => id.opt(key, cx.var(Var::IdentityUserArn).as_deref()),
-                    "accountId" => id.opt(key, cx.var(Var::IdentityAccountId).as_deref()),
-                    "accessKey" => id.opt(key, cx.var(Var::IdentityAccessKey).as_deref()),
-                    _ => id.raw(key, "null"),
-                }
-            }
-            // Present when the request was admitted with an API key (AWS-recorded events).
-            if let (Some(k), Some(kid)) = (&cx.api_key, &cx.api_key_id) {
-                id.str("apiKey", k);
-                id.str("apiKeyId", kid);
-            }
-            id.close();
-        }
-        rc.opt("domainName", cx.var(Var::DomainName).as_deref());
-        rc.str("deploymentId", "specgate");
-        rc.opt("apiId", cx.var(Var::ApiId).as_deref());
-        if let Some(auth) = &cx.authorizer {
-            rc.raw("authorizer", &auth.to_string());
-        }
-        rc.close();
+    o.push_str(",\"requestContext\":{\"resourceId\":\"");
+    crate::context::resource_id_into(o, cx.resource_path);
+    o.push_str("\",\"resourcePath\":");
+    string_into(o, cx.resource_path);
+    o.push_str(",\"httpMethod\":");
+    string_into(o, cx.method.as_str());
+    o.push_str(",\"extendedRequestId\":");
+    string_into(o, &cx.request_id);
+    o.push_str(",\"requestTime\":\"");
+    crate::context::clf_time_into(o, cx.start_ms);
+    o.push_str("\",\"path\":\"/");
+    escaped_into(o, &cx.stage);
+    escaped_into(o, &cx.path);
+    o.push_str("\",\"accountId\":\"000000000000\",\"protocol\":");
+    string_into(o, cx.protocol);
+    o.push_str(",\"stage\":");
+    string_into(o, &cx.stage);
+    let host = cx.header("host").map(crate::context::domain_of);
+    o.push_str(",\"domainPrefix\":");
+    opt_into(o, host.map(|h| h.1));
+    o.push_str(",\"requestTimeEpoch\":");
+    o.push_str(itoa::Buffer::new().format(cx.start_ms as u64));
+    o.push_str(",\"requestId\":");
+    string_into(o, &cx.request_id);
+    let iam = cx.iam.as_deref();
+    o.push_str(",\"identity\":{\"cognitoIdentityPoolId\":null,\"accountId\":");
+    opt_into(o, iam.map(|c| c.account.as_str()));
+    o.push_str(",\"cognitoIdentityId\":null,\"caller\":");
+    opt_into(o, iam.map(|c| c.user_id.as_str()));
+    o.push_str(",\"sourceIp\":\"");
+    let mut ip = [0u8; 46];
+    let ip = crate::context::ip_text(cx.peer.ip(), &mut ip);
+    o.push_str(std::str::from_utf8(ip).unwrap_or_default());
+    o.push_str("\",\"principalOrgId\":null,\"accessKey\":");
+    opt_into(o, iam.map(|c| c.access_key.as_str()));
+    o.push_str(
+        ",\"cognitoAuthenticationType\":null,\"cognitoAuthenticationProvider\":null,\"userArn\":",
+    );
+    opt_into(o, iam.map(|c| c.arn.as_str()));
+    o.push_str(",\"userAgent\":");
+    opt_into(o, cx.header("user-agent"));
+    o.push_str(",\"user\":");
+    opt_into(o, iam.map(|c| c.user_id.as_str()));
+    // Present when the request was admitted with an API key (AWS-recorded events).
+    if let (Some(k), Some(kid)) = (&cx.api_key, &cx.api_key_id) {
+        o.push_str(",\"apiKey\":");
+        string_into(o, k);
+        o.push_str(",\"apiKeyId\":");
+        string_into(o, kid);
     }
-    let (body, base64) = body(cx, payload, binary_types);
-    match body {
-        Value::String(b) => e.str("body", &b),
-        _ => e.raw("body", "null"),
+    o.push_str("},\"domainName\":");
+    opt_into(o, host.map(|h| h.0));
+    o.push_str(",\"deploymentId\":\"specgate\",\"apiId\":\"specgate\"");
+    if let Some(auth) = &cx.authorizer {
+        o.push_str(",\"authorizer\":");
+        o.push_str(&auth.to_string());
     }
-    e.raw("isBase64Encoded", if base64 { "true" } else { "false" });
-    e.close();
+    o.push_str("},\"body\":");
+    let binary = crate::vtl::mapping::is_binary(binary_types, cx.header("content-type"));
+    let base64 = !payload.is_empty() && (binary || std::str::from_utf8(payload).is_err());
+    match payload.is_empty() {
+        true => o.push_str("null"),
+        false => body_into(o, payload, base64),
+    }
+    o.push_str(if base64 {
+        ",\"isBase64Encoded\":true}"
+    } else {
+        ",\"isBase64Encoded\":false}"
+    });
     out
+}
+
+/// `{"k": "v", …}` for (name, value) pairs in order, or `null` when there are none.
+fn pairs_into<'v>(out: &mut String, pairs: impl Iterator<Item = (&'v str, &'v str)>) {
+    let mut first = true;
+    for (k, v) in pairs {
+        out.push(if first { '{' } else { ',' });
+        first = false;
+        string_into(out, k);
+        out.push(':');
+        string_into(out, v);
+    }
+    out.push_str(if first { "null" } else { "}" });
 }
 
 /// The REST (payload format 1.0) event as a value (authorizer events start from it).
@@ -340,120 +373,126 @@ fn textual(content_type: Option<&str>) -> bool {
 }
 
 /// The HTTP API payload format 2.0 event for the route `route_key` (`GET /pets/{id}` or
-/// `$default`).
-pub fn v2(cx: &Context, payload: &Bytes, route_key: &str) -> Value {
-    let mut headers: Map<String, Value> = Map::new();
-    let mut cookies = Vec::new();
+/// `$default`) as JSON text.
+pub fn v2_json(cx: &Context, payload: &Bytes, route_key: &str) -> String {
     // Read where they arrived (no header map built for the event), names lowered: the
-    // same names, values and order a map gives.
-    for (name, value) in cx.headers.fields() {
-        let (Ok(name), Some(value)) = (std::str::from_utf8(name), crate::headers::as_text(value))
-        else {
-            continue;
-        };
-        if name.eq_ignore_ascii_case("cookie") {
-            cookies.extend(
-                value
-                    .split(';')
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(|c| Value::String(c.to_string())),
-            );
-            continue;
-        }
-        let name = name.to_ascii_lowercase();
-        // Repeated headers are joined with commas.
-        match headers.get_mut(&name) {
-            Some(Value::String(s)) => {
-                s.push(',');
-                s.push_str(value);
+    // same names, values and order a map gives. Cookies go apart.
+    let mut cookies: Vec<&str> = Vec::new();
+    let headers: Vec<(Cow<str>, &str)> = cx
+        .headers
+        .fields()
+        .filter_map(|(n, v)| {
+            let (Ok(n), Some(v)) = (std::str::from_utf8(n), crate::headers::as_text(v)) else {
+                return None;
+            };
+            if n.eq_ignore_ascii_case("cookie") {
+                cookies.extend(v.split(';').map(str::trim).filter(|c| !c.is_empty()));
+                return None;
             }
-            _ => {
-                headers.insert(name, Value::String(value.to_string()));
-            }
-        }
-    }
-    let (_, all) = query(cx);
-    let query: Map<String, Value> = all
-        .into_iter()
-        .map(|(k, v)| {
-            let joined = v
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_default();
-            (k, Value::String(joined))
+            Some(match n.bytes().any(|b| b.is_ascii_uppercase()) {
+                true => (Cow::Owned(n.to_ascii_lowercase()), v),
+                false => (Cow::Borrowed(n), v),
+            })
         })
         .collect();
-    let mut request_context = json!({
-        "accountId": var(cx, Var::AccountId),
-        "apiId": var(cx, Var::ApiId),
-        "domainName": var(cx, Var::DomainName),
-        "domainPrefix": var(cx, Var::DomainPrefix),
-        "http": {
-            "method": cx.method.as_str(),
-            "path": cx.path,
-            "protocol": cx.protocol,
-            "sourceIp": var(cx, Var::SourceIp),
-            "userAgent": var(cx, Var::UserAgent),
-        },
-        "requestId": cx.request_id,
-        "routeKey": route_key,
-        "stage": &*cx.stage,
-        "time": var(cx, Var::RequestTime),
-        "timeEpoch": cx.start_ms as u64,
-    });
-    if let (Some(auth), Value::Object(rc)) = (&cx.authorizer, &mut request_context) {
-        rc.insert("authorizer".into(), auth.clone());
-    }
-    let mut event = Map::new();
-    event.insert("version".into(), json!("2.0"));
-    event.insert("routeKey".into(), json!(route_key));
-    event.insert("rawPath".into(), json!(cx.path));
-    event.insert(
-        "rawQueryString".into(),
-        json!(cx.query.as_deref().unwrap_or("")),
-    );
+    let mut out = String::with_capacity(capacity(cx, payload, &headers));
+    let o = &mut out;
+    o.push_str("{\"version\":\"2.0\",\"routeKey\":");
+    string_into(o, route_key);
+    o.push_str(",\"rawPath\":");
+    string_into(o, &cx.path);
+    o.push_str(",\"rawQueryString\":");
+    string_into(o, cx.query.as_deref().unwrap_or(""));
     if !cookies.is_empty() {
-        event.insert("cookies".into(), Value::Array(cookies));
+        o.push_str(",\"cookies\":[");
+        for (i, c) in cookies.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            string_into(o, c);
+        }
+        o.push(']');
     }
-    event.insert("headers".into(), Value::Object(headers));
+    // Repeated headers are joined with commas.
+    o.push_str(",\"headers\":");
+    let (n, name, value) = (
+        headers.len(),
+        |i: usize| &*headers[i].0,
+        |i: usize| headers[i].1,
+    );
+    groups_into(o, n, name, value, &chains(n, name, false), Values::Joined);
+    let query = query_pairs(cx);
     if !query.is_empty() {
-        event.insert("queryStringParameters".into(), Value::Object(query));
+        o.push_str(",\"queryStringParameters\":");
+        let (n, name, value) = (
+            query.len(),
+            |i: usize| &*query[i].0,
+            |i: usize| &*query[i].1,
+        );
+        groups_into(o, n, name, value, &chains(n, name, false), Values::Joined);
     }
+    // Names come from the route, each once.
     if !cx.raw_path_params.is_empty() {
-        let params: Map<String, Value> = cx
-            .path_params
-            .iter()
-            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-            .collect();
-        event.insert("pathParameters".into(), Value::Object(params));
+        o.push_str(",\"pathParameters\":");
+        let params: Vec<(&str, &str)> = cx.path_params.iter().collect();
+        let (n, name, value) = (params.len(), |i: usize| params[i].0, |i: usize| params[i].1);
+        groups_into(o, n, name, value, &chains(n, name, false), Values::Last);
     }
-    event.insert("requestContext".into(), request_context);
+    let host = cx.header("host").map(crate::context::domain_of);
+    o.push_str(",\"requestContext\":{\"accountId\":\"000000000000\",\"apiId\":\"specgate\",\"domainName\":");
+    opt_into(o, host.map(|h| h.0));
+    o.push_str(",\"domainPrefix\":");
+    opt_into(o, host.map(|h| h.1));
+    o.push_str(",\"http\":{\"method\":");
+    string_into(o, cx.method.as_str());
+    o.push_str(",\"path\":");
+    string_into(o, &cx.path);
+    o.push_str(",\"protocol\":");
+    string_into(o, cx.protocol);
+    o.push_str(",\"sourceIp\":\"");
+    let mut ip = [0u8; 46];
+    let ip = crate::context::ip_text(cx.peer.ip(), &mut ip);
+    o.push_str(std::str::from_utf8(ip).unwrap_or_default());
+    o.push_str("\",\"userAgent\":");
+    opt_into(o, cx.header("user-agent"));
+    o.push_str("},\"requestId\":");
+    string_into(o, &cx.request_id);
+    o.push_str(",\"routeKey\":");
+    string_into(o, route_key);
+    o.push_str(",\"stage\":");
+    string_into(o, &cx.stage);
+    o.push_str(",\"time\":\"");
+    crate::context::clf_time_into(o, cx.start_ms);
+    o.push_str("\",\"timeEpoch\":");
+    o.push_str(itoa::Buffer::new().format(cx.start_ms as u64));
+    if let Some(auth) = &cx.authorizer {
+        o.push_str(",\"authorizer\":");
+        o.push_str(&auth.to_string());
+    }
+    o.push('}');
     if !cx.stage_vars.is_empty() {
-        let vars: Map<String, Value> = cx
-            .stage_vars
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        event.insert("stageVariables".into(), Value::Object(vars));
+        o.push_str(",\"stageVariables\":");
+        let vars = &cx.stage_vars;
+        let (n, name, value) = (vars.len(), |i: usize| &*vars[i].0, |i: usize| &*vars[i].1);
+        groups_into(o, n, name, value, &chains(n, name, false), Values::Last);
     }
     let base64 = !payload.is_empty()
         && (!textual(cx.header("content-type")) || std::str::from_utf8(payload).is_err());
     if !payload.is_empty() {
-        let text = if base64 {
-            crate::vtl::base64_encode_bytes(payload)
-        } else {
-            String::from_utf8_lossy(payload).into_owned()
-        };
-        event.insert("body".into(), Value::String(text));
+        o.push_str(",\"body\":");
+        body_into(o, payload, base64);
     }
-    event.insert("isBase64Encoded".into(), Value::Bool(base64));
-    Value::Object(event)
+    o.push_str(if base64 {
+        ",\"isBase64Encoded\":true}"
+    } else {
+        ",\"isBase64Encoded\":false}"
+    });
+    out
+}
+
+/// The HTTP API payload format 2.0 event as a value (authorizer events start from it).
+pub fn v2(cx: &Context, payload: &Bytes, route_key: &str) -> Value {
+    serde_json::from_str(&v2_json(cx, payload, route_key)).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
@@ -562,7 +601,109 @@ mod tests {
         );
     }
 
+    /// A request for the events: fields from a small set of names in any case (cookies,
+    /// framing fields, repeats), values with quotes, backslashes and non-text bytes, a query
+    /// with repeats and escapes, path parameters, stage variables, a payload of any bytes.
+    #[allow(clippy::type_complexity)]
+    fn request() -> impl Strategy<
+        Value = (
+            Vec<(usize, bool, String)>,
+            Vec<(String, String)>,
+            Vec<(usize, String)>,
+            Vec<(usize, String)>,
+            (Vec<u8>, usize, bool, bool, bool, bool),
+        ),
+    > {
+        (
+            prop::collection::vec(
+                (0..NAMES.len(), any::<bool>(), "[ -~]{0,10}|caf\\xc3\\xa9"),
+                0..12,
+            ),
+            prop::collection::vec(("[ab+%2C0]{0,4}", "[ab+%2C0\"]{0,4}"), 0..40),
+            prop::collection::vec((0..2usize, "[a-z%é\"]{0,5}"), 0..3),
+            prop::collection::vec((0..3usize, "[a-z\\\"]{0,4}"), 0..4),
+            (
+                prop::collection::vec(any::<u8>(), 0..24),
+                0..TYPES.len(),
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+        )
+    }
+
+    const NAMES: [&str; 10] = [
+        "Host",
+        "host",
+        "Cookie",
+        "cookie",
+        "User-Agent",
+        "Content-Type",
+        "Connection",
+        "content-length",
+        "X-Many",
+        "x-MANY",
+    ];
+    const TYPES: [&str; 3] = ["application/json", "image/png", "text/plain; charset=utf-8"];
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        /// Both events, byte for byte as the first implementation wrote them.
+        #[test]
+        fn events_are_written_as_the_reference_writes_them(
+            (fields, query, params, vars, (payload, ty, http2, mapped, extra, version)) in request()
+        ) {
+            let mut head = b"GET /a HTTP/1.1\r\n".to_vec();
+            for (name, upper, value) in &fields {
+                let name = if *upper { NAMES[*name].to_ascii_uppercase() } else { NAMES[*name].to_string() };
+                head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+            }
+            head.extend_from_slice(format!("Content-Type: {}\r\n\r\n", TYPES[ty]).as_bytes());
+            let head = String::from_utf8_lossy(&head).replace("caf\\xc3\\xa9", "café");
+            let mut parts = http::Request::new(()).into_parts().0;
+            let mut cx = crate::context::Context::for_tests(&mut parts);
+            cx.headers = crate::headers::Headers::parse_for_tests(head.as_bytes());
+            if mapped {
+                cx.headers.insert("x-added", http::HeaderValue::from_static("3"));
+            }
+            if http2 {
+                cx.protocol = "HTTP/2.0";
+            }
+            cx.path = "/a/\"b\"\\é".into();
+            cx.resource_path = "/a/{id}";
+            let q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            cx.query = (!q.is_empty()).then(|| q.join("&") + "&&x");
+            for (name, value) in &params {
+                cx.raw_path_params.push(["id", "name"][*name], value);
+                cx.path_params.push(["id", "name"][*name], &crate::path::decode(value));
+            }
+            cx.stage_vars = std::sync::Arc::new(
+                vars.iter().map(|(k, v)| (["a", "b", "c"][*k].to_string(), v.clone())).collect(),
+            );
+            if extra {
+                cx.api_key = Some("key\"1".into());
+                cx.api_key_id = Some("kid".into());
+                cx.iam = Some(Box::new(crate::policy::Caller {
+                    arn: "arn:aws:iam::123456789012:user/u".into(),
+                    account: "123456789012".into(),
+                    user_id: "AIDA\\1".into(),
+                    access_key: "AKIA1".into(),
+                }));
+                cx.authorizer = Some(serde_json::json!({"principalId": "p\"", "n": 1}));
+            }
+            let payload = bytes::Bytes::from(payload);
+            let version = version.then_some("1.0");
+            prop_assert_eq!(
+                super::v1_json(&cx, &payload, &["image/png"], version),
+                super::reference::v1_json(&cx, &payload, &["image/png"], version)
+            );
+            prop_assert_eq!(
+                super::v2_json(&cx, &payload, "GET /a/{id}"),
+                super::reference::v2(&cx, &payload, "GET /a/{id}").to_string()
+            );
+        }
+
         #[test]
         fn any_string_is_escaped_as_serde_json_escapes_it(s in "\\PC*|[\\x00-\\x7f]*") {
             prop_assert_eq!(escaped(&s), serde_json::to_string(&s).unwrap());

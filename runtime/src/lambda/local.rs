@@ -12,6 +12,7 @@
 //! lanes, one per worker: a lane's processes and their Runtime API run on its worker's event
 //! loop, which is where its invocations come from. Dropping the [`Host`] kills the processes.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -670,12 +671,11 @@ async fn serve(listener: TcpListener, f: Arc<Function>, lane: usize, slot: Arc<S
 }
 
 fn reply(status: u16, body: &'static str) -> Response {
-    let mut r = http::Response::new(Body::full(Bytes::from_static(body.as_bytes())));
+    let mut fields = crate::framing::OwnFields::with_capacity(32);
+    fields.push("content-type", b"application/json");
+    let body = Body::full(Bytes::from_static(body.as_bytes())).with_raw_fields(fields.finish());
+    let mut r = http::Response::new(body);
     *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
     r
 }
 
@@ -709,32 +709,25 @@ async fn runtime_api(
                 r#"{"errorMessage":"stopping","errorType":"ServiceException"}"#,
             );
         };
-        use http::{header::HeaderName, HeaderValue};
-        const ID: HeaderName = HeaderName::from_static("lambda-runtime-aws-request-id");
-        const DEADLINE: HeaderName = HeaderName::from_static("lambda-runtime-deadline-ms");
-        const ARN: HeaderName = HeaderName::from_static("lambda-runtime-invoked-function-arn");
-        const TRACE: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
-        let mut resp = http::Response::new(Body::full(job.payload.clone()));
-        let h = resp.headers_mut();
-        h.reserve(5);
-        h.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        // The id, ARN and trace are this gateway's own text (visible ASCII); the trace is
-        // taken as it is made, the ARN's value was made once, the deadline is formatted
-        // in place.
-        let trace = job.trace.clone().unwrap_or_else(|| trace_id(&job.id));
-        if let Ok(v) = HeaderValue::from_str(&job.id) {
-            h.insert(ID, v);
+        // Written as the head's fields are (no header map): the id and trace are this
+        // gateway's own text or a client's field value, the ARN was checked once, the
+        // deadline is formatted in place.
+        let trace = job.trace.as_deref().map(Cow::Borrowed);
+        let trace = trace.unwrap_or_else(|| Cow::Owned(trace_id(&job.id)));
+        let arn = f.arn_header.as_ref().map_or(&[][..], |a| a.as_bytes());
+        let mut fields =
+            crate::framing::OwnFields::with_capacity(200 + job.id.len() + arn.len() + trace.len());
+        fields.push("content-type", b"application/json");
+        fields.push("lambda-runtime-aws-request-id", job.id.as_bytes());
+        let mut deadline = itoa::Buffer::new();
+        let deadline = deadline.format(job.deadline_ms);
+        fields.push("lambda-runtime-deadline-ms", deadline.as_bytes());
+        if f.arn_header.is_some() {
+            fields.push("lambda-runtime-invoked-function-arn", arn);
         }
-        h.insert(DEADLINE, HeaderValue::from(job.deadline_ms));
-        if let Some(arn) = &f.arn_header {
-            h.insert(ARN, arn.clone());
-        }
-        if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(trace)) {
-            h.insert(TRACE, v);
-        }
+        fields.push("lambda-runtime-trace-id", trace.as_bytes());
+        let body = Body::full(job.payload.clone()).with_raw_fields(fields.finish());
+        let resp = http::Response::new(body);
         let deadline = job.deadline_ms;
         *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
         slot.deadline.set(deadline);
