@@ -107,7 +107,7 @@ pub struct OwnFields {
 }
 
 impl OwnFields {
-    /// Room for fields of about `bytes` bytes.
+    /// Room for values of about `bytes` bytes.
     pub fn with_capacity(bytes: usize) -> OwnFields {
         OwnFields {
             head: Vec::with_capacity(bytes),
@@ -115,23 +115,25 @@ impl OwnFields {
         }
     }
 
-    /// Adds the field `name` (lower case, a token) with `value`; a value a header map would
-    /// refuse (a control character, DEL) is left out: `false`.
-    pub fn push(&mut self, name: &'static str, value: &[u8]) -> bool {
-        debug_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
-        if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+    /// Adds the field `name` with `value`; a value a header map would refuse (a control
+    /// character, DEL) is left out: `false`. The name goes as a renamed field's does
+    /// (written as it is, in lower case), the value into the fields' head.
+    pub fn push(&mut self, name: &'static HeaderName, value: &[u8]) -> bool {
+        // Not short-circuiting: the compiler checks the bytes in vectors.
+        let ok = value
+            .iter()
+            .fold(true, |ok, &b| ok & (b >= 0x20 || b == b'\t') & (b != 0x7f));
+        if !ok {
             return false;
         }
-        let h = &mut self.head;
-        let name_at = h.len() as u32;
-        h.extend_from_slice(name.as_bytes());
-        let name = (name_at, h.len() as u32);
-        h.extend_from_slice(b": ");
-        let value_at = h.len() as u32;
-        h.extend_from_slice(value);
-        let value = (value_at, h.len() as u32);
-        h.extend_from_slice(b"\r\n");
-        self.fields.push((Span { name, value }, None));
+        let at = self.head.len() as u32;
+        self.head.extend_from_slice(value);
+        let value = (at, self.head.len() as u32);
+        let span = Span {
+            name: (at, at),
+            value,
+        };
+        self.fields.push((span, Some(name)));
         true
     }
 
@@ -752,6 +754,33 @@ thread_local! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The gateway's own fields: a value a header map refuses is left out, the rest reach
+    /// the map in order, under their names, when something needs it.
+    #[test]
+    fn own_fields_are_kept_unparsed_and_checked() {
+        static A: HeaderName = HeaderName::from_static("x-a");
+        static B: HeaderName = HeaderName::from_static("x-b");
+        let mut f = OwnFields::with_capacity(8);
+        assert!(f.push(&A, b"one two\tthree"));
+        assert!(!f.push(&B, b"bad\r\nx-c: 1"));
+        assert!(!f.push(&B, b"del\x7f"));
+        assert!(f.push(&B, b"caf\xc3\xa9"));
+        let mut resp = http::Response::new(crate::full("x").with_raw_fields(f.finish()));
+        RawFields::materialize(&mut resp);
+        let fields: Vec<_> = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("x-a", &b"one two\tthree"[..]),
+                ("x-b", &b"caf\xc3\xa9"[..])
+            ]
+        );
+    }
 
     #[test]
     fn lengths_are_digits_that_fit() {

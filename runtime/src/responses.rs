@@ -213,6 +213,44 @@ pub fn bad_gateway() -> Response {
 mod tests {
     use super::*;
 
+    /// An answer on its way out carries its ids unparsed, after its own fields; one whose
+    /// map has an `x-amz-apigw-id` already gets them in the map, replaced in place.
+    #[test]
+    fn ids_on_the_way_out_follow_the_fields_once() {
+        let mut parts = http::Request::new(()).into_parts().0;
+        let mut cx = Context::for_tests(&mut parts);
+        cx.request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef".into();
+        let names = |r: &mut Response| {
+            assert!(r.body().raw_fields().is_some_and(|f| f.has_request_id()));
+            crate::framing::RawFields::materialize(r);
+            let names: Vec<String> = r.headers().keys().map(|n| n.to_string()).collect();
+            names
+        };
+        let mut r = http::Response::new(crate::empty());
+        r.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        add_ids_to_write(&mut r, &cx, true);
+        assert!(r.headers().get(X_AMZN_REQUESTID).is_none());
+        assert_eq!(
+            names(&mut r),
+            ["content-type", "x-amzn-requestid", "x-amz-apigw-id"]
+        );
+        assert_eq!(r.headers()[X_AMZ_APIGW_ID], "c6af9ac67b6111e6");
+        let mut r = http::Response::new(crate::empty());
+        r.headers_mut()
+            .insert(X_AMZ_APIGW_ID, HeaderValue::from_static("mine"));
+        r.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        add_ids_to_write(&mut r, &cx, true);
+        assert!(r.body().raw_fields().is_none());
+        let names: Vec<_> = r.headers().keys().map(|n| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["x-amz-apigw-id", "content-type", "x-amzn-requestid"]
+        );
+        assert_eq!(r.headers()[X_AMZ_APIGW_ID], "c6af9ac67b6111e6");
+    }
+
     #[test]
     fn the_apigw_id_is_the_request_ids_first_sixteen_characters_without_dashes() {
         let mut parts = http::Request::new(()).into_parts().0;

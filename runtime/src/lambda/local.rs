@@ -670,9 +670,11 @@ async fn serve(listener: TcpListener, f: Arc<Function>, lane: usize, slot: Arc<S
     }
 }
 
+static CONTENT_TYPE: http::header::HeaderName = http::header::CONTENT_TYPE;
+
 fn reply(status: u16, body: &'static str) -> Response {
-    let mut fields = crate::framing::OwnFields::with_capacity(32);
-    fields.push("content-type", b"application/json");
+    let mut fields = crate::framing::OwnFields::with_capacity(16);
+    fields.push(&CONTENT_TYPE, b"application/json");
     let body = Body::full(Bytes::from_static(body.as_bytes())).with_raw_fields(fields.finish());
     let mut r = http::Response::new(body);
     *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
@@ -715,17 +717,22 @@ async fn runtime_api(
         let trace = job.trace.as_deref().map(Cow::Borrowed);
         let trace = trace.unwrap_or_else(|| Cow::Owned(trace_id(&job.id)));
         let arn = f.arn_header.as_ref().map_or(&[][..], |a| a.as_bytes());
+        use http::header::HeaderName;
+        static ID: HeaderName = HeaderName::from_static("lambda-runtime-aws-request-id");
+        static DEADLINE: HeaderName = HeaderName::from_static("lambda-runtime-deadline-ms");
+        static ARN: HeaderName = HeaderName::from_static("lambda-runtime-invoked-function-arn");
+        static TRACE: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
         let mut fields =
-            crate::framing::OwnFields::with_capacity(200 + job.id.len() + arn.len() + trace.len());
-        fields.push("content-type", b"application/json");
-        fields.push("lambda-runtime-aws-request-id", job.id.as_bytes());
+            crate::framing::OwnFields::with_capacity(40 + job.id.len() + arn.len() + trace.len());
+        fields.push(&CONTENT_TYPE, b"application/json");
+        fields.push(&ID, job.id.as_bytes());
         let mut deadline = itoa::Buffer::new();
         let deadline = deadline.format(job.deadline_ms);
-        fields.push("lambda-runtime-deadline-ms", deadline.as_bytes());
+        fields.push(&DEADLINE, deadline.as_bytes());
         if f.arn_header.is_some() {
-            fields.push("lambda-runtime-invoked-function-arn", arn);
+            fields.push(&ARN, arn);
         }
-        fields.push("lambda-runtime-trace-id", trace.as_bytes());
+        fields.push(&TRACE, trace.as_bytes());
         let body = Body::full(job.payload.clone()).with_raw_fields(fields.finish());
         let resp = http::Response::new(body);
         let deadline = job.deadline_ms;
