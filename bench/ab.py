@@ -4,9 +4,13 @@ small changes: every target in each round, rounds interleaved, so the machine's 
 them all alike.
 
     python3 bench/ab.py GATEWAY [GATEWAY…]   (env: ROUNDS=15 SECS=2 URLPATH=/items/7 WORKERS=1
-                                               BODY_FILE=order.json to POST it as JSON)
+                                               BODY_FILE=order.json to POST it as JSON,
+                                               GATEWAY_ARGS='--function f=PATH' added to
+                                               each gateway's command line)
 
-Each GATEWAY is a gateway of specs/bench/proxy.yaml (`specgate build`). Each runs on WORKERS
+Each GATEWAY is a gateway of specs/bench/proxy.yaml (`specgate build`), or of another spec
+with the same `backend` stage variable (specs/bench/lambda.yaml with GATEWAY_ARGS naming its
+function: the gateway's own CPU is counted, not its function processes'). Each runs on WORKERS
 workers against one nginx backend, as nginx itself does proxying to it (keep-alive upstream),
 loaded by `wrk -t1 -c32`. Prints user and total (user + system) CPU µs per request: median,
 minimum and first quartile over the rounds (on a shared machine the noise only adds, so the
@@ -51,7 +55,8 @@ def main():
             os.makedirs(f"{work}/state{i}")
             p = start([os.path.abspath(g), "--workers", workers, "--listen", f"127.0.0.1:{port}",
                        "--stage-var", f"backend=127.0.0.1:{be}", "--quiet",
-                       "--state-dir", f"{work}/state{i}", "--account-rate-limit", "0"])
+                       "--state-dir", f"{work}/state{i}", "--account-rate-limit", "0"]
+                      + os.environ.get("GATEWAY_ARGS", "").split())
             wait_port(port)
             targets.append((g, port, [p.pid]))
         tick = 1e6 / os.sysconf("SC_CLK_TCK")

@@ -54,6 +54,15 @@ pub struct Span {
 }
 
 impl Span {
+    /// Where the field `f`, parsed out of `buf`, sits in it.
+    #[inline]
+    pub fn of(buf: &[u8], f: &httparse::Header<'_>) -> Span {
+        Span {
+            name: range(buf, f.name.as_bytes()),
+            value: range(buf, f.value),
+        }
+    }
+
     /// The field's name in `head` (the buffer, or what was frozen of it).
     #[inline]
     pub fn name<'h>(&self, head: &'h [u8]) -> &'h [u8] {
@@ -249,18 +258,37 @@ impl RawFields {
     /// Fields of `head` (parsed from it: names are tokens, values visible bytes, spaces and
     /// tabs, as a header map requires).
     pub fn new(head: Bytes, fields: KeptFields) -> RawFields {
-        let sent_request_id = fields.iter().any(|(span, renamed)| {
+        let mut raw = RawFields {
+            head: Bytes::new(),
+            fields,
+            ids: None,
+            sent_request_id: false,
+        };
+        raw.set_head(head);
+        raw
+    }
+
+    /// None yet, in their box: [`RawFields::keep`] adds them, [`RawFields::set_head`] gives
+    /// the head they are in.
+    pub fn boxed() -> Box<RawFields> {
+        Box::new(RawFields::new(Bytes::new(), KeptFields::new()))
+    }
+
+    /// Keeps the field at `span` (of the head to come), under `renamed` if given.
+    #[inline]
+    pub fn keep(&mut self, span: Span, renamed: Option<&'static HeaderName>) {
+        self.fields.push((span, renamed));
+    }
+
+    /// The head the kept fields are in (from which whether one is an `x-amzn-RequestId`).
+    pub fn set_head(&mut self, head: Bytes) {
+        self.sent_request_id = self.fields.iter().any(|(span, renamed)| {
             let name = span.name(&head);
             renamed.is_none()
                 && name.len() == REQUEST_ID.as_str().len()
                 && name.eq_ignore_ascii_case(REQUEST_ID.as_str().as_bytes())
         });
-        RawFields {
-            head,
-            fields,
-            ids: None,
-            sent_request_id,
-        }
+        self.head = head;
     }
 
     /// Whether the answer carries an `x-amzn-RequestId`: the backend's (noted when the
@@ -368,10 +396,7 @@ pub fn field_spans<'a>(
     buf: &'a [u8],
     fields: &'a [httparse::Header<'_>],
 ) -> impl ExactSizeIterator<Item = Span> + 'a {
-    fields.iter().map(move |f| Span {
-        name: range(buf, f.name.as_bytes()),
-        value: range(buf, f.value),
-    })
+    fields.iter().map(move |f| Span::of(buf, f))
 }
 
 /// Where `part` (a slice of `buf`) sits in `buf`.
