@@ -182,17 +182,6 @@ impl Context {
         Context::with_headers(parts, headers, peer, stage, stage_vars)
     }
 
-    /// A context for unit tests: `parts` from 127.0.0.1:1, stage `dev`, no stage variables.
-    #[cfg(test)]
-    pub(crate) fn for_test(parts: &mut http::request::Parts) -> Self {
-        Context::new(
-            parts,
-            "127.0.0.1:1".parse().expect("an address"),
-            std::sync::Arc::from("dev"),
-            std::sync::Arc::new(Vec::new()),
-        )
-    }
-
     /// [`Context::new`] with the request's fields given apart (an HTTP/1 request's, as
     /// they arrived: see [`Headers`]).
     pub fn with_headers(

@@ -923,7 +923,7 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let mut cx = Context::for_test(&mut parts);
+        let mut cx = Context::for_tests(&mut parts);
         cx.validation_error = Some(r#"[object has missing required properties (["kind"])]"#.into());
         cx.validation_detail =
             Some(r#"/owner/pets/0: object has missing required properties (["kind"])"#.into());

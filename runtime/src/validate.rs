@@ -297,7 +297,7 @@ mod tests {
                 b = b.header("content-type", h);
             }
             let (mut parts, _) = b.body(()).unwrap().into_parts();
-            let cx = Context::for_test(&mut parts);
+            let cx = Context::for_tests(&mut parts);
             assert_eq!(media_index(&cx, &listed), expected, "{header:?}");
             let by_type = listed.iter().position(|m| *m == media_type(&cx));
             assert_eq!(by_type, expected, "{header:?}");

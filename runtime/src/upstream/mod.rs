@@ -873,7 +873,7 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let mut cx = Context::for_test(&mut parts);
+        let mut cx = Context::for_tests(&mut parts);
         let h = |list: &[(&'static str, &str)]| -> Vec<(std::borrow::Cow<'static, str>, String)> {
             list.iter()
                 .map(|(n, v)| (std::borrow::Cow::Borrowed(*n), v.to_string()))
