@@ -221,38 +221,15 @@ pub fn v1_json(
     o.push_str(",\"httpMethod\":");
     string_into(o, cx.method.as_str());
     // A repeated name: the last value in the single-value maps.
-    let (n, hname, hvalue) = (
-        headers.len(),
-        |i: usize| &*headers[i].0,
-        |i: usize| headers[i].1,
-    );
-    let chain = chains(n, hname, true);
-    for (key, values) in [
-        (",\"headers\":", Values::Last),
-        (",\"multiValueHeaders\":", Values::All),
-    ] {
-        o.push_str(key);
-        match n {
-            0 => o.push_str("null"),
-            _ => groups_into(o, n, hname, hvalue, &chain, values),
-        }
-    }
-    let (n, qname, qvalue) = (
-        query.len(),
-        |i: usize| &*query[i].0,
-        |i: usize| &*query[i].1,
-    );
-    let chain = chains(n, qname, false);
-    for (key, values) in [
-        (",\"queryStringParameters\":", Values::Last),
-        (",\"multiValueQueryStringParameters\":", Values::All),
-    ] {
-        o.push_str(key);
-        match n {
-            0 => o.push_str("null"),
-            _ => groups_into(o, n, qname, qvalue, &chain, values),
-        }
-    }
+    let (name, value) = (|i: usize| &*headers[i].0, |i: usize| headers[i].1);
+    let keys = [",\"headers\":", ",\"multiValueHeaders\":"];
+    rest_maps(o, keys, headers.len(), name, value, true);
+    let (name, value) = (|i: usize| &*query[i].0, |i: usize| &*query[i].1);
+    let keys = [
+        ",\"queryStringParameters\":",
+        ",\"multiValueQueryStringParameters\":",
+    ];
+    rest_maps(o, keys, query.len(), name, value, false);
     // Written as they are (a repeated name twice), as API Gateway's maps are built.
     o.push_str(",\"pathParameters\":");
     pairs_into(o, cx.raw_path_params.iter());
@@ -331,6 +308,26 @@ pub fn v1_json(
         ",\"isBase64Encoded\":false}"
     });
     out
+}
+
+/// REST's pair of maps of `n` named entries, each under its key: a name's last value, then
+/// all of its values; `null` both when there are none.
+fn rest_maps<'a>(
+    o: &mut String,
+    keys: [&str; 2],
+    n: usize,
+    name: impl Fn(usize) -> &'a str + Copy,
+    value: impl Fn(usize) -> &'a str + Copy,
+    fold_case: bool,
+) {
+    let chain = chains(n, name, fold_case);
+    for (key, values) in keys.into_iter().zip([Values::Last, Values::All]) {
+        o.push_str(key);
+        match n {
+            0 => o.push_str("null"),
+            _ => groups_into(o, n, name, value, &chain, values),
+        }
+    }
 }
 
 /// `{"k": "v", …}` for (name, value) pairs in order, or `null` when there are none.
