@@ -35,10 +35,11 @@ fn plain_into(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// For each of `n` named entries: the index of the next entry of the same name (`NONE`
-/// after the last) and whether it is its name's first. Names are compared by `same`; past a
-/// few dozen entries through a map keyed by `key`, so that a request with thousands of
-/// parameters costs no quadratic scan.
+/// For each of `n` entries, named by `name`: the index of the next entry of the same name
+/// (`NONE` after the last) and whether it is its name's first. Names are compared exactly,
+/// or ignoring ASCII case (`fold_case`); past a few dozen entries through a map of the
+/// names (lowered when case is ignored), so that a request with thousands of parameters
+/// costs no quadratic scan.
 fn chains<'a>(n: usize, name: impl Fn(usize) -> &'a str, fold_case: bool) -> Vec<(usize, bool)> {
     let mut out = vec![(NONE, true); n];
     if n <= 32 {
@@ -88,10 +89,10 @@ enum Values {
     Joined,
 }
 
-/// `{"name": …, …}`: each name once, as its first entry spells it, in first-seen order.
+/// `{"name": …, …}` of the entries `chain` links ([`chains`]): each name once, as its first
+/// entry spells it, in first-seen order.
 fn groups_into<'a>(
     out: &mut String,
-    n: usize,
     name: impl Fn(usize) -> &'a str,
     value: impl Fn(usize) -> &'a str,
     chain: &[(usize, bool)],
@@ -99,7 +100,7 @@ fn groups_into<'a>(
 ) {
     out.push('{');
     let mut first = true;
-    for (i, &(next, head)) in chain.iter().enumerate().take(n) {
+    for (i, &(next, head)) in chain.iter().enumerate() {
         if !head {
             continue;
         }
@@ -325,7 +326,7 @@ fn rest_maps<'a>(
         o.push_str(key);
         match n {
             0 => o.push_str("null"),
-            _ => groups_into(o, n, name, value, &chain, values),
+            _ => groups_into(o, name, value, &chain, values),
         }
     }
 }
@@ -417,7 +418,7 @@ pub fn v2_json(cx: &Context, payload: &Bytes, route_key: &str) -> String {
         |i: usize| &*headers[i].0,
         |i: usize| headers[i].1,
     );
-    groups_into(o, n, name, value, &chains(n, name, false), Values::Joined);
+    groups_into(o, name, value, &chains(n, name, false), Values::Joined);
     let query = query_pairs(cx);
     if !query.is_empty() {
         o.push_str(",\"queryStringParameters\":");
@@ -426,14 +427,14 @@ pub fn v2_json(cx: &Context, payload: &Bytes, route_key: &str) -> String {
             |i: usize| &*query[i].0,
             |i: usize| &*query[i].1,
         );
-        groups_into(o, n, name, value, &chains(n, name, false), Values::Joined);
+        groups_into(o, name, value, &chains(n, name, false), Values::Joined);
     }
     // Names come from the route, each once.
     if !cx.raw_path_params.is_empty() {
         o.push_str(",\"pathParameters\":");
         let params: Vec<(&str, &str)> = cx.path_params.iter().collect();
         let (n, name, value) = (params.len(), |i: usize| params[i].0, |i: usize| params[i].1);
-        groups_into(o, n, name, value, &chains(n, name, false), Values::Last);
+        groups_into(o, name, value, &chains(n, name, false), Values::Last);
     }
     let host = cx.header("host").map(crate::context::domain_of);
     o.push_str(",\"requestContext\":{\"accountId\":\"000000000000\",\"apiId\":\"specgate\",\"domainName\":");
@@ -471,7 +472,7 @@ pub fn v2_json(cx: &Context, payload: &Bytes, route_key: &str) -> String {
         o.push_str(",\"stageVariables\":");
         let vars = &cx.stage_vars;
         let (n, name, value) = (vars.len(), |i: usize| &*vars[i].0, |i: usize| &*vars[i].1);
-        groups_into(o, n, name, value, &chains(n, name, false), Values::Last);
+        groups_into(o, name, value, &chains(n, name, false), Values::Last);
     }
     let base64 = !payload.is_empty()
         && (!textual(cx.header("content-type")) || std::str::from_utf8(payload).is_err());
