@@ -106,6 +106,15 @@ pub struct RawFields {
     sent_request_id: bool,
 }
 
+/// Whether a header map takes `value` as a field value: no control character but tab, no
+/// DEL. Checked without short-circuiting, so that the compiler checks the bytes in vectors.
+#[inline]
+pub fn value_ok(value: &[u8]) -> bool {
+    value
+        .iter()
+        .fold(true, |ok, &b| ok & (b >= 0x20 || b == b'\t') & (b != 0x7f))
+}
+
 /// Fields the gateway writes itself (a Runtime API reply's), made into [`RawFields`]: the
 /// few fields of a small answer without a header map (each insertion hashed its name and
 /// checked its value; four of them were 1,500 instructions of a Lambda call).
@@ -128,11 +137,7 @@ impl OwnFields {
     /// character, DEL) is left out: `false`. The name goes as a renamed field's does
     /// (written as it is, in lower case), the value into the fields' head.
     pub fn push(&mut self, name: &'static HeaderName, value: &[u8]) -> bool {
-        // Not short-circuiting: the compiler checks the bytes in vectors.
-        let ok = value
-            .iter()
-            .fold(true, |ok, &b| ok & (b >= 0x20 || b == b'\t') & (b != 0x7f));
-        if !ok {
+        if !value_ok(value) {
             return false;
         }
         let at = self.head.len() as u32;

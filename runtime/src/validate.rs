@@ -20,14 +20,14 @@ pub type Accept = for<'a> fn(&mut crate::json::Scan<'a>) -> Option<()>;
 /// The request's media type as API Gateway selects models by it: the `Content-Type`
 /// without parameters, lower-cased; `application/json` when the header is absent.
 pub fn media_type(cx: &Context) -> String {
+    given_media_type(cx).to_ascii_lowercase()
+}
+
+/// The request's media type as sent (any case): [`media_type`] before lower-casing.
+fn given_media_type(cx: &Context) -> &str {
     match cx.header("content-type") {
-        Some(v) => v
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase(),
-        None => "application/json".to_string(),
+        Some(v) => v.split(';').next().unwrap_or_default().trim(),
+        None => "application/json",
     }
 }
 
@@ -35,10 +35,7 @@ pub fn media_type(cx: &Context) -> String {
 /// models) the request's media type is, as [`media_type`] reads it, compared without
 /// lower-casing it into a string of its own.
 pub fn media_index(cx: &Context, media: &[&str]) -> Option<usize> {
-    let given = match cx.header("content-type") {
-        Some(v) => v.split(';').next().unwrap_or_default().trim(),
-        None => "application/json",
-    };
+    let given = given_media_type(cx);
     media.iter().position(|m| m.eq_ignore_ascii_case(given))
 }
 

@@ -743,10 +743,7 @@ fn direct_head(
             t
         };
         let token = name.bytes().fold(true, |ok, b| ok & TOKEN[usize::from(b)]);
-        let valid = value.iter().fold(true, |ok, &b| {
-            ok & (((b >= 32) & (b != 127)) | (b == b'\t'))
-        });
-        if name.is_empty() || !token || !valid {
+        if name.is_empty() || !token || !crate::framing::value_ok(value) {
             return;
         }
         match fields
