@@ -167,6 +167,9 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--rate", type=int, default=2000, help="offered req/s in the fixed-rate runs")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--only", metavar="REGEX",
+                    help="measure only the scenarios whose name matches (nginx, the reference, always); "
+                         "the table is printed, bench/results is left as it is")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="specgate-bench-")
     procs = []
@@ -232,6 +235,10 @@ backend be
         fl = free_port()
         floor = start([os.path.join(os.path.dirname(specgate), "specgate-bench-floor"),
                        f"127.0.0.1:{fl}", f"127.0.0.1:{be}", "2"])
+        # The same floor on io_uring: one system call per turn of each worker's loop.
+        flu = free_port()
+        floor_uring = start([os.path.join(os.path.dirname(specgate), "specgate-bench-floor-uring"),
+                             f"127.0.0.1:{flu}", f"127.0.0.1:{be}", "2"])
         # An API key for the key + throttle + quota scenario, in the gateway's state directory.
         state = f"{work}/state"
         key = "bench-key-0123456789abcdefghij"
@@ -264,7 +271,7 @@ backend be
             redis_gw = start([gw_exe, "--listen", f"127.0.0.1:{sg2}", "--stage-var", f"backend=127.0.0.1:{be}",
                               "--quiet", "--state", url, "--account-rate-limit", "0"])
             wait_port(sg2)
-        for port in (be, ngx, hap, sg, sgd, lg, fl):
+        for port in (be, ngx, hap, sg, sgd, lg, fl, flu):
             wait_port(port)
 
         scenarios = [
@@ -272,6 +279,8 @@ backend be
             ("nginx", f"http://127.0.0.1:{ngx}/items/1", [], lambda: family(nginx.pid)),
             ("haproxy", f"http://127.0.0.1:{hap}/items/1", [], lambda: [haproxy.pid]),
             ("tokio floor (bytes forwarded)", f"http://127.0.0.1:{fl}/items/1", [], lambda: [floor.pid]),
+            ("io_uring floor (bytes forwarded)", f"http://127.0.0.1:{flu}/items/1", [],
+             lambda: [floor_uring.pid]),
             ("specgate http_proxy", f"http://127.0.0.1:{sg}/items/1", [], lambda: [gateway.pid]),
             ("specgate http_proxy (default profile)", f"http://127.0.0.1:{sgd}/items/1", [],
              lambda: [default_gw.pid]),
@@ -290,6 +299,8 @@ backend be
         if redis_gw is not None:
             scenarios.insert(-1, ("specgate + API key, throttle, quota in Redis", f"http://127.0.0.1:{sg2}/keyed/items/1",
                                   [f"x-api-key: {key}"], lambda: [redis_gw.pid, redis.pid]))
+        if args.only:
+            scenarios = [x for x in scenarios if x[0] == "nginx" or re.search(args.only, x[0])]
         # The body-validation scenario POSTs an order (775 bytes of JSON).
         body = json.dumps(ORDER)
         scripts = {"specgate + JSON body validation": post_script(f"{work}/post.lua", body)}
@@ -366,6 +377,8 @@ backend be
                   f"edit of the spec (default profile): {rebuild_s:.1f} s.")
         text = "\n".join(md)
         print(text)
+        if args.only:
+            return
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "latest.md"), "w") as f:
             f.write(text + "\n")

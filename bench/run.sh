@@ -2,7 +2,7 @@
 # One command: specgate side by side with nginx and haproxy. Installs wrk, nginx and haproxy
 # from Debian if missing, builds the compiler (release) and the bench gateway, runs every
 # scenario on loopback ports, prints a Markdown table and writes bench/results/latest.{md,json}.
-#   bench/run.sh [--seconds 5] [--rounds 3] [--connections 32] [--rate 2000]
+#   bench/run.sh [--seconds 5] [--rounds 3] [--connections 32] [--rate 2000] [--only REGEX]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
