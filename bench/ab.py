@@ -15,11 +15,11 @@ workers against one nginx backend, as nginx itself does proxying to it (keep-ali
 loaded by `wrk -t1 -c32`. Prints user and total (user + system) CPU µs per request: median,
 minimum and first quartile over the rounds (on a shared machine the noise only adds, so the
 low quantiles say most about cost). Needs nginx and wrk."""
-import os, statistics, subprocess, sys, tempfile
+import os, statistics, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import (backend_command, cpu_split, family, free_port, post_script,  # noqa: E402
-                 proxy_command, stop, wait_port, wrk)
+from run import (Procs, cpu_split, family, free_port, gateway_command,  # noqa: E402
+                 post_script, stop, wait_port, wrk)
 
 
 def main():
@@ -31,32 +31,21 @@ def main():
     path = os.environ.get("URLPATH", "/items/7")
     workers = os.environ.get("WORKERS", "1")
     work = tempfile.mkdtemp(prefix="specgate-ab-")
-    procs = []
+    procs = Procs()
+    start = procs.start
     script = None
     if os.environ.get("BODY_FILE"):
         with open(os.environ["BODY_FILE"]) as f:
             script = post_script(f"{work}/post.lua", f.read())
 
-    def start(cmd):
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(p)
-        return p
-
     try:
-        be = free_port()
-        start(backend_command(work, be, int(workers)))
-        wait_port(be)
-        ngx = free_port()
-        n = start(proxy_command(work, ngx, be, int(workers)))
-        wait_port(ngx)
+        be, ngx, n = procs.reference(work, workers)
         targets = [("nginx", ngx, family(n.pid))]
         for i, g in enumerate(gateways):
             port = free_port()
             os.makedirs(f"{work}/state{i}")
-            p = start([os.path.abspath(g), "--workers", workers, "--listen", f"127.0.0.1:{port}",
-                       "--stage-var", f"backend=127.0.0.1:{be}", "--quiet",
-                       "--state-dir", f"{work}/state{i}", "--account-rate-limit", "0"]
-                      + os.environ.get("GATEWAY_ARGS", "").split())
+            p = start(gateway_command(g, workers, port, be, f"{work}/state{i}",
+                                      os.environ.get("GATEWAY_ARGS", "").split()))
             wait_port(port)
             targets.append((g, port, [p.pid]))
         tick = 1e6 / os.sysconf("SC_CLK_TCK")

@@ -160,6 +160,35 @@ http {{ access_log off; keepalive_requests 1000000;
     return ["nginx", "-c", f"{work}/proxy.conf", "-p", work]
 
 
+class Procs(list):
+    """The processes a benchmark started, stopped together by `stop`."""
+
+    def start(self, cmd):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.append(p)
+        return p
+
+    def reference(self, work, workers):
+        """The nginx backend and nginx proxying to it, both up: (backend port, proxy port,
+        the proxy's master process)."""
+        be = free_port()
+        self.start(backend_command(work, be, int(workers)))
+        wait_port(be)
+        ngx = free_port()
+        n = self.start(proxy_command(work, ngx, be, int(workers)))
+        wait_port(ngx)
+        return be, ngx, n
+
+
+def gateway_command(exe, workers, port, backend_port, state, extra=()):
+    """A gateway of specs/bench/proxy.yaml (or another spec with its `backend` stage variable)
+    serving on `port` with `workers` workers, measured without its access log or account
+    throttle."""
+    return [os.path.abspath(exe), "--workers", str(workers), "--listen", f"127.0.0.1:{port}",
+            "--stage-var", f"backend=127.0.0.1:{backend_port}", "--quiet",
+            "--state-dir", state, "--account-rate-limit", "0", *extra]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=5)

@@ -11,11 +11,11 @@ each loaded by `wrk -t1 -c32` in interleaved rounds against one nginx backend, c
 Prints, per target, medians over the rounds of: requests/s, user and system CPU µs per
 request, system calls per request (all, and the ones a proxy's data path makes), and context
 switches per request. Needs nginx, wrk and perf (Debian: linux-perf)."""
-import os, re, statistics, subprocess, sys, tempfile
+import os, statistics, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import (ROOT, TICK, backend_command, cpu_split, family, free_port,  # noqa: E402
-                 proxy_command, stop, wait_port, wrk)
+from run import (ROOT, TICK, Procs, cpu_split, family, free_port,  # noqa: E402
+                 gateway_command, stop, wait_port, wrk)
 
 CALLS = ["io_uring_enter", "epoll_wait", "epoll_pwait", "sendto", "recvfrom", "writev", "readv",
          "read", "write", "getsockopt", "futex"]
@@ -53,21 +53,11 @@ def main():
     floors = os.environ.get("FLOORS") or os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release")
     work = tempfile.mkdtemp(prefix="specgate-syscalls-")
-    procs = []
-
-    def start(cmd):
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(p)
-        return p
-
+    procs = Procs()
+    start = procs.start
     try:
-        be = free_port()
-        start(backend_command(work, be, int(workers)))
-        wait_port(be)
-        targets = []
-        ngx = free_port()
-        n = start(proxy_command(work, ngx, be, int(workers)))
-        targets.append(("nginx", ngx, lambda n=n: family(n.pid)))
+        be, ngx, n = procs.reference(work, workers)
+        targets = [("nginx", ngx, lambda n=n: family(n.pid))]
         for name, exe in (("tokio floor", "specgate-bench-floor"),
                           ("io_uring floor", "specgate-bench-floor-uring")):
             port = free_port()
@@ -76,9 +66,7 @@ def main():
         for i, g in enumerate(gateways):
             port = free_port()
             os.makedirs(f"{work}/state{i}")
-            p = start([os.path.abspath(g), "--workers", workers, "--listen", f"127.0.0.1:{port}",
-                       "--stage-var", f"backend=127.0.0.1:{be}", "--quiet",
-                       "--state-dir", f"{work}/state{i}", "--account-rate-limit", "0"])
+            p = start(gateway_command(g, workers, port, be, f"{work}/state{i}"))
             targets.append((g, port, lambda p=p: [p.pid]))
         for _, port, _ in targets:
             wait_port(port)
