@@ -13,7 +13,7 @@ and system time and the rest (the function processes, or the handler's server).
 import argparse, json, os, statistics, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import ROOT, TICK, cpu_split, free_port, stop, wait_port, wrk  # noqa: E402
+from run import ROOT, TICK, Procs, cpu_split, free_port, stop, wait_port, wrk  # noqa: E402
 
 
 def descendants(pid):
@@ -45,12 +45,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="specgate-lambda-bench-")
-    procs = []
-
-    def start(cmd, **kw):
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-        procs.append(p)
-        return p
+    procs = Procs()
+    start = procs.start
 
     try:
         be, sg = free_port(), free_port()

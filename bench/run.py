@@ -163,8 +163,8 @@ http {{ access_log off; keepalive_requests 1000000;
 class Procs(list):
     """The processes a benchmark started, stopped together by `stop`."""
 
-    def start(self, cmd):
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def start(self, cmd, **kw):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
         self.append(p)
         return p
 
@@ -201,12 +201,8 @@ def main():
                          "the table is printed, bench/results is left as it is")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="specgate-bench-")
-    procs = []
-
-    def start(cmd, **kw):
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-        procs.append(p)
-        return p
+    procs = Procs()
+    start = procs.start
 
     try:
         be, ngx, hap, sg = free_port(), free_port(), free_port(), free_port()
